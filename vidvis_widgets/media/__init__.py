@@ -1,0 +1,1 @@
+"""Arrays to clips: layouts, value ranges, optical-flow rendering, grids and sample clips."""

@@ -1,0 +1,203 @@
+"""Canonical clips from the array layouts users have at hand.
+
+A :class:`Clip` is always ``T x H x W x 3`` uint8 RGB; optical flow is rendered
+to RGB on the way in (see :func:`vidvis_widgets.flow_to_rgb`). Everything that
+displays or writes video goes through :func:`as_clip`, so the accepted forms and
+the error messages are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal, Sequence
+
+import numpy as np
+
+from .flow import FlowMode, flow_to_rgb
+
+Layout = Literal["THWC", "TCHW", "CTHW", "HWC", "CHW"]
+Kind = Literal["rgb", "flow", "image"]
+
+LAYOUTS: tuple[str, ...] = ("THWC", "TCHW", "CTHW", "HWC", "CHW")
+_ACCEPTED = (
+    "RGB as T×H×W×3, T×3×H×W or 3×T×H×W (uint8 0–255 or float in [0, 1]), a single image as H×W×3 or 3×H×W, "
+    "or optical flow with 2 channels in the same layouts (float)"
+)
+# float inputs that are a rounding error outside [0, 1] are clipped rather than rejected
+_RANGE_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True, eq=False)
+class Clip:
+    """``frames``: T×H×W×3 uint8; ``kind``: what the frames show."""
+
+    frames: np.ndarray
+    kind: Kind
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def height(self) -> int:
+        return int(self.frames.shape[1])
+
+    @property
+    def width(self) -> int:
+        return int(self.frames.shape[2])
+
+
+def to_numpy(x: Any, name: str) -> np.ndarray:
+    """A numpy view of a numpy array or torch tensor (any device, any grad state)."""
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        torch = None
+    if torch is not None and isinstance(x, torch.Tensor):
+        t = x.detach()
+        if t.dtype in (torch.bfloat16, torch.float16):
+            t = t.float()
+        return t.cpu().numpy()
+    raise TypeError(f"{name}: expected a numpy array or torch tensor ({_ACCEPTED}), got {type(x).__name__}")
+
+
+def infer_layout(shape: tuple[int, ...], name: str = "clip") -> str:
+    """The layout of a 3-D image or 4-D clip, found from where the 2 or 3 channels are."""
+    if len(shape) == 4:
+        candidates = [lay for lay, axis in (("THWC", 3), ("TCHW", 1), ("CTHW", 0)) if shape[axis] in (2, 3)]
+    elif len(shape) == 3:
+        candidates = [lay for lay, axis in (("HWC", 2), ("CHW", 0)) if shape[axis] in (2, 3)]
+    else:
+        raise ValueError(f"{name}: expected a 4-D clip or 3-D image ({_ACCEPTED}), got shape {tuple(shape)}")
+    if not candidates:
+        raise ValueError(
+            f"{name}: no axis of shape {tuple(shape)} has 3 (RGB) or 2 (optical flow) channels; expected {_ACCEPTED}"
+        )
+    if len(candidates) > 1:
+        raise ValueError(
+            f"{name}: shape {tuple(shape)} is ambiguous, it could be {' or '.join(candidates)}; "
+            f"pass layout= one of {', '.join(candidates)}"
+        )
+    return candidates[0]
+
+
+def to_thwc(a: np.ndarray, layout: str | None, name: str) -> np.ndarray:
+    """Reorders any accepted layout to T×H×W×C (a single image becomes a 1-frame clip)."""
+    layout = (layout or infer_layout(a.shape, name)).upper()
+    if layout not in LAYOUTS:
+        raise ValueError(f"{name}: unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+    if a.ndim != len(layout):
+        raise ValueError(f"{name}: layout {layout} needs a {len(layout)}-D array, got shape {tuple(a.shape)}")
+    order = [layout.index(ax) for ax in "THWC" if ax in layout]
+    out = np.transpose(a, order)
+    if "T" not in layout:
+        out = out[None]
+    if out.shape[-1] not in (2, 3):
+        raise ValueError(f"{name}: layout {layout} puts {out.shape[-1]} channels last; expected 3 (RGB) or 2 (flow)")
+    if min(out.shape[:3]) == 0:
+        raise ValueError(f"{name}: clip is empty (T×H×W = {'×'.join(map(str, out.shape[:3]))})")
+    return out
+
+
+def _check_finite(a: np.ndarray, name: str) -> None:
+    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+        nan, inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
+        raise ValueError(f"{name}: contains {nan} NaN and {inf} infinite values; clips must be finite")
+
+
+def rgb_to_uint8(a: np.ndarray, name: str, rescale: bool = False) -> np.ndarray:
+    """uint8 passes through; other integers must lie in 0–255; floats in [0, 1] unless ``rescale``."""
+    if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise TypeError(f"{name}: dtype {a.dtype} is not a clip dtype; expected uint8 0–255 or float in [0, 1]")
+    if a.dtype == np.uint8 and not rescale:
+        return np.ascontiguousarray(a)
+    _check_finite(a, name)
+    if rescale:
+        a = a.astype(np.float32)
+        lo, hi = float(a.min()), float(a.max())
+        a = (a - lo) / (hi - lo) if hi > lo else np.full_like(a, 0.5)
+    elif np.issubdtype(a.dtype, np.integer):
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi > 255:
+            raise ValueError(f"{name}: integer values span [{lo}, {hi}]; expected uint8 0–255 or float in [0, 1]")
+        return a.astype(np.uint8)
+    else:
+        lo, hi = float(a.min()), float(a.max())
+        if lo < -_RANGE_TOLERANCE or hi > 1.0 + _RANGE_TOLERANCE:
+            raise ValueError(
+                f"{name}: float values span [{lo:.4g}, {hi:.4g}]; expected floats in [0, 1] or uint8 0–255 "
+                "(pass rescale=True to min–max scale the whole clip, as the papers display optimized inputs)"
+            )
+    return np.clip(np.rint(a.astype(np.float32) * 255.0), 0, 255).astype(np.uint8)
+
+
+def as_clip(
+    x: Any,
+    *,
+    layout: str | None = None,
+    flow_mode: FlowMode = "paper",
+    rescale: bool = False,
+    name: str = "clip",
+) -> Clip:
+    """One clip from an array or tensor; 2-channel inputs are optical flow and are rendered to RGB."""
+    if isinstance(x, Clip):
+        return x
+    a = to_thwc(to_numpy(x, name), layout, name)
+    single_image = a.shape[0] == 1 and (layout or infer_layout(np.shape(x), name)).upper() in ("HWC", "CHW")
+    if a.shape[-1] == 2:
+        if not np.issubdtype(a.dtype, np.floating):
+            raise TypeError(f"{name}: optical flow must be float (pixels per frame), got {a.dtype}")
+        _check_finite(a, name)
+        return Clip(flow_to_rgb(a, mode=flow_mode, layout="THWC"), "flow")
+    return Clip(rgb_to_uint8(a, name, rescale=rescale), "image" if single_image else "rgb")
+
+
+def as_clip_list(
+    clips: Any,
+    *,
+    layout: str | Sequence[str | None] | None = None,
+    flow_mode: FlowMode = "paper",
+    rescale: bool = False,
+) -> list[Clip | None]:
+    """A list of clips from one clip, a 5-D batch (N clips), or a sequence; ``None`` keeps a cell empty."""
+    if clips is None:
+        raise ValueError(f"no clips given; expected a clip or a list of clips ({_ACCEPTED})")
+    items: list[Any]
+    if isinstance(clips, Clip):
+        items = [clips]
+    elif isinstance(clips, (list, tuple)):
+        items = list(clips)
+    else:
+        arr_ndim = getattr(clips, "ndim", None)
+        if arr_ndim == 5:
+            items = list(clips)
+        elif arr_ndim in (3, 4):
+            items = [clips]
+        else:
+            to_numpy(clips, "clips")  # raises the type error for non-arrays
+            raise ValueError(f"clips: expected a clip, a 5-D batch or a list of clips, got shape {tuple(clips.shape)}")
+    if not items:
+        raise ValueError(f"no clips given: the list is empty; expected at least one clip ({_ACCEPTED})")
+    layouts = list(layout) if isinstance(layout, (list, tuple)) else [layout] * len(items)
+    if len(layouts) != len(items):
+        raise ValueError(f"{len(layouts)} layouts given for {len(items)} clips; give one layout or one per clip")
+    out = [
+        None if c is None else as_clip(c, layout=lay, flow_mode=flow_mode, rescale=rescale, name=f"clip {i}")
+        for i, (c, lay) in enumerate(zip(items, layouts))
+    ]
+    if all(c is None for c in out):
+        raise ValueError("every clip is None; expected at least one clip to show")
+    return out
+
+
+def warn_mixed_lengths(clips: Iterable[Clip | None]) -> None:
+    lengths = sorted({c.num_frames for c in clips if c is not None and c.kind != "image"})
+    if len(lengths) > 1:
+        warnings.warn(
+            f"clips have different lengths {lengths}: all play from one clock for {lengths[-1]} frames, "
+            "and shorter clips hold their last frame once they end",
+            stacklevel=3,
+        )

@@ -1,0 +1,5 @@
+"""anywidget classes: thin Python front doors with synced traits."""
+
+from .clip_player import ClipPlayer
+
+__all__ = ["ClipPlayer"]

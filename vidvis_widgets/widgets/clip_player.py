@@ -1,0 +1,165 @@
+"""ClipPlayer: many RGB / optical-flow clips on one synced grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import anywidget
+import traitlets
+
+from .. import _frontend
+from ..media.clips import Clip, as_clip, as_clip_list, warn_mixed_lengths
+from ..media.flow import FlowMode
+from ..media.grid import grid_shape
+from .serializers import FORMATS, ImageFormat, encode_clip, encode_clips
+
+
+class ClipPlayer(anywidget.AnyWidget):
+    """Plays clips in sync on a grid, with a caption per clip and optional row / column headers.
+
+    ``clips``: one clip, a 5-D batch, or a list of clips (``None`` leaves a cell empty). Each clip is
+    RGB (T×H×W×3 uint8, float in [0, 1], T×3×H×W or 3×T×H×W), a single image (H×W×3 or 3×H×W, shown
+    beside the clips, e.g. a two-stream model's appearance input), or optical flow with 2 channels in
+    the same layouts, rendered by :func:`vidvis_widgets.flow_to_rgb` with ``flow_mode``.
+
+    All clips play from one clock. Clips shorter than the longest hold their last frame (a warning says
+    so when lengths differ); single images always show. ``rescale=True`` min–max scales every clip over
+    its whole sequence, as the papers display optimized inputs.
+
+    Frames travel as one compressed image per clip (``image_format`` 'jpeg', 'webp' or lossless 'png').
+    Keyboard, with the player focused: space / k play–pause, ← → step, Home / End, l loop, + / − zoom.
+    """
+
+    _esm = _frontend.esm("clip_player.js")
+    _css = _frontend.css("clip_player.css")
+
+    _clips = traitlets.List(traitlets.Dict(allow_none=True)).tag(sync=True)
+    captions = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    rows = traitlets.Int(1).tag(sync=True)
+    cols = traitlets.Int(1).tag(sync=True)
+    row_headers = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    col_headers = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    playing = traitlets.Bool(True).tag(sync=True)
+    loop = traitlets.Bool(True).tag(sync=True)
+    fps = traitlets.Float(10.0).tag(sync=True)
+    frame = traitlets.Int(0).tag(sync=True)
+    zoom = traitlets.Float(0.0, help="CSS pixels per clip pixel; 0 picks an integer zoom").tag(sync=True)
+
+    def __init__(
+        self,
+        clips: Any,
+        *,
+        captions: Sequence[str] | None = None,
+        rows: int | None = None,
+        cols: int | None = None,
+        row_headers: Sequence[str] | None = None,
+        col_headers: Sequence[str] | None = None,
+        layout: str | Sequence[str | None] | None = None,
+        flow_mode: FlowMode = "paper",
+        rescale: bool = False,
+        image_format: ImageFormat = "jpeg",
+        quality: int = 90,
+        **kwargs: Any,
+    ) -> None:
+        if image_format not in FORMATS:
+            raise ValueError(f"image_format {image_format!r} is not supported; expected one of {', '.join(FORMATS)}")
+        self._encoding = {"fmt": image_format, "quality": int(quality)}
+        self._convert = {"flow_mode": flow_mode, "rescale": rescale}
+        self._clip_objs: list[Clip | None] = []
+        super().__init__(**kwargs)
+        self.set_clips(
+            clips, captions=captions, rows=rows, cols=cols, row_headers=row_headers, col_headers=col_headers,
+            layout=layout,
+        )
+
+    @property
+    def clips(self) -> list[Clip | None]:
+        """The clips as shown (T×H×W×3 uint8), ``None`` for empty cells."""
+        return list(self._clip_objs)
+
+    @property
+    def num_frames(self) -> int:
+        """Length of the shared timeline: the longest clip."""
+        return max(c.num_frames for c in self._clip_objs if c is not None)
+
+    def set_clips(
+        self,
+        clips: Any,
+        *,
+        captions: Sequence[str] | None = None,
+        rows: int | None = None,
+        cols: int | None = None,
+        row_headers: Sequence[str] | None = None,
+        col_headers: Sequence[str] | None = None,
+        layout: str | Sequence[str | None] | None = None,
+    ) -> None:
+        """Replaces every clip in place (one message to the front end); the view keeps its frame and settings."""
+        objs = as_clip_list(clips, layout=layout, **self._convert)
+        n = len(objs)
+        rows, cols = grid_shape(n, rows, cols)
+        captions = [str(c) for c in captions] if captions is not None else [""] * n
+        if len(captions) != n:
+            raise ValueError(f"{len(captions)} captions for {n} clips; give one caption per clip (\"\" for none)")
+        row_headers = [str(h) for h in row_headers] if row_headers is not None else []
+        col_headers = [str(h) for h in col_headers] if col_headers is not None else []
+        if row_headers and len(row_headers) != rows:
+            raise ValueError(f"{len(row_headers)} row headers for {rows} rows; give one per row or none")
+        if col_headers and len(col_headers) != cols:
+            raise ValueError(f"{len(col_headers)} column headers for {cols} columns; give one per column or none")
+        warn_mixed_lengths(objs)
+        payload = encode_clips(objs, **self._encoding)
+        self._clip_objs = objs
+        with self.hold_sync():
+            self._clips = payload
+            self.captions = captions
+            self.rows, self.cols = rows, cols
+            self.row_headers, self.col_headers = row_headers, col_headers
+            if self.frame >= self.num_frames:
+                self.frame = self.num_frames - 1
+
+    def set_clip(self, index: int, clip: Any, caption: str | None = None, layout: str | None = None) -> None:
+        """Replaces one cell's clip (e.g. a live optimization's current input); other cells are not re-encoded."""
+        n = len(self._clip_objs)
+        if not -n <= index < n:
+            raise IndexError(f"clip index {index} is out of range for {n} cells")
+        index %= n
+        obj = as_clip(clip, layout=layout, name=f"clip {index}", **self._convert)
+        others = self._clip_objs[:index] + [obj] + self._clip_objs[index + 1 :]
+        warn_mixed_lengths(others)
+        payload = list(self._clips)
+        payload[index] = encode_clip(obj, **self._encoding)
+        self._clip_objs = others
+        with self.hold_sync():
+            self._clips = payload
+            if caption is not None:
+                captions = list(self.captions)
+                captions[index] = str(caption)
+                self.captions = captions
+
+    @traitlets.validate("fps")
+    def _valid_fps(self, proposal: dict) -> float:
+        fps = float(proposal["value"])
+        if not 0 < fps <= 120:
+            raise traitlets.TraitError(f"fps must be in (0, 120], got {fps}")
+        return fps
+
+    @traitlets.validate("zoom")
+    def _valid_zoom(self, proposal: dict) -> float:
+        zoom = float(proposal["value"])
+        if not 0 <= zoom <= 32:
+            raise traitlets.TraitError(f"zoom must be 0 (auto) or a scale up to 32, got {zoom}")
+        return zoom
+
+    @traitlets.validate("frame")
+    def _valid_frame(self, proposal: dict) -> int:
+        frame = int(proposal["value"])
+        if self._clip_objs and not 0 <= frame < self.num_frames:
+            raise traitlets.TraitError(f"frame {frame} is out of range; the clips have frames 0..{self.num_frames - 1}")
+        return frame
+
+    def to_html(self, path: str | Path, title: str = "vidvis-widgets clips") -> Path:
+        """Writes a standalone page that plays these clips in any browser, offline, without a kernel."""
+        from .export import write_standalone_html
+
+        return write_standalone_html([self], path, title=title)
