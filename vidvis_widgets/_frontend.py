@@ -9,7 +9,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 _NOT_BUILT = (
     "The vidvis-widgets front end is not built: {path} is missing. "
-    "From the repository root run `npm ci && npm run build` (the README's set-up command does this)."
+    "From the repository root run `npm install && npm run build` (the README's set-up command does this)."
 )
 
 

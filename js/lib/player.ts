@@ -5,7 +5,7 @@
 import { autoZoom, gridLayout } from "./layout";
 import { PlaybackClock, clipFrame } from "./clock";
 import { decodeSheet, frameRect, parseClip, type ClipPayload } from "./payload";
-import { button, h } from "./dom";
+import { button, h, setIcon } from "./dom";
 
 export interface GridContent {
   clips: unknown[];
@@ -68,9 +68,10 @@ export class ClipGridPlayer {
   constructor(private readonly callbacks: PlayerCallbacks) {
     this.root = h("div", { class: "vv-player", tabindex: "0", "data-lm-suppress-shortcuts": "true" });
     const bar = h("div", { class: "vv-toolbar" });
-    this.playBtn = button("▶", "Play/pause (space)", () => this.togglePlay());
-    const back = button("⏮", "Previous frame (←)", () => this.step(-1));
-    const fwd = button("⏭", "Next frame (→)", () => this.step(1));
+    this.playBtn = button("play", "Play/pause (space)", () => this.togglePlay());
+    this.playBtn.classList.add("vv-play");
+    const back = button("back", "Previous frame (←)", () => this.step(-1));
+    const fwd = button("forward", "Next frame (→)", () => this.step(1));
     this.scrub = h("input", { type: "range", min: "0", max: "0", step: "1", value: "0", class: "vv-scrub", "aria-label": "Frame" });
     this.scrub.addEventListener("input", () => this.seekByUser(Number(this.scrub.value)));
     this.frameLabel = h("span", { class: "vv-frame-label" }, "0 / 0");
@@ -259,7 +260,8 @@ export class ClipGridPlayer {
 
   private updateControls(): void {
     const n = this.clock.numFrames;
-    this.playBtn.textContent = this.clock.playing ? "⏸" : "▶";
+    const icon = this.clock.playing ? "pause" : "play";
+    if (this.playBtn.getAttribute("data-icon") !== icon) setIcon(this.playBtn, icon);
     this.root.dataset.playing = String(this.clock.playing);
     this.root.dataset.frame = String(this.frame);
     const label = `${this.frame + 1} / ${n}`;

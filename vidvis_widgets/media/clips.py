@@ -66,10 +66,13 @@ def to_numpy(x: Any, name: str) -> np.ndarray:
 
 def infer_layout(shape: tuple[int, ...], name: str = "clip") -> str:
     """The layout of a 3-D image or 4-D clip, found from where the 2 or 3 channels are."""
+    # a video 2 or 3 pixels wide is implausible, so channels-last wins whenever the last axis fits
     if len(shape) == 4:
-        candidates = [lay for lay, axis in (("THWC", 3), ("TCHW", 1), ("CTHW", 0)) if shape[axis] in (2, 3)]
+        candidates = ["THWC"] if shape[3] in (2, 3) else [
+            lay for lay, axis in (("TCHW", 1), ("CTHW", 0)) if shape[axis] in (2, 3)
+        ]
     elif len(shape) == 3:
-        candidates = [lay for lay, axis in (("HWC", 2), ("CHW", 0)) if shape[axis] in (2, 3)]
+        candidates = ["HWC"] if shape[2] in (2, 3) else (["CHW"] if shape[0] in (2, 3) else [])
     else:
         raise ValueError(f"{name}: expected a 4-D clip or 3-D image ({_ACCEPTED}), got shape {tuple(shape)}")
     if not candidates:

@@ -1,0 +1,193 @@
+"""A real JupyterLab server on localhost driven by Debian's headless Chromium.
+
+Used by the end-to-end tests and by the benchmarks, so both measure the same
+path a user's notebook takes: kernel → comm message → anywidget view → canvas.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    nb = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
+             "source": src}
+            for i, src in enumerate(cells)
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    return path
+
+
+class JupyterLab:
+    """``jupyter lab`` on 127.0.0.1 with a private token, settings and workspace folder."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.log_path = root / "jupyter.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90) -> None:
+        state = self.root / ".jupyter-state"
+        for sub in ("settings", "workspaces", "runtime", "config"):
+            (state / sub).mkdir(parents=True, exist_ok=True)
+        # no news toast over the page, and no reaching out for news
+        notify = state / "settings" / "@jupyterlab" / "apputils-extension"
+        notify.mkdir(parents=True, exist_ok=True)
+        (notify / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+        env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(state / "runtime"), JUPYTER_CONFIG_DIR=str(state / "config"),
+                   JUPYTER_PLATFORM_DIRS="1", PYTHONUNBUFFERED="1")
+        cmd = [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}", "--ServerApp.allow_root=True",
+            "--ServerApp.open_browser=False", "--LabApp.expose_app_in_browser=True",
+            f"--LabApp.user_settings_dir={state / 'settings'}", f"--LabApp.workspaces_dir={state / 'workspaces'}",
+            "--LabServerApp.notebook_starts_kernel=True",
+        ]
+        self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=open(self.log_path, "w"),
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited early:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise TimeoutError(f"jupyter lab did not answer in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, notebook: str) -> str:
+        return f"{self.base}/lab/tree/{notebook}?token={self.token}&reset"
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@contextmanager
+def chromium() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (bash .ci/setup test does)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+_EXECUTE_JS = """
+async (code) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel.sessionContext.session.kernel;
+  const future = kernel.requestExecute({ code, store_history: false });
+  let out = "", err = null;
+  future.onIOPub = (msg) => {
+    const t = msg.header.msg_type;
+    if (t === "stream") out += msg.content.text;
+    if (t === "error") err = msg.content.ename + ": " + msg.content.evalue;
+  };
+  await future.done;
+  return { out, err };
+}
+"""
+
+
+class NotebookPage:
+    """A notebook open in JupyterLab, with helpers to run code in its kernel and read widget views."""
+
+    def __init__(self, page, lab: JupyterLab, notebook: str):
+        self.page = page
+        self.lab = lab
+        self.notebook = notebook
+
+    def open(self) -> None:
+        page = self.page
+        page.goto(self.lab.url(self.notebook))
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                               " && window.jupyterapp.shell.currentWidget.sessionContext", timeout=60_000)
+        self.accept_dialogs()
+        page.wait_for_function(
+            "() => { const s = window.jupyterapp.shell.currentWidget.sessionContext;"
+            " return s.session && s.session.kernel && s.session.kernel.connectionStatus === 'connected'"
+            " && s.session.kernel.status === 'idle'; }",
+            timeout=90_000,
+        )
+
+    def accept_dialogs(self) -> None:
+        # a fresh JupyterLab may ask which kernel to use; accept its default
+        accept = self.page.locator(".jp-Dialog .jp-mod-accept")
+        for _ in range(5):
+            if accept.count() and accept.first.is_visible():
+                accept.first.click()
+                self.page.wait_for_timeout(300)
+            else:
+                break
+
+    def run_all(self) -> None:
+        self.accept_dialogs()
+        self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+    def execute(self, code: str) -> str:
+        """Runs code in the notebook's kernel; returns its printed output, raises on a Python error."""
+        result = self.page.evaluate(_EXECUTE_JS, code)
+        if result["err"]:
+            raise AssertionError(f"kernel error running {code!r}: {result['err']}")
+        return result["out"]
+
+    def python_value(self, expr: str):
+        return json.loads(self.execute(f"import json as _j; print(_j.dumps({expr}))").strip().splitlines()[-1])
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
