@@ -36,6 +36,8 @@ export interface PlayerStats {
   /** number of times the global frame index advanced */
   frameAdvances: number;
   draws: number;
+  /** main-thread time spent drawing frames */
+  drawMs: number;
 }
 
 const ZOOMS = [0, 1, 2, 3, 4, 6, 8];
@@ -47,7 +49,7 @@ async function decodeBitmap(bytes: Uint8Array, mime: string): Promise<ImageBitma
 
 export class ClipGridPlayer {
   readonly root: HTMLDivElement;
-  readonly stats: PlayerStats = { firstFrameMs: null, decodeMs: null, frameAdvances: 0, draws: 0 };
+  readonly stats: PlayerStats = { firstFrameMs: null, decodeMs: null, frameAdvances: 0, draws: 0, drawMs: 0 };
   private readonly grid: HTMLDivElement;
   private readonly error: HTMLDivElement;
   private readonly playBtn: HTMLButtonElement;
@@ -242,7 +244,8 @@ export class ClipGridPlayer {
   }
 
   private draw(force: boolean): void {
-    const frame = this.clock.frameAt(performance.now());
+    const start = performance.now();
+    const frame = this.clock.frameAt(start);
     if (frame !== this.frame) this.stats.frameAdvances++;
     this.frame = frame;
     for (const cell of this.cells) {
@@ -256,6 +259,7 @@ export class ClipGridPlayer {
       this.stats.draws++;
     }
     this.updateControls();
+    this.stats.drawMs += performance.now() - start;
   }
 
   private updateControls(): void {

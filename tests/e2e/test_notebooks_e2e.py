@@ -1,0 +1,28 @@
+"""The shipped notebooks run top to bottom in JupyterLab and show their widgets."""
+
+import shutil
+
+import pytest
+
+from .harness import REPO, NotebookPage
+
+pytestmark = pytest.mark.e2e
+
+
+def test_quickstart_runs_and_shows_its_players(lab, page):
+    shutil.copy(REPO / "notebooks" / "quickstart.ipynb", lab.root / "quickstart.ipynb")
+    nb = NotebookPage(page, lab, "quickstart.ipynb")
+    nb.open()
+    nb.run_all()
+    page.wait_for_function("() => document.querySelectorAll('.vv-player[data-ready=\"true\"]').length === 2",
+                           timeout=90_000)
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+                           " === 'idle'", timeout=60_000)
+    page.wait_for_timeout(500)
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+    assert page.locator(".jp-OutputArea .jp-RenderedText:has-text('Traceback')").count() == 0
+    assert page.locator(".vv-player").first.locator("canvas").count() == 16
+    assert (lab.root / "quickstart-output" / "directions.html").exists()
+    assert (lab.root / "quickstart-output" / "directions.mp4").stat().st_size > 1000
+    nb.screenshot("quickstart")
+    assert not page.page_errors
