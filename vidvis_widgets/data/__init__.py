@@ -1,0 +1,5 @@
+"""Datasets: the generated SyntheticActions world, and a user's own videos."""
+
+from .synthetic import BIASED_PAIR, CLASS_NAMES, NEAR_DUPLICATE_PAIR, SPLITS, ClassSpec, SyntheticActions
+
+__all__ = ["SyntheticActions", "ClassSpec", "CLASS_NAMES", "SPLITS", "BIASED_PAIR", "NEAR_DUPLICATE_PAIR"]

@@ -1,0 +1,266 @@
+"""SyntheticActions: a generated action dataset with exact flow, object masks and known answers.
+
+The classes mirror what Feichtenhofer et al. found in UCF101 (IJCV 2020, Sec. 4.3):
+pairs told apart only by motion, pairs told apart only by appearance, an
+orientation pair like PlayingCello / PlayingViolin, a near-duplicate pair like
+BrushingTeeth / ShavingBeard, and a planted dataset bias like ApplyEyeMakeup /
+ApplyLipstick whose spurious cue the ``bias_probe`` split breaks.
+
+Every sample is a pure function of (seed, split, index), so the same call gives
+the same clip on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .scene import (Scene, bounce, box, diamond, disc, linear, oscillate, shifted, smooth_background, triangle,
+                    union)
+
+SPLITS = ("train", "val", "test", "bias_probe")
+DEFAULT_SAMPLES = {"train": 100, "val": 16, "test": 30, "bias_probe": 40}
+SKIN = (205, 160, 130)
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    name: str
+    group: str
+    intended_cue: str
+    spurious_cue: str | None = None
+    #: mean motion direction of the class-carrying object, degrees, image axes (0 = right, 90 = down)
+    direction: float | None = None
+
+
+@dataclass(frozen=True)
+class Ctx:
+    rng: np.random.Generator
+    T: int
+    S: int
+    probe: bool  # bias_probe split: the planted spurious cue is swapped
+
+    @property
+    def k(self) -> float:
+        return self.S / 64.0
+
+    def u(self, lo: float, hi: float) -> float:
+        return float(self.rng.uniform(lo, hi))
+
+    def jitter(self, colour, amount: float = 18.0) -> np.ndarray:
+        return np.clip(np.asarray(colour, np.float32) + self.rng.normal(0, amount, 3), 0, 255)
+
+    def where(self, margin: float) -> tuple[float, float]:
+        m = margin * self.k
+        return self.u(m, self.S - m), self.u(m, self.S - m)
+
+
+Renderer = Callable[[Scene, Ctx], None]
+
+
+def _translating(shape_of: Callable[[float], object], colour, direction_deg: float | None, speed: tuple[float, float]) -> Renderer:
+    def render(scene: Scene, c: Ctx) -> None:
+        r = c.u(5, 7) * c.k
+        ang = math.radians(direction_deg + c.u(-8, 8)) if direction_deg is not None else c.u(0, 2 * math.pi)
+        spd = c.u(*speed) * c.k
+        v = (spd * math.cos(ang), spd * math.sin(ang))
+        lo, hi = r + 1, c.S - r - 1
+        span = [vi * c.T for vi in v]
+        ranges = [(lo - min(d, 0.0), hi - max(d, 0.0)) for d in span]
+        if direction_deg is None or any(a > b for a, b in ranges):
+            pos = bounce(c.where(12), v, c.T, lo, hi)
+        else:  # a start from which the whole straight path stays inside the frame
+            pos = linear([c.u(a, b) for a, b in ranges], v, c.T)
+        scene.draw(shape_of(r), c.jitter(colour), pos, carries_class=True)
+
+    return render
+
+
+def _rotating(sign: float) -> Renderer:
+    def render(scene: Scene, c: Ctx) -> None:
+        half = c.u(7, 9) * c.k
+        omega = sign * c.u(0.14, 0.24)
+        pos = linear(c.where(16), (0.0, 0.0), c.T)
+        angle = c.u(0, math.pi / 2) + omega * np.arange(c.T + 1)
+        scene.draw(box(half, half * 0.55), c.jitter((50, 90, 220)), pos, angle, carries_class=True)
+
+    return render
+
+
+def _instrument(vertical: bool) -> Renderer:
+    """An elongated body held near vertical (cello) or horizontal (violin), bowed across its axis."""
+
+    def render(scene: Scene, c: Ctx) -> None:
+        tilt = c.u(0, 22) if c.rng.random() > 0.2 else c.u(34, 46)  # a fifth sit near the diagonal
+        tilt = math.radians(tilt * (1 if c.rng.random() < 0.5 else -1))
+        body_angle = (math.pi / 2 if vertical else 0.0) + tilt
+        centre = c.where(24)
+        body = box(13 * c.k, 3.2 * c.k)
+        scene.draw(body, c.jitter((140, 85, 40)), linear(centre, (0, 0), c.T), body_angle, carries_class=True)
+        bow_axis = body_angle + math.pi / 2
+        pos = oscillate(centre, bow_axis, 5 * c.k, c.u(5, 7), c.u(0, 6.3), c.T)
+        scene.draw(box(8 * c.k, 0.9 * c.k), c.jitter((235, 235, 210), 8), pos, bow_axis, carries_class=True)
+
+    return render
+
+
+def _face_tool(detail: str) -> Renderer:
+    """A face with a tool moving beside the mouth; only the tool's tip differs between the two classes."""
+
+    def render(scene: Scene, c: Ctx) -> None:
+        centre = (c.S / 2 + c.u(-4, 4) * c.k, c.S / 2 + c.u(-4, 4) * c.k)
+        scene.draw(disc(17 * c.k), c.jitter(SKIN, 10), linear(centre, (0, 0), c.T))
+        for ex in (-6, 6):
+            scene.draw(disc(1.8 * c.k), (40, 30, 30), linear((centre[0] + ex * c.k, centre[1] - 5 * c.k), (0, 0), c.T))
+        mouth = (centre[0] + c.u(-2, 2) * c.k, centre[1] + 8 * c.k)
+        handle = box(6 * c.k, 1.3 * c.k)
+        if detail == "bristles":  # a short light tuft at the tip
+            tip = shifted(box(1.2 * c.k, 2.4 * c.k), 6.5 * c.k, 0)
+        else:  # a head across the tip, slightly wider
+            tip = shifted(box(1.0 * c.k, 3.6 * c.k), 6.5 * c.k, 0)
+        pos = oscillate((mouth[0] + 8 * c.k, mouth[1]), 0.0, 4 * c.k, c.u(4, 6), c.u(0, 6.3), c.T)
+        tool_colour = c.jitter((90, 90, 110), 12)
+        scene.draw(union(handle, tip), tool_colour, pos, math.pi, carries_class=True)
+
+    return render
+
+
+def _make_up(near: str) -> Renderer:
+    """ApplyEyeMakeup / ApplyLipstick: a faint applicator near the eyes or the mouth (the intended cue);
+    in train/val/test the eyes move in 'lipstick' clips and stay still in 'eye_makeup' clips (the planted cue)."""
+
+    def render(scene: Scene, c: Ctx) -> None:
+        centre = (c.S / 2 + c.u(-4, 4) * c.k, c.S / 2 + c.u(-4, 4) * c.k)
+        scene.draw(disc(19 * c.k), c.jitter(SKIN, 10), linear(centre, (0, 0), c.T))
+        eyes_move = (near == "mouth") != c.probe
+        for ex in (-7, 7):
+            eye = (centre[0] + ex * c.k, centre[1] - 6 * c.k)
+            pos = oscillate(eye, 0.0, 2.2 * c.k, c.u(5, 8), c.u(0, 6.3), c.T) if eyes_move else linear(eye, (0, 0), c.T)
+            scene.draw(disc(2.6 * c.k), (30, 25, 25), pos)
+        scene.draw(box(4.5 * c.k, 1.2 * c.k), (170, 60, 70), linear((centre[0], centre[1] + 9 * c.k), (0, 0), c.T))
+        target_y = centre[1] + (-6 if near == "eyes" else 9) * c.k + c.u(-2.5, 2.5) * c.k
+        target = (centre[0] + c.u(-9, 9) * c.k, target_y)
+        pos = oscillate(target, c.u(-0.4, 0.4), 1.5 * c.k, c.u(5, 7), c.u(0, 6.3), c.T)
+        # low contrast against the skin: the cue that should decide the class, but is harder to see
+        scene.draw(box(2.2 * c.k, 1.0 * c.k), np.asarray(SKIN) + np.array([18.0, -8.0, 6.0]), pos, carries_class=True)
+
+    return render
+
+
+CLASSES: tuple[tuple[ClassSpec, Renderer], ...] = (
+    (ClassSpec("disc_right", "motion pair", "a red disc moving right", direction=0.0),
+     _translating(disc, (215, 50, 45), 0.0, (1.6, 2.4))),
+    (ClassSpec("disc_left", "motion pair", "the same red disc moving left", direction=180.0),
+     _translating(disc, (215, 50, 45), 180.0, (1.6, 2.4))),
+    (ClassSpec("bar_clockwise", "motion pair", "a blue bar rotating clockwise in place"), _rotating(+1.0)),
+    (ClassSpec("bar_counterclockwise", "motion pair", "the same blue bar rotating counter-clockwise"), _rotating(-1.0)),
+    (ClassSpec("diamond_slow", "motion pair", "a yellow diamond drifting slowly (0.5–0.9 px/frame) in any direction"),
+     _translating(diamond, (230, 200, 40), None, (0.5, 0.9))),
+    (ClassSpec("diamond_fast", "motion pair", "the same diamond moving fast (2.6–3.4 px/frame), bouncing off the edges"),
+     _translating(diamond, (230, 200, 40), None, (2.6, 3.4))),
+    (ClassSpec("square_down", "appearance pair", "a white square moving down", direction=90.0),
+     _translating(lambda r: box(r, r), (235, 235, 235), 90.0, (1.2, 2.0))),
+    (ClassSpec("triangle_down", "appearance pair", "a white triangle moving down, the same motion", direction=90.0),
+     _translating(lambda r: triangle(r * 1.3), (235, 235, 235), 90.0, (1.2, 2.0))),
+    (ClassSpec("cello", "orientation pair", "a brown body held vertically and bowed across (a fifth near the diagonal)"),
+     _instrument(vertical=True)),
+    (ClassSpec("violin", "orientation pair", "the same body held horizontally and bowed across"),
+     _instrument(vertical=False)),
+    (ClassSpec("brushing_teeth", "near-duplicate pair",
+               "a tool moving beside the mouth of a face, with a small light tuft at its tip"),
+     _face_tool("bristles")),
+    (ClassSpec("shaving", "near-duplicate pair",
+               "the same tool and motion, told apart only by a slightly wider head across its tip"),
+     _face_tool("head")),
+    (ClassSpec("apply_eye_makeup", "planted bias", "a faint applicator moving near the eyes",
+               spurious_cue="the eyes stay still (in train/val/test; they move in bias_probe)"),
+     _make_up("eyes")),
+    (ClassSpec("apply_lipstick", "planted bias", "a faint applicator moving near the mouth",
+               spurious_cue="the eyes move side to side (in train/val/test; they stay still in bias_probe)"),
+     _make_up("mouth")),
+)
+
+CLASS_NAMES: tuple[str, ...] = tuple(spec.name for spec, _ in CLASSES)
+BIASED_PAIR: tuple[str, str] = ("apply_eye_makeup", "apply_lipstick")
+NEAR_DUPLICATE_PAIR: tuple[str, str] = ("brushing_teeth", "shaving")
+
+
+class SyntheticActions:
+    """A deterministic synthetic action dataset; ``ds[i]`` is a dict of numpy arrays.
+
+    ``rgb``: T×H×W×3 uint8; ``flow``: T×2×H×W float32, forward flow from frame t to t+1 in pixels,
+    exact from the generator; ``mask``: T×H×W bool, the object that carries the class; ``label``: int.
+
+    ``split``: ``train``, ``val``, ``test`` or ``bias_probe`` (only the biased pair, with its spurious cue
+    swapped). ``size``: frame side (64 by default, 112 also works; every geometry scales).
+    """
+
+    classes = CLASS_NAMES
+
+    def __init__(self, split: str = "train", *, size: int = 64, num_frames: int = 16, seed: int = 0,
+                 samples_per_class: int | None = None):
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+        if size < 32 or num_frames < 2:
+            raise ValueError(f"size must be ≥ 32 and num_frames ≥ 2, got size={size}, num_frames={num_frames}")
+        self.split, self.size, self.num_frames, self.seed = split, size, num_frames, seed
+        self.samples_per_class = samples_per_class or DEFAULT_SAMPLES[split]
+        labels = [CLASS_NAMES.index(n) for n in BIASED_PAIR] if split == "bias_probe" else range(len(CLASSES))
+        self._labels = np.repeat(np.asarray(list(labels)), self.samples_per_class)
+
+    @property
+    def specs(self) -> tuple[ClassSpec, ...]:
+        return tuple(spec for spec, _ in CLASSES)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self._labels.copy()
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __iter__(self) -> Iterator[dict]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __getitem__(self, index: int) -> dict:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} samples in split {self.split!r}")
+        index %= len(self)
+        label = int(self._labels[index])
+        rng = np.random.default_rng([self.seed, zlib.crc32(self.split.encode()), index])
+        base = rng.uniform(40, 150, 3)
+        scene = Scene(self.num_frames, self.size, smooth_background(rng, self.size, base))
+        ctx = Ctx(rng, self.num_frames, self.size, probe=self.split == "bias_probe")
+        CLASSES[label][1](scene, ctx)
+        rgb, flow, mask = scene.finish(rng)
+        return {"rgb": rgb, "flow": flow, "mask": mask, "label": label}
+
+    def arrays(self, indices=None, workers: int = 0, flow_dtype=np.float32) -> dict[str, np.ndarray]:
+        """Stacked samples: rgb N×T×H×W×3, flow N×T×2×H×W, mask N×T×H×W, label N.
+
+        ``workers`` > 0 generates in that many processes (samples are independent and deterministic)."""
+        idx = list(range(len(self)) if indices is None else indices)
+        if workers > 0 and len(idx) > 8:
+            from concurrent.futures import ProcessPoolExecutor
+
+            chunks = [idx[i::workers] for i in range(workers)]
+            with ProcessPoolExecutor(workers) as pool:
+                parts = list(pool.map(self._stack, chunks, [flow_dtype] * workers))
+            order = np.argsort(np.concatenate(chunks), kind="stable")
+            return {k: np.concatenate([p[k] for p in parts])[order] for k in parts[0]}
+        return self._stack(idx, flow_dtype)
+
+    def _stack(self, idx, flow_dtype=np.float32) -> dict[str, np.ndarray]:
+        items = [self[i] for i in idx]
+        out = {k: np.stack([it[k] for it in items]) for k in ("rgb", "flow", "mask", "label")}
+        out["flow"] = out["flow"].astype(flow_dtype, copy=False)
+        return out
+
+    def __repr__(self) -> str:
+        return (f"SyntheticActions(split={self.split!r}, {len(self)} clips, {len(set(self._labels))} classes, "
+                f"{self.num_frames}×{self.size}×{self.size})")

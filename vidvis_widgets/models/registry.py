@@ -1,0 +1,106 @@
+"""load_model: embedded models, torchvision video models by name, with explicit weights."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Callable
+
+from torch import nn
+
+from ..data.synthetic import CLASS_NAMES
+from .checkpoints import embedded_checkpoints, load_state, read_checkpoint
+from .info import ModelInfo
+from .tiny import TinyR3D, TinyTwoStream, TinyVerifier
+
+EMBEDDED: dict[str, tuple[Callable[[], nn.Module], dict]] = {
+    "tiny_two_stream": (TinyTwoStream, dict(kind="two_stream", flow_frames=10, flow_scale=2.0)),
+    "tiny_r3d": (TinyR3D, dict(kind="clip")),
+    "tiny_verifier": (TinyVerifier, dict(kind="clip")),
+}
+TORCHVISION = {
+    "r3d_18": (16, 112), "mc3_18": (16, 112), "r2plus1d_18": (16, 112), "s3d": (16, 224),
+    "mvit_v2_s": (16, 224), "swin3d_t": (16, 224),
+}
+KNOWN = tuple(EMBEDDED) + tuple(f"torchvision:{n}" for n in TORCHVISION)
+
+
+def _unknown(name: str) -> ValueError:
+    close = difflib.get_close_matches(name, KNOWN, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return ValueError(f"unknown model {name!r}; known models: {', '.join(KNOWN)}.{hint}")
+
+
+def _attach(model: nn.Module, info: ModelInfo) -> nn.Module:
+    model.vidvis_info = info
+    return model.eval()
+
+
+def load_model(name: str, weights: Any = "embedded", num_frames: int = 16, size: int = 64) -> nn.Module:
+    """A model in eval mode, with its :class:`ModelInfo` as ``model.vidvis_info``.
+
+    Embedded models (``tiny_two_stream``, ``tiny_r3d``, ``tiny_verifier``): ``weights`` is ``"embedded"``
+    (the last shipped epoch), ``"epoch_3"`` or an int epoch, a checkpoint path, or ``None`` for random.
+
+    torchvision models (``torchvision:r3d_18``, ``mc3_18``, ``r2plus1d_18``, ``s3d``, ``mvit_v2_s``,
+    ``swin3d_t``): ``weights`` is ``None`` (random, what tests use), a local checkpoint path, or a
+    torchvision weights name/enum such as ``"DEFAULT"``, which torchvision downloads on a machine with
+    internet access.
+    """
+    if name in EMBEDDED:
+        return _load_embedded(name, weights, num_frames, size)
+    if name.startswith("torchvision:") and name.split(":", 1)[1] in TORCHVISION:
+        return _load_torchvision(name.split(":", 1)[1], weights)
+    raise _unknown(name)
+
+
+def _load_embedded(name: str, weights: Any, num_frames: int, size: int) -> nn.Module:
+    build, kw = EMBEDDED[name]
+    model = build()
+    label = "random"
+    if weights is not None:
+        if weights == "embedded" or isinstance(weights, (int, str)) and str(weights).startswith(("epoch_",)) \
+                or isinstance(weights, int):
+            shipped = embedded_checkpoints(name)
+            if not shipped:
+                raise FileNotFoundError(f"no embedded checkpoints for {name}; run `vidvis train` to create them")
+            if weights == "embedded":
+                path = shipped[-1]
+            else:
+                epoch = int(str(weights).removeprefix("epoch_"))
+                matches = [p for p in shipped if int(p.stem.split("_")[1]) == epoch]
+                if not matches:
+                    have = ", ".join(str(int(p.stem.split("_")[1])) for p in shipped)
+                    raise ValueError(f"{name} has no checkpoint for epoch {epoch}; shipped epochs: {have}")
+                path = matches[0]
+        else:
+            path = Path(weights)
+        state, meta = read_checkpoint(path)
+        load_state(model, state, f"checkpoint {path}")
+        label = str(path)
+    info = ModelInfo(name=name, class_names=CLASS_NAMES, num_frames=num_frames, size=(size, size),
+                     layer_names=tuple(n for n, _ in model.named_modules() if n), weights=label, **kw)
+    return _attach(model, info)
+
+
+def _load_torchvision(arch: str, weights: Any) -> nn.Module:
+    import torchvision.models.video as tvv
+
+    builder = getattr(tvv, arch)
+    frames, side = TORCHVISION[arch]
+    if weights is None:
+        model, label, classes = builder(weights=None), "random", tuple(f"class_{i}" for i in range(400))
+    elif isinstance(weights, (str, Path)) and Path(weights).suffix in (".pt", ".pth", ".bin"):
+        state, _ = read_checkpoint(weights)
+        fc = [k for k in state if k.endswith(("fc.weight", "head.weight", "head.1.weight", "classifier.1.weight"))]
+        num_classes = state[fc[-1]].shape[0] if fc else 400
+        model = builder(weights=None, num_classes=num_classes)
+        load_state(model, state, f"checkpoint {weights}")
+        label, classes = str(weights), tuple(f"class_{i}" for i in range(num_classes))
+    else:
+        enum = tvv.get_model_weights(arch)
+        w = enum.DEFAULT if weights == "DEFAULT" else (enum[weights] if isinstance(weights, str) else weights)
+        model, label, classes = builder(weights=w), str(w), tuple(w.meta["categories"])  # downloads on the user's machine
+    info = ModelInfo(name=f"torchvision:{arch}", kind="clip", class_names=classes, num_frames=frames,
+                     size=(side, side), layer_names=tuple(n for n, _ in model.named_modules() if n), weights=label)
+    return _attach(model, info)

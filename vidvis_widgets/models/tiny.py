@@ -1,0 +1,112 @@
+"""The embedded models, small enough to train on a 2-core CPU in minutes.
+
+``TinyTwoStream`` follows the VGG-16 two-stream fusion net the papers visualize
+(Feichtenhofer et al., IJCV 2020, Table 1): the same layer names in each stream,
+conv5_fusion where motion is fused into appearance, then fc6, fc7, fc8 — with
+fewer channels. ``TinyR3D`` is a 3D CNN whose head is last conv → global average
+pool → linear, the form Saliency Tubes needs. ``TinyVerifier`` is a separately
+trained (2+1)D network with BatchNorm, the independent verifier LEAPS needs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+VGG_STAGES = ((2, 8), (2, 16), (3, 32), (3, 48), (3, 64))
+
+
+class ConvReLU(nn.Sequential):
+    """A named conv layer whose output is taken after the ReLU, as the papers' activations are.
+
+    BatchNorm sits between conv and ReLU: a 13-layer plain VGG stream does not train from scratch in a
+    few CPU epochs without it. It can be folded into the conv for visualization (IJCV Sec. 4.4)."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel_size=3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=False)
+
+
+class VGGStream(nn.Sequential):
+    """conv1_1 … conv5_3 with pool1 … pool4 between stages (no pool5: fusion comes first)."""
+
+    def __init__(self, in_channels: int):
+        super().__init__()
+        cin = in_channels
+        for s, (n, cout) in enumerate(VGG_STAGES, start=1):
+            for i in range(1, n + 1):
+                self.add_module(f"conv{s}_{i}", ConvReLU(cin, cout))
+                cin = cout
+            if s < len(VGG_STAGES):
+                self.add_module(f"pool{s}", nn.MaxPool2d(2))
+
+
+class TinyTwoStream(nn.Module):
+    """Two-stream fusion network: ``forward(rgb, flow)`` with rgb N×3×H×W (one frame, normalized)
+    and flow N×2L×H×W (L stacked flow fields, x then y per frame, divided by ``flow_scale``)."""
+
+    def __init__(self, num_classes: int = 14, flow_frames: int = 10):
+        super().__init__()
+        self.flow_frames = flow_frames
+        self.appearance = VGGStream(3)
+        self.motion = VGGStream(2 * flow_frames)
+        c5 = VGG_STAGES[-1][1]
+        self.conv5_fusion = ConvReLU(2 * c5, c5)
+        self.pool5 = nn.AdaptiveMaxPool2d(2)
+        self.fc6 = nn.Sequential(nn.Flatten(), nn.Linear(4 * c5, 128), nn.ReLU(), nn.Dropout(0.3))
+        self.fc7 = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Dropout(0.3))
+        self.fc8 = nn.Linear(128, num_classes)
+
+    def forward(self, rgb: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        a = self.appearance(rgb)
+        m = self.motion(flow)
+        x = self.conv5_fusion(torch.cat([a, m], dim=1))
+        return self.fc8(self.fc7(self.fc6(self.pool5(x))))
+
+
+def _conv3d_bn(cin: int, cout: int, kernel, stride=1) -> nn.Sequential:
+    pad = tuple(k // 2 for k in kernel) if isinstance(kernel, tuple) else kernel // 2
+    return nn.Sequential(nn.Conv3d(cin, cout, kernel, stride=stride, padding=pad, bias=False), nn.BatchNorm3d(cout),
+                         nn.ReLU())
+
+
+class TinyR3D(nn.Module):
+    """3D CNN on N×3×T×H×W clips; ``layer4`` is the last conv (T/4 × H/8 × W/8), then ``pool`` and ``fc``."""
+
+    def __init__(self, num_classes: int = 14):
+        super().__init__()
+        self.stem = _conv3d_bn(3, 16, (3, 3, 3), (1, 2, 2))
+        self.layer1 = _conv3d_bn(16, 24, (3, 3, 3), (2, 2, 2))
+        self.layer2 = _conv3d_bn(24, 48, (3, 3, 3), (1, 2, 2))
+        self.layer3 = _conv3d_bn(48, 64, (3, 3, 3), (2, 1, 1))
+        self.layer4 = _conv3d_bn(64, 64, (3, 3, 3))
+        self.pool = nn.AdaptiveAvgPool3d(1)
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(clip)))))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class TinyVerifier(nn.Module):
+    """(2+1)D CNN: each block a spatial (1×3×3) then a temporal (3×1×1) convolution, each with BatchNorm."""
+
+    def __init__(self, num_classes: int = 14):
+        super().__init__()
+
+        def block(cin, cout, s_stride, t_stride):
+            return nn.Sequential(_conv3d_bn(cin, cout, (1, 3, 3), (1, s_stride, s_stride)),
+                                 _conv3d_bn(cout, cout, (3, 1, 1), (t_stride, 1, 1)))
+
+        self.block1 = block(3, 16, 2, 1)
+        self.block2 = block(16, 32, 2, 2)
+        self.block3 = block(32, 48, 2, 2)
+        self.block4 = block(48, 64, 1, 1)
+        self.pool = nn.AdaptiveAvgPool3d(1)
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        x = self.block4(self.block3(self.block2(self.block1(clip))))
+        return self.fc(torch.flatten(self.pool(x), 1))
