@@ -14,14 +14,17 @@ def test_quickstart_runs_and_shows_its_players(lab, page):
     nb = NotebookPage(page, lab, "quickstart.ipynb")
     nb.open()
     nb.run_all()
-    page.wait_for_function("() => document.querySelectorAll('.vv-player[data-ready=\"true\"]').length === 2",
+    page.wait_for_function("() => document.querySelectorAll('.vv-player[data-ready=\"true\"]').length === 3",
                            timeout=90_000)
     page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
                            " === 'idle'", timeout=60_000)
     page.wait_for_timeout(500)
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
     assert page.locator(".jp-OutputArea .jp-RenderedText:has-text('Traceback')").count() == 0
-    assert page.locator(".vv-player").first.locator("canvas").count() == 16
+    counts = page.evaluate("() => Array.from(document.querySelectorAll('.vv-player')).map((p) => p.querySelectorAll('canvas').length)")
+    assert counts == [28, 16, 2]  # the 14 classes with their flow, the direction grid, the rotations
+    # the dataset and model cards rendered as markdown tables
+    assert page.locator(".jp-RenderedMarkdown table").count() >= 2
     assert (lab.root / "quickstart-output" / "directions.html").exists()
     assert (lab.root / "quickstart-output" / "directions.mp4").stat().st_size > 1000
     nb.screenshot("quickstart")

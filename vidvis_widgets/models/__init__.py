@@ -5,5 +5,17 @@ from .info import ModelInfo
 from .registry import KNOWN, load_model
 from .tiny import TinyR3D, TinyTwoStream, TinyVerifier
 
-__all__ = ["load_model", "ModelInfo", "KNOWN", "CheckpointMismatch", "embedded_checkpoints",
+
+
+def model_card() -> str:
+    """The embedded models' card (markdown), as measured by the `vidvis train` run that made the weights."""
+    from .checkpoints import WEIGHTS_DIR
+
+    path = WEIGHTS_DIR / "MODEL_CARD.md"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; `vidvis train` writes it with the checkpoints")
+    return path.read_text(encoding="utf-8")
+
+
+__all__ = ["model_card", "load_model", "ModelInfo", "KNOWN", "CheckpointMismatch", "embedded_checkpoints",
            "TinyTwoStream", "TinyR3D", "TinyVerifier"]

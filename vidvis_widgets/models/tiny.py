@@ -5,7 +5,7 @@
 conv5_fusion where motion is fused into appearance, then fc6, fc7, fc8 — with
 fewer channels. ``TinyR3D`` is a 3D CNN whose head is last conv → global average
 pool → linear, the form Saliency Tubes needs. ``TinyVerifier`` is a separately
-trained (2+1)D network with BatchNorm, the independent verifier LEAPS needs.
+trained factorized 3D network with BatchNorm, the independent verifier LEAPS needs.
 """
 
 from __future__ import annotations
@@ -91,19 +91,21 @@ class TinyR3D(nn.Module):
 
 
 class TinyVerifier(nn.Module):
-    """(2+1)D CNN: each block a spatial (1×3×3) then a temporal (3×1×1) convolution, each with BatchNorm."""
+    """Factorized 3D CNN: each block a spatial (1×3×3) then a temporal convolution, each with BatchNorm."""
 
     def __init__(self, num_classes: int = 14):
         super().__init__()
 
-        def block(cin, cout, s_stride, t_stride):
+        def block(cin, cout, s_stride, t_stride, t_kernel=(3, 1, 1)):
             return nn.Sequential(_conv3d_bn(cin, cout, (1, 3, 3), (1, s_stride, s_stride)),
-                                 _conv3d_bn(cout, cout, (3, 1, 1), (t_stride, 1, 1)))
+                                 _conv3d_bn(cout, cout, t_kernel, (t_stride, 1, 1)))
 
+        # a 1×1 temporal kernel sees a disc pass a pixel the same way in either direction, so after the
+        # first block the temporal convolutions also look at neighbours (3×3×3)
         self.block1 = block(3, 16, 2, 1)
-        self.block2 = block(16, 32, 2, 2)
-        self.block3 = block(32, 48, 2, 2)
-        self.block4 = block(48, 64, 1, 1)
+        self.block2 = block(16, 32, 2, 2, (3, 3, 3))
+        self.block3 = block(32, 48, 2, 2, (3, 3, 3))
+        self.block4 = block(48, 64, 1, 1, (3, 3, 3))
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.fc = nn.Linear(64, num_classes)
 
