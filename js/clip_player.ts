@@ -55,7 +55,16 @@ function render({ model, el }: RenderProps<ClipPlayerModel>): () => void {
     player.setPlaying(model.get("playing"));
   });
 
-  const onContent = () => void player.setContent(content(model));
+  // one state message can change several content traits; decode the clips once for all of them
+  let contentQueued = false;
+  const onContent = () => {
+    if (contentQueued) return;
+    contentQueued = true;
+    queueMicrotask(() => {
+      contentQueued = false;
+      void player.setContent(content(model));
+    });
+  };
   const onPlaying = () => player.setPlaying(model.get("playing"));
   const onFrame = () => player.setFrame(model.get("frame"));
   const onFps = () => player.setFps(model.get("fps"));

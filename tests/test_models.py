@@ -6,7 +6,7 @@ import torch
 
 from vidvis_widgets.data import BIASED_PAIR, CLASS_NAMES, NEAR_DUPLICATE_PAIR, SyntheticActions
 from vidvis_widgets.models import CheckpointMismatch, embedded_checkpoints, load_model
-from vidvis_widgets.models.checkpoints import WEIGHTS_DIR, save_checkpoint
+from vidvis_widgets.models.checkpoints import save_checkpoint
 from vidvis_widgets.models.evaluation import confusion_matrix, most_confused_pairs, predict
 from vidvis_widgets.models.layers import list_layers
 

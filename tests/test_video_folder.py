@@ -43,7 +43,7 @@ def test_flow_is_cached_once(folder, tmp_path, monkeypatch):
     again = VideoFolder(folder, num_frames=4, size=32, cache_dir=tmp_path / "cache")[0]["flow"]
     np.testing.assert_array_equal(first, again)
     assert len(calls) == 1 and len(list((tmp_path / "cache").glob("*.npy"))) == 1
-    assert not list((tmp_path / "cache").glob("*.tmp"))
+    assert not list((tmp_path / "cache").glob(".*partial*"))  # no temporary file left behind
 
 
 def test_unreadable_and_short_files_are_named_and_skipped(folder, tmp_path):

@@ -14,6 +14,7 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
+from ._atomic import atomic_path
 from .media.clips import as_clip_list
 from .media.flow import FlowMode
 from .media.grid import tile_clips
@@ -162,15 +163,11 @@ def write_video(
         raise ValueError(f"fps must be positive, got {fps}")
     clips = as_clip_list(clip_or_grid, flow_mode=flow_mode, rescale=rescale)
     video = tile_clips(clips, rows, cols) if len(clips) > 1 else clips[0].frames
-    tmp = p.with_name(f".{p.name}.partial{suffix}")
-    try:
+    with atomic_path(p) as tmp:
         if suffix == ".gif":
             _write_gif(tmp, video, fps)
         else:
             _write_ffmpeg(tmp, video, fps, suffix, quality)
-        tmp.replace(p)
-    finally:
-        tmp.unlink(missing_ok=True)
     return p
 
 

@@ -46,7 +46,7 @@ def train_model(name: str, splits: dict, out_dir: Path, epochs: int = 10, seed: 
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(n, generator=gen).numpy()
-        total = 0.0
+        total = torch.zeros(())
         for i in range(0, n, batch_size):
             idx = np.sort(order[i : i + batch_size])
             batch = {k: train[k][idx] for k in ("rgb", "flow")}
@@ -55,10 +55,10 @@ def train_model(name: str, splits: dict, out_dir: Path, epochs: int = 10, seed: 
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss.detach()) * len(idx)
+            total += loss.detach() * len(idx)  # summed on the device; read once per epoch
             bar.update(1)
         model.eval()
-        record = {"epoch": epoch, "train_loss": total / n, "val_accuracy": _accuracy(model, splits["val"])}
+        record = {"epoch": epoch, "train_loss": float(total) / n, "val_accuracy": _accuracy(model, splits["val"])}
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record['val_accuracy']:.3f}")
         save_checkpoint(out_dir / name / f"epoch_{epoch:02d}.pt", model,
                         {"architecture": name, "seed": seed, **record})

@@ -32,16 +32,6 @@ def triangle(r: float) -> ShapeFn:
     return lambda u, v: (v <= r * 0.6) & (np.abs(u) <= (v + r) * 0.55)
 
 
-def union(*shapes: ShapeFn) -> ShapeFn:
-    def f(u, v):
-        out = shapes[0](u, v)
-        for s in shapes[1:]:
-            out = out | s(u, v)
-        return out
-
-    return f
-
-
 def shifted(shape: ShapeFn, du: float, dv: float) -> ShapeFn:
     return lambda u, v: shape(u - du, v - dv)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_path
 from ..io import VIDEO_SUFFIXES, VideoReadError, read_video, video_info
 
 FLOW_METHODS = ("dis", "tvl1")
@@ -98,14 +98,8 @@ class VideoFolder:
             except (OSError, ValueError):
                 cache.unlink(missing_ok=True)  # a damaged entry is recomputed, never trusted
         flow = estimate_flow(frames, self.flow)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, flow)
-            os.replace(tmp, cache)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with atomic_path(cache) as tmp:
+            np.save(tmp, flow)
         return flow
 
     def __getitem__(self, index: int) -> dict:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from .._atomic import atomic_path
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -20,14 +20,8 @@ def save_checkpoint(path: Path, model: nn.Module, meta: dict, half: bool = True)
     """Writes {"state_dict", "meta"} atomically; ``half`` stores floats as fp16 to keep shipped weights small."""
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
              for k, v in model.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save({"state_dict": state, "meta": meta}, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict, dict]:

@@ -34,14 +34,20 @@ class LayerInfo:
     truncated: bool = False
 
 
+_COLUMNS = ("layer", "type", "output", "receptive field", "stride")
+
+
 class LayerTable(list):
+    def rows(self) -> list[tuple[str, ...]]:
+        def fmt(t):
+            return "×".join(map(str, t)) if t else "–"
+
+        return [(r.name, r.type, fmt(r.output_shape), ("≥" if r.truncated else "") + fmt(r.receptive_field),
+                 fmt(r.stride)) for r in self]
+
     def __str__(self) -> str:
-        rows = [("layer", "type", "output", "receptive field", "stride")]
-        for r in self:
-            fmt = lambda t: "×".join(map(str, t)) if t else "–"  # noqa: E731
-            rf = ("≥" if r.truncated else "") + fmt(r.receptive_field)
-            rows.append((r.name, r.type, fmt(r.output_shape), rf, fmt(r.stride)))
-        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        rows = [_COLUMNS, *self.rows()]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
         return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
 
     def names(self) -> list[str]:
@@ -50,12 +56,8 @@ class LayerTable(list):
     def _repr_html_(self) -> str:
         import html
 
-        head = "".join(f"<th>{h}</th>" for h in ("layer", "type", "output", "receptive field", "stride"))
-        fmt = lambda t: "×".join(map(str, t)) if t else "–"  # noqa: E731
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in
-                             (r.name, r.type, fmt(r.output_shape), fmt(r.receptive_field), fmt(r.stride))) + "</tr>"
-            for r in self)
+        head = "".join(f"<th>{h}</th>" for h in _COLUMNS)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows())
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

@@ -59,8 +59,7 @@ def _load_embedded(name: str, weights: Any, num_frames: int, size: int) -> nn.Mo
     model = build()
     label = "random"
     if weights is not None:
-        if weights == "embedded" or isinstance(weights, (int, str)) and str(weights).startswith(("epoch_",)) \
-                or isinstance(weights, int):
+        if isinstance(weights, int) or weights == "embedded" or str(weights).startswith("epoch_"):
             shipped = embedded_checkpoints(name)
             if not shipped:
                 raise FileNotFoundError(f"no embedded checkpoints for {name}; run `vidvis train` to create them")

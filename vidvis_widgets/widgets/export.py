@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -19,6 +17,7 @@ from ipywidgets import Widget
 from ipywidgets.embed import dependency_state
 
 from .. import _frontend
+from .._atomic import atomic_path
 
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -27,17 +26,6 @@ WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 def script_json(data: object) -> str:
     """JSON that is safe inside <script>: no '<', '>' or '&' can close the tag or open markup."""
     return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def standalone_html(widgets: Sequence[Widget], title: str) -> str:
@@ -73,5 +61,6 @@ def write_standalone_html(widgets: Sequence[Widget], path: str | Path, title: st
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist")
-    write_atomic(path, standalone_html(widgets, title))
+    with atomic_path(path) as tmp:
+        tmp.write_text(standalone_html(widgets, title), encoding="utf-8")
     return path

@@ -108,22 +108,21 @@ def encode_clips(
     """Encodes every clip; lowers lossy quality (with a warning) until the whole set fits ``budget``."""
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"quality must be between 1 and 100, got {quality}")
-    tried = [int(quality)] + [q for q in _FALLBACK_QUALITIES if q < quality] if fmt != "png" else [int(quality)]
-    for q in tried:
+    qualities = [int(quality)] + ([q for q in _FALLBACK_QUALITIES if q < quality] if fmt != "png" else [])
+    sizes = []
+    for q in qualities:
         payload = [None if c is None else encode_clip(c, fmt, q) for c in clips]
-        size = payload_bytes(payload)
-        if size <= budget:
+        sizes.append(payload_bytes(payload))
+        if sizes[-1] <= budget:
             if q != quality:
                 warnings.warn(
-                    f"clips encoded at {fmt} quality {quality} were {size_at_first / 1e6:.1f} MB, over the "
-                    f"{budget / 1e6:.1f} MB message budget; re-encoded at quality {q} ({size / 1e6:.1f} MB)",
+                    f"clips encoded at {fmt} quality {quality} were {sizes[0] / 1e6:.1f} MB, over the "
+                    f"{budget / 1e6:.1f} MB message budget; re-encoded at quality {q} ({sizes[-1] / 1e6:.1f} MB)",
                     stacklevel=3,
                 )
             return payload
-        if q == tried[0]:
-            size_at_first = size
     raise PayloadTooLarge(
-        f"the clips encode to {size / 1e6:.1f} MB even at {fmt} quality {tried[-1]}, over the {budget / 1e6:.1f} MB "
+        f"the clips encode to {sizes[-1] / 1e6:.1f} MB even at {fmt} quality {qualities[-1]}, over the {budget / 1e6:.1f} MB "
         "limit for one widget message (Jupyter drops websocket messages over 10 MB); show fewer or smaller clips, "
         "or use image_format='jpeg' or 'webp'"
     )
