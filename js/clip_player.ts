@@ -50,10 +50,8 @@ function render({ model, el }: RenderProps<ClipPlayerModel>): () => void {
   player.setFps(model.get("fps"));
   player.setLoop(model.get("loop"));
   player.setZoom(model.get("zoom"));
-  void player.setContent(content(model)).then(() => {
-    player.setFrame(model.get("frame"));
-    player.setPlaying(model.get("playing"));
-  });
+  player.setPlaying(model.get("playing"));
+  void player.setContent(content(model)).then(() => player.setFrame(model.get("frame")));
 
   // one state message can change several content traits; decode the clips once for all of them
   let contentQueued = false;

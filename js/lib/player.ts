@@ -62,6 +62,8 @@ export class ClipGridPlayer {
   private cells: (Cell | null)[] = [];
   private frame = 0;
   private zoom = 0;
+  /** what the model asks for; the clock can only run once there are frames to play */
+  private wantPlaying = false;
   private generation = 0;
   private raf = 0;
   private readonly t0 = performance.now();
@@ -149,6 +151,7 @@ export class ClipGridPlayer {
       });
       const frames = Math.max(1, ...this.cells.map((c) => (c ? c.clip.frames : 1)));
       this.clock.setNumFrames(frames, performance.now());
+      if (this.wantPlaying && !this.clock.playing) this.clock.play(performance.now());
       this.scrub.max = String(frames - 1);
       this.applyZoom();
       this.hideError();
@@ -165,6 +168,7 @@ export class ClipGridPlayer {
   }
 
   setPlaying(playing: boolean): void {
+    this.wantPlaying = playing;
     const now = performance.now();
     if (playing) this.clock.play(now);
     else this.clock.pause(now);
@@ -275,6 +279,7 @@ export class ClipGridPlayer {
 
   private togglePlay(): void {
     this.setPlaying(!this.clock.playing);
+    this.wantPlaying = this.clock.playing;
     this.draw(false);
     this.callbacks.onUserState({ playing: this.clock.playing, frame: this.frame });
   }

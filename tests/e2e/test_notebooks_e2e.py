@@ -23,9 +23,14 @@ def test_quickstart_runs_and_shows_its_players(lab, page):
     assert page.locator(".jp-OutputArea .jp-RenderedText:has-text('Traceback')").count() == 0
     counts = page.evaluate("() => Array.from(document.querySelectorAll('.vv-player')).map((p) => p.querySelectorAll('canvas').length)")
     assert counts == [28, 16, 2]  # the 14 classes with their flow, the direction grid, the rotations
+    # every player plays, including one whose clip was replaced while it was still decoding its first set
+    playing = page.evaluate("() => Array.from(document.querySelectorAll('.vv-player')).map((p) => p.dataset.playing)")
+    assert playing == ["true", "true", "true"]
     # the dataset and model cards rendered as markdown tables
     assert page.locator(".jp-RenderedMarkdown table").count() >= 2
     assert (lab.root / "quickstart-output" / "directions.html").exists()
     assert (lab.root / "quickstart-output" / "directions.mp4").stat().st_size > 1000
-    nb.screenshot("quickstart")
+    nb.screenshot("quickstart_end")
+    page.locator(".vv-player").first.scroll_into_view_if_needed()
+    nb.screenshot("quickstart_classes")
     assert not page.page_errors
