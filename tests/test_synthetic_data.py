@@ -70,11 +70,14 @@ def test_112_pixel_clips():
     assert s["rgb"].shape == (16, 112, 112, 3) and s["mask"].any()
 
 
-def test_parallel_arrays_match_serial():
+def test_batched_arrays_match_single_samples():
     ds = SyntheticActions("val", samples_per_class=2)
-    a, b = ds.arrays(), ds.arrays(workers=2)
-    for k in a:
-        np.testing.assert_array_equal(a[k], b[k])
+    batch = ds.arrays([5, 0, -1], flow_dtype=np.float16)
+    for row, i in enumerate([5, 0, len(ds) - 1]):
+        one = ds[i]
+        for k in ("rgb", "mask", "label"):
+            np.testing.assert_array_equal(batch[k][row], one[k])
+        np.testing.assert_allclose(batch["flow"][row], one["flow"], atol=2e-3 * max(1, np.abs(one["flow"]).max()))
 
 
 def test_bad_input():
@@ -82,3 +85,5 @@ def test_bad_input():
         SyntheticActions("training")
     with pytest.raises(IndexError, match="out of range"):
         SyntheticActions("val")[10_000]
+    with pytest.raises(IndexError, match="indices must lie in"):
+        SyntheticActions("val").arrays([0, 10_000])

@@ -20,9 +20,9 @@ EMBEDDED_MODELS = tuple(EMBEDDED)
 DEFAULT_EPOCHS = {"tiny_two_stream": 10, "tiny_r3d": 10, "tiny_verifier": 10}
 
 
-def make_splits(seed: int = 0, workers: int = 2, samples_per_class: int | None = None) -> dict[str, dict]:
+def make_splits(seed: int = 0, samples_per_class: int | None = None) -> dict[str, dict]:
     return {split: SyntheticActions(split, seed=seed, samples_per_class=samples_per_class)
-            .arrays(workers=workers, flow_dtype=np.float16) for split in ("train", "val", "test", "bias_probe")}
+            .arrays(flow_dtype=np.float16) for split in ("train", "val", "test", "bias_probe")}
 
 
 def _accuracy(model: nn.Module, arrays: dict) -> float:
