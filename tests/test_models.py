@@ -38,8 +38,7 @@ def test_every_epoch_is_shipped_and_small():
     assert sizes < 20 * 1024 * 1024, sizes
 
 
-# tiny_verifier measures 85.0% (it confuses disc_right with disc_left): still open in issue 3
-@pytest.mark.parametrize("name", ("tiny_two_stream", "tiny_r3d"))
+@pytest.mark.parametrize("name", EMBEDDED)
 def test_top1_on_test_split_is_at_least_90_percent(name, results, splits):
     test, _ = results[name]
     assert (test == splits["test"]["label"]).mean() >= 0.90

@@ -125,13 +125,16 @@ def model_card(results: dict) -> str:
              + "; train/val/test/bias_probe = "
              + "/".join(str(results['dataset'][s]) for s in ("train", "val", "test", "bias_probe"))
              + " clips of 16×64×64) on a 2-core CPU. Checkpoints store weights in fp16; every figure below "
-               "was measured on those fp16 weights loaded back as fp32.", ""]
+               "was measured on those fp16 weights loaded back as fp32."
+             + (f" Data generation, training and evaluation of all three took {results['total_seconds']:.0f} s."
+                if "total_seconds" in results else ""), ""]
     lines += ["| model | test top-1 | biased pair: test | biased pair: bias_probe | largest confusion | train time |",
               "| --- | --- | --- | --- | --- | --- |"]
     for name, r in results["models"].items():
         a, b, e = r["most_confused"][0]
+        confusion = f"{a} ↔ {b} ({e} clips)" if e else "none (no test errors)"
         lines.append(f"| `{name}` | {r['test_accuracy']:.1%} | {r['biased_pair_test_accuracy']:.1%} | "
-                     f"{r['biased_pair_probe_accuracy']:.1%} | {a} ↔ {b} ({e} clips) | {r['train_seconds']:.0f} s |")
+                     f"{r['biased_pair_probe_accuracy']:.1%} | {confusion} | {r['train_seconds']:.0f} s |")
     for name, r in results["models"].items():
         lines += ["", f"## `{name}`", "", "Validation accuracy per epoch: "
                   + ", ".join(f"{h['epoch']}: {h['val_accuracy']:.1%}" for h in r["history"]), "",

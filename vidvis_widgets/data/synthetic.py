@@ -22,7 +22,7 @@ import numpy as np
 from .scene import Scene, bounce, box, diamond, disc, linear, oscillate, shifted, smooth_background, triangle
 
 SPLITS = ("train", "val", "test", "bias_probe")
-DEFAULT_SAMPLES = {"train": 120, "val": 16, "test": 30, "bias_probe": 40}
+DEFAULT_SAMPLES = {"train": 200, "val": 16, "test": 30, "bias_probe": 40}
 SKIN = (205, 160, 130)
 
 
@@ -122,9 +122,9 @@ def _face_tool(detail: str) -> Renderer:
         pos = oscillate((mouth[0] + 8 * c.k, mouth[1]), 0.0, 4 * c.k, c.u(4, 6), c.u(0, 6.3), c.T)
         scene.draw(handle, c.jitter((90, 90, 110), 12), pos, math.pi, carries_class=True)
         if detail == "bristles":  # a small light tuft at the tip
-            tip, tip_colour = shifted(box(1.5 * c.k, 2.2 * c.k), 7 * c.k, 0), (180, 180, 175)
+            tip, tip_colour = shifted(box(1.7 * c.k, 2.6 * c.k), 7 * c.k, 0), (200, 200, 190)
         else:  # a darker head across the tip, a little wider
-            tip, tip_colour = shifted(box(1.2 * c.k, 3.2 * c.k), 7 * c.k, 0), (125, 125, 135)
+            tip, tip_colour = shifted(box(1.4 * c.k, 3.6 * c.k), 7 * c.k, 0), (105, 105, 120)
         scene.draw(tip, c.jitter(tip_colour, 10), pos, math.pi, carries_class=True)
 
     return render

@@ -5,7 +5,7 @@
 conv5_fusion where motion is fused into appearance, then fc6, fc7, fc8 — with
 fewer channels. ``TinyR3D`` is a 3D CNN whose head is last conv → global average
 pool → linear, the form Saliency Tubes needs. ``TinyVerifier`` is a separately
-trained factorized 3D network with BatchNorm, the independent verifier LEAPS needs.
+trained residual (2+1)D network with BatchNorm, the independent verifier LEAPS needs.
 """
 
 from __future__ import annotations
@@ -90,25 +90,37 @@ class TinyR3D(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
+class _Residual2Plus1D(nn.Module):
+    """A residual (2+1)D block: spatial 1×3×3 then temporal 3×1×1 convolution, each with BatchNorm, plus a
+    strided 1×1×1 shortcut."""
+
+    def __init__(self, cin: int, cout: int, stride: tuple[int, int, int]):
+        super().__init__()
+        self.spatial = _conv3d_bn(cin, cout, (1, 3, 3), (1, stride[1], stride[2]))
+        self.temporal = nn.Sequential(nn.Conv3d(cout, cout, (3, 1, 1), (stride[0], 1, 1), (1, 0, 0), bias=False),
+                                      nn.BatchNorm3d(cout))
+        self.shortcut = nn.Sequential(nn.Conv3d(cin, cout, 1, stride, bias=False), nn.BatchNorm3d(cout))
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.temporal(self.spatial(x)) + self.shortcut(x))
+
+
 class TinyVerifier(nn.Module):
-    """Factorized 3D CNN: each block a spatial (1×3×3) then a temporal convolution, each with BatchNorm."""
+    """A residual (2+1)D network, unlike TinyR3D's plain 3×3×3 stack, so that the two fail differently.
+
+    The stem is a full 3×5×5 convolution: a factorized kernel at a single pixel sees a symmetric disc pass
+    the same way whichever way it moves, so direction has to be seen jointly in space and time first."""
 
     def __init__(self, num_classes: int = 14):
         super().__init__()
-
-        def block(cin, cout, s_stride, t_stride, t_kernel=(3, 1, 1)):
-            return nn.Sequential(_conv3d_bn(cin, cout, (1, 3, 3), (1, s_stride, s_stride)),
-                                 _conv3d_bn(cout, cout, t_kernel, (t_stride, 1, 1)))
-
-        # a 1×1 temporal kernel sees a disc pass a pixel the same way in either direction, so after the
-        # first block the temporal convolutions also look at neighbours (3×3×3)
-        self.block1 = block(3, 16, 2, 1)
-        self.block2 = block(16, 32, 2, 2, (3, 3, 3))
-        self.block3 = block(32, 48, 2, 2, (3, 3, 3))
-        self.block4 = block(48, 64, 1, 1, (3, 3, 3))
+        self.stem = _conv3d_bn(3, 16, (3, 5, 5), (2, 2, 2))
+        self.block1 = _Residual2Plus1D(16, 32, (1, 2, 2))
+        self.block2 = _Residual2Plus1D(32, 64, (2, 2, 2))
+        self.block3 = _Residual2Plus1D(64, 64, (1, 1, 1))
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.fc = nn.Linear(64, num_classes)
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
-        x = self.block4(self.block3(self.block2(self.block1(clip))))
+        x = self.block3(self.block2(self.block1(self.stem(clip))))
         return self.fc(torch.flatten(self.pool(x), 1))
