@@ -1,0 +1,174 @@
+"""Activation maximization on the embedded two-stream model: what the papers report, checked."""
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from vidvis_widgets.methods import ActivationMaximization, AMJob, sweep, temporal_variation
+from vidvis_widgets.models import load_model
+from vidvis_widgets.models.folding import fold_batchnorm
+
+# evenly spaced, not hand-picked: 8 fusion channels, 4 units of fc6 and of fc7, 4 class logits, among the
+# units that fire on some validation clip (for a unit that never does, a/â is undefined)
+PICKS = {"conv5_fusion": 8, "fc6": 4, "fc7": 4, "fc8": 4}
+
+
+def evenly_spaced_live_units(am):
+    maxima = am.activation_max(list(PICKS))
+    units = []
+    for layer, k in PICKS.items():
+        live = np.flatnonzero(maxima[layer] > 0)
+        units += [(layer, int(live[i])) for i in np.linspace(0, len(live) - 1, k).round().astype(int)]
+    return units
+
+
+GAMMAS = (10.0, 5.0, 1.0, 0.0)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model("tiny_two_stream")
+
+
+@pytest.fixture(scope="module")
+def am(model):
+    return ActivationMaximization(model)
+
+
+@pytest.fixture(scope="module")
+def runs(am):
+    """Everything the quality tests look at, as one batch: the units, the direction classes, a γ sweep."""
+    units = evenly_spaced_live_units(am)
+    jobs = [AMJob(l, c, seed=i) for i, (l, c) in enumerate(units)]
+    jobs += sweep("conv5_fusion", 7, "anisotropic", seed=99)
+    out = am(jobs)
+    n = len(units)
+    return {"units": out[:n], "sweep": out[n:]}
+
+
+def test_most_units_are_excited_beyond_every_validation_clip(runs):
+    values = [r.normalized_activation for r in runs["units"]]
+    assert all(r.activation_max_source == "validation set" for r in runs["units"])
+    assert len(values) == sum(PICKS.values())
+    assert np.mean(np.asarray(values) >= 1.0) >= 0.9, {r.title: round(v, 2) for r, v in zip(runs["units"], values)}
+
+
+def test_temporal_variation_of_motion_falls_as_gamma_rises(runs):
+    tv = [float(temporal_variation(torch.tensor(r.motion).transpose(0, 1)[None])[0]) for r in runs["sweep"]]
+    assert [r.job.gamma for r in runs["sweep"]] == list(GAMMAS)
+    assert all(a < b for a, b in zip(tv, tv[1:])), tv
+
+
+def test_result_records_history_and_settings(runs):
+    r = runs["units"][0]
+    steps = r.settings["steps"]
+    assert r.activation.shape == r.objective.shape == (steps,)
+    assert r.appearance.shape == (64, 64, 3) and r.motion.shape == (10, 2, 64, 64)
+    assert r.settings["bound"] == 160 and r.settings["alpha"] == 3 and "objective" in r.settings
+    assert np.abs(r.motion * 6.375).reshape(10, 2, -1).transpose(0, 2, 1).__pow__(2).sum(-1).max() <= 160.0 ** 2 + 1e-2
+    assert r.status == "completed" and 0 <= r.best_step <= steps
+
+
+def test_batched_run_equals_jobs_run_alone(model):
+    am = ActivationMaximization(model, steps=6)
+    jobs = [AMJob("conv5_fusion", 3, 1.0, 5.0, seed=1), AMJob("fc8", 2, 1.0, 0.0, seed=2)]
+    together = am(jobs)
+    for job, r in zip(jobs, together):
+        alone = am(job)
+        np.testing.assert_allclose(alone.motion, r.motion, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(alone.appearance, r.appearance, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(alone.objective, r.objective, rtol=1e-4, atol=1e-9)
+
+
+def test_weights_stay_frozen_and_untouched(model):
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    flags = [p.requires_grad for p in model.parameters()]
+    ActivationMaximization(model, steps=3)(AMJob("fc8", 0))
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+    assert flags == [p.requires_grad for p in model.parameters()] and not model.training
+
+
+def test_stop_keeps_the_best_result_so_far(model):
+    stop = threading.Event()
+    seen = []
+
+    def callback(snap):
+        seen.append(snap.step)
+        if snap.step >= 10:
+            stop.set()
+
+    r = ActivationMaximization(model, steps=400)(AMJob("fc8", 1), callback=callback, every=5, stop=stop)
+    assert r.status == "stopped" and r.settings["steps"] == 10 and seen == [5, 10]
+    assert r.best_step in (int(np.nanargmax(r.objective)), 10) and np.isfinite(r.motion).all()
+
+
+def test_interrupt_keeps_the_best_result_so_far(model):
+    def callback(snap):
+        if snap.step >= 8:
+            raise KeyboardInterrupt
+
+    r = ActivationMaximization(model, steps=400)(AMJob("fc8", 1), callback=callback, every=4)
+    assert r.status == "interrupted" and r.settings["steps"] == 8 and np.isfinite(r.appearance).all()
+
+
+def test_nan_stops_the_job_reports_the_step_and_keeps_a_finite_input():
+    class Exploding(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv3d(3, 4, 3, padding=1)
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            return self.conv(x * float("nan") if self.calls > 4 else x)
+
+    m = Exploding()
+    am = ActivationMaximization(m, input_shape=(3, 4, 16, 16), steps=50)
+    with pytest.warns(RuntimeWarning, match=r"NaN or infinite .* at step 3"):
+        r = am(AMJob("conv", 1))
+    # calls 1 checks pre-activations; steps 0–2 are calls 2–4; step 3 is the first NaN
+    assert r.status == "diverged" and r.diverged_at == 3 and np.isfinite(r.appearance).all()
+
+
+def test_bad_input_errors(model):
+    am = ActivationMaximization(model, steps=2)
+    with pytest.raises(ValueError, match=r"unknown layer 'conv5_fusoin'.*did you mean conv5_fusion"):
+        am(AMJob("conv5_fusoin", 0))
+    with pytest.raises(ValueError, match=r"channel 64 out of range for layer 'conv5_fusion', which has 64 channels"):
+        am(AMJob("conv5_fusion", 64))
+    with pytest.raises(ValueError, match="single-stream model, but input_shape gives 2 input"):
+        ActivationMaximization(load_model("tiny_r3d"), input_shape=((3, 64, 64), (20, 64, 64)))
+    with pytest.raises(ValueError, match="not a two-stream model"):
+        ActivationMaximization(nn.Conv3d(3, 4, 3), input_shape=((3, 64, 64), (20, 64, 64)))
+    small = ActivationMaximization(load_model("tiny_r3d"), input_shape=(3, 16, 4, 4), activation_max=None)
+    with pytest.raises(ValueError, match=r"too small for layer 'layer4'"):
+        small(AMJob("layer4", 0))
+
+
+def test_single_stream_3d_models_optimize_one_video():
+    r3d = load_model("tiny_r3d")
+    r = ActivationMaximization(r3d, steps=30)(AMJob("fc", 0, 1.0, 1.0))
+    assert r.motion is None and r.appearance.shape == (16, 64, 64, 3)
+    assert r.objective[-1] > r.objective[0] and r.activation_max_source == "validation set"
+
+
+def test_unknown_models_use_unit_maxima_and_say_so():
+    tv_model = load_model("torchvision:r3d_18", weights=None)
+    am = ActivationMaximization(tv_model, input_shape=(3, 4, 32, 32), steps=3)
+    r = am(AMJob("layer2", 5))
+    assert r.activation_max == 1.0 and "unknown" in r.activation_max_source
+
+
+def test_batchnorm_folding_keeps_the_function(model):
+    folded, n = fold_batchnorm(model)
+    assert n == 2 * 13 + 1 and not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    rgb, flow = torch.randn(2, 3, 64, 64), torch.randn(2, 20, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(rgb, flow), model(rgb, flow), rtol=1e-4, atol=1e-4)
+    r = ActivationMaximization(model, fold_bn=True, steps=3)(AMJob("fc8", 0))
+    assert r.settings["fold_bn"]

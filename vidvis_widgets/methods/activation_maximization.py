@@ -1,0 +1,393 @@
+"""Two-stream spatiotemporally regularized activation maximization (Feichtenhofer et al., CVPR 2018;
+IJCV 2020, Sec. 3).
+
+    x* = argmax_x  ⟨a_l(x), e_c⟩ / (ρ_l² â_{l,c})  −  Σ_streams [λ_B R_B(x) + λ_TV R_TV(x; κ, γ)]
+
+with R_B the local energy norm under a hard bound B (eq. 2) and R_TV the spatiotemporal variation
+(eq. 3). Defaults are the paper's: B = 160, α = 3, V = B/6.5, λ_B = 1/(HWB^α), λ_TV = 1/(HWV²) on
+appearance and 10× that on motion; Adam with a decaying learning rate; jitter up to the layer's stride.
+Streams are optimized in the 8-bit units those defaults are stated in (see :mod:`.streams`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .loop import LoopOutcome, Snapshot, capture, frozen, pre_activation_layers, run_batched
+from .objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
+from .streams import InputStreams
+
+#: the papers' regularizer sweeps for the motion input, as (κ, γ) pairs
+PRESETS: dict[str, tuple[tuple[float, float], ...]] = {
+    "anisotropic": ((1.0, 10.0), (1.0, 5.0), (1.0, 1.0), (1.0, 0.0)),
+    "isotropic": ((10.0, 10.0), (5.0, 5.0), (2.5, 2.5), (1.0, 1.0)),
+    "spatial": ((1.0, 0.0),),
+}
+
+
+@dataclass(frozen=True)
+class AMJob:
+    """One unit to visualize under one regularizer setting from one random start.
+
+    ``kappa``, ``gamma``: the motion stream's R_TV weights (the video stream's for a single-stream model);
+    the appearance image of a two-stream model is a single frame, regularized spatially with κ = 1."""
+
+    layer: str
+    channel: int
+    kappa: float = 1.0
+    gamma: float = 0.0
+    seed: int = 0
+
+
+def sweep(layer: str, channel: int, preset: str = "anisotropic", seed: int = 0) -> list[AMJob]:
+    """The jobs of one of the papers' regularizer sweeps for a unit: ``anisotropic`` (κ = 1, γ ∈ {10, 5, 1, 0}),
+    ``isotropic`` (κ = γ ∈ {10, 5, 2.5, 1}) or ``spatial`` (γ = 0)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    return [AMJob(layer, channel, k, g, seed) for k, g in PRESETS[preset]]
+
+
+@dataclass
+class AMResult:
+    """One job's outcome. ``appearance``: H×W×3 (two-stream) or T×H×W×3 (single-stream) mean-subtracted
+    RGB on 0–255; ``motion``: L×2×H×W flow in pixels (two-stream only). ``activation`` and ``objective``:
+    per step, the normalized activation a/â (with jitter) and the full objective of eq. 1."""
+
+    job: AMJob
+    appearance: np.ndarray
+    motion: np.ndarray | None
+    activation: np.ndarray
+    objective: np.ndarray
+    normalized_activation: float
+    activation_max: float
+    activation_max_source: str
+    best_step: int
+    status: str
+    diverged_at: int | None
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"{self.job.layer} c{self.job.channel} κ={self.job.kappa:g} γ={self.job.gamma:g}"
+
+    def appearance_clip(self):
+        """The appearance input rendered min–max over the whole sequence, as in the papers."""
+        from ..media.clips import Clip
+
+        a = self.appearance if self.appearance.ndim == 4 else self.appearance[None]
+        lo, hi = float(a.min()), float(a.max())
+        rgb = ((a - lo) / (hi - lo) * 255 if hi > lo else np.full_like(a, 128)).round().astype(np.uint8)
+        return Clip(rgb, "rgb")
+
+    def motion_clip(self, mode: str = "paper"):
+        from ..media.clips import Clip
+        from ..media.flow import flow_to_rgb
+
+        if self.motion is None:
+            raise ValueError("a single-stream model has no motion input")
+        return Clip(flow_to_rgb(self.motion, mode=mode, layout="TCHW"), "flow")
+
+    def clips(self) -> list:
+        return [self.appearance_clip()] + ([self.motion_clip()] if self.motion is not None else [])
+
+    def show(self, **kw):
+        from ..widgets.clip_player import ClipPlayer
+
+        names = ["appearance"] + (["motion"] if self.motion is not None else [])
+        return ClipPlayer(self.clips(), captions=[f"{self.title} · {n}" for n in names], **kw)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.show()._repr_mimebundle_(include=include, exclude=exclude)
+
+    def __repr__(self) -> str:
+        return (f"AMResult({self.title}: normalized activation {self.normalized_activation:.3g} "
+                f"(â from {self.activation_max_source}), best at step {self.best_step}, {self.status})")
+
+
+class AMResults(list):
+    """The results of a batch of jobs, in job order."""
+
+    def show(self, cols: int | None = None, **kw):
+        from ..widgets.clip_player import ClipPlayer
+
+        clips, captions = [], []
+        for r in self:
+            for name, clip in zip(("appearance", "motion"), r.clips()):
+                clips.append(clip)
+                captions.append(f"{r.title} · {name}")
+        return ClipPlayer(clips, captions=captions, cols=cols or (2 if self and self[0].motion is not None else 4),
+                          **kw)
+
+
+class ActivationMaximization:
+    """Activation maximization on a model: build once, call with jobs.
+
+        am = ActivationMaximization(load_model("tiny_two_stream"))
+        result = am(AMJob("conv5_fusion", 4, gamma=5))
+        results = am(sweep("fc8", 0) + sweep("fc8", 1))   # one batch, one forward/backward per step
+
+    ``activation_max``: â per layer, ``"auto"`` (a response pass over the embedded val split for the
+    embedded models, else 1), a dict layer → (C,) array, or ``None`` (1). ``input_shape`` for models
+    without ``vidvis_info``.
+
+    ``regularization`` scales every λ: the papers pick this trade-off so the terms weigh alike, and we
+    measured 0.1 (on top of the 1/ρ² that puts the regularizers on the unit term's scale) to let ≥ 90% of
+    the embedded model's fusion and fc units pass their validation maximum; at 1 the inputs are smoother
+    and weaker. ``lr`` and ``init_scale`` are in units of the model's normalized input per stream (one
+    RGB std, one flow_scale of flow): Adam steps of 0.5 decaying to 0.05, from N(0, 1) noise.
+    """
+
+    def __init__(self, model: nn.Module, *, input_shape=None, bound: float = 160.0, alpha: float = 3.0,
+                 steps: int = 300, lr: float = 0.5, lr_end: float = 0.1, jitter: bool = True,
+                 regularization: float = 0.1, motion_tv_factor: float = 10.0, fold_bn: bool = False,
+                 bf16: bool = False, device: torch.device | str | None = None, activation_max="auto",
+                 val_data: dict | None = None, init_scale: float = 1.0):
+        self.init_scale = init_scale
+        self.streams = InputStreams.of(model, input_shape)
+        if fold_bn:
+            from ..models.folding import fold_batchnorm
+
+            model, _ = fold_batchnorm(model)
+        self.device = torch.device(device) if device is not None else _device_of(model)
+        self.model = model.to(self.device)
+        self.bound, self.alpha, self.steps, self.lr, self.lr_end = float(bound), float(alpha), steps, lr, lr_end
+        self.jitter, self.regularization, self.motion_tv_factor = jitter, regularization, motion_tv_factor
+        self.fold_bn, self.bf16 = fold_bn, bf16
+        self._activation_max = activation_max
+        self._val_data = val_data
+        self._maxima: dict[str, np.ndarray] = {}
+        self._max_source = "unknown (â = 1)"
+        self._layer_table = None
+
+    # -- layers ------------------------------------------------------------------------------------
+    def layers(self):
+        """The model's layer table (output shape, receptive field, stride), cached."""
+        if self._layer_table is None:
+            from ..models.layers import list_layers
+
+            shapes = [(s.shape[0] * s.shape[1], *s.shape[2:]) if self.streams.kind == "two_stream" else s.shape
+                      for s in self.streams.specs]
+            self._layer_table = list_layers(self.model, shapes[0] if len(shapes) == 1 else tuple(shapes))
+        return self._layer_table
+
+    def _layer(self, name: str):
+        table = {r.name: r for r in self.layers()}
+        if name not in table:
+            close = difflib.get_close_matches(name, list(table), n=4, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(f"unknown layer {name!r} in {type(self.model).__name__}{hint} "
+                             "(vidvis_widgets.models.list_layers(model, input_shape) lists every layer)")
+        return table[name]
+
+    def _check(self, job: AMJob) -> None:
+        info = self._layer(job.layer)
+        channels = info.output_shape[0] if info.output_shape else 0
+        if not 0 <= job.channel < channels:
+            raise ValueError(f"channel {job.channel} out of range for layer {job.layer!r}, which has {channels} "
+                             f"channels (0…{channels - 1})")
+        spatial = info.output_shape[-2:] if info.output_shape and len(info.output_shape) >= 3 else None
+        if spatial is not None and min(spatial) < 2:
+            H, W = self.streams.size
+            need = [2 * max(1, round(d / o)) if o else 2 * d for d, o in zip((H, W), spatial)]
+            raise ValueError(f"input {H}×{W} is too small for layer {job.layer!r}: its output is "
+                             f"{'×'.join(map(str, spatial))} (receptive field {info.receptive_field}), so its units "
+                             f"have no locations to sum over and jitter moves nothing; use an input of at least "
+                             f"{need[0]}×{need[1]}")
+
+    def _stride(self, layer: str) -> int:
+        info = self._layer(layer)
+        if info.stride:
+            return max(info.stride[-2:])
+        # fc layers: every preceding downsampling accumulated (the deepest spatial stride)
+        return max((max(r.stride[-2:]) for r in self.layers() if r.stride), default=1)
+
+    def _jitter(self, layer: str) -> int:
+        """Jitter range: the layer's accumulated stride, at most a seventh of the input side. VGG-16's deepest
+        stride, 32, is a seventh of the papers' 224 px; on a small input the full stride of a deep layer
+        would move the input by half its width, which is no longer sub-stride interpolation."""
+        return max(1, min(self._stride(layer), min(self.streams.size) // 7))
+
+    def _rho(self, layer: str) -> float:
+        info = self._layer(layer)
+        rf = info.receptive_field or self.streams.size
+        return float(min(max(rf[-2:]), max(self.streams.size) * 3))
+
+    # -- normalization â ------------------------------------------------------------------------------
+    def activation_max(self, layers: Sequence[str]) -> dict[str, np.ndarray]:
+        """â per layer: each channel's largest activation (summed over locations) on the validation data."""
+        missing = [l for l in set(layers) if l not in self._maxima]
+        if missing:
+            given = self._activation_max
+            if isinstance(given, dict):
+                for l in missing:
+                    if l not in given:
+                        raise ValueError(f"activation_max has no entry for layer {l!r}")
+                    self._maxima[l] = np.asarray(given[l], np.float32)
+                self._max_source = "given"
+            elif given == "auto" and (self._val_data is not None or _is_embedded(self.model)):
+                self._maxima.update(self._response_pass(missing))
+                self._max_source = "validation set"
+            elif given in ("auto", None):
+                for l in missing:
+                    self._maxima[l] = np.ones(self._layer(l).output_shape[0], np.float32)
+            else:
+                raise ValueError("activation_max must be 'auto', None or a dict layer → per-channel maxima")
+        return {l: self._maxima[l] for l in layers}
+
+    def _response_pass(self, layers: Sequence[str]) -> dict[str, np.ndarray]:
+        data = self._val_data
+        if data is None:
+            from ..data.synthetic import SyntheticActions
+
+            data = SyntheticActions("val").arrays(flow_dtype=np.float16)
+        info = self.model.vidvis_info
+        best = {l: None for l in layers}
+        with frozen(self.model), capture(self.model, layers) as acts, torch.no_grad():
+            n = len(data["label"]) if "label" in data else len(data["rgb"])
+            for i in range(0, n, 32):
+                batch = {k: v[i:i + 32] for k, v in data.items() if k in ("rgb", "flow")}
+                self.model(*info.prepare(batch, self.device))
+                for l in layers:
+                    a = acts[l].float()
+                    v = a.flatten(2).sum(2) if a.dim() > 2 else a
+                    m = v.max(0).values
+                    best[l] = m if best[l] is None else torch.maximum(best[l], m)
+        return {l: v.cpu().numpy() for l, v in best.items()}
+
+    # -- the objective of eq. 1 ----------------------------------------------------------------------
+    def lambdas(self, trade_off: float = 1.0) -> dict[str, tuple[float, float]]:
+        """(λ_B, λ_TV) per stream: 1/(HWB^α) and 1/(HWV²), V = B/6.5; motion's TV weight × 10; all × trade_off."""
+        H, W = self.streams.size
+        v = self.bound / 6.5
+        out = {}
+        for s in self.streams.names:
+            lam_b = trade_off / (H * W * self.bound ** self.alpha)
+            lam_tv = trade_off / (H * W * v * v) * (self.motion_tv_factor if s == "motion" else 1.0)
+            out[s] = (lam_b, lam_tv)
+        return out
+
+    def objective(self, job: AMJob) -> Objective:
+        """Eq. 1 for ``job`` as a composable :class:`Objective` (printable, and what the loop maximizes)."""
+        self._check(job)
+        a_hat = float(self.activation_max([job.layer])[job.layer][job.channel])
+        a_hat = a_hat if a_hat > 0 else 1.0
+        rho2 = self._rho(job.layer) ** 2
+        obj = unit(job.layer, job.channel) / (rho2 * a_hat)
+        # the papers pick the trade-off λ_r so the terms weigh alike: at a = â the unit term is 1/ρ², while
+        # λ_B R_B and λ_TV R_TV are per-pixel averages of order 1, so the regularizers share the 1/ρ²
+        trade_off = self.regularization / rho2
+        for s, (lam_b, lam_tv) in self.lambdas(trade_off).items():
+            k, g = (job.kappa, job.gamma) if s in ("motion", "video") else (1.0, 0.0)
+            obj = obj - lam_b * energy(s, self.alpha) - lam_tv * tv(s, k, g)
+        return obj
+
+    # -- running -------------------------------------------------------------------------------------
+    def __call__(self, jobs, *, steps: int | None = None, callback: Callable[[Snapshot], None] | None = None,
+                 every: int = 25, stop: threading.Event | None = None):
+        """Runs the jobs as one batch. ``jobs``: an :class:`AMJob`, a (layer, channel) pair, or a list of
+        them; returns an :class:`AMResult` for one job, else :class:`AMResults` in job order."""
+        single = isinstance(jobs, AMJob) or (isinstance(jobs, tuple) and len(jobs) == 2 and isinstance(jobs[0], str))
+        job_list = [_as_job(j) for j in ([jobs] if single else list(jobs))]
+        if not job_list:
+            raise ValueError("no jobs given; expected an AMJob, a (layer, channel) pair or a list of them")
+        steps = steps or self.steps
+        objectives = [self.objective(j) for j in job_list]
+        init, shifts = self._starts(job_list, steps)
+        bounds = {s: torch.full((len(job_list),), self.bound, device=self.device) for s in self.streams.names}
+        with frozen(self.model):
+            pre = pre_activation_layers(self.model, {j.layer for j in job_list},
+                                        self.streams.model_inputs({k: v[:1] for k, v in init.items()}))
+        outcome = run_batched(self.model, self.streams, BatchedObjective(objectives, self.device), init, steps=steps,
+                              lr=self.lr, lr_end=self.lr_end, shifts=shifts, bounds=bounds, stop=stop,
+                              callback=callback, every=every, autocast=torch.bfloat16 if self.bf16 else None,
+                              pre_activation=pre, lr_scale={k: self.streams.unit_scale(k) for k in self.streams.names})
+        results = self._results(job_list, outcome)
+        if outcome.status == "diverged":
+            import warnings
+
+            bad = [f"{r.title} at step {r.diverged_at}" for r in results if r.diverged_at is not None]
+            warnings.warn("objective became NaN or infinite for " + "; ".join(bad)
+                          + ": those jobs stopped there and keep their last best finite input", RuntimeWarning,
+                          stacklevel=2)
+        return results[0] if single else results
+
+    def _starts(self, jobs: list[AMJob], steps: int) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """Each job's random start and jitter from its own seed, so a batch equals its jobs run alone."""
+        inits = {s.name: [] for s in self.streams.specs}
+        shifts = []
+        for j in jobs:
+            g = torch.Generator().manual_seed(j.seed)
+            for s in self.streams.specs:
+                inits[s.name].append(torch.randn(s.shape, generator=g) * (self.init_scale * self.streams.unit_scale(s.name)))
+            stride = self._jitter(j.layer) if self.jitter else 1
+            shifts.append(torch.randint(0, max(stride, 1), (steps, 2), generator=g))
+        init = {k: torch.stack(v).to(self.device) for k, v in inits.items()}
+        return init, (torch.stack(shifts, 1).to(self.device) if self.jitter else None)
+
+    def _results(self, jobs: list[AMJob], outcome: LoopOutcome) -> AMResults:
+        layers = sorted({j.layer for j in jobs})
+        maxima = self.activation_max(layers)
+        with frozen(self.model), capture(self.model, layers) as acts, torch.no_grad():
+            self.model(*self.streams.model_inputs(outcome.best))
+            raw = {l: acts[l].float() for l in layers}
+        known = self._max_source != "unknown (â = 1)"
+        a_hat = np.array([float(maxima[j.layer][j.channel]) if known else 1.0 for j in jobs], np.float64)
+        finals = np.array([float(unit_values(raw[j.layer][i:i + 1], torch.tensor([j.channel], device=self.device))[0])
+                           for i, j in enumerate(jobs)])
+        # the history holds a/(ρ²â') with â' = â where positive, else 1 (see objective()); report a/â'
+        scale = np.array([self._rho(j.layer) ** 2 for j in jobs])
+        settings = {"bound": self.bound, "alpha": self.alpha, "steps": outcome.steps_run, "lr": self.lr,
+                    "lr_end": self.lr_end, "jitter": self.jitter, "regularization": self.regularization,
+                    "motion_tv_factor": self.motion_tv_factor, "lambdas": self.lambdas(), "fold_bn": self.fold_bn,
+                    "bf16": self.bf16, "device": str(self.device)}
+        out = AMResults()
+        for i, j in enumerate(jobs):
+            streams = {k: self.streams.to_display(k, v[i]) for k, v in outcome.best.items()}
+            appearance = streams.get("appearance", streams.get("video"))
+            out.append(AMResult(
+                job=j, appearance=appearance[0] if self.streams.kind == "two_stream" else appearance,
+                motion=streams.get("motion"), activation=outcome.history["unit"][:, i] * scale[i],
+                objective=outcome.history["total"][:, i],
+                normalized_activation=float(finals[i] / a_hat[i]) if a_hat[i] > 0 else float("nan"),
+                activation_max=float(a_hat[i]),
+                activation_max_source=self._max_source if a_hat[i] > 0 else
+                f"{self._max_source}: the unit never fires there (â = {a_hat[i]:g}), so a/â is undefined",
+                best_step=int(outcome.best_step[i]),
+                status="diverged" if outcome.diverged_at[i] >= 0 else outcome.status.replace("diverged", "completed"),
+                diverged_at=int(outcome.diverged_at[i]) if outcome.diverged_at[i] >= 0 else None,
+                settings={**settings, "objective": repr(self.objective(j)), "job": asdict(j)}))
+        return out
+
+
+def activation_maximization(model: nn.Module, layer: str, channel: int, *, kappa: float = 1.0, gamma: float = 0.0,
+                            seed: int = 0, steps: int | None = None, callback=None, stop=None, **kw) -> AMResult:
+    """One unit, one setting: ``ActivationMaximization(model, **kw)(AMJob(layer, channel, kappa, gamma, seed))``."""
+    am = ActivationMaximization(model, **kw)
+    return am(AMJob(layer, channel, kappa, gamma, seed), steps=steps, callback=callback, stop=stop)
+
+
+def _as_job(j) -> AMJob:
+    if isinstance(j, AMJob):
+        return j
+    if isinstance(j, tuple) and len(j) == 2 and isinstance(j[0], str):
+        return AMJob(j[0], int(j[1]))
+    raise TypeError(f"expected an AMJob or a (layer, channel) pair, got {j!r}")
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def _is_embedded(model: nn.Module) -> bool:
+    from ..models.registry import EMBEDDED
+
+    info = getattr(model, "vidvis_info", None)
+    return info is not None and info.name in EMBEDDED and info.weights != "random"

@@ -1,0 +1,208 @@
+"""The batched optimization loop every input-space method here runs: one forward and backward pass
+for N jobs per step, weights frozen, no host synchronization except every ``every`` steps.
+
+Stopping (an Event set from a Stop button), interrupting the kernel, or a job's objective turning
+NaN or infinite all end with each job's best input so far; a job that diverges is frozen at its
+best input and the step it diverged at is reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from .objectives import BatchedObjective
+from .regularizers import project_to_bound
+from .streams import InputStreams
+
+
+@contextlib.contextmanager
+def frozen(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode and no weight gradients for the duration; the model's own flags are restored after."""
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    training = model.training
+    model.eval().requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        model.train(training)
+
+
+def _final_relu(module: nn.Module) -> nn.Module | None:
+    if isinstance(module, nn.ReLU):
+        return module
+    relus = [m for m in module.modules() if isinstance(m, nn.ReLU)]
+    return relus[-1] if relus else None
+
+
+@contextlib.contextmanager
+def capture(model: nn.Module, layers, pre_activation=()) -> Iterator[dict[str, torch.Tensor]]:
+    """Records the outputs of the named layers on every forward pass. For names in ``pre_activation``
+    it records the input of the layer's final ReLU instead: the same unit before rectification."""
+    store: dict[str, torch.Tensor] = {}
+    handles = []
+    for name in sorted(set(layers)):
+        module = model.get_submodule(name)
+        relu = _final_relu(module) if name in pre_activation else None
+        if relu is not None:
+            def pre(_m, inputs, name=name):
+                store[name] = inputs[0].clone()  # clone: an in-place ReLU would rectify what we keep
+            handles.append(relu.register_forward_pre_hook(pre))
+        else:
+            def hook(_m, _inputs, out, name=name):
+                store[name] = out[0] if isinstance(out, (tuple, list)) else out
+            handles.append(module.register_forward_hook(hook))
+    try:
+        yield store
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def pre_activation_layers(model: nn.Module, layers, inputs: tuple) -> set[str]:
+    """The layers whose output is exactly their final ReLU applied to that ReLU's input, checked on one
+    forward pass: for these the loop can climb the unit's pre-rectification value, which has a gradient
+    even where the unit is off (as it is for most units on a random start)."""
+    layers = set(layers)
+    with torch.no_grad(), capture(model, layers) as post, capture(model, layers, layers) as pre:
+        model(*inputs)
+    return {l for l in layers if l in pre and pre[l].shape == post[l].shape
+            and _final_relu(model.get_submodule(l)) is not None and torch.equal(pre[l].clamp_min(0), post[l])}
+
+
+def roll_per_job(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:
+    """Circularly shifts job n of x (N×…×H×W) by (dy[n], dx[n]) pixels, all jobs in one gather per axis."""
+    N, H, W = x.shape[0], x.shape[-2], x.shape[-1]
+    lead = (1,) * (x.dim() - 3)
+    iy = (torch.arange(H, device=x.device)[None] - dy[:, None]) % H
+    x = torch.gather(x, -2, iy.view(N, *lead, H, 1).expand_as(x))
+    ix = (torch.arange(W, device=x.device)[None] - dx[:, None]) % W
+    return torch.gather(x, -1, ix.view(N, *lead, 1, W).expand_as(x))
+
+
+@dataclass
+class Snapshot:
+    """What a progress callback sees every ``every`` steps (copied to the host)."""
+
+    step: int
+    steps: int
+    total: np.ndarray  # steps so far × N objective values
+    unit: np.ndarray  # steps so far × N activation terms
+    streams: dict[str, np.ndarray]  # current inputs, N×D×T×H×W
+    best_score: np.ndarray  # (N,)
+
+
+@dataclass
+class LoopOutcome:
+    best: dict[str, torch.Tensor]
+    best_score: np.ndarray
+    best_step: np.ndarray  # the step whose input is returned; ``steps_run`` for the final input
+    history: dict[str, np.ndarray]  # "total", "unit", "energy", "tv": steps_run × N
+    steps_run: int
+    status: str  # "completed" | "stopped" | "interrupted" | "diverged"
+    diverged_at: np.ndarray  # (N,), −1 where the job stayed finite
+    extra: dict = field(default_factory=dict)
+
+
+def run_batched(model: nn.Module, streams: InputStreams, objective: BatchedObjective,
+                init: Mapping[str, torch.Tensor], *, steps: int, lr: float, lr_end: float = 0.1,
+                shifts: torch.Tensor | None = None, bounds: Mapping[str, torch.Tensor] | None = None,
+                stop: threading.Event | None = None, callback: Callable[[Snapshot], None] | None = None,
+                every: int = 25, autocast: torch.dtype | None = None, pre_activation=(),
+                lr_scale: Mapping[str, float] | None = None) -> LoopOutcome:
+    """Maximizes ``objective`` over the streams, starting from ``init`` (name → N×D×T×H×W on the model's
+    device). ``shifts``: steps×N×2 pixel jitter (dy, dx) per job; ``bounds``: name → (N,) hard bound B
+    on each local vector; ``lr`` (× ``lr_scale[name]`` per stream) decays along a cosine to ``lr_end``·``lr``;
+    units of the layers in
+    ``pre_activation`` are taken before their final ReLU."""
+    device = next(iter(init.values())).device
+    n = next(iter(init.values())).shape[0]
+    xs = {k: v.detach().clone().requires_grad_(True) for k, v in init.items()}
+    scales = {k: (lr_scale or {}).get(k, 1.0) for k in xs}
+    opt = torch.optim.Adam([{"params": [v], "scale": scales[k]} for k, v in xs.items()], lr=lr)
+    layers = {s.target for s in objective.slots if s.kind == "unit"}
+    hist = {k: torch.full((steps, n), float("nan"), device=device) for k in ("total", "unit", "energy", "tv")}
+    best = {k: v.detach().clone() for k, v in xs.items()}
+    best_score = torch.full((n,), -math.inf, device=device)
+    best_step = torch.full((n,), -1, dtype=torch.long, device=device)
+    diverged_at = torch.full((n,), -1, dtype=torch.long, device=device)
+    status, done = "completed", 0
+    use_autocast = autocast is not None
+
+    def snapshot(done: int) -> Snapshot:
+        return Snapshot(done, steps, hist["total"][:done].cpu().numpy(), hist["unit"][:done].cpu().numpy(),
+                        {k: v.detach().float().cpu().numpy() for k, v in xs.items()}, best_score.cpu().numpy())
+
+    with frozen(model), capture(model, layers, pre_activation) as acts:
+        try:
+            for step in range(steps):
+                if stop is not None and stop.is_set():
+                    status = "stopped"
+                    break
+                for group in opt.param_groups:
+                    group["lr"] = group["scale"] * lr * (lr_end + (1 - lr_end) * 0.5 * (1 + math.cos(math.pi * step / steps)))
+                moved = xs if shifts is None else {k: roll_per_job(v, shifts[step, :, 0], shifts[step, :, 1])
+                                                   for k, v in xs.items()}
+                with torch.autocast(device.type, dtype=autocast or torch.bfloat16, enabled=use_autocast):
+                    model(*streams.model_inputs(moved))
+                parts = objective(acts, xs)
+                total = parts["total"].float()
+                finite = torch.isfinite(total)
+                for k in hist:
+                    hist[k][step] = parts[k].detach().float()
+                with torch.no_grad():
+                    diverged_at.copy_(torch.where(~finite & (diverged_at < 0), step, diverged_at))
+                    improved = finite & (total > best_score)
+                    best_score.copy_(torch.where(improved, total, best_score))
+                    best_step.copy_(torch.where(improved, step, best_step))
+                    for k, v in xs.items():
+                        best[k] = torch.where(improved.view(-1, *([1] * (v.dim() - 1))), v.detach(), best[k])
+                opt.zero_grad(set_to_none=True)
+                (-torch.where(finite, total, torch.zeros_like(total)).sum()).backward()
+                opt.step()
+                with torch.no_grad():
+                    alive = (diverged_at < 0).view(-1, 1, 1, 1, 1)
+                    for k, v in xs.items():
+                        if bounds is not None and k in bounds:
+                            v.copy_(project_to_bound(v, bounds[k]))
+                        v.copy_(torch.where(alive, v, best[k]))
+                done = step + 1
+                if done % every == 0 or done == steps:
+                    if callback is not None:
+                        callback(snapshot(done))
+                    if bool((diverged_at >= 0).all()):  # the only per-`every` host sync
+                        status = "diverged"
+                        break
+        except KeyboardInterrupt:
+            status = "interrupted"
+        if status == "completed" and bool((diverged_at >= 0).any()):
+            status = "diverged"
+        # the best step was judged under jitter, which is noisy; judged without it, the last input may be better
+        with torch.no_grad():
+            final, take_last = _pick_unjittered(model, streams, objective, acts, best, xs, diverged_at,
+                                                use_autocast, autocast)
+            best_step = torch.where(take_last, done, best_step)
+    return LoopOutcome(final, best_score.cpu().numpy(),
+                       best_step.cpu().numpy(), {k: v[:done].cpu().numpy() for k, v in hist.items()}, done, status,
+                       diverged_at.cpu().numpy())
+
+
+def _pick_unjittered(model, streams, objective, acts, best, xs, diverged_at, use_autocast, autocast):
+    scores = []
+    for candidate in (best, xs):
+        with torch.autocast(next(iter(best.values())).device.type, dtype=autocast or torch.bfloat16,
+                            enabled=use_autocast):
+            model(*streams.model_inputs(candidate))
+        scores.append(torch.nan_to_num(objective(acts, candidate)["total"].float(), nan=-math.inf))
+    take_last = (scores[1] > scores[0]) & (diverged_at < 0)
+    return {k: torch.where(take_last.view(-1, *([1] * (v.dim() - 1))), xs[k].detach(), v).detach()
+            for k, v in best.items()}, take_last

@@ -1,0 +1,160 @@
+"""Objectives as small composable values, evaluated for a whole batch of jobs at once.
+
+    objective = unit("conv5_fusion", 4) / (rho ** 2 * a_hat) - lam_b * energy("motion") - lam_tv * tv("motion", 1, 5)
+
+reads like eq. 1 of Feichtenhofer et al. Each job in a batch has its own objective; terms of the same
+kind on the same layer or stream are evaluated for all jobs in one vectorized call, with each job's
+weight (0 where the job lacks the term) and parameters stacked into tensors.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import torch
+
+from .regularizers import energy_norm, total_variation
+
+
+@dataclass(frozen=True)
+class Term:
+    kind: str  # "unit" | "energy" | "tv"
+    target: str  # a layer name for units, a stream name for regularizers
+    weight: float
+    params: tuple[tuple[str, float], ...]
+
+    def __str__(self) -> str:
+        args = ", ".join([repr(self.target)] + [f"{k}={v:g}" for k, v in self.params])
+        return f"{self.weight:.3g}·{self.kind}({args})"
+
+
+class Objective:
+    """A weighted sum of terms, to be maximized."""
+
+    def __init__(self, terms: Sequence[Term] = ()):
+        self.terms = tuple(terms)
+
+    def _scaled(self, s: float) -> "Objective":
+        return Objective(Term(t.kind, t.target, t.weight * s, t.params) for t in self.terms)
+
+    def __add__(self, other: "Objective") -> "Objective":
+        if isinstance(other, (int, float)) and other == 0:  # sum() starts from 0
+            return self
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return Objective(self.terms + other.terms)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: "Objective") -> "Objective":
+        return self + (-other)
+
+    def __neg__(self) -> "Objective":
+        return self._scaled(-1.0)
+
+    def __mul__(self, s: float) -> "Objective":
+        if not isinstance(s, (int, float)):
+            return NotImplemented
+        return self._scaled(float(s))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, s: float) -> "Objective":
+        return self._scaled(1.0 / float(s))
+
+    def layers(self) -> set[str]:
+        return {t.target for t in self.terms if t.kind == "unit"}
+
+    def streams(self) -> set[str]:
+        return {t.target for t in self.terms if t.kind != "unit"}
+
+    def __repr__(self) -> str:
+        return " + ".join(map(str, self.terms)).replace("+ -", "- ") or "0"
+
+
+def unit(layer: str, channel: int) -> Objective:
+    """⟨a_l(x), e_c⟩: channel ``channel`` of layer ``layer``, summed over all locations (a conv unit) or
+    taken as is (an fc unit or a class logit)."""
+    return Objective([Term("unit", layer, 1.0, (("channel", int(channel)),))])
+
+
+def energy(stream: str, alpha: float = 3.0) -> Objective:
+    """N_B(x) of eq. 2 on one input stream; the hard bound B is a projection the optimizer applies."""
+    return Objective([Term("energy", stream, 1.0, (("alpha", float(alpha)),))])
+
+
+def tv(stream: str, kappa: float = 1.0, gamma: float = 0.0) -> Objective:
+    """R_TV(x; κ, γ) of eq. 3 on one input stream."""
+    return Objective([Term("tv", stream, 1.0, (("kappa", float(kappa)), ("gamma", float(gamma))))])
+
+
+@dataclass
+class _Slot:
+    kind: str
+    target: str
+    weight: torch.Tensor  # (N,)
+    params: dict[str, torch.Tensor]  # name -> (N,)
+
+
+class BatchedObjective:
+    """The objectives of N jobs compiled into per-kind slots of stacked weights and parameters."""
+
+    def __init__(self, objectives: Sequence[Objective], device: torch.device | str = "cpu"):
+        n = len(objectives)
+        self.size = n
+        rows: dict[tuple, dict[int, Term]] = defaultdict(dict)
+        for j, obj in enumerate(objectives):
+            seen: dict[tuple, int] = defaultdict(int)
+            for t in obj.terms:
+                key = (t.kind, t.target)
+                rows[key + (seen[key],)][j] = t  # a second unit on the same layer gets its own slot
+                seen[key] += 1
+        self.slots: list[_Slot] = []
+        for (kind, target, _), by_job in rows.items():
+            names = [k for k, _ in next(iter(by_job.values())).params]
+            weight = torch.zeros(n, dtype=torch.float64)
+            params = {k: torch.zeros(n, dtype=torch.float64) for k in names}
+            for j, t in by_job.items():
+                weight[j] = t.weight
+                for k, v in t.params:
+                    params[k][j] = v
+            dtype = {"channel": torch.long}
+            self.slots.append(_Slot(kind, target, weight.float().to(device),
+                                    {k: v.to(dtype.get(k, torch.float32)).to(device) for k, v in params.items()}))
+
+    def __call__(self, activations: Mapping[str, torch.Tensor], streams: Mapping[str, torch.Tensor]) -> dict:
+        """{"unit", "energy", "tv", "total"}: per-job sums (N,) of the weighted terms of each kind."""
+        parts: dict[str, torch.Tensor] = {}
+        for slot in self.slots:
+            value = _EVALUATORS[slot.kind](slot, activations, streams)
+            parts[slot.kind] = parts.get(slot.kind, 0) + slot.weight * value
+        first = next(iter(activations.values()), None)
+        if first is None:
+            first = next(iter(streams.values()))
+        zero = torch.zeros(self.size, device=first.device)
+        out = {k: parts.get(k, zero) for k in ("unit", "energy", "tv")}
+        out["total"] = out["unit"] + out["energy"] + out["tv"]
+        return out
+
+
+def unit_values(act: torch.Tensor, channel: torch.Tensor) -> torch.Tensor:
+    """Each job's channel of ``act`` (N×C×…), summed over all locations: (N,)."""
+    picked = act[torch.arange(act.shape[0], device=act.device), channel]
+    return picked.flatten(1).sum(1) if picked.dim() > 1 else picked
+
+
+def _unit(slot: _Slot, acts, _streams) -> torch.Tensor:
+    return unit_values(acts[slot.target].float(), slot.params["channel"])
+
+
+def _energy(slot: _Slot, _acts, streams) -> torch.Tensor:
+    return energy_norm(streams[slot.target], slot.params["alpha"])
+
+
+def _tv(slot: _Slot, _acts, streams) -> torch.Tensor:
+    return total_variation(streams[slot.target], slot.params["kappa"], slot.params["gamma"])
+
+
+_EVALUATORS: dict[str, Callable] = {"unit": _unit, "energy": _energy, "tv": _tv}

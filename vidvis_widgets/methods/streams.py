@@ -1,0 +1,103 @@
+"""Model inputs as the papers' streams, in the units their regularizer defaults are stated in.
+
+The AM papers state B = 160 for mean-subtracted 8-bit inputs. So every stream is optimized in those
+units, N×D×T×H×W, and mapped onto the model's own input normalization only on the way in:
+
+- ``appearance`` / ``video``: mean-subtracted RGB on 0–255, so the model sees x / (255·std) per channel
+  (0 is the dataset's mean colour);
+- ``motion``: flow in the 8-bit encoding of two-stream flow images (±20 px onto 0–255, i.e. 6.375 units
+  per pixel, mean-subtracted), so the model sees x / (6.375·flow_scale) stacked as 2L channels x, y per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+FLOW_UNITS_PER_PIXEL = 255.0 / 40.0
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    shape: tuple[int, int, int, int]  # D×T×H×W
+
+
+class InputStreams:
+    """The streams a model takes and how to turn them into its ``forward`` arguments."""
+
+    def __init__(self, model: nn.Module, kind: str, size: tuple[int, int], num_frames: int, flow_frames: int = 0,
+                 std=(1.0, 1.0, 1.0), flow_scale: float = 1.0):
+        self.kind, self.size = kind, tuple(size)
+        H, W = self.size
+        if kind == "two_stream":
+            self.specs = (StreamSpec("appearance", (3, 1, H, W)), StreamSpec("motion", (2, flow_frames, H, W)))
+        elif kind == "clip":
+            self.specs = (StreamSpec("video", (3, num_frames, H, W)),)
+        else:
+            raise ValueError(f"unknown model kind {kind!r}; expected 'two_stream' or 'clip'")
+        self._rgb_scale = 255.0 * torch.tensor(std, dtype=torch.float32)
+        self._flow_scale = FLOW_UNITS_PER_PIXEL * flow_scale
+
+    @classmethod
+    def of(cls, model: nn.Module, input_shape=None) -> "InputStreams":
+        """From ``model.vidvis_info``, or from ``input_shape`` for any other module: (3, T, H, W) for a
+        clip model, ((3, H, W), (2L, H, W)) for a two-stream model."""
+        info = getattr(model, "vidvis_info", None)
+        if input_shape is not None:
+            shapes = [tuple(input_shape)] if isinstance(input_shape[0], int) else [tuple(s) for s in input_shape]
+            two = len(shapes) == 2
+            if info is not None and (info.kind == "two_stream") != two:
+                raise ValueError(f"{info.name} is a {'two-stream' if info.kind == 'two_stream' else 'single-stream'}"
+                                 f" model, but input_shape gives {len(shapes)} input(s); expected "
+                                 + ("((3, H, W), (2L, H, W))" if info.kind == "two_stream" else "(3, T, H, W)"))
+            if two and (len(shapes[0]) != 3 or len(shapes[1]) != 3 or shapes[1][0] % 2 or shapes[0][0] != 3):
+                raise ValueError(f"two-stream input_shape must be ((3, H, W), (2L, H, W)), got {shapes}")
+            if not two and (len(shapes[0]) != 4 or shapes[0][0] != 3):
+                raise ValueError(f"single-stream input_shape must be (3, T, H, W), got {shapes[0]}")
+            std = info.std if info else (1 / 255.0,) * 3
+            if two:
+                if info is None and _forward_arity(model) != 2:
+                    raise ValueError(f"{type(model).__name__}.forward takes {_forward_arity(model)} input(s), "
+                                     "so it is not a two-stream model; give input_shape=(3, T, H, W)")
+                return cls(model, "two_stream", shapes[0][1:], 1, shapes[1][0] // 2, std,
+                           info.flow_scale if info else 1.0)
+            return cls(model, "clip", shapes[0][2:], shapes[0][1], 0, std)
+        if info is None:
+            raise ValueError(f"{type(model).__name__} carries no vidvis_info; give input_shape=(3, T, H, W) for a "
+                             "clip model or ((3, H, W), (2L, H, W)) for a two-stream model")
+        return cls(model, info.kind, info.size, info.num_frames, info.flow_frames, info.std, info.flow_scale)
+
+    def unit_scale(self, name: str) -> float:
+        """How many stream units make one unit of the model's input (one std of RGB, one flow_scale of
+        flow): learning rates and random starts are set in these, so both streams move alike for the model."""
+        return self._flow_scale if name == "motion" else float(self._rgb_scale.mean())
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.specs)
+
+    def model_inputs(self, streams: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        if self.kind == "clip":
+            x = streams["video"]
+            return (x / self._rgb_scale.to(x.device).view(1, 3, 1, 1, 1),)
+        a, m = streams["appearance"], streams["motion"]
+        rgb = a[:, :, 0] / self._rgb_scale.to(a.device).view(1, 3, 1, 1)
+        flow = m.transpose(1, 2).flatten(1, 2) / self._flow_scale  # N×2×L×H×W → N×2L×H×W, x then y per frame
+        return rgb, flow
+
+    def to_display(self, name: str, x: torch.Tensor):
+        """One job's stream as a numpy array for display: T×H×W×3 RGB in paper units, or L×2×H×W flow in pixels."""
+        x = x.detach().float().cpu()
+        if name == "motion":
+            return (x / FLOW_UNITS_PER_PIXEL).transpose(0, 1).numpy()
+        return x.permute(1, 2, 3, 0).numpy()
+
+
+def _forward_arity(model: nn.Module) -> int:
+    import inspect
+
+    params = inspect.signature(model.forward).parameters.values()
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in params)
