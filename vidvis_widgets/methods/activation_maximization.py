@@ -79,12 +79,12 @@ class AMResult:
 
     def appearance_clip(self):
         """The appearance input rendered min–max over the whole sequence, as in the papers."""
-        from ..media.clips import Clip
+        from ..media.clips import as_clip
 
-        a = self.appearance if self.appearance.ndim == 4 else self.appearance[None]
+        a = self.appearance
         lo, hi = float(a.min()), float(a.max())
         rgb = ((a - lo) / (hi - lo) * 255 if hi > lo else np.full_like(a, 128)).round().astype(np.uint8)
-        return Clip(rgb, "rgb")
+        return as_clip(rgb, layout="HWC" if rgb.ndim == 3 else "THWC")  # a two-stream appearance is one image
 
     def motion_clip(self, mode: str = "paper"):
         from ..media.clips import Clip
