@@ -1,10 +1,11 @@
 """Models: the embedded tiny models, torchvision video models by name, and layer listings."""
 
 from .checkpoints import CheckpointMismatch, embedded_checkpoints
+from .folding import fold_batchnorm
 from .info import ModelInfo
+from .layers import LayerInfo, LayerTable, list_layers
 from .registry import KNOWN, load_model
 from .tiny import TinyR3D, TinyTwoStream, TinyVerifier
-
 
 
 def model_card() -> str:
@@ -17,5 +18,5 @@ def model_card() -> str:
     return path.read_text(encoding="utf-8")
 
 
-__all__ = ["model_card", "load_model", "ModelInfo", "KNOWN", "CheckpointMismatch", "embedded_checkpoints",
+__all__ = ["model_card", "load_model", "list_layers", "LayerTable", "LayerInfo", "fold_batchnorm", "ModelInfo", "KNOWN", "CheckpointMismatch", "embedded_checkpoints",
            "TinyTwoStream", "TinyR3D", "TinyVerifier"]
