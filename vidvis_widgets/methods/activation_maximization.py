@@ -242,24 +242,18 @@ class ActivationMaximization:
         return {l: self._maxima[l] for l in layers}
 
     def _response_pass(self, layers: Sequence[str]) -> dict[str, np.ndarray]:
+        from .response_statistics import response_statistics
+
         data = self._val_data
         if data is None:
             from ..data.synthetic import SyntheticActions
 
             data = SyntheticActions("val").arrays(flow_dtype=np.float16)
-        info = self.model.vidvis_info
-        best = {l: None for l in layers}
-        with frozen(self.model), capture(self.model, layers) as acts, torch.no_grad():
-            n = len(data["label"]) if "label" in data else len(data["rgb"])
-            for i in range(0, n, 32):
-                batch = {k: v[i:i + 32] for k, v in data.items() if k in ("rgb", "flow")}
-                self.model(*info.prepare(batch, self.device))
-                for l in layers:
-                    a = acts[l].float()
-                    v = a.flatten(2).sum(2) if a.dim() > 2 else a
-                    m = v.max(0).values
-                    best[l] = m if best[l] is None else torch.maximum(best[l], m)
-        return {l: v.cpu().numpy() for l, v in best.items()}
+        if "label" not in data:  # â needs no labels
+            data = {**data, "label": np.zeros(len(data["rgb"]), np.int64)}
+        # summed over locations: the quantity the unit term of eq. 1 maximizes for a conv unit
+        stats = response_statistics(self.model, data, layers, reduce="sum", device=self.device)
+        return stats.activation_max
 
     # -- the objective of eq. 1 ----------------------------------------------------------------------
     def lambdas(self, trade_off: float = 1.0) -> dict[str, tuple[float, float]]:

@@ -1,0 +1,111 @@
+"""The one-pass response statistics against every activation computed in full."""
+
+import numpy as np
+import pytest
+import torch
+
+from vidvis_widgets.data.synthetic import SyntheticActions
+from vidvis_widgets.methods.response_statistics import response_statistics
+from vidvis_widgets.models import load_model
+
+LAYERS = ("conv5_fusion", "fc8")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model("tiny_two_stream")
+
+
+@pytest.fixture(scope="module")
+def small():
+    return SyntheticActions("val", samples_per_class=3)
+
+
+def full_responses(model, arrays):
+    """Every activation of every video at once, reduced the slow, obvious way."""
+    info = model.vidvis_info
+    out = {}
+    hooks = [dict(model.named_modules())[l].register_forward_hook(
+        lambda m, i, o, l=l: out.__setitem__(l, o.detach())) for l in LAYERS]
+    with torch.no_grad():
+        model(*info.prepare(arrays))
+    for h in hooks:
+        h.remove()
+    return {l: (a if a.dim() == 2 else a.amax(dim=(2, 3))).numpy() for l, a in out.items()}
+
+
+def test_one_pass_matches_full_activations(model, small):
+    arrays = small.arrays()
+    full = full_responses(model, arrays)
+    labels = arrays["label"]
+    # batch 5 does not divide 42 videos, so running maxima and top-k cross uneven batch edges
+    stats = response_statistics(model, small, LAYERS, batch_size=5, top_k=4, num_workers=2)
+    assert stats.num_videos == len(labels) and stats.class_counts.tolist() == [3] * 14
+    for l in LAYERS:
+        r = full[l]
+        np.testing.assert_allclose(stats.activation_max[l], r.max(0), rtol=1e-5, atol=1e-5)
+        per_class = np.stack([r[labels == k].max(0) for k in range(14)])
+        np.testing.assert_allclose(stats.class_max[l], per_class, rtol=1e-5, atol=1e-5)
+        order = np.argsort(-r, axis=0, kind="stable")[:4]
+        np.testing.assert_allclose(stats.top_values[l], np.take_along_axis(r, order, 0), rtol=1e-5, atol=1e-5)
+        # positions may differ only between exactly tied responses
+        picked = np.take_along_axis(r, stats.top_indices[l], 0)
+        np.testing.assert_allclose(picked, stats.top_values[l], rtol=1e-5, atol=1e-5)
+    unit = int(np.argmax(full["fc8"][:, 1]))
+    assert stats.top_videos("fc8", 1)[0][0] == unit
+    assert stats.unit_class_max("fc8", 1).shape == (14,)
+
+
+def test_worker_processes_and_in_memory_arrays_agree(model, small):
+    a = response_statistics(model, small, "fc7", batch_size=8, num_workers=2)
+    b = response_statistics(model, small.arrays(), "fc7", batch_size=8)
+    np.testing.assert_array_equal(a.class_max["fc7"], b.class_max["fc7"])
+    np.testing.assert_array_equal(a.top_indices["fc7"], b.top_indices["fc7"])
+
+
+def test_sum_reduction_is_the_activation_maximization_quantity(model, small):
+    arrays = small.arrays(range(6))
+    stats = response_statistics(model, arrays, "conv5_fusion", reduce="sum")
+    out = {}
+    h = model.conv5_fusion.register_forward_hook(lambda m, i, o: out.__setitem__("a", o))
+    with torch.no_grad():
+        model(*model.vidvis_info.prepare(arrays))
+    h.remove()
+    np.testing.assert_allclose(stats.activation_max["conv5_fusion"], out["a"].sum((2, 3)).max(0).values.numpy(),
+                               rtol=1e-5)
+
+
+def test_classes_without_videos_are_nan_and_asking_for_them_says_so(model):
+    probe = SyntheticActions("bias_probe", samples_per_class=2)
+    stats = response_statistics(model, probe, "fc8", num_workers=0)
+    present = stats.class_counts > 0
+    assert present.sum() == 2 and np.isnan(stats.class_max["fc8"][~present]).all()
+    with pytest.raises(ValueError, match="has no videos"):
+        stats.class_index("disc_right")
+    assert stats.class_index("apply_lipstick") == 13
+
+
+def test_bad_input_is_named(model, small):
+    arrays = small.arrays(range(4))
+    with pytest.raises(ValueError, match="outside the model's 14 classes"):
+        response_statistics(model, {**arrays, "label": np.array([0, 1, 14, 2])}, "fc8")
+    with pytest.raises(ValueError, match="empty"):
+        response_statistics(model, {k: v[:0] for k, v in arrays.items()}, "fc8")
+    with pytest.raises(ValueError, match="unknown layer"):
+        response_statistics(model, arrays, "conv9")
+    with pytest.raises(ValueError, match="do not match the model's"):
+        response_statistics(load_model("tiny_two_stream", weights=None), _Renamed(small), "fc8")
+    stats = response_statistics(model, arrays, "fc8")
+    with pytest.raises(IndexError, match="has 14 units"):
+        stats.top_videos("fc8", 20)
+
+
+class _Renamed:
+    def __init__(self, ds):
+        self.ds, self.classes = ds, tuple(reversed(ds.classes))
+
+    def __len__(self):
+        return len(self.ds)
+
+    def __getitem__(self, i):
+        return self.ds[i]

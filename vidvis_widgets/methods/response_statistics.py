@@ -1,0 +1,198 @@
+"""One pass over a labelled dataset: every unit's peak response per video, kept as running summaries.
+
+For each unit of the chosen layers and each video, the response is the unit's maximum over space and
+time (``reduce="max"``, what the IJCV paper's response histograms show) or its sum over locations
+(``reduce="sum"``, the quantity activation maximization optimizes for a conv unit). Only running maxima
+are kept, overall, per class and the top-k videos, so memory does not grow with the dataset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from .loop import capture, frozen
+
+REDUCTIONS = ("max", "sum")
+
+
+@dataclass
+class ResponseStatistics:
+    """Per layer: ``activation_max`` (C,), â over all videos; ``class_max`` (K×C), the maximum per class
+    (NaN for a class without videos); ``top_values`` / ``top_indices`` (k×C), each unit's top-k videos,
+    best first, as positions in the dataset."""
+
+    layers: tuple[str, ...]
+    classes: tuple[str, ...]
+    reduce: str
+    num_videos: int
+    class_counts: np.ndarray
+    activation_max: dict[str, np.ndarray] = field(repr=False)
+    class_max: dict[str, np.ndarray] = field(repr=False)
+    top_values: dict[str, np.ndarray] = field(repr=False)
+    top_indices: dict[str, np.ndarray] = field(repr=False)
+
+    def _layer(self, layer: str) -> str:
+        if layer not in self.activation_max:
+            raise KeyError(f"no statistics for layer {layer!r}; recorded layers: {', '.join(self.layers)}")
+        return layer
+
+    def _unit(self, layer: str, unit: int) -> int:
+        n = self.activation_max[self._layer(layer)].shape[0]
+        if not 0 <= unit < n:
+            raise IndexError(f"unit {unit} out of range for layer {layer!r}, which has {n} units (0–{n - 1})")
+        return unit
+
+    def class_index(self, cls: int | str) -> int:
+        k = self.classes.index(cls) if isinstance(cls, str) and cls in self.classes else cls
+        if not isinstance(k, (int, np.integer)) or not 0 <= k < len(self.classes):
+            raise ValueError(f"unknown class {cls!r}; expected an index 0–{len(self.classes) - 1} or one of "
+                             f"{', '.join(self.classes)}")
+        if self.class_counts[k] == 0:
+            raise ValueError(f"class {self.classes[k]!r} has no videos in this dataset, so it has no statistics")
+        return int(k)
+
+    def unit_class_max(self, layer: str, unit: int) -> np.ndarray:
+        """(K,) the unit's maximum per class: the bars of a response histogram."""
+        return self.class_max[self._layer(layer)][:, self._unit(layer, unit)]
+
+    def top_videos(self, layer: str, unit: int) -> list[tuple[int, float]]:
+        """The unit's top-k videos as (dataset index, response), best first."""
+        u = self._unit(layer, unit)
+        vals, idx = self.top_values[layer][:, u], self.top_indices[layer][:, u]
+        return [(int(i), float(v)) for i, v in zip(idx, vals) if i >= 0]
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Flat name → array, for the result store."""
+        out = {"class_counts": self.class_counts}
+        for l in self.layers:
+            for name in ("activation_max", "class_max", "top_values", "top_indices"):
+                out[f"{name}/{l}"] = getattr(self, name)[l]
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict) -> "ResponseStatistics":
+        parts = {name: {l: arrays[f"{name}/{l}"] for l in meta["layers"]}
+                 for name in ("activation_max", "class_max", "top_values", "top_indices")}
+        return cls(tuple(meta["layers"]), tuple(meta["classes"]), meta["reduce"], int(meta["num_videos"]),
+                   arrays["class_counts"], **parts)
+
+    def meta(self) -> dict:
+        return {"layers": list(self.layers), "classes": list(self.classes), "reduce": self.reduce,
+                "num_videos": self.num_videos}
+
+
+class _Arrays(Dataset):
+    def __init__(self, arrays: dict):
+        self.arrays, self.n = arrays, len(arrays["label"])
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        return {k: v[i] for k, v in self.arrays.items()}
+
+
+def _collate(items: list[dict]) -> dict[str, np.ndarray]:
+    # numpy, not tensors: info.prepare takes arrays, and workers then ship one buffer per key
+    return {k: np.stack([np.asarray(it[k]) for it in items]) for k in ("rgb", "flow", "label") if k in items[0]}
+
+
+def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, *, reduce: str = "max",
+                        top_k: int = 10, batch_size: int = 32, num_workers: int | None = None,
+                        device: torch.device | str | None = None) -> ResponseStatistics:
+    """Records every unit's response per video of ``dataset`` for ``layers``, in one pass.
+
+    ``dataset``: a map-style dataset whose items are dicts with ``rgb`` (T×H×W×3 uint8), ``flow``
+    (T×2×H×W, two-stream models) and ``label``, such as :class:`SyntheticActions`; or a dict of stacked
+    arrays. Its ``classes`` (when it has them) must match the model's. Clips are drawn by ``num_workers``
+    loader processes (default: 2 for a dataset, 0 for in-memory arrays) so the model does not wait on them.
+    """
+    info = getattr(model, "vidvis_info", None)
+    if info is None:
+        raise ValueError(f"{type(model).__name__} carries no vidvis_info; load it with vidvis_widgets.models."
+                         "load_model or attach a ModelInfo as model.vidvis_info")
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce must be one of {', '.join(REDUCTIONS)}, got {reduce!r}")
+    layers = (layers,) if isinstance(layers, str) else tuple(layers)
+    if not layers:
+        raise ValueError("no layers given; expected layer names such as 'conv5_fusion' or 'fc8'")
+    known = dict(model.named_modules())
+    missing = [l for l in layers if l not in known]
+    if missing:
+        raise ValueError(f"unknown layer(s) {', '.join(map(repr, missing))}; the model's layers include "
+                         f"{', '.join(n for n in info.layer_names[-8:])}")
+    if top_k < 1:
+        raise ValueError(f"top_k must be ≥ 1, got {top_k}")
+    classes = tuple(info.class_names)
+    ds_classes = getattr(dataset, "classes", None)
+    if ds_classes is not None and tuple(ds_classes) != classes:
+        diff = [f"{i}: {a!r} vs {b!r}" for i, (a, b) in enumerate(zip(ds_classes, classes)) if a != b]
+        raise ValueError(f"the dataset's classes do not match the model's ({len(ds_classes)} vs {len(classes)} "
+                         f"classes{'; first differences: ' + ', '.join(diff[:3]) if diff else ''}); "
+                         "expected the class list the model was trained on, in the same order")
+    if isinstance(dataset, dict):
+        if "label" not in dataset:
+            raise ValueError("dataset arrays need a 'label' entry (N,) besides 'rgb' and 'flow'")
+        dataset = _Arrays(dataset)
+        num_workers = 0 if num_workers is None else num_workers
+    if len(dataset) == 0:
+        raise ValueError("the dataset is empty; expected at least one labelled video")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model = model.to(device)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_collate,
+                        num_workers=2 if num_workers is None else num_workers,
+                        pin_memory=device.type == "cuda", persistent_workers=False)
+    K = len(classes)
+    run_max: dict[str, torch.Tensor] = {}
+    cls_max: dict[str, torch.Tensor] = {}
+    top_v: dict[str, torch.Tensor] = {}
+    top_i: dict[str, torch.Tensor] = {}
+    counts = torch.zeros(K, dtype=torch.long, device=device)
+    seen = 0
+    with frozen(model), capture(model, layers) as acts, torch.no_grad():
+        for batch in loader:
+            labels = torch.as_tensor(batch["label"], dtype=torch.long).to(device, non_blocking=True)
+            model(*info.prepare(batch, device))
+            if labels.numel() and (labels.min() < 0 or labels.max() >= K):  # one sync per batch, not per unit
+                first = int(((labels < 0) | (labels >= K)).nonzero()[0])
+                raise ValueError(f"label {int(labels[first])} at dataset position {seen + first} is outside the "
+                                 f"model's {K} classes; expected labels 0–{K - 1}")
+            counts += torch.bincount(labels, minlength=K)
+            index = torch.arange(seen, seen + len(labels), device=device)
+            for l in layers:
+                a = acts[l].float()
+                v = a if a.dim() == 2 else (a.flatten(2).amax(2) if reduce == "max" else a.flatten(2).sum(2))
+                C = v.shape[1]
+                if l not in run_max:
+                    run_max[l] = torch.full((C,), -torch.inf, device=device)
+                    cls_max[l] = torch.full((K, C), -torch.inf, device=device)
+                    top_v[l] = torch.full((0, C), -torch.inf, device=device)
+                    top_i[l] = torch.full((0, C), -1, dtype=torch.long, device=device)
+                run_max[l] = torch.maximum(run_max[l], v.amax(0))
+                cls_max[l].scatter_reduce_(0, labels[:, None].expand_as(v), v, reduce="amax")
+                vals = torch.cat([top_v[l], v])
+                idx = torch.cat([top_i[l], index[:, None].expand_as(v)])
+                top_v[l], order = vals.topk(min(top_k, len(vals)), dim=0)
+                top_i[l] = idx.gather(0, order)
+            seen += len(labels)
+    counts_np = counts.cpu().numpy()
+    empty = counts_np == 0
+
+    def host(t: torch.Tensor) -> np.ndarray:
+        return t.cpu().numpy()
+
+    class_max = {}
+    for l in layers:
+        c = host(cls_max[l]).astype(np.float32)
+        c[empty] = np.nan
+        class_max[l] = c
+    return ResponseStatistics(layers, classes, reduce, seen, counts_np,
+                              {l: host(run_max[l]).astype(np.float32) for l in layers}, class_max,
+                              {l: host(top_v[l]).astype(np.float32) for l in layers},
+                              {l: host(top_i[l]) for l in layers})
