@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 
@@ -15,7 +16,32 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--models", nargs="+", default=None, help="subset of the embedded models")
     t.add_argument("--samples-per-class", type=int, default=None, help="smaller splits, for a quick trial run")
+    c = sub.add_parser("cache", help="show or clear the result store")
+    c.add_argument("action", choices=("list", "clear"))
+    c.add_argument("--dir", type=Path, default=None, help="store folder (default: $VIDVIS_CACHE_DIR or "
+                   "~/.cache/vidvis-widgets)")
+    c.add_argument("--method", default=None, help="only entries of this method")
     args = parser.parse_args(argv)
+
+    if args.command == "cache":
+        from .store import ResultStore
+
+        try:
+            store = ResultStore(args.dir)
+        except PermissionError as e:
+            parser.exit(2, f"vidvis cache: {e}\n")
+        if args.action == "clear":
+            print(f"removed {store.clear(args.method)} entries from {store.root}")
+            return 0
+        rows = [e for e in store.entries() if args.method in (None, e["method"])]
+        print(f"{store.root}: {len(rows)} entries")
+        if rows:
+            print(f"{'key':<12}  {'method':<24}  {'weights':<12}  {'size':>9}  {'created':<19}  params")
+        for e in rows:
+            created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["created"]))
+            params = e["params"] if len(e["params"]) <= 60 else e["params"][:57] + "..."
+            print(f"{e['key'][:12]:<12}  {e['method']:<24}  {e['weights'][:12]:<12}  {e['nbytes']:>9}  {created}  {params}")
+        return 0
 
     if args.command == "train":
         from .models.checkpoints import WEIGHTS_DIR

@@ -1,0 +1,138 @@
+"""The result store: keys, round trips, a kill mid-write, concurrent writers, and the CLI."""
+
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from vidvis_widgets.cli import main as cli
+from vidvis_widgets.models import load_model
+from vidvis_widgets.store import ResultStore, weights_hash
+
+
+@pytest.fixture()
+def store(tmp_path):
+    return ResultStore(tmp_path / "store")
+
+
+def test_round_trip_and_keys_follow_weights_method_and_params(store):
+    model = load_model("tiny_r3d", weights=None)
+    arrays = {"a": np.arange(12, dtype=np.float32).reshape(3, 4), "b/c": np.array([1, 2], np.int64)}
+    store.put(model, "am", {"steps": 3, "units": [1, 2]}, arrays, {"note": "x"})
+    got, meta = store.get(model, "am", {"units": [1, 2], "steps": 3})  # key order does not matter
+    assert meta == {"note": "x"} and set(got) == {"a", "b/c"}
+    np.testing.assert_array_equal(got["a"], arrays["a"]) and np.testing.assert_array_equal(got["b/c"], arrays["b/c"])
+    assert store.get(model, "am", {"steps": 4, "units": [1, 2]}) is None
+    assert store.get(model, "leaps", {"steps": 3, "units": [1, 2]}) is None
+    with torch.no_grad():
+        model.fc.bias[0] += 1e-3
+    assert store.get(model, "am", {"steps": 3, "units": [1, 2]}) is None
+
+
+def test_get_or_compute_computes_once(store):
+    model = load_model("tiny_r3d", weights=None)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": np.ones(3)}, {"n": len(calls)}
+
+    first = store.get_or_compute(model, "m", {}, compute)
+    second = store.get_or_compute(model, "m", {}, compute)
+    assert len(calls) == 1 and first[1] == second[1] == {"n": 1}
+
+
+def test_equal_weights_hash_alike():
+    a, b = load_model("tiny_two_stream"), load_model("tiny_two_stream")
+    assert weights_hash(a) == weights_hash(b) != weights_hash(load_model("tiny_two_stream", weights="epoch_1"))
+
+
+def test_a_failed_write_leaves_the_old_entry_and_no_new_one(store, monkeypatch):
+    store.put("w", "m", {"i": 0}, {"x": np.zeros(4)})
+
+    def broken(path, **arrays):
+        with open(path, "wb") as f:
+            f.write(b"PK\x03\x04 half a zip")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        store.put("w", "m", {"i": 1}, {"x": np.ones(4)})
+    monkeypatch.undo()
+    assert store.get("w", "m", {"i": 1}) is None and len(store) == 1
+    np.testing.assert_array_equal(store.get("w", "m", {"i": 0})[0]["x"], np.zeros(4))
+    assert not list(store.root.glob("objects/*/*partial*"))
+
+
+WRITER = """
+import sys, numpy as np
+from vidvis_widgets.store import ResultStore
+s = ResultStore(sys.argv[1])
+print("ready", flush=True)
+i = 0
+while True:  # 16 MB entries, each filled with its own index
+    s.put("w", "big", {"i": i}, {"x": np.full(4_000_000, i, np.float32)})
+    i += 1
+"""
+
+
+def test_a_kill_mid_write_leaves_only_complete_entries(store):
+    store.put("w", "keep", {}, {"x": np.arange(5)})
+    p = subprocess.Popen([sys.executable, "-c", WRITER, str(store.root)], stdout=subprocess.PIPE)
+    assert p.stdout.readline().strip() == b"ready"
+    time.sleep(1.5)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    reopened = ResultStore(store.root)
+    big = [e for e in reopened.entries() if e["method"] == "big"]
+    assert big, "the writer stored nothing before the kill; give it longer"
+    for e in big:
+        i = int(e["params"].split(":")[1].rstrip("}"))
+        x = reopened.get("w", "big", {"i": i})[0]["x"]
+        assert x.shape == (4_000_000,) and (x == i).all()
+    np.testing.assert_array_equal(reopened.get("w", "keep", {})[0]["x"], np.arange(5))
+
+
+def _write_many(root, worker, n):
+    s = ResultStore(root)
+    for i in range(n):
+        s.put("w", "many", {"worker": worker, "i": i}, {"x": np.full(1000, worker * 100 + i)})
+
+
+def test_concurrent_writers_lose_nothing(store):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(str(store.root), w, 15)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    assert len(store) == 60
+    for w in range(4):
+        for i in range(15):
+            assert (store.get("w", "many", {"worker": w, "i": i})[0]["x"] == w * 100 + i).all()
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(PermissionError, match="not writable.*VIDVIS_CACHE_DIR"):
+        ResultStore(blocker / "store")
+
+
+def test_cli_lists_and_clears(store, capsys, monkeypatch):
+    store.put("abc", "am", {"k": 1}, {"x": np.zeros(2)})
+    store.put("abc", "stats", {"k": 2}, {"x": np.zeros(2)})
+    assert cli(["cache", "list", "--dir", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert "2 entries" in out and "am" in out and "stats" in out
+    monkeypatch.setenv("VIDVIS_CACHE_DIR", str(store.root))
+    assert cli(["cache", "clear", "--method", "am"]) == 0
+    assert "removed 1 entries" in capsys.readouterr().out and len(store) == 1
+    assert cli(["cache", "clear"]) == 0 and len(store) == 0 and not list(store.root.glob("objects/*/*"))
