@@ -109,3 +109,23 @@ class _Renamed:
 
     def __getitem__(self, i):
         return self.ds[i]
+
+
+def test_stored_statistics_are_reused_not_recomputed(model, small, tmp_path, monkeypatch):
+    import importlib
+
+    module = importlib.import_module("vidvis_widgets.methods.response_statistics")
+    from vidvis_widgets.store import ResultStore
+
+    store = ResultStore(tmp_path)
+    first = response_statistics(model, small, LAYERS, store=store, num_workers=0)
+    calls = []
+    real_loader = module.DataLoader
+    monkeypatch.setattr(module, "DataLoader", lambda *a, **k: calls.append(1) or real_loader(*a, **k))
+    again = response_statistics(model, small, LAYERS, store=store, num_workers=0)
+    assert calls == [] and again.layers == first.layers and again.classes == first.classes
+    for l in LAYERS:
+        np.testing.assert_array_equal(again.class_max[l], first.class_max[l])
+        np.testing.assert_array_equal(again.top_indices[l], first.top_indices[l])
+    response_statistics(model, small, LAYERS, store=store, num_workers=0, top_k=3)  # other settings: a new pass
+    assert calls == [1] and len(store) == 2

@@ -218,6 +218,12 @@ class SyntheticActions:
         return tuple(spec for spec, _ in CLASSES)
 
     @property
+    def cache_key(self) -> str:
+        """Everything a sample depends on, for the result store (clips are pure functions of these)."""
+        return (f"SyntheticActions/{self.split}/{self.size}/{self.num_frames}/{self.seed}/{self.samples_per_class}"
+                f"/{','.join(CLASS_NAMES)}")
+
+    @property
     def labels(self) -> np.ndarray:
         return self._labels.copy()
 

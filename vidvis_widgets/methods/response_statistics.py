@@ -105,14 +105,28 @@ def _collate(items: list[dict]) -> dict[str, np.ndarray]:
 
 def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, *, reduce: str = "max",
                         top_k: int = 10, batch_size: int = 32, num_workers: int | None = None,
-                        device: torch.device | str | None = None) -> ResponseStatistics:
+                        device: torch.device | str | None = None, store=None) -> ResponseStatistics:
     """Records every unit's response per video of ``dataset`` for ``layers``, in one pass.
 
     ``dataset``: a map-style dataset whose items are dicts with ``rgb`` (T×H×W×3 uint8), ``flow``
     (T×2×H×W, two-stream models) and ``label``, such as :class:`SyntheticActions`; or a dict of stacked
     arrays. Its ``classes`` (when it has them) must match the model's. Clips are drawn by ``num_workers``
     loader processes (default: 2 for a dataset, 0 for in-memory arrays) so the model does not wait on them.
+
+    ``store``: a :class:`~vidvis_widgets.store.ResultStore` (or ``True`` for the default one) that keeps
+    the result keyed by the model's weights, the dataset's ``cache_key`` and these settings, so the same
+    call later loads it instead of running the pass.
     """
+    if store is not None and store is not False:
+        from ..store import ResultStore
+
+        store = ResultStore() if store is True else store
+        params = {"dataset": _dataset_key(dataset), "layers": [layers] if isinstance(layers, str) else list(layers),
+                  "reduce": reduce, "top_k": top_k}
+        arrays, meta = store.get_or_compute(model, "response_statistics", params, lambda: _as_entry(
+            response_statistics(model, dataset, layers, reduce=reduce, top_k=top_k, batch_size=batch_size,
+                                num_workers=num_workers, device=device)))
+        return ResponseStatistics.from_arrays(arrays, meta)
     info = getattr(model, "vidvis_info", None)
     if info is None:
         raise ValueError(f"{type(model).__name__} carries no vidvis_info; load it with vidvis_widgets.models."
@@ -196,3 +210,24 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
                               {l: host(run_max[l]).astype(np.float32) for l in layers}, class_max,
                               {l: host(top_v[l]).astype(np.float32) for l in layers},
                               {l: host(top_i[l]) for l in layers})
+
+
+def _as_entry(stats: ResponseStatistics) -> tuple[dict, dict]:
+    return stats.to_arrays(), stats.meta()
+
+
+def _dataset_key(dataset) -> str:
+    key = getattr(dataset, "cache_key", None)
+    if key is not None:
+        return str(key)
+    if isinstance(dataset, dict):
+        import hashlib
+
+        h = hashlib.sha256()
+        for k in sorted(dataset):
+            a = np.ascontiguousarray(dataset[k])
+            h.update(f"{k}|{a.dtype}|{a.shape}|".encode())
+            h.update(a.tobytes())
+        return "arrays/" + h.hexdigest()
+    raise ValueError(f"to store results for a {type(dataset).__name__}, give it a cache_key attribute: a string "
+                     "that changes whenever its clips or labels do")
