@@ -60,7 +60,8 @@ def main() -> None:
     print("-" * 74)
     for w, p, r in rows:
         print(f"{w:>14} | {p:>22.0f} | {r:>21.0f} | {r / p:>6.0%}")
-    print("\nTarget: the response pass at ≥ 80% of pure inference (default: 2 workers).")
+    print("\nTarget: the response pass at ≥ 80% of pure inference. Default workers: 0 on the CPU, half the cores"
+          " (≤ 8) with a GPU.")
 
 
 if __name__ == "__main__":

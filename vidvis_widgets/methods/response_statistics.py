@@ -111,7 +111,9 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
     ``dataset``: a map-style dataset whose items are dicts with ``rgb`` (T×H×W×3 uint8), ``flow``
     (T×2×H×W, two-stream models) and ``label``, such as :class:`SyntheticActions`; or a dict of stacked
     arrays. Its ``classes`` (when it has them) must match the model's. Clips are drawn by ``num_workers``
-    loader processes (default: 2 for a dataset, 0 for in-memory arrays) so the model does not wait on them.
+    loader processes so that the model does not wait on them. The default is half the CPU cores (at most
+    8) when the model is on a GPU. It is 0 on the CPU and for in-memory arrays: there the workers would
+    take cores from the model itself. On 2 cores, 2 workers halved throughput (see benchmarks/).
 
     ``store``: a :class:`~vidvis_widgets.store.ResultStore` (or ``True`` for the default one) that keeps
     the result keyed by the model's weights, the dataset's ``cache_key`` and these settings, so the same
@@ -160,7 +162,7 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model = model.to(device)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_collate,
-                        num_workers=2 if num_workers is None else num_workers,
+                        num_workers=_default_workers(device) if num_workers is None else num_workers,
                         pin_memory=device.type == "cuda", persistent_workers=False)
     K = len(classes)
     run_max: dict[str, torch.Tensor] = {}
@@ -231,3 +233,9 @@ def _dataset_key(dataset) -> str:
         return "arrays/" + h.hexdigest()
     raise ValueError(f"to store results for a {type(dataset).__name__}, give it a cache_key attribute: a string "
                      "that changes whenever its clips or labels do")
+
+
+def _default_workers(device: torch.device) -> int:
+    import os
+
+    return min(8, (os.cpu_count() or 2) // 2) if device.type == "cuda" else 0
