@@ -55,8 +55,8 @@ def _canonical(params: dict) -> str:
 def _jsonable(v):
     if isinstance(v, np.generic):
         return v.item()
-    if isinstance(v, (np.ndarray, tuple)):
-        return list(np.asarray(v).tolist()) if isinstance(v, np.ndarray) else list(v)
+    if isinstance(v, np.ndarray):
+        return v.tolist()
     raise TypeError(f"{type(v).__name__} is not JSON-serializable")
 
 

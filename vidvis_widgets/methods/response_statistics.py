@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
 
 from .loop import capture, frozen
 
@@ -88,14 +88,16 @@ class ResponseStatistics:
 
 
 class _Arrays(Dataset):
+    """In-memory arrays, indexed a whole batch at a time: one slice per key instead of a stack of rows."""
+
     def __init__(self, arrays: dict):
         self.arrays, self.n = arrays, len(arrays["label"])
 
     def __len__(self) -> int:
         return self.n
 
-    def __getitem__(self, i: int) -> dict:
-        return {k: v[i] for k, v in self.arrays.items()}
+    def __getitem__(self, rows: list[int]) -> dict:
+        return {k: v[rows[0]:rows[-1] + 1] for k, v in self.arrays.items() if k in ("rgb", "flow", "label")}
 
 
 def _collate(items: list[dict]) -> dict[str, np.ndarray]:
@@ -152,7 +154,8 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
         raise ValueError(f"the dataset's classes do not match the model's ({len(ds_classes)} vs {len(classes)} "
                          f"classes{'; first differences: ' + ', '.join(diff[:3]) if diff else ''}); "
                          "expected the class list the model was trained on, in the same order")
-    if isinstance(dataset, dict):
+    in_memory = isinstance(dataset, dict)
+    if in_memory:
         if "label" not in dataset:
             raise ValueError("dataset arrays need a 'label' entry (N,) besides 'rgb' and 'flow'")
         dataset = _Arrays(dataset)
@@ -161,57 +164,52 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
         raise ValueError("the dataset is empty; expected at least one labelled video")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model = model.to(device)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_collate,
-                        num_workers=_default_workers(device) if num_workers is None else num_workers,
-                        pin_memory=device.type == "cuda", persistent_workers=False)
+    workers = _default_workers(device) if num_workers is None else num_workers
+    if in_memory:  # consecutive rows as one slice, no per-clip copies
+        batches = BatchSampler(SequentialSampler(dataset), batch_size, drop_last=False)
+        loader = DataLoader(dataset, batch_size=None, sampler=batches, num_workers=workers)
+    else:
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_collate, num_workers=workers,
+                            pin_memory=device.type == "cuda")
     K = len(classes)
-    run_max: dict[str, torch.Tensor] = {}
     cls_max: dict[str, torch.Tensor] = {}
     top_v: dict[str, torch.Tensor] = {}
     top_i: dict[str, torch.Tensor] = {}
-    counts = torch.zeros(K, dtype=torch.long, device=device)
+    counts = np.zeros(K, np.int64)
     seen = 0
     with frozen(model), capture(model, layers) as acts, torch.no_grad():
         for batch in loader:
-            labels = torch.as_tensor(batch["label"], dtype=torch.long).to(device, non_blocking=True)
+            host_labels = np.asarray(batch["label"])  # checked on the host: no device sync
+            bad = np.flatnonzero((host_labels < 0) | (host_labels >= K))
+            if len(bad):
+                raise ValueError(f"label {int(host_labels[bad[0]])} at dataset position {seen + bad[0]} is outside "
+                                 f"the model's {K} classes; expected labels 0–{K - 1}")
+            labels = torch.as_tensor(host_labels, dtype=torch.long).to(device, non_blocking=True)
             model(*info.prepare(batch, device))
-            if labels.numel() and (labels.min() < 0 or labels.max() >= K):  # one sync per batch, not per unit
-                first = int(((labels < 0) | (labels >= K)).nonzero()[0])
-                raise ValueError(f"label {int(labels[first])} at dataset position {seen + first} is outside the "
-                                 f"model's {K} classes; expected labels 0–{K - 1}")
-            counts += torch.bincount(labels, minlength=K)
+            counts += np.bincount(host_labels, minlength=K)
             index = torch.arange(seen, seen + len(labels), device=device)
             for l in layers:
                 a = acts[l].float()
                 v = a if a.dim() == 2 else (a.flatten(2).amax(2) if reduce == "max" else a.flatten(2).sum(2))
                 C = v.shape[1]
-                if l not in run_max:
-                    run_max[l] = torch.full((C,), -torch.inf, device=device)
+                if l not in cls_max:
                     cls_max[l] = torch.full((K, C), -torch.inf, device=device)
                     top_v[l] = torch.full((0, C), -torch.inf, device=device)
                     top_i[l] = torch.full((0, C), -1, dtype=torch.long, device=device)
-                run_max[l] = torch.maximum(run_max[l], v.amax(0))
                 cls_max[l].scatter_reduce_(0, labels[:, None].expand_as(v), v, reduce="amax")
                 vals = torch.cat([top_v[l], v])
                 idx = torch.cat([top_i[l], index[:, None].expand_as(v)])
                 top_v[l], order = vals.topk(min(top_k, len(vals)), dim=0)
                 top_i[l] = idx.gather(0, order)
             seen += len(labels)
-    counts_np = counts.cpu().numpy()
-    empty = counts_np == 0
-
-    def host(t: torch.Tensor) -> np.ndarray:
-        return t.cpu().numpy()
-
-    class_max = {}
-    for l in layers:
-        c = host(cls_max[l]).astype(np.float32)
-        c[empty] = np.nan
-        class_max[l] = c
-    return ResponseStatistics(layers, classes, reduce, seen, counts_np,
-                              {l: host(run_max[l]).astype(np.float32) for l in layers}, class_max,
-                              {l: host(top_v[l]).astype(np.float32) for l in layers},
-                              {l: host(top_i[l]) for l in layers})
+    class_max = {l: cls_max[l].cpu().numpy().astype(np.float32) for l in layers}
+    for c in class_max.values():
+        c[counts == 0] = np.nan
+    # the overall maximum is the maximum over the classes that have videos
+    return ResponseStatistics(layers, classes, reduce, seen, counts,
+                              {l: np.nanmax(c, axis=0) for l, c in class_max.items()}, class_max,
+                              {l: top_v[l].cpu().numpy().astype(np.float32) for l in layers},
+                              {l: top_i[l].cpu().numpy() for l in layers})
 
 
 def _as_entry(stats: ResponseStatistics) -> tuple[dict, dict]:
