@@ -39,7 +39,7 @@ def test_one_pass_matches_full_activations(model, small):
     full = full_responses(model, arrays)
     labels = arrays["label"]
     # batch 5 does not divide 42 videos, so running maxima and top-k cross uneven batch edges
-    stats = response_statistics(model, small, LAYERS, batch_size=5, top_k=4, num_workers=2)
+    stats = response_statistics(model, small, LAYERS, batch_size=5, top_k=4, class_top_k=2, num_workers=2)
     assert stats.num_videos == len(labels) and stats.class_counts.tolist() == [3] * 14
     for l in LAYERS:
         r = full[l]
@@ -51,7 +51,14 @@ def test_one_pass_matches_full_activations(model, small):
         # positions may differ only between exactly tied responses
         picked = np.take_along_axis(r, stats.top_indices[l], 0)
         np.testing.assert_allclose(picked, stats.top_values[l], rtol=1e-5, atol=1e-5)
+        for k in range(14):  # per class: the class's own best two videos, across batch edges
+            rows = np.flatnonzero(labels == k)
+            best = rows[np.argsort(-r[rows], axis=0, kind="stable")[:2]]
+            np.testing.assert_allclose(stats.class_top_values[l][k], np.take_along_axis(r, best, 0), rtol=1e-5,
+                                       atol=1e-5)
+            assert set(np.unique(stats.class_top_indices[l][k])) <= set(rows)
     unit = int(np.argmax(full["fc8"][:, 1]))
+    assert [i for i, _ in stats.class_top_videos("fc8", 1, "disc_left")][0] == unit
     assert stats.top_videos("fc8", 1)[0][0] == unit
     assert stats.unit_class_max("fc8", 1).shape == (14,)
 

@@ -136,3 +136,43 @@ def test_cli_lists_and_clears(store, capsys, monkeypatch):
     assert cli(["cache", "clear", "--method", "am"]) == 0
     assert "removed 1 entries" in capsys.readouterr().out and len(store) == 1
     assert cli(["cache", "clear"]) == 0 and len(store) == 0 and not list(store.root.glob("objects/*/*"))
+
+
+def test_activation_maximization_reuses_stored_jobs_and_runs_only_new_ones(store):
+    from vidvis_widgets.methods import ActivationMaximization, AMJob
+
+    model = load_model("tiny_two_stream")
+    seen = []
+    am = ActivationMaximization(model, store=store, activation_max=None)
+    first = am([AMJob("fc8", 0), AMJob("fc8", 1, gamma=5)], steps=4, every=1, callback=lambda s: seen.append(s))
+    assert {s.total.shape[1] for s in seen} == {2} and len(store) == 2
+    seen.clear()
+    again = ActivationMaximization(model, store=store, activation_max=None)(
+        [AMJob("fc8", 1, gamma=5), AMJob("fc8", 2), AMJob("fc8", 0)], steps=4, every=1,
+        callback=lambda s: seen.append(s))
+    assert {s.total.shape[1] for s in seen} == {1}  # only the new job was optimized
+    assert [r.job for r in again] == [AMJob("fc8", 1, gamma=5), AMJob("fc8", 2), AMJob("fc8", 0)]
+    np.testing.assert_array_equal(again[0].motion, first[1].motion)
+    np.testing.assert_array_equal(again[2].appearance, first[0].appearance)
+    assert again[0].normalized_activation == first[1].normalized_activation and again[0].status == "completed"
+    # other settings are other entries; a stopped run is not stored
+    import threading
+
+    stop = threading.Event()
+    stop.set()
+    stopped = ActivationMaximization(model, store=store, activation_max=None, lr=0.3)(AMJob("fc8", 3), steps=4,
+                                                                                       stop=stop)
+    assert stopped.status == "stopped" and len(store) == 3
+
+
+def test_evaluation_is_stored_and_reloaded(store):
+    from vidvis_widgets.data.synthetic import SyntheticActions
+    from vidvis_widgets.models.evaluation import evaluate
+
+    model = load_model("tiny_two_stream")
+    data = SyntheticActions("test", samples_per_class=2)
+    ev = evaluate(model, data, store=store)
+    again = evaluate(model, data, store=store)
+    assert len(store) == 1 and again.matrix.sum() == 28
+    np.testing.assert_array_equal(ev.logits, again.logits)
+    np.testing.assert_array_equal(ev.matrix, again.matrix)

@@ -142,14 +142,23 @@ class ActivationMaximization:
     the embedded model's fusion and fc units pass their validation maximum; at 1 the inputs are smoother
     and weaker. ``lr`` and ``init_scale`` are in units of the model's normalized input per stream (one
     RGB std, one flow_scale of flow): Adam steps of 0.5 decaying to 0.05, from N(0, 1) noise.
+
+    ``store``: a :class:`~vidvis_widgets.store.ResultStore` (or ``True`` for the default one). Each job's
+    completed result is kept under the model's weights, the job, â and every setting; a later call loads
+    the stored jobs and optimizes only the rest. Stopped or interrupted runs are not stored.
     """
 
     def __init__(self, model: nn.Module, *, input_shape=None, bound: float = 160.0, alpha: float = 3.0,
                  steps: int = 300, lr: float = 0.5, lr_end: float = 0.1, jitter: bool = True,
                  regularization: float = 0.1, motion_tv_factor: float = 10.0, fold_bn: bool = False,
                  bf16: bool = False, device: torch.device | str | None = None, activation_max="auto",
-                 val_data: dict | None = None, init_scale: float = 1.0):
+                 val_data: dict | None = None, init_scale: float = 1.0, store=None):
         self.init_scale = init_scale
+        if store is True:
+            from ..store import ResultStore
+
+            store = ResultStore()
+        self.store = None if store is None or store is False else store
         self.streams = InputStreams.of(model, input_shape)
         if fold_bn:
             from ..models.folding import fold_batchnorm
@@ -292,6 +301,40 @@ class ActivationMaximization:
         if not job_list:
             raise ValueError("no jobs given; expected an AMJob, a (layer, channel) pair or a list of them")
         steps = steps or self.steps
+        if self.store is not None:
+            results = self._run_stored(job_list, steps, callback, every, stop)
+        else:
+            results = self._run(job_list, steps, callback, every, stop)
+        return results[0] if single else results
+
+    def _store_params(self, job: AMJob, steps: int) -> dict:
+        a_hat = float(self.activation_max([job.layer])[job.layer][job.channel])
+        return {"job": asdict(job), "steps": steps, "a_hat": a_hat, "a_hat_source": self._max_source,
+                "shapes": [list(s.shape) for s in self.streams.specs], "bound": self.bound, "alpha": self.alpha,
+                "lr": self.lr, "lr_end": self.lr_end, "jitter": self.jitter, "regularization": self.regularization,
+                "motion_tv_factor": self.motion_tv_factor, "fold_bn": self.fold_bn, "bf16": self.bf16,
+                "init_scale": self.init_scale}
+
+    def _run_stored(self, jobs: list[AMJob], steps: int, callback, every: int, stop) -> AMResults:
+        from ..store import weights_hash
+
+        for j in jobs:
+            self._check(j)
+        weights = weights_hash(self.model)
+        params = [self._store_params(j, steps) for j in jobs]
+        hits = [self.store.get(weights, "activation_maximization", p) for p in params]
+        todo = [i for i, h in enumerate(hits) if h is None]
+        fresh = self._run([jobs[i] for i in todo], steps, callback, every, stop) if todo else []
+        out = AMResults()
+        for i, h in enumerate(hits):
+            out.append(_from_entry(jobs[i], *h) if h is not None else None)
+        for i, r in zip(todo, fresh):
+            out[i] = r
+            if r.status in ("completed", "diverged"):  # a stopped run is not the job's answer
+                self.store.put(weights, "activation_maximization", params[i], *_to_entry(r))
+        return out
+
+    def _run(self, job_list: list[AMJob], steps: int, callback, every: int, stop) -> AMResults:
         objectives = [self.objective(j) for j in job_list]
         init, shifts = self._starts(job_list, steps)
         bounds = {s: torch.full((len(job_list),), self.bound, device=self.device) for s in self.streams.names}
@@ -309,8 +352,8 @@ class ActivationMaximization:
             bad = [f"{r.title} at step {r.diverged_at}" for r in results if r.diverged_at is not None]
             warnings.warn("objective became NaN or infinite for " + "; ".join(bad)
                           + ": those jobs stopped there and keep their last best finite input", RuntimeWarning,
-                          stacklevel=2)
-        return results[0] if single else results
+                          stacklevel=3)
+        return results
 
     def _starts(self, jobs: list[AMJob], steps: int) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
         """Each job's random start and jitter from its own seed, so a batch equals its jobs run alone."""
@@ -365,6 +408,21 @@ def activation_maximization(model: nn.Module, layer: str, channel: int, *, kappa
     """One unit, one setting: ``ActivationMaximization(model, **kw)(AMJob(layer, channel, kappa, gamma, seed))``."""
     am = ActivationMaximization(model, **kw)
     return am(AMJob(layer, channel, kappa, gamma, seed), steps=steps, callback=callback, stop=stop)
+
+
+_ARRAYS = ("appearance", "motion", "activation", "objective")
+
+
+def _to_entry(r: AMResult) -> tuple[dict, dict]:
+    arrays = {k: getattr(r, k) for k in _ARRAYS if getattr(r, k) is not None}
+    meta = {k: getattr(r, k) for k in ("normalized_activation", "activation_max", "activation_max_source",
+                                       "best_step", "status", "diverged_at", "settings")}
+    return arrays, meta
+
+
+def _from_entry(job: AMJob, arrays: dict, meta: dict) -> AMResult:
+    return AMResult(job=job, motion=arrays.get("motion"), **{k: arrays[k] for k in _ARRAYS if k != "motion"},
+                    **meta)
 
 
 def _as_job(j) -> AMJob:

@@ -3,7 +3,8 @@
 For each unit of the chosen layers and each video, the response is the unit's maximum over space and
 time (``reduce="max"``, what the IJCV paper's response histograms show) or its sum over locations
 (``reduce="sum"``, the quantity activation maximization optimizes for a conv unit). Only running maxima
-are kept, overall, per class and the top-k videos, so memory does not grow with the dataset.
+are kept, overall, per class, the top-k videos and the top videos of each class, so memory does not
+grow with the dataset.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
 
+from ..data.loading import batches, check_classes, check_labels, dataset_key
 from .loop import capture, frozen
 
 REDUCTIONS = ("max", "sum")
@@ -25,7 +26,8 @@ REDUCTIONS = ("max", "sum")
 class ResponseStatistics:
     """Per layer: ``activation_max`` (C,), â over all videos; ``class_max`` (K×C), the maximum per class
     (NaN for a class without videos); ``top_values`` / ``top_indices`` (k×C), each unit's top-k videos,
-    best first, as positions in the dataset."""
+    best first, as positions in the dataset; ``class_top_values`` / ``class_top_indices`` (K×k'×C), the
+    same within each class (index -1 where a class has fewer than k' videos)."""
 
     layers: tuple[str, ...]
     classes: tuple[str, ...]
@@ -36,6 +38,8 @@ class ResponseStatistics:
     class_max: dict[str, np.ndarray] = field(repr=False)
     top_values: dict[str, np.ndarray] = field(repr=False)
     top_indices: dict[str, np.ndarray] = field(repr=False)
+    class_top_values: dict[str, np.ndarray] = field(repr=False)
+    class_top_indices: dict[str, np.ndarray] = field(repr=False)
 
     def _layer(self, layer: str) -> str:
         if layer not in self.activation_max:
@@ -67,18 +71,23 @@ class ResponseStatistics:
         vals, idx = self.top_values[layer][:, u], self.top_indices[layer][:, u]
         return [(int(i), float(v)) for i, v in zip(idx, vals) if i >= 0]
 
+    def class_top_videos(self, layer: str, unit: int, cls: int | str) -> list[tuple[int, float]]:
+        """The unit's top videos within one class as (dataset index, response), best first."""
+        u, k = self._unit(layer, unit), self.class_index(cls)
+        vals, idx = self.class_top_values[layer][k, :, u], self.class_top_indices[layer][k, :, u]
+        return [(int(i), float(v)) for i, v in zip(idx, vals) if i >= 0]
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Flat name → array, for the result store."""
         out = {"class_counts": self.class_counts}
         for l in self.layers:
-            for name in ("activation_max", "class_max", "top_values", "top_indices"):
+            for name in _PER_LAYER:
                 out[f"{name}/{l}"] = getattr(self, name)[l]
         return out
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict) -> "ResponseStatistics":
-        parts = {name: {l: arrays[f"{name}/{l}"] for l in meta["layers"]}
-                 for name in ("activation_max", "class_max", "top_values", "top_indices")}
+        parts = {name: {l: arrays[f"{name}/{l}"] for l in meta["layers"]} for name in _PER_LAYER}
         return cls(tuple(meta["layers"]), tuple(meta["classes"]), meta["reduce"], int(meta["num_videos"]),
                    arrays["class_counts"], **parts)
 
@@ -87,26 +96,11 @@ class ResponseStatistics:
                 "num_videos": self.num_videos}
 
 
-class _Arrays(Dataset):
-    """In-memory arrays, indexed a whole batch at a time: one slice per key instead of a stack of rows."""
-
-    def __init__(self, arrays: dict):
-        self.arrays, self.n = arrays, len(arrays["label"])
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, rows: list[int]) -> dict:
-        return {k: v[rows[0]:rows[-1] + 1] for k, v in self.arrays.items() if k in ("rgb", "flow", "label")}
-
-
-def _collate(items: list[dict]) -> dict[str, np.ndarray]:
-    # numpy, not tensors: info.prepare takes arrays, and workers then ship one buffer per key
-    return {k: np.stack([np.asarray(it[k]) for it in items]) for k in ("rgb", "flow", "label") if k in items[0]}
+_PER_LAYER = ("activation_max", "class_max", "top_values", "top_indices", "class_top_values", "class_top_indices")
 
 
 def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, *, reduce: str = "max",
-                        top_k: int = 10, batch_size: int = 32, num_workers: int | None = None,
+                        top_k: int = 10, class_top_k: int = 4, batch_size: int = 32, num_workers: int | None = None,
                         device: torch.device | str | None = None, store=None) -> ResponseStatistics:
     """Records every unit's response per video of ``dataset`` for ``layers``, in one pass.
 
@@ -125,10 +119,11 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
         from ..store import ResultStore
 
         store = ResultStore() if store is True else store
-        params = {"dataset": _dataset_key(dataset), "layers": [layers] if isinstance(layers, str) else list(layers),
-                  "reduce": reduce, "top_k": top_k}
+        params = {"dataset": dataset_key(dataset), "layers": [layers] if isinstance(layers, str) else list(layers),
+                  "reduce": reduce, "top_k": top_k, "class_top_k": class_top_k}
         arrays, meta = store.get_or_compute(model, "response_statistics", params, lambda: _as_entry(
-            response_statistics(model, dataset, layers, reduce=reduce, top_k=top_k, batch_size=batch_size,
+            response_statistics(model, dataset, layers, reduce=reduce, top_k=top_k, class_top_k=class_top_k,
+                                batch_size=batch_size,
                                 num_workers=num_workers, device=device)))
         return ResponseStatistics.from_arrays(arrays, meta)
     info = getattr(model, "vidvis_info", None)
@@ -145,49 +140,32 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
     if missing:
         raise ValueError(f"unknown layer(s) {', '.join(map(repr, missing))}; the model's layers include "
                          f"{', '.join(n for n in info.layer_names[-8:])}")
-    if top_k < 1:
-        raise ValueError(f"top_k must be ≥ 1, got {top_k}")
+    if top_k < 1 or class_top_k < 1:
+        raise ValueError(f"top_k and class_top_k must be ≥ 1, got {top_k} and {class_top_k}")
     classes = tuple(info.class_names)
-    ds_classes = getattr(dataset, "classes", None)
-    if ds_classes is not None and tuple(ds_classes) != classes:
-        diff = [f"{i}: {a!r} vs {b!r}" for i, (a, b) in enumerate(zip(ds_classes, classes)) if a != b]
-        raise ValueError(f"the dataset's classes do not match the model's ({len(ds_classes)} vs {len(classes)} "
-                         f"classes{'; first differences: ' + ', '.join(diff[:3]) if diff else ''}); "
-                         "expected the class list the model was trained on, in the same order")
-    in_memory = isinstance(dataset, dict)
-    if in_memory:
-        if "label" not in dataset:
-            raise ValueError("dataset arrays need a 'label' entry (N,) besides 'rgb' and 'flow'")
-        dataset = _Arrays(dataset)
-        num_workers = 0 if num_workers is None else num_workers
-    if len(dataset) == 0:
-        raise ValueError("the dataset is empty; expected at least one labelled video")
+    check_classes(dataset, classes)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model = model.to(device)
-    workers = _default_workers(device) if num_workers is None else num_workers
-    if in_memory:  # consecutive rows as one slice, no per-clip copies
-        batches = BatchSampler(SequentialSampler(dataset), batch_size, drop_last=False)
-        loader = DataLoader(dataset, batch_size=None, sampler=batches, num_workers=workers)
-    else:
-        loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_collate, num_workers=workers,
-                            pin_memory=device.type == "cuda")
+    loader = batches(dataset, batch_size, num_workers, device)
     K = len(classes)
     cls_max: dict[str, torch.Tensor] = {}
     top_v: dict[str, torch.Tensor] = {}
     top_i: dict[str, torch.Tensor] = {}
+    ctop_v: dict[str, torch.Tensor] = {}
+    ctop_i: dict[str, torch.Tensor] = {}
     counts = np.zeros(K, np.int64)
     seen = 0
     with frozen(model), capture(model, layers) as acts, torch.no_grad():
         for batch in loader:
             host_labels = np.asarray(batch["label"])  # checked on the host: no device sync
-            bad = np.flatnonzero((host_labels < 0) | (host_labels >= K))
-            if len(bad):
-                raise ValueError(f"label {int(host_labels[bad[0]])} at dataset position {seen + bad[0]} is outside "
-                                 f"the model's {K} classes; expected labels 0–{K - 1}")
+            check_labels(host_labels, K, seen)
             labels = torch.as_tensor(host_labels, dtype=torch.long).to(device, non_blocking=True)
             model(*info.prepare(batch, device))
             counts += np.bincount(host_labels, minlength=K)
             index = torch.arange(seen, seen + len(labels), device=device)
+            # rows of each class present, found on the host so the per-class top-k needs no device sync
+            groups = [(int(k), torch.as_tensor(np.flatnonzero(host_labels == k)).to(device))
+                      for k in np.unique(host_labels)]
             for l in layers:
                 a = acts[l].float()
                 v = a if a.dim() == 2 else (a.flatten(2).amax(2) if reduce == "max" else a.flatten(2).sum(2))
@@ -196,11 +174,18 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
                     cls_max[l] = torch.full((K, C), -torch.inf, device=device)
                     top_v[l] = torch.full((0, C), -torch.inf, device=device)
                     top_i[l] = torch.full((0, C), -1, dtype=torch.long, device=device)
+                    ctop_v[l] = torch.full((K, class_top_k, C), -torch.inf, device=device)
+                    ctop_i[l] = torch.full((K, class_top_k, C), -1, dtype=torch.long, device=device)
                 cls_max[l].scatter_reduce_(0, labels[:, None].expand_as(v), v, reduce="amax")
                 vals = torch.cat([top_v[l], v])
                 idx = torch.cat([top_i[l], index[:, None].expand_as(v)])
                 top_v[l], order = vals.topk(min(top_k, len(vals)), dim=0)
                 top_i[l] = idx.gather(0, order)
+                for k, rows in groups:
+                    vals = torch.cat([ctop_v[l][k], v[rows]])
+                    idx = torch.cat([ctop_i[l][k], index[rows, None].expand(-1, C)])
+                    ctop_v[l][k], order = vals.topk(class_top_k, dim=0)
+                    ctop_i[l][k] = idx.gather(0, order)
             seen += len(labels)
     class_max = {l: cls_max[l].cpu().numpy().astype(np.float32) for l in layers}
     for c in class_max.values():
@@ -209,31 +194,10 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
     return ResponseStatistics(layers, classes, reduce, seen, counts,
                               {l: np.nanmax(c, axis=0) for l, c in class_max.items()}, class_max,
                               {l: top_v[l].cpu().numpy().astype(np.float32) for l in layers},
-                              {l: top_i[l].cpu().numpy() for l in layers})
+                              {l: top_i[l].cpu().numpy() for l in layers},
+                              {l: ctop_v[l].cpu().numpy().astype(np.float32) for l in layers},
+                              {l: ctop_i[l].cpu().numpy() for l in layers})
 
 
 def _as_entry(stats: ResponseStatistics) -> tuple[dict, dict]:
     return stats.to_arrays(), stats.meta()
-
-
-def _dataset_key(dataset) -> str:
-    key = getattr(dataset, "cache_key", None)
-    if key is not None:
-        return str(key)
-    if isinstance(dataset, dict):
-        import hashlib
-
-        h = hashlib.sha256()
-        for k in sorted(dataset):
-            a = np.ascontiguousarray(dataset[k])
-            h.update(f"{k}|{a.dtype}|{a.shape}|".encode())
-            h.update(a.tobytes())
-        return "arrays/" + h.hexdigest()
-    raise ValueError(f"to store results for a {type(dataset).__name__}, give it a cache_key attribute: a string "
-                     "that changes whenever its clips or labels do")
-
-
-def _default_workers(device: torch.device) -> int:
-    import os
-
-    return min(8, (os.cpu_count() or 2) // 2) if device.type == "cuda" else 0

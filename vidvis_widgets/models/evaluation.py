@@ -1,6 +1,8 @@
-"""Predictions and accuracy of a loaded model on dataset arrays."""
+"""Predictions, accuracy and the confusion matrix of a loaded model on a labelled dataset."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -32,3 +34,89 @@ def most_confused_pairs(matrix: np.ndarray, k: int = 5) -> list[tuple[int, int, 
     sym = matrix + matrix.T
     pairs = [(a, b, int(sym[a, b])) for a in range(len(sym)) for b in range(a + 1, len(sym))]
     return sorted(pairs, key=lambda p: -p[2])[:k]
+
+
+@dataclass
+class Evaluation:
+    """A model's predictions on a labelled dataset: ``logits`` (N×K), ``labels`` (N), ``matrix`` (K×K,
+    rows true, columns predicted)."""
+
+    classes: tuple[str, ...]
+    labels: np.ndarray = field(repr=False)
+    logits: np.ndarray = field(repr=False)
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.logits.argmax(1)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return confusion_matrix(self.labels, self.predictions, len(self.classes))
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.predictions == self.labels).mean())
+
+    def class_index(self, cls: int | str) -> int:
+        k = self.classes.index(cls) if isinstance(cls, str) and cls in self.classes else cls
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= k < len(self.classes):
+            raise ValueError(f"unknown class {cls!r}; expected an index 0–{len(self.classes) - 1} or one of "
+                             f"{', '.join(self.classes)}")
+        return int(k)
+
+    def most_confused(self, k: int = 5) -> list[tuple[int, int, int]]:
+        """(class a, class b, errors between them in either direction), most first; only pairs with errors."""
+        return [p for p in most_confused_pairs(self.matrix, k) if p[2] > 0]
+
+    def videos(self, true: int | str, predicted: int | str | None = None) -> np.ndarray:
+        """Dataset positions of videos of class ``true`` (predicted as ``predicted`` when given)."""
+        t = self.class_index(true)
+        hit = self.labels == t
+        if predicted is not None:
+            hit &= self.predictions == self.class_index(predicted)
+        return np.flatnonzero(hit)
+
+    def __repr__(self) -> str:
+        pairs = ", ".join(f"{self.classes[a]}↔{self.classes[b]} ({e})" for a, b, e in self.most_confused(3))
+        return (f"Evaluation({len(self.labels)} videos, top-1 {self.accuracy:.1%}, most confused: "
+                f"{pairs or 'none'})")
+
+
+def evaluate(model: nn.Module, dataset, *, batch_size: int = 64, num_workers: int | None = None,
+             device: torch.device | str | None = None, store=None) -> Evaluation:
+    """Runs ``model`` over a labelled ``dataset`` (a map-style dataset of dicts or a dict of stacked arrays,
+    as :func:`~vidvis_widgets.methods.response_statistics` takes). ``store`` (a
+    :class:`~vidvis_widgets.store.ResultStore` or ``True``) keeps the logits keyed by the weights and the
+    dataset's ``cache_key``."""
+    from ..data.loading import batches, check_classes, check_labels, dataset_key
+
+    info = getattr(model, "vidvis_info", None)
+    if info is None:
+        raise ValueError(f"{type(model).__name__} carries no vidvis_info; load it with vidvis_widgets.models."
+                         "load_model or attach a ModelInfo as model.vidvis_info")
+    classes = tuple(info.class_names)
+    if store is not None and store is not False:
+        from ..store import ResultStore
+
+        store = ResultStore() if store is True else store
+        arrays, _ = store.get_or_compute(model, "evaluation", {"dataset": dataset_key(dataset)}, lambda: (
+            _arrays(evaluate(model, dataset, batch_size=batch_size, num_workers=num_workers, device=device)),
+            {"classes": list(classes)}))
+        return Evaluation(classes, arrays["labels"], arrays["logits"])
+    check_classes(dataset, classes)
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model = model.to(device)
+    labels, logits = [], []
+    from ..methods.loop import frozen
+
+    with frozen(model), torch.no_grad():
+        for batch in batches(dataset, batch_size, num_workers, device):
+            host = np.asarray(batch["label"])
+            check_labels(host, len(classes), sum(map(len, labels)))
+            labels.append(host.astype(np.int64))
+            logits.append(model(*info.prepare(batch, device)).float())
+    return Evaluation(classes, np.concatenate(labels), torch.cat(logits).cpu().numpy())
+
+
+def _arrays(ev: Evaluation) -> dict[str, np.ndarray]:
+    return {"labels": ev.labels, "logits": ev.logits}
