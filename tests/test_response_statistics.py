@@ -127,8 +127,8 @@ def test_stored_statistics_are_reused_not_recomputed(model, small, tmp_path, mon
     store = ResultStore(tmp_path)
     first = response_statistics(model, small, LAYERS, store=store, num_workers=0)
     calls = []
-    real_loader = module.DataLoader
-    monkeypatch.setattr(module, "DataLoader", lambda *a, **k: calls.append(1) or real_loader(*a, **k))
+    real_batches = module.batches
+    monkeypatch.setattr(module, "batches", lambda *a, **k: calls.append(1) or real_batches(*a, **k))
     again = response_statistics(model, small, LAYERS, store=store, num_workers=0)
     assert calls == [] and again.layers == first.layers and again.classes == first.classes
     for l in LAYERS:
