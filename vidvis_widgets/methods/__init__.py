@@ -1,10 +1,12 @@
 """The methods: activation maximization (two-stream and 3D), response statistics, and the pieces they share."""
 
 from .activation_maximization import PRESETS, ActivationMaximization, AMJob, AMResult, AMResults, activation_maximization, sweep
+from .filter_evolution import FilterEvolution, checkpoint_models, filter_evolution
 from .objectives import Objective, energy, tv, unit
 from .response_statistics import ResponseStatistics, response_statistics
 from .regularizers import energy_norm, project_to_bound, temporal_variation, total_variation
 
 __all__ = ["ActivationMaximization", "AMJob", "AMResult", "AMResults", "activation_maximization", "sweep", "PRESETS",
            "Objective", "unit", "energy", "tv", "energy_norm", "total_variation", "project_to_bound",
-           "temporal_variation", "response_statistics", "ResponseStatistics"]
+           "temporal_variation", "response_statistics", "ResponseStatistics", "filter_evolution", "FilterEvolution",
+           "checkpoint_models"]

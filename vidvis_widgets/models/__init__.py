@@ -1,6 +1,7 @@
 """Models: the embedded tiny models, torchvision video models by name, and layer listings."""
 
 from .checkpoints import CheckpointMismatch, embedded_checkpoints
+from .evaluation import Evaluation, evaluate
 from .folding import fold_batchnorm
 from .info import ModelInfo
 from .layers import LayerInfo, LayerTable, list_layers
@@ -19,4 +20,5 @@ def model_card() -> str:
 
 
 __all__ = ["model_card", "load_model", "list_layers", "LayerTable", "LayerInfo", "fold_batchnorm", "ModelInfo", "KNOWN", "CheckpointMismatch", "embedded_checkpoints",
+           "evaluate", "Evaluation",
            "TinyTwoStream", "TinyR3D", "TinyVerifier"]

@@ -1,0 +1,84 @@
+"""The same units optimized on every checkpoint of a training run (IJCV 2020, Fig. 9): how what a unit
+wants to see forms over the epochs."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from torch import nn
+
+from ..models.checkpoints import CheckpointMismatch, embedded_checkpoints, load_state, read_checkpoint
+from .activation_maximization import ActivationMaximization, AMJob, AMResults, _is_embedded
+
+
+@dataclass
+class FilterEvolution:
+    """``results[e]``: the AM results of ``jobs`` on checkpoint ``labels[e]``, in job order."""
+
+    labels: list[str]
+    jobs: list[AMJob]
+    results: list[AMResults]
+
+
+def checkpoint_models(model: nn.Module, checkpoints: Sequence[str | Path] | None = None) -> tuple[list[str], list[nn.Module]]:
+    """(labels, models): ``model``'s architecture with each checkpoint's weights, all read and checked before
+    any is used. ``checkpoints``: paths, or ``None`` for an embedded model's shipped per-epoch checkpoints."""
+    info = getattr(model, "vidvis_info", None)
+    if checkpoints is None:
+        name = info.name if info is not None else None
+        checkpoints = embedded_checkpoints(name) if name else []
+        if not checkpoints:
+            raise ValueError(f"{name or type(model).__name__} has no embedded per-epoch checkpoints; pass "
+                             "checkpoints=[path, ...] (files saved from this architecture's state_dict)")
+    paths = [Path(p) for p in checkpoints]
+    if not paths:
+        raise ValueError("no checkpoints given; expected a list of checkpoint files")
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of {len(paths)} checkpoint files do not exist: {', '.join(missing)}")
+    labels, models = [], []
+    for p in paths:
+        state, meta = read_checkpoint(p)
+        m = copy.deepcopy(model)
+        try:
+            load_state(m, state, f"checkpoint {p}")
+        except CheckpointMismatch as err:
+            raise CheckpointMismatch(f"{err} (every checkpoint must come from the same architecture as the model "
+                                     "given)") from None
+        if info is not None:  # â then comes from this checkpoint's own validation responses
+            m.vidvis_info = dataclasses.replace(info, weights=str(p))
+        labels.append(f"epoch {meta['epoch']}" if "epoch" in meta else p.stem)
+        models.append(m.eval())
+    return labels, models
+
+
+def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpoints=None, *, kappa: float = 1.0,
+                     gamma: float = 5.0, seed: int = 0, steps: int | None = None, store=None, callback=None,
+                     stop=None, **am_kwargs) -> FilterEvolution:
+    """Runs activation maximization for ``units`` with one seed and one setting on every checkpoint.
+
+    Each checkpoint's units run as one batch. ``am_kwargs`` go to :class:`ActivationMaximization`
+    (the same for every checkpoint); ``store`` keeps every result, so a re-run loads them."""
+    if not units:
+        raise ValueError("no units given; expected (layer, unit) pairs such as ('conv5_fusion', 3)")
+    jobs = [AMJob(str(l), int(c), kappa, gamma, seed) for l, c in units]
+    labels, models = checkpoint_models(model, checkpoints)
+    if "val_data" not in am_kwargs and am_kwargs.get("activation_max", "auto") == "auto" and _is_embedded(models[0]):
+        import numpy as np
+
+        from ..data.synthetic import SyntheticActions
+
+        am_kwargs["val_data"] = SyntheticActions("val").arrays(flow_dtype=np.float16)  # drawn once, not per epoch
+    results, table = [], None
+    for m in models:
+        am = ActivationMaximization(m, store=store, **am_kwargs)
+        # receptive fields and strides belong to the architecture: measure them once, not per checkpoint
+        am._layer_table = table = table if table is not None else am.layers()
+        results.append(am(jobs, steps=steps, callback=callback, stop=stop))
+        if stop is not None and stop.is_set():
+            break
+    return FilterEvolution(labels[: len(results)], jobs, results)

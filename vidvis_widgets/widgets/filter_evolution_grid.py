@@ -1,0 +1,43 @@
+"""FilterEvolutionGrid: rows are training epochs, columns the units' inputs, every cell a synced clip
+(IJCV 2020, Fig. 9)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..methods.filter_evolution import FilterEvolution, filter_evolution
+from .clip_player import ClipPlayer
+
+
+class FilterEvolutionGrid(ClipPlayer):
+    """The same units, seed and settings optimized on each checkpoint, one row per checkpoint.
+
+        FilterEvolutionGrid.run(load_model("tiny_two_stream"), [("conv5_fusion", 3), ("fc8", 12)])
+
+    With no ``checkpoints`` an embedded model uses its shipped per-epoch checkpoints. A two-stream
+    model shows each unit's appearance and motion input side by side.
+    """
+
+    def __init__(self, evolution: FilterEvolution, **kw):
+        self.evolution = evolution
+        two_stream = evolution.results[0][0].motion is not None
+        clips, captions = [], []
+        for row in evolution.results:
+            for r in row:
+                if two_stream:
+                    clips += [r.appearance_clip(), r.motion_clip()]
+                    captions += [f"a/â {r.normalized_activation:.2f}", ""]
+                else:
+                    clips.append(r.appearance_clip())
+                    captions.append(f"a/â {r.normalized_activation:.2f}")
+        units = [f"{j.layer} c{j.channel}" for j in evolution.jobs]
+        col_headers = [f"{u} · {s}" for u in units for s in ("appearance", "motion")] if two_stream else units
+        kw.setdefault("fps", 6.0)
+        super().__init__(clips, captions=captions, rows=len(evolution.results), cols=len(col_headers),
+                         row_headers=evolution.labels, col_headers=col_headers, **kw)
+
+    @classmethod
+    def run(cls, model, units: Sequence[tuple[str, int]], checkpoints=None, *, kappa: float = 1.0,
+            gamma: float = 5.0, seed: int = 0, steps: int | None = None, store=None, **am_kwargs):
+        return cls(filter_evolution(model, units, checkpoints, kappa=kappa, gamma=gamma, seed=seed, steps=steps,
+                                    store=store, **am_kwargs))
