@@ -75,12 +75,16 @@ class ConfusionPairView(W.VBox):
         ia, ib = ev.class_index(a), ev.class_index(b)
         if ia == ib:
             raise ValueError(f"pick two different classes, got {ev.classes[ia]!r} twice")
+        listed = [v for _, v in self.pair_menu.options]
+        if (ev.classes[ib], ev.classes[ia]) in listed:  # both directions are shown: keep the list's order
+            ia, ib = ib, ia
         a, b = ev.classes[ia], ev.classes[ib]
         if self.pair == (a, b):
             return
         self.pair = (a, b)
-        if self.pair_menu.value not in ((a, b), None) and (a, b) in [v for _, v in self.pair_menu.options]:
-            self.pair_menu.value = (a, b)
+        want = (a, b) if (a, b) in listed else None
+        if self.pair_menu.value != want:
+            self.pair_menu.value = want
         self._show_clips(a, b)
         self.status.value = f"optimizing the <b>{html.escape(a)}</b> and <b>{html.escape(b)}</b> logits' inputs…"
         jobs = [AMJob(self.logit_layer, k, self.kappa, g, self.seed) for k in (ia, ib) for g in self.gammas]
