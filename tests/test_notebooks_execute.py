@@ -10,6 +10,35 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 
 
+def run(name: str, monkeypatch, tmp_path):
+    monkeypatch.setenv("VIDVIS_AM_STEPS", "6")
+    monkeypatch.setenv("VIDVIS_CACHE_DIR", str(tmp_path / "cache"))
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    text = "".join(o.get("text", "") for o in outputs)
+    return views, text
+
+
+def test_response_histograms_notebook(monkeypatch, tmp_path):
+    views, text = run("response_histograms.ipynb", monkeypatch, tmp_path)
+    assert len(views) == 2 and text.count("selectivity") == 6
+
+
+def test_filter_evolution_notebook(monkeypatch, tmp_path):
+    views, text = run("filter_evolution.ipynb", monkeypatch, tmp_path)
+    assert len(views) == 1 and "epoch 10: validation accuracy" in text and "epoch 10 " in text
+
+
+def test_dataset_bias_notebook_states_the_evidence(monkeypatch, tmp_path):
+    views, text = run("dataset_bias.ipynb", monkeypatch, tmp_path)
+    assert len(views) == 3
+    assert "apply_eye_makeup / apply_lipstick test accuracy: 100%" in text
+    assert "bias_probe accuracy: 0%" in text and text.count("upper (eyes) / lower (mouth)") == 4
+
+
 @pytest.mark.parametrize("name", ["two_stream_am.ipynb"])
 def test_notebook_runs_and_shows_widgets(name, monkeypatch, tmp_path):
     monkeypatch.setenv("VIDVIS_AM_STEPS", "6")
