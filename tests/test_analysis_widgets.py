@@ -119,3 +119,17 @@ def test_checkpoint_errors_name_the_files_and_keys(tmp_path):
     with pytest.raises(ValueError, match="no embedded per-epoch checkpoints"):
         checkpoint_models(load_model("torchvision:r3d_18", weights=None))
     assert torch.equal(model.fc8.weight, load_model("tiny_two_stream").fc8.weight)  # nothing changed
+
+
+def test_stacked_checkpoints_give_what_each_checkpoint_gives_alone():
+    model = load_model("tiny_two_stream")
+    paths = embedded_checkpoints("tiny_two_stream")[1::4]
+    units = [("fc8", 13), ("conv5_fusion", 3), ("motion.conv3_1", 5)]
+    stacked = filter_evolution(model, units, paths, steps=8, stack=True)
+    alone = filter_evolution(model, units, paths, steps=8, stack=False)
+    for row_s, row_a in zip(stacked.results, alone.results):
+        for s, a in zip(row_s, row_a):
+            assert s.status == "completed" and s.activation_max == a.activation_max  # each checkpoint's own â
+            np.testing.assert_allclose(s.normalized_activation, a.normalized_activation, rtol=1e-3, atol=1e-4)
+            np.testing.assert_allclose(s.motion, a.motion, atol=0.05)
+            np.testing.assert_allclose(s.appearance, a.appearance, atol=0.5)

@@ -335,16 +335,29 @@ class ActivationMaximization:
         return out
 
     def _run(self, job_list: list[AMJob], steps: int, callback, every: int, stop) -> AMResults:
-        objectives = [self.objective(j) for j in job_list]
+        outcome = self._optimize(self.model, job_list, [self.objective(j) for j in job_list], steps, callback,
+                                 every, stop)
+        return self._finish(job_list, outcome)
+
+    def pre_activation(self, layers) -> set[str]:
+        """The layers whose units the loop takes before their final ReLU (see :func:`pre_activation_layers`)."""
+        init, _ = self._starts([AMJob(next(iter(layers)), 0)], 1)
+        with frozen(self.model):
+            return pre_activation_layers(self.model, set(layers), self.streams.model_inputs(init))
+
+    def _optimize(self, model: nn.Module, job_list: list[AMJob], objectives: list[Objective], steps: int, callback,
+                  every: int, stop) -> LoopOutcome:
+        """The loop for ``job_list`` on ``model``: this model, or several checkpoints of it stacked into one
+        (see :mod:`.stacked`), whose jobs then carry each checkpoint's own â in their objectives."""
         init, shifts = self._starts(job_list, steps)
         bounds = {s: torch.full((len(job_list),), self.bound, device=self.device) for s in self.streams.names}
-        with frozen(self.model):
-            pre = pre_activation_layers(self.model, {j.layer for j in job_list},
-                                        self.streams.model_inputs({k: v[:1] for k, v in init.items()}))
-        outcome = run_batched(self.model, self.streams, BatchedObjective(objectives, self.device), init, steps=steps,
-                              lr=self.lr, lr_end=self.lr_end, shifts=shifts, bounds=bounds, stop=stop,
-                              callback=callback, every=every, autocast=torch.bfloat16 if self.bf16 else None,
-                              pre_activation=pre, lr_scale={k: self.streams.unit_scale(k) for k in self.streams.names})
+        pre = self.pre_activation({j.layer for j in job_list})
+        return run_batched(model, self.streams, BatchedObjective(objectives, self.device), init, steps=steps,
+                           lr=self.lr, lr_end=self.lr_end, shifts=shifts, bounds=bounds, stop=stop,
+                           callback=callback, every=every, autocast=torch.bfloat16 if self.bf16 else None,
+                           pre_activation=pre, lr_scale={k: self.streams.unit_scale(k) for k in self.streams.names})
+
+    def _finish(self, job_list: list[AMJob], outcome: LoopOutcome) -> AMResults:
         results = self._results(job_list, outcome)
         if outcome.status == "diverged":
             import warnings

@@ -58,11 +58,16 @@ def checkpoint_models(model: nn.Module, checkpoints: Sequence[str | Path] | None
 
 def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpoints=None, *, kappa: float = 1.0,
                      gamma: float = 5.0, seed: int = 0, steps: int | None = None, store=None, callback=None,
-                     stop=None, **am_kwargs) -> FilterEvolution:
+                     stop=None, stack: bool | str = "auto", **am_kwargs) -> FilterEvolution:
     """Runs activation maximization for ``units`` with one seed and one setting on every checkpoint.
 
-    Each checkpoint's units run as one batch. ``am_kwargs`` go to :class:`ActivationMaximization`
-    (the same for every checkpoint); ``store`` keeps every result, so a re-run loads them."""
+    ``stack``: run every checkpoint's jobs as one batch through the checkpoints stacked into one model
+    (:class:`~.stacked.StackedCheckpoints`), or (``False``) each checkpoint as its own batch. ``"auto"``
+    stacks on a GPU, where one batched kernel per layer replaces one launch per checkpoint; on the CPU
+    vmap's grouped convolutions were slower than separate batches (4 checkpoints × 2 units, 20 steps on 2
+    cores: 9.3 s stacked vs 7.0 s).
+    ``am_kwargs`` go to :class:`ActivationMaximization` (the same for every checkpoint); ``store``
+    keeps every result, so a re-run loads them. ``callback`` sees all checkpoints' jobs, checkpoint-major."""
     if not units:
         raise ValueError("no units given; expected (layer, unit) pairs such as ('conv5_fusion', 3)")
     jobs = [AMJob(str(l), int(c), kappa, gamma, seed) for l, c in units]
@@ -73,12 +78,70 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
         from ..data.synthetic import SyntheticActions
 
         am_kwargs["val_data"] = SyntheticActions("val").arrays(flow_dtype=np.float16)  # drawn once, not per epoch
-    results, table = [], None
+    ams, table = [], None
     for m in models:
         am = ActivationMaximization(m, store=store, **am_kwargs)
         # receptive fields and strides belong to the architecture: measure them once, not per checkpoint
         am._layer_table = table = table if table is not None else am.layers()
-        results.append(am(jobs, steps=steps, callback=callback, stop=stop))
-        if stop is not None and stop.is_set():
-            break
+        ams.append(am)
+    if stack == "auto":
+        stack = ams[0].device.type == "cuda"
+    if stack and len(models) > 1 and not _all_stored(ams, jobs, steps):
+        results = _run_stacked(ams, jobs, steps, callback, stop)
+    else:
+        results = []
+        for am in ams:
+            results.append(am(jobs, steps=steps, callback=callback, stop=stop))
+            if stop is not None and stop.is_set():
+                break
     return FilterEvolution(labels[: len(results)], jobs, results)
+
+
+def _all_stored(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int | None) -> bool:
+    if ams[0].store is None:
+        return False
+    from ..store import weights_hash
+
+    steps = steps or ams[0].steps
+    return all(am.store.get(weights_hash(am.model), "activation_maximization", am._store_params(j, steps)) is not None
+               for am in ams for j in jobs)
+
+
+def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int | None, callback, stop):
+    """All checkpoints' jobs in one loop: each job's objective carries its own checkpoint's â."""
+    from .stacked import StackedCheckpoints
+
+    first = ams[0]
+    steps = steps or first.steps
+    for j in jobs:
+        first._check(j)
+    layers = {j.layer for j in jobs}
+    model = StackedCheckpoints([am.model for am in ams], layers, first.pre_activation(layers)).to(first.device)
+    objectives = [am.objective(j) for am in ams for j in jobs]
+    outcome = first._optimize(model, [j for _ in ams for j in jobs], objectives, steps, callback, 25, stop)
+    n = len(jobs)
+    results = []
+    for e, am in enumerate(ams):
+        part = _slice(outcome, slice(e * n, (e + 1) * n))
+        rs = am._finish(jobs, part)
+        if am.store is not None and part.status in ("completed", "diverged"):
+            from ..store import weights_hash
+            from .activation_maximization import _to_entry
+
+            w = weights_hash(am.model)
+            for j, r in zip(jobs, rs):
+                am.store.put(w, "activation_maximization", am._store_params(j, steps), *_to_entry(r))
+        results.append(rs)
+    return results
+
+
+def _slice(outcome, rows: slice):
+    from .loop import LoopOutcome
+
+    diverged = outcome.diverged_at[rows]
+    status = outcome.status
+    if status == "diverged" and not (diverged >= 0).any():
+        status = "completed"
+    return LoopOutcome({k: v[rows] for k, v in outcome.best.items()}, outcome.best_score[rows],
+                       outcome.best_step[rows], {k: v[:, rows] for k, v in outcome.history.items()},
+                       outcome.steps_run, status, diverged)

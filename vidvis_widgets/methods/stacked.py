@@ -1,0 +1,95 @@
+"""Several checkpoints of one architecture as one model, so their optimizations share every step.
+
+The checkpoints' weights are stacked and the architecture runs once per step under ``torch.func.vmap``:
+one batched kernel per layer for all checkpoints, instead of one forward per checkpoint. A batch of E·J
+inputs is read as E groups of J, group e going through checkpoint e. The layers an objective reads are
+re-exposed as small tap modules under their usual names, so the loop's hooks (including the taps before
+a layer's final ReLU) see an (E·J, …) tensor just as they would on one model.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from .loop import _final_relu
+
+
+class _Tap(nn.Module):
+    """Stands where a model layer was: it receives the layer's output, or the input of the layer's final
+    ReLU (then its own ReLU reproduces the output, and the loop's pre-activation hook finds it)."""
+
+    def __init__(self, pre_activation: bool):
+        super().__init__()
+        self.relu = nn.ReLU() if pre_activation else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(x) if self.relu is not None else x
+
+
+class StackedCheckpoints(nn.Module):
+    """``models``: the same architecture with different weights; ``layers``: the layers objectives read;
+    ``pre_activation``: those of them whose units are taken before their final ReLU."""
+
+    def __init__(self, models: Sequence[nn.Module], layers: Sequence[str], pre_activation=()):
+        super().__init__()
+        if len(models) < 2:
+            raise ValueError("stack at least two checkpoints")
+        names = [sorted(m.state_dict()) for m in models]
+        if any(n != names[0] for n in names[1:]):
+            raise ValueError("the checkpoints to stack must share one architecture (the same state_dict keys)")
+        self.num_models = len(models)
+        self.params, self.buffers_ = stack_module_state(list(models))
+        self.params = {k: v.detach() for k, v in self.params.items()}
+        self._base = [copy.deepcopy(models[0]).to("meta")]  # a list: not a registered submodule
+        self.layers = tuple(sorted(set(layers)))
+        self.pre = {l for l in pre_activation if l in self.layers}
+        for name in self.layers:
+            self._put(name, _Tap(name in self.pre))
+        if hasattr(models[0], "vidvis_info"):
+            self.vidvis_info = models[0].vidvis_info
+
+    def _put(self, name: str, tap: nn.Module) -> None:
+        *parents, leaf = name.split(".")
+        node: nn.Module = self
+        for p in parents:
+            if not hasattr(node, p):
+                node.add_module(p, nn.Module())
+            node = getattr(node, p)
+        node.add_module(leaf, tap)
+
+    def _one(self, params, buffers, *inputs):
+        base = self._base[0]
+        seen: dict[str, torch.Tensor] = {}
+        handles = []
+        for name in self.layers:
+            module = base.get_submodule(name)
+            if name in self.pre:
+                handles.append(_final_relu(module).register_forward_pre_hook(
+                    lambda _m, i, name=name: seen.__setitem__(name, i[0])))
+            else:
+                handles.append(module.register_forward_hook(
+                    lambda _m, _i, o, name=name: seen.__setitem__(name, o[0] if isinstance(o, (tuple, list)) else o)))
+        try:
+            out = functional_call(base, (params, buffers), inputs)
+        finally:
+            for h in handles:
+                h.remove()
+        return out, tuple(seen[n] for n in self.layers)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        e = self.num_models
+        if inputs[0].shape[0] % e:
+            raise ValueError(f"a stack of {e} checkpoints needs a batch that is a multiple of {e}, "
+                             f"got {inputs[0].shape[0]}")
+        grouped = [x.reshape(e, x.shape[0] // e, *x.shape[1:]) for x in inputs]
+        params = {k: v.to(inputs[0].device) for k, v in self.params.items()}
+        buffers = {k: v.to(inputs[0].device) for k, v in self.buffers_.items()}
+        out, taps = vmap(self._one)(params, buffers, *grouped)
+        for name, value in zip(self.layers, taps):
+            self.get_submodule(name)(value.flatten(0, 1))
+        return out.flatten(0, 1)
