@@ -35,6 +35,14 @@ def default_root() -> Path:
     return Path(os.environ.get("VIDVIS_CACHE_DIR") or Path.home() / ".cache" / "vidvis-widgets")
 
 
+def as_store(store) -> "ResultStore | None":
+    """What a method's ``store=`` argument means: ``None`` / ``False`` no store, ``True`` the default one,
+    else the :class:`ResultStore` given."""
+    if store is None or store is False:
+        return None
+    return ResultStore() if store is True else store
+
+
 def weights_hash(model: nn.Module) -> str:
     """SHA-256 over every parameter and buffer (name, dtype, shape, bytes): equal weights, equal hash."""
     h = hashlib.sha256()

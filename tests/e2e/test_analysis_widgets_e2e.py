@@ -5,11 +5,17 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-# how many canvas pixels differ from the first one: a cell that decoded real frames is not flat
-_PIXEL_SPREAD = """(sel) => Array.from(document.querySelectorAll(sel)).map((c) => {
+# the range of one colour channel per canvas of a player: a cell that decoded real frames is not flat
+_PIXEL_SPREAD = """([player, channel]) => Array.from(document.querySelectorAll('.vv-player')[player]
+    .querySelectorAll('canvas')).map((c) => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let lo = 255, hi = 0; for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i + 1]); hi = Math.max(hi, d[i + 1]); }
+    let lo = 255, hi = 0;
+    for (let i = channel; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
     return hi - lo; })"""
+
+
+def _spread(page, player: int, channel: int) -> list[int]:
+    return page.evaluate(_PIXEL_SPREAD, [player, channel])
 
 HISTOGRAM = """
 import torch
@@ -58,10 +64,7 @@ def test_histogram_click_plays_that_class_and_units_switch_in_place(open_noteboo
     page.wait_for_function("() => document.querySelectorAll('.vv-player')[1].dataset.ready === 'true'")
     cells = page.evaluate("() => document.querySelectorAll('.vv-player')[1].querySelectorAll('canvas').length")
     assert cells == 8  # four top clips of the class, RGB above flow
-    rgb_spread = page.evaluate("""() => Array.from(document.querySelectorAll('.vv-player')[1].querySelectorAll('canvas'))
-        .map((c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let lo = 255, hi = 0; for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
-        return hi - lo; })""")
+    rgb_spread = _spread(page, 1, 0)
     assert min(rgb_spread) > 20, rgb_spread
     # switching the unit in the menu redraws the same plot and players
     page.locator("select").filter(has_text="fc8 · unit 9").select_option(label="fc8 · unit 9")
@@ -138,7 +141,7 @@ def test_filter_evolution_grid_rows_are_epochs(open_notebook):
     rows = page.locator(".vv-row-header").all_inner_texts()
     assert rows == ["epoch 1", "epoch 4", "epoch 7", "epoch 10"]
     assert "fc8 c13 · motion" in page.locator(".vv-player").inner_text()
-    spread = page.evaluate(_PIXEL_SPREAD, ".vv-player canvas")
+    spread = _spread(page, 0, 1)
     assert min(spread) > 30, spread
     nb.screenshot("filter_evolution_grid")
     assert not page.page_errors

@@ -41,6 +41,19 @@ def check_classes(dataset, classes: tuple[str, ...]) -> None:
                          "expected the class list the model was trained on, in the same order")
 
 
+def class_index(classes: tuple[str, ...], cls) -> int:
+    """A class given by index or name, as an index into ``classes``; a clear error for anything else."""
+    k = classes.index(cls) if isinstance(cls, str) and cls in classes else cls
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= k < len(classes):
+        raise ValueError(f"unknown class {cls!r}; expected an index 0–{len(classes) - 1} or one of {', '.join(classes)}")
+    return int(k)
+
+
+def num_videos(dataset) -> int:
+    """How many videos a map-style dataset or a dict of stacked arrays holds."""
+    return len(dataset["label"]) if isinstance(dataset, dict) else len(dataset)
+
+
 def default_workers(device: torch.device) -> int:
     """Half the cores (at most 8) feeding a GPU; none on the CPU, where workers take cores from the model."""
     return min(8, (os.cpu_count() or 2) // 2) if device.type == "cuda" else 0

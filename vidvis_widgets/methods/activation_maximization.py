@@ -154,11 +154,9 @@ class ActivationMaximization:
                  bf16: bool = False, device: torch.device | str | None = None, activation_max="auto",
                  val_data: dict | None = None, init_scale: float = 1.0, store=None):
         self.init_scale = init_scale
-        if store is True:
-            from ..store import ResultStore
+        from ..store import as_store
 
-            store = ResultStore()
-        self.store = None if store is None or store is False else store
+        self.store = as_store(store)
         self.streams = InputStreams.of(model, input_shape)
         if fold_bn:
             from ..models.folding import fold_batchnorm
@@ -315,23 +313,32 @@ class ActivationMaximization:
                 "motion_tv_factor": self.motion_tv_factor, "fold_bn": self.fold_bn, "bf16": self.bf16,
                 "init_scale": self.init_scale}
 
-    def _run_stored(self, jobs: list[AMJob], steps: int, callback, every: int, stop) -> AMResults:
+    def stored(self, jobs: list[AMJob], steps: int) -> list[AMResult | None]:
+        """Each job's stored result, ``None`` where the store has none."""
         from ..store import weights_hash
 
         for j in jobs:
             self._check(j)
         weights = weights_hash(self.model)
-        params = [self._store_params(j, steps) for j in jobs]
-        hits = [self.store.get(weights, "activation_maximization", p) for p in params]
-        todo = [i for i, h in enumerate(hits) if h is None]
+        hits = [self.store.get(weights, "activation_maximization", self._store_params(j, steps)) for j in jobs]
+        return [_from_entry(j, *h) if h is not None else None for j, h in zip(jobs, hits)]
+
+    def keep(self, results: list[AMResult], steps: int) -> None:
+        """Stores the results that are their job's answer: completed or diverged, not stopped."""
+        from ..store import weights_hash
+
+        weights = weights_hash(self.model)
+        for r in results:
+            if r.status in ("completed", "diverged"):
+                self.store.put(weights, "activation_maximization", self._store_params(r.job, steps), *_to_entry(r))
+
+    def _run_stored(self, jobs: list[AMJob], steps: int, callback, every: int, stop) -> AMResults:
+        out = AMResults(self.stored(jobs, steps))
+        todo = [i for i, r in enumerate(out) if r is None]
         fresh = self._run([jobs[i] for i in todo], steps, callback, every, stop) if todo else []
-        out = AMResults()
-        for i, h in enumerate(hits):
-            out.append(_from_entry(jobs[i], *h) if h is not None else None)
+        self.keep(fresh, steps)
         for i, r in zip(todo, fresh):
             out[i] = r
-            if r.status in ("completed", "diverged"):  # a stopped run is not the job's answer
-                self.store.put(weights, "activation_maximization", params[i], *_to_entry(r))
         return out
 
     def _run(self, job_list: list[AMJob], steps: int, callback, every: int, stop) -> AMResults:
@@ -346,12 +353,12 @@ class ActivationMaximization:
             return pre_activation_layers(self.model, set(layers), self.streams.model_inputs(init))
 
     def _optimize(self, model: nn.Module, job_list: list[AMJob], objectives: list[Objective], steps: int, callback,
-                  every: int, stop) -> LoopOutcome:
+                  every: int, stop, pre: set[str] | None = None) -> LoopOutcome:
         """The loop for ``job_list`` on ``model``: this model, or several checkpoints of it stacked into one
         (see :mod:`.stacked`), whose jobs then carry each checkpoint's own â in their objectives."""
         init, shifts = self._starts(job_list, steps)
         bounds = {s: torch.full((len(job_list),), self.bound, device=self.device) for s in self.streams.names}
-        pre = self.pre_activation({j.layer for j in job_list})
+        pre = self.pre_activation({j.layer for j in job_list}) if pre is None else pre
         return run_batched(model, self.streams, BatchedObjective(objectives, self.device), init, steps=steps,
                            lr=self.lr, lr_end=self.lr_end, shifts=shifts, bounds=bounds, stop=stop,
                            callback=callback, every=every, autocast=torch.bfloat16 if self.bf16 else None,

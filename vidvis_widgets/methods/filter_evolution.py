@@ -98,13 +98,8 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
 
 
 def _all_stored(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int | None) -> bool:
-    if ams[0].store is None:
-        return False
-    from ..store import weights_hash
-
     steps = steps or ams[0].steps
-    return all(am.store.get(weights_hash(am.model), "activation_maximization", am._store_params(j, steps)) is not None
-               for am in ams for j in jobs)
+    return ams[0].store is not None and all(r is not None for am in ams for r in am.stored(jobs, steps))
 
 
 def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int | None, callback, stop):
@@ -116,21 +111,17 @@ def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: in
     for j in jobs:
         first._check(j)
     layers = {j.layer for j in jobs}
-    model = StackedCheckpoints([am.model for am in ams], layers, first.pre_activation(layers)).to(first.device)
+    pre = first.pre_activation(layers)
+    model = StackedCheckpoints([am.model for am in ams], layers, pre).to(first.device)
     objectives = [am.objective(j) for am in ams for j in jobs]
-    outcome = first._optimize(model, [j for _ in ams for j in jobs], objectives, steps, callback, 25, stop)
+    outcome = first._optimize(model, [j for _ in ams for j in jobs], objectives, steps, callback, 25, stop, pre)
     n = len(jobs)
     results = []
     for e, am in enumerate(ams):
         part = _slice(outcome, slice(e * n, (e + 1) * n))
         rs = am._finish(jobs, part)
-        if am.store is not None and part.status in ("completed", "diverged"):
-            from ..store import weights_hash
-            from .activation_maximization import _to_entry
-
-            w = weights_hash(am.model)
-            for j, r in zip(jobs, rs):
-                am.store.put(w, "activation_maximization", am._store_params(j, steps), *_to_entry(r))
+        if am.store is not None:
+            am.keep(rs, steps)
         results.append(rs)
     return results
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.loading import batches, check_classes, check_labels, dataset_key
+from ..data.loading import batches, check_classes, check_labels, class_index, dataset_key
 from .loop import capture, frozen
 
 REDUCTIONS = ("max", "sum")
@@ -53,13 +53,10 @@ class ResponseStatistics:
         return unit
 
     def class_index(self, cls: int | str) -> int:
-        k = self.classes.index(cls) if isinstance(cls, str) and cls in self.classes else cls
-        if not isinstance(k, (int, np.integer)) or not 0 <= k < len(self.classes):
-            raise ValueError(f"unknown class {cls!r}; expected an index 0–{len(self.classes) - 1} or one of "
-                             f"{', '.join(self.classes)}")
+        k = class_index(self.classes, cls)
         if self.class_counts[k] == 0:
             raise ValueError(f"class {self.classes[k]!r} has no videos in this dataset, so it has no statistics")
-        return int(k)
+        return k
 
     def unit_class_max(self, layer: str, unit: int) -> np.ndarray:
         """(K,) the unit's maximum per class: the bars of a response histogram."""
@@ -115,10 +112,10 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
     the result keyed by the model's weights, the dataset's ``cache_key`` and these settings, so the same
     call later loads it instead of running the pass.
     """
-    if store is not None and store is not False:
-        from ..store import ResultStore
+    from ..store import as_store
 
-        store = ResultStore() if store is True else store
+    store = as_store(store)
+    if store is not None:
         params = {"dataset": dataset_key(dataset), "layers": [layers] if isinstance(layers, str) else list(layers),
                   "reduce": reduce, "top_k": top_k, "class_top_k": class_top_k}
         arrays, meta = store.get_or_compute(model, "response_statistics", params, lambda: _as_entry(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -45,11 +46,11 @@ class Evaluation:
     labels: np.ndarray = field(repr=False)
     logits: np.ndarray = field(repr=False)
 
-    @property
+    @cached_property
     def predictions(self) -> np.ndarray:
         return self.logits.argmax(1)
 
-    @property
+    @cached_property
     def matrix(self) -> np.ndarray:
         return confusion_matrix(self.labels, self.predictions, len(self.classes))
 
@@ -58,11 +59,9 @@ class Evaluation:
         return float((self.predictions == self.labels).mean())
 
     def class_index(self, cls: int | str) -> int:
-        k = self.classes.index(cls) if isinstance(cls, str) and cls in self.classes else cls
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= k < len(self.classes):
-            raise ValueError(f"unknown class {cls!r}; expected an index 0–{len(self.classes) - 1} or one of "
-                             f"{', '.join(self.classes)}")
-        return int(k)
+        from ..data.loading import class_index
+
+        return class_index(self.classes, cls)
 
     def most_confused(self, k: int = 5) -> list[tuple[int, int, int]]:
         """(class a, class b, errors between them in either direction), most first; only pairs with errors."""
@@ -95,10 +94,10 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 64, num_workers: in
         raise ValueError(f"{type(model).__name__} carries no vidvis_info; load it with vidvis_widgets.models."
                          "load_model or attach a ModelInfo as model.vidvis_info")
     classes = tuple(info.class_names)
-    if store is not None and store is not False:
-        from ..store import ResultStore
+    from ..store import as_store
 
-        store = ResultStore() if store is True else store
+    store = as_store(store)
+    if store is not None:
         arrays, _ = store.get_or_compute(model, "evaluation", {"dataset": dataset_key(dataset)}, lambda: (
             _arrays(evaluate(model, dataset, batch_size=batch_size, num_workers=num_workers, device=device)),
             {"classes": list(classes)}))

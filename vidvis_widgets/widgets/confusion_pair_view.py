@@ -10,10 +10,12 @@ import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
 
+from ..data.loading import num_videos
 from ..media.dataset_clips import dataset_clips
 from ..methods.activation_maximization import ActivationMaximization, AMJob
 from ..models.evaluation import Evaluation, evaluate
 from .clip_player import ClipPlayer
+from .regularizer_sweep import sweep_row
 
 
 class ConfusionPairView(W.VBox):
@@ -33,7 +35,7 @@ class ConfusionPairView(W.VBox):
                  kappa: float = 1.0, seed: int = 0, steps: int | None = None, pairs: int = 8, samples: int = 3):
         self.model, self.dataset = model, dataset
         self.evaluation = evaluation if evaluation is not None else evaluate(model, dataset, store=store)
-        n = len(dataset["label"]) if isinstance(dataset, dict) else len(dataset)
+        n = num_videos(dataset)
         if len(self.evaluation.labels) != n:
             raise ValueError(f"the evaluation covers {len(self.evaluation.labels)} videos but the dataset has {n}; "
                              "pass the dataset it was computed on")
@@ -89,18 +91,9 @@ class ConfusionPairView(W.VBox):
         self.status.value = f"optimizing the <b>{html.escape(a)}</b> and <b>{html.escape(b)}</b> logits' inputs…"
         jobs = [AMJob(self.logit_layer, k, self.kappa, g, self.seed) for k in (ia, ib) for g in self.gammas]
         self.am_results = results = self.am(jobs, steps=self.steps)
-        two_stream = results[0].motion is not None
         n = len(self.gammas)
-        clips, caps = [], []
-        for row, name in ((results[:n], a), (results[n:], b)):
-            if two_stream:
-                clips.append(row[0].appearance_clip())
-                caps.append(f"{name} · appearance")
-            for g, r in zip(self.gammas, row):
-                clips.append(r.motion_clip() if two_stream else r.appearance_clip())
-                caps.append(f"γ={g:g} · a/â {r.normalized_activation:.2f}")
-        heads = (["appearance"] if two_stream else []) + [f"{'motion' if two_stream else 'video'} γ={g:g}"
-                                                         for g in self.gammas]
+        (clips_a, caps_a, heads), (clips_b, caps_b, _) = sweep_row(results[:n]), sweep_row(results[n:])
+        clips, caps = clips_a + clips_b, caps_a + caps_b
         self.am_player.set_clips(clips, captions=caps, rows=2, cols=len(heads), row_headers=[a, b],
                                  col_headers=heads)
         m = ev.matrix

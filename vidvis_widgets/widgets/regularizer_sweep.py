@@ -12,8 +12,23 @@ from ..methods.activation_maximization import PRESETS, ActivationMaximization, A
 from .clip_player import ClipPlayer
 
 
-def _setting(preset: str, kappa: float, gamma: float) -> str:
-    return f"κ=γ={kappa:g}" if preset == "isotropic" else f"γ={gamma:g}" if preset == "anisotropic" else f"κ={kappa:g}"
+def _setting(job) -> str:
+    if job.kappa == 1.0:
+        return f"γ={job.gamma:g}"
+    return f"κ=γ={job.kappa:g}" if job.kappa == job.gamma else f"κ={job.kappa:g} γ={job.gamma:g}"
+
+
+def sweep_row(results) -> tuple[list, list[str], list[str]]:
+    """One unit's results across regularizer settings as a row of cells: (clips, captions, column headers).
+    A two-stream row starts with the appearance image, then the motion input per setting."""
+    two_stream = results[0].motion is not None
+    clips = [r.motion_clip() if two_stream else r.appearance_clip() for r in results]
+    captions = [f"a/â {r.normalized_activation:.2f}" for r in results]
+    headers = [f"{'motion' if two_stream else 'video'} {_setting(r.job)}" for r in results]
+    if two_stream:
+        clips, captions, headers = [results[0].appearance_clip()] + clips, captions[:1] + captions, \
+            ["appearance"] + headers
+    return clips, captions, headers
 
 
 class RegularizerSweep(ClipPlayer):
@@ -32,18 +47,12 @@ class RegularizerSweep(ClipPlayer):
         if not results or len(results) % per_unit:
             raise ValueError(f"expected {per_unit} results per unit for preset {preset!r}, got {len(results)}")
         self.results = AMResults(results)
-        two_stream = results[0].motion is not None
         rows = [results[i:i + per_unit] for i in range(0, len(results), per_unit)]
         clips, captions = [], []
         for row in rows:
-            if two_stream:
-                clips.append(row[0].appearance_clip())
-                captions.append(f"a/â {row[0].normalized_activation:.2f}")
-            for r in row:
-                clips.append(r.motion_clip() if two_stream else r.appearance_clip())
-                captions.append(f"a/â {r.normalized_activation:.2f}")
-        settings = [_setting(preset, k, g) for k, g in PRESETS[preset]]
-        col_headers = (["appearance"] + [f"motion {s}" for s in settings]) if two_stream else settings
+            c, cap, col_headers = sweep_row(row)
+            clips += c
+            captions += cap
         row_headers = [f"{row[0].job.layer} c{row[0].job.channel}" for row in rows]
         kw.setdefault("fps", 6.0)
         super().__init__(clips, captions=captions, rows=len(rows), cols=len(col_headers), row_headers=row_headers,

@@ -15,10 +15,12 @@ import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
 
+from ..data.loading import num_videos
 from ..media.dataset_clips import dataset_clips
 from ..methods.activation_maximization import ActivationMaximization, AMJob
 from ..methods.response_statistics import ResponseStatistics
 from .clip_player import ClipPlayer
+from .regularizer_sweep import sweep_row
 
 _BAR, _PICKED = "#8da0cb", "#e7298a"
 
@@ -39,7 +41,7 @@ class ResponseHistogram(W.VBox):
                  unit: tuple[str, int] | None = None, am: ActivationMaximization | None = None,
                  gammas: Sequence[float] = (10.0, 5.0, 1.0, 0.0), kappa: float = 1.0, seed: int = 0,
                  steps: int | None = None, clips: int = 4):
-        n = len(dataset["label"]) if isinstance(dataset, dict) else len(dataset)
+        n = num_videos(dataset)
         if n != stats.num_videos:
             raise ValueError(f"the dataset has {n} videos but the statistics were recorded on {stats.num_videos}; "
                              "pass the dataset response_statistics ran on")
@@ -116,16 +118,8 @@ class ResponseHistogram(W.VBox):
     def _show_am(self, key: tuple[str, int]) -> None:
         self.status.value = f"optimizing the inputs of {html.escape(key[0])} unit {key[1]}…"
         jobs = [AMJob(key[0], key[1], self.kappa, g, self.seed) for g in self.gammas]
-        results = self.am(jobs, steps=self.steps)
-        two_stream = results[0].motion is not None
-        clips = [results[0].appearance_clip()] + [r.motion_clip() if two_stream else r.appearance_clip()
-                                                  for r in results]
-        label = "motion" if two_stream else "video"
-        caps = ["appearance"] + [f"{label} γ={g:g} · a/â {r.normalized_activation:.2f}"
-                                 for g, r in zip(self.gammas, results)]
-        if not two_stream:
-            clips, caps = clips[1:], caps[1:]
-        self.am_results = results
-        self.am_player.set_clips(clips, captions=caps, cols=min(len(clips), 3))
+        self.am_results = results = self.am(jobs, steps=self.steps)
+        clips, caps, heads = sweep_row(results)
+        self.am_player.set_clips(clips, captions=[h if h == "appearance" else f"{h} · {c}" for h, c in zip(heads, caps)], cols=min(len(clips), 3))
         self.status.value = (f"<b>{html.escape(key[0])} unit {key[1]}</b>: top clips of "
                              f"<b>{html.escape(self.picked_class or '')}</b>")
