@@ -55,8 +55,9 @@ class ConfusionPairView(W.VBox):
             "" if ranked else "; no class is ever mistaken for another"))
         m = ev.matrix
         self.figure = go.FigureWidget(layout=dict(
-            height=460, width=520, margin=dict(l=140, r=10, t=36, b=130), title="confusion matrix (test)",
-            xaxis=dict(title="predicted", tickangle=-45), yaxis=dict(title="true", autorange="reversed")))
+            height=460, width=550, margin=dict(l=140, r=40, t=36, b=130), title="confusion matrix (test)",
+            xaxis=dict(title="predicted", tickangle=-45), yaxis=dict(title="true", autorange="reversed"),
+            modebar_orientation="v"))
         self.figure.add_heatmap(z=m, x=list(classes), y=list(classes), colorscale="Blues", showscale=False,
                                 text=m.astype(str), texttemplate="%{text}",
                                 hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>")

@@ -59,8 +59,8 @@ class ResponseHistogram(W.VBox):
                                     description="unit", layout=W.Layout(width="280px"))
         self.status = W.HTML()
         self.figure = go.FigureWidget(layout=dict(
-            height=300, width=520, margin=dict(l=50, r=10, t=36, b=110), xaxis_tickangle=-45,
-            yaxis_title=f"max activation ({stats.reduce})", bargap=0.15))
+            height=300, width=550, margin=dict(l=50, r=40, t=36, b=110), xaxis_tickangle=-45,
+            yaxis_title=f"max activation ({stats.reduce})", bargap=0.15, modebar_orientation="v"))
         self.figure.add_bar(x=[], y=[], marker_color=[], hovertemplate="%{x}: %{y:.3g}<extra></extra>")
         self.figure.data[0].on_click(self._on_bar_click)
         self.am_player = ClipPlayer(np.zeros((8, 8, 3), np.uint8), captions=["—"], rescale=False, fps=6.0) \
