@@ -22,6 +22,7 @@ from torch import nn
 
 from .loop import LoopOutcome, Snapshot, capture, frozen, pre_activation_layers, run_batched
 from .objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
+from .regularizers import project_to_bound
 from .streams import InputStreams
 
 #: the papers' regularizer sweeps for the motion input, as (κ, γ) pairs
@@ -359,10 +360,23 @@ class ActivationMaximization:
         init, shifts = self._starts(job_list, steps)
         bounds = {s: torch.full((len(job_list),), self.bound, device=self.device) for s in self.streams.names}
         pre = self.pre_activation({j.layer for j in job_list}) if pre is None else pre
-        return run_batched(model, self.streams, BatchedObjective(objectives, self.device), init, steps=steps,
-                           lr=self.lr, lr_end=self.lr_end, shifts=shifts, bounds=bounds, stop=stop,
-                           callback=callback, every=every, autocast=torch.bfloat16 if self.bf16 else None,
-                           pre_activation=pre, lr_scale={k: self.streams.unit_scale(k) for k in self.streams.names})
+        objective = BatchedObjective(objectives, self.device)
+        layers = {s.target for s in objective.slots if s.kind == "unit"}
+        streams, device_type, bf16 = self.streams, self.device.type, self.bf16
+
+        with frozen(model), capture(model, layers, pre) as acts:
+            def score(moved, xs):
+                with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+                    model(*streams.model_inputs(moved))
+                return objective(acts, xs)
+
+            def project(xs):
+                for k, b in bounds.items():
+                    xs[k].copy_(project_to_bound(xs[k], b))
+
+            return run_batched(score, init, steps=steps, lr=self.lr, lr_end=self.lr_end, shifts=shifts,
+                               project=project, stop=stop, callback=callback, every=every,
+                               lr_scale={k: self.streams.unit_scale(k) for k in self.streams.names})
 
     def _finish(self, job_list: list[AMJob], outcome: LoopOutcome) -> AMResults:
         results = self._results(job_list, outcome)

@@ -18,9 +18,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .objectives import BatchedObjective
-from .regularizers import project_to_bound
-from .streams import InputStreams
 
 
 @contextlib.contextmanager
@@ -95,10 +92,13 @@ class Snapshot:
 
     step: int
     steps: int
-    total: np.ndarray  # steps so far × N objective values
-    unit: np.ndarray  # steps so far × N activation terms
+    history: dict[str, np.ndarray]  # each scored part ("total", …): steps so far × N
     streams: dict[str, np.ndarray]  # current inputs, N×D×T×H×W
     best_score: np.ndarray  # (N,)
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.history["total"]
 
 
 @dataclass
@@ -106,103 +106,100 @@ class LoopOutcome:
     best: dict[str, torch.Tensor]
     best_score: np.ndarray
     best_step: np.ndarray  # the step whose input is returned; ``steps_run`` for the final input
-    history: dict[str, np.ndarray]  # "total", "unit", "energy", "tv": steps_run × N
+    history: dict[str, np.ndarray]  # every scored part, "total" included: steps_run × N
     steps_run: int
     status: str  # "completed" | "stopped" | "interrupted" | "diverged"
     diverged_at: np.ndarray  # (N,), −1 where the job stayed finite
     extra: dict = field(default_factory=dict)
 
 
-def run_batched(model: nn.Module, streams: InputStreams, objective: BatchedObjective,
-                init: Mapping[str, torch.Tensor], *, steps: int, lr: float, lr_end: float = 0.1,
-                shifts: torch.Tensor | None = None, bounds: Mapping[str, torch.Tensor] | None = None,
+#: ``score(moved, xs)``: the inputs as the model sees them this step (jittered) and as optimized → each
+#: job's terms as (N,) tensors, with the objective under "total"
+Score = Callable[[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor]], dict]
+
+
+def cosine_lr(lr: float, lr_end: float, step: int, steps: int) -> float:
+    """``lr`` decayed along a half cosine to ``lr_end``·``lr`` at the last step."""
+    return lr * (lr_end + (1 - lr_end) * 0.5 * (1 + math.cos(math.pi * step / steps)))
+
+
+def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, lr: float, lr_end: float = 0.1,
+                maximize: bool = True, shifts: torch.Tensor | None = None,
+                project: Callable[[dict[str, torch.Tensor]], None] | None = None,
                 stop: threading.Event | None = None, callback: Callable[[Snapshot], None] | None = None,
-                every: int = 25, autocast: torch.dtype | None = None, pre_activation=(),
-                lr_scale: Mapping[str, float] | None = None) -> LoopOutcome:
-    """Maximizes ``objective`` over the streams, starting from ``init`` (name → N×D×T×H×W on the model's
-    device). ``shifts``: steps×N×2 pixel jitter (dy, dx) per job; ``bounds``: name → (N,) hard bound B
-    on each local vector; ``lr`` (× ``lr_scale[name]`` per stream) decays along a cosine to ``lr_end``·``lr``;
-    units of the layers in
-    ``pre_activation`` are taken before their final ReLU."""
+                every: int = 25, lr_scale: Mapping[str, float] | None = None) -> LoopOutcome:
+    """Optimizes the inputs ``init`` (name → N×D×T×H×W on the device) for ``score``'s "total", maximized or
+    minimized; each job keeps its own best input. ``shifts``: steps×N×2 pixel jitter (dy, dx) per job;
+    ``project``: applied in place to the inputs after every step (a hard bound, a valid pixel range);
+    ``lr`` (× ``lr_scale[name]`` per stream) decays along a cosine to ``lr_end``·``lr``. Run the model
+    inside ``score`` with its weights frozen (see :func:`frozen`)."""
     device = next(iter(init.values())).device
     n = next(iter(init.values())).shape[0]
+    sign = 1.0 if maximize else -1.0
     xs = {k: v.detach().clone().requires_grad_(True) for k, v in init.items()}
     scales = {k: (lr_scale or {}).get(k, 1.0) for k in xs}
     opt = torch.optim.Adam([{"params": [v], "scale": scales[k]} for k, v in xs.items()], lr=lr)
-    layers = {s.target for s in objective.slots if s.kind == "unit"}
-    hist = {k: torch.full((steps, n), float("nan"), device=device) for k in ("total", "unit", "energy", "tv")}
+    hist: dict[str, torch.Tensor] = {}
     best = {k: v.detach().clone() for k, v in xs.items()}
-    best_score = torch.full((n,), -math.inf, device=device)
+    best_score = torch.full((n,), -math.inf, device=device)  # sign × total: higher is better
     best_step = torch.full((n,), -1, dtype=torch.long, device=device)
     diverged_at = torch.full((n,), -1, dtype=torch.long, device=device)
     status, done = "completed", 0
-    use_autocast = autocast is not None
 
     def snapshot(done: int) -> Snapshot:
-        return Snapshot(done, steps, hist["total"][:done].cpu().numpy(), hist["unit"][:done].cpu().numpy(),
-                        {k: v.detach().float().cpu().numpy() for k, v in xs.items()}, best_score.cpu().numpy())
+        return Snapshot(done, steps, {k: v[:done].cpu().numpy() for k, v in hist.items()},
+                        {k: v.detach().float().cpu().numpy() for k, v in xs.items()}, sign * best_score.cpu().numpy())
 
-    with frozen(model), capture(model, layers, pre_activation) as acts:
-        try:
-            for step in range(steps):
-                if stop is not None and stop.is_set():
-                    status = "stopped"
+    try:
+        for step in range(steps):
+            if stop is not None and stop.is_set():
+                status = "stopped"
+                break
+            for group in opt.param_groups:
+                group["lr"] = group["scale"] * cosine_lr(lr, lr_end, step, steps)
+            moved = xs if shifts is None else {k: roll_per_job(v, shifts[step, :, 0], shifts[step, :, 1])
+                                               for k, v in xs.items()}
+            parts = score(moved, xs)
+            goal = sign * parts["total"].float()
+            finite = torch.isfinite(goal)
+            for k, v in parts.items():
+                if k not in hist:
+                    hist[k] = torch.full((steps, n), float("nan"), device=device)
+                hist[k][step] = v.detach().float()
+            with torch.no_grad():
+                diverged_at.copy_(torch.where(~finite & (diverged_at < 0), step, diverged_at))
+                improved = finite & (goal > best_score)
+                best_score.copy_(torch.where(improved, goal, best_score))
+                best_step.copy_(torch.where(improved, step, best_step))
+                for k, v in xs.items():
+                    best[k] = torch.where(improved.view(-1, *([1] * (v.dim() - 1))), v.detach(), best[k])
+            opt.zero_grad(set_to_none=True)
+            (-torch.where(finite, goal, torch.zeros_like(goal)).sum()).backward()
+            opt.step()
+            with torch.no_grad():
+                if project is not None:
+                    project(xs)
+                alive = (diverged_at < 0).view(-1, 1, 1, 1, 1)
+                for k, v in xs.items():
+                    v.copy_(torch.where(alive, v, best[k]))
+            done = step + 1
+            if done % every == 0 or done == steps:
+                if callback is not None:
+                    callback(snapshot(done))
+                if bool((diverged_at >= 0).all()):  # the only per-`every` host sync
+                    status = "diverged"
                     break
-                for group in opt.param_groups:
-                    group["lr"] = group["scale"] * lr * (lr_end + (1 - lr_end) * 0.5 * (1 + math.cos(math.pi * step / steps)))
-                moved = xs if shifts is None else {k: roll_per_job(v, shifts[step, :, 0], shifts[step, :, 1])
-                                                   for k, v in xs.items()}
-                with torch.autocast(device.type, dtype=autocast or torch.bfloat16, enabled=use_autocast):
-                    model(*streams.model_inputs(moved))
-                parts = objective(acts, xs)
-                total = parts["total"].float()
-                finite = torch.isfinite(total)
-                for k in hist:
-                    hist[k][step] = parts[k].detach().float()
-                with torch.no_grad():
-                    diverged_at.copy_(torch.where(~finite & (diverged_at < 0), step, diverged_at))
-                    improved = finite & (total > best_score)
-                    best_score.copy_(torch.where(improved, total, best_score))
-                    best_step.copy_(torch.where(improved, step, best_step))
-                    for k, v in xs.items():
-                        best[k] = torch.where(improved.view(-1, *([1] * (v.dim() - 1))), v.detach(), best[k])
-                opt.zero_grad(set_to_none=True)
-                (-torch.where(finite, total, torch.zeros_like(total)).sum()).backward()
-                opt.step()
-                with torch.no_grad():
-                    alive = (diverged_at < 0).view(-1, 1, 1, 1, 1)
-                    for k, v in xs.items():
-                        if bounds is not None and k in bounds:
-                            v.copy_(project_to_bound(v, bounds[k]))
-                        v.copy_(torch.where(alive, v, best[k]))
-                done = step + 1
-                if done % every == 0 or done == steps:
-                    if callback is not None:
-                        callback(snapshot(done))
-                    if bool((diverged_at >= 0).all()):  # the only per-`every` host sync
-                        status = "diverged"
-                        break
-        except KeyboardInterrupt:
-            status = "interrupted"
-        if status == "completed" and bool((diverged_at >= 0).any()):
-            status = "diverged"
-        # the best step was judged under jitter, which is noisy; judged without it, the last input may be better
-        with torch.no_grad():
-            final, take_last = _pick_unjittered(model, streams, objective, acts, best, xs, diverged_at,
-                                                use_autocast, autocast)
-            best_step = torch.where(take_last, done, best_step)
-    return LoopOutcome(final, best_score.cpu().numpy(),
-                       best_step.cpu().numpy(), {k: v[:done].cpu().numpy() for k, v in hist.items()}, done, status,
-                       diverged_at.cpu().numpy())
-
-
-def _pick_unjittered(model, streams, objective, acts, best, xs, diverged_at, use_autocast, autocast):
-    scores = []
-    for candidate in (best, xs):
-        with torch.autocast(next(iter(best.values())).device.type, dtype=autocast or torch.bfloat16,
-                            enabled=use_autocast):
-            model(*streams.model_inputs(candidate))
-        scores.append(torch.nan_to_num(objective(acts, candidate)["total"].float(), nan=-math.inf))
+    except KeyboardInterrupt:
+        status = "interrupted"
+    if status == "completed" and bool((diverged_at >= 0).any()):
+        status = "diverged"
+    # the best step was judged on one step's (jittered) view, which is noisy; judged on the inputs
+    # themselves, the last input may be better
+    with torch.no_grad():
+        scores = [torch.nan_to_num(sign * score(c, c)["total"].float(), nan=-math.inf) for c in (best, xs)]
     take_last = (scores[1] > scores[0]) & (diverged_at < 0)
-    return {k: torch.where(take_last.view(-1, *([1] * (v.dim() - 1))), xs[k].detach(), v).detach()
-            for k, v in best.items()}, take_last
+    final = {k: torch.where(take_last.view(-1, *([1] * (v.dim() - 1))), xs[k].detach(), v).detach()
+             for k, v in best.items()}
+    best_step = torch.where(take_last, done, best_step)
+    return LoopOutcome(final, sign * best_score.cpu().numpy(), best_step.cpu().numpy(),
+                       {k: v[:done].cpu().numpy() for k, v in hist.items()}, done, status, diverged_at.cpu().numpy())
