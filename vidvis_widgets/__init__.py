@@ -6,10 +6,11 @@ from .media.flow import flow_to_rgb
 from .widgets.clip_player import ClipPlayer
 from .widgets.confusion_pair_view import ConfusionPairView
 from .widgets.filter_evolution_grid import FilterEvolutionGrid
+from .widgets.leaps_view import LeapsView
 from .widgets.optimization_monitor import OptimizationMonitor
 from .widgets.regularizer_sweep import RegularizerSweep
 from .widgets.response_histogram import ResponseHistogram
 
-__all__ = ["ClipPlayer", "ConfusionPairView", "FilterEvolutionGrid", "OptimizationMonitor", "RegularizerSweep",
+__all__ = ["ClipPlayer", "ConfusionPairView", "FilterEvolutionGrid", "LeapsView", "OptimizationMonitor", "RegularizerSweep",
            "ResponseHistogram", "Clip", "as_clip", "flow_to_rgb", "io"]
 __version__ = "0.1.0"

@@ -1,6 +1,10 @@
-"""The methods: activation maximization (two-stream and 3D), response statistics, and the pieces they share."""
+"""The methods: activation maximization (two-stream and 3D), LEAPS model inversion and its baselines,
+response statistics, and the pieces they share."""
 
 from .activation_maximization import PRESETS, ActivationMaximization, AMJob, AMResult, AMResults, activation_maximization, sweep
+from .inversion_evaluation import InversionTable, class_stimuli, evaluate_inversion, inception_score
+from .leaps import (InversionJob, InversionResult, InversionResults, ModelInversion, activation_maximization_3d,
+                    deep_dream, leaps)
 from .filter_evolution import FilterEvolution, checkpoint_models, filter_evolution
 from .objectives import Objective, energy, tv, unit
 from .response_statistics import ResponseStatistics, response_statistics
@@ -9,4 +13,6 @@ from .regularizers import energy_norm, project_to_bound, temporal_variation, tot
 __all__ = ["ActivationMaximization", "AMJob", "AMResult", "AMResults", "activation_maximization", "sweep", "PRESETS",
            "Objective", "unit", "energy", "tv", "energy_norm", "total_variation", "project_to_bound",
            "temporal_variation", "response_statistics", "ResponseStatistics", "filter_evolution", "FilterEvolution",
-           "checkpoint_models"]
+           "checkpoint_models", "leaps", "deep_dream", "activation_maximization_3d", "ModelInversion",
+           "InversionJob", "InversionResult", "InversionResults", "evaluate_inversion", "InversionTable",
+           "class_stimuli", "inception_score"]

@@ -1,0 +1,180 @@
+"""The quantitative evaluation of model inversion in the LEAPS paper (Tables 1 and 3, Fig. 7).
+
+For every method row: top-1 accuracy of the inverted model (m) and of the verifier (v) on the synthesized
+videos; the Inception Score computed from each of those networks' class posteriors (so no ImageNet
+Inception network is needed); and SSIM / PSNR between consecutive frames, which are lower for videos
+with more change between frames. A row for the real stimuli gives the scale.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .leaps import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, ModelInversion
+
+COLUMNS = ("method", "videos", "top1_m", "top1_v", "is_m", "is_m_std", "is_v", "is_v_std", "ssim", "psnr")
+
+
+def inception_score(probs: np.ndarray | torch.Tensor, splits: int = 1) -> tuple[float, float]:
+    """exp(E_x KL(p(y|x) ‖ p(y))) over ``splits`` equal parts of the (N, C) posteriors: mean and std."""
+    p = torch.as_tensor(probs, dtype=torch.float64)
+    scores = []
+    for part in torch.tensor_split(p, max(1, min(splits, len(p)))):
+        marginal = part.mean(0, keepdim=True)
+        kl = (part * (torch.log(part.clamp_min(1e-12)) - torch.log(marginal.clamp_min(1e-12)))).sum(1)
+        scores.append(float(torch.exp(kl.mean())))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def frame_similarity(videos: torch.Tensor) -> tuple[float, float]:
+    """Mean SSIM and PSNR (dB) between consecutive frames of N×3×T×H×W videos in [0, 1]. Identical
+    frames, whose PSNR is infinite, count as 100 dB."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    v = videos.float()
+    a = v[:, :, :-1].transpose(1, 2).flatten(0, 1)
+    b = v[:, :, 1:].transpose(1, 2).flatten(0, 1)
+    ssim = structural_similarity_index_measure(b, a, data_range=1.0)
+    psnr = peak_signal_noise_ratio(b, a, data_range=1.0, reduction="none", dim=(1, 2, 3))
+    return float(ssim), float(torch.nan_to_num(psnr, posinf=100.0).clamp_max(100.0).mean())
+
+
+@dataclass
+class InversionTable:
+    """The evaluation table: one row per method, columns :data:`COLUMNS`. Index by column name for an
+    array, or by method key (``"leaps"``, ``"am"`` …) for a row dict; ``to_pandas()`` where pandas is
+    installed."""
+
+    rows: list[dict]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return COLUMNS
+
+    def __getitem__(self, key: str):
+        if key in COLUMNS:
+            return np.array([r[key] for r in self.rows])
+        for r in self.rows:
+            if r["key"] == key:
+                return r
+        raise KeyError(f"{key!r} is neither a column ({', '.join(COLUMNS)}) nor a method "
+                       f"({', '.join(r['key'] for r in self.rows)})")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_dict(self) -> dict[str, list]:
+        return {c: [r[c] for r in self.rows] for c in COLUMNS}
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict())
+
+    def _cells(self, r: dict) -> list[str]:
+        return [r["method"], str(r["videos"]), f"{100 * r['top1_m']:.1f}", f"{100 * r['top1_v']:.1f}",
+                f"{r['is_m']:.2f} ± {r['is_m_std']:.2f}", f"{r['is_v']:.2f} ± {r['is_v_std']:.2f}",
+                f"{r['ssim']:.3f}", f"{r['psnr']:.1f}"]
+
+    _HEAD = ["method", "videos", "top-1 m (%)", "top-1 v (%)", "IS m", "IS v", "SSIM t,t+1", "PSNR t,t+1 (dB)"]
+
+    def __str__(self) -> str:
+        cells = [self._HEAD] + [self._cells(r) for r in self.rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(self._HEAD))]
+        lines = [" | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+                 for row in cells]
+        lines.insert(1, "-+-".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._HEAD)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(r)) + "</tr>"
+                       for r in self.rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def score_videos(inv: ModelInversion, xs: torch.Tensor, targets: Sequence[int], *, splits: int = 1) -> dict:
+    """The table's measures for N×3×T×H×W videos in the model's normalized units with their classes."""
+    from .loop import frozen
+
+    y = torch.as_tensor(list(targets), device=inv.device)
+    xs = xs.to(inv.device)
+    with torch.no_grad(), frozen(inv.model), frozen(inv.verifier):
+        pm = inv._forward_model(xs).float().softmax(1)
+        pv = inv._forward_verifier(xs).float().softmax(1)
+    pix = (xs * inv.std.view(1, 3, 1, 1, 1) + inv.mean.view(1, 3, 1, 1, 1)).clamp(0, 1)
+    is_m, is_m_std = inception_score(pm.cpu(), splits)
+    is_v, is_v_std = inception_score(pv.cpu(), splits)
+    ssim, psnr = frame_similarity(pix)
+    return {"videos": len(y), "top1_m": float((pm.argmax(1) == y).float().mean()),
+            "top1_v": float((pv.argmax(1) == y).float().mean()), "is_m": is_m, "is_m_std": is_m_std,
+            "is_v": is_v, "is_v_std": is_v_std, "ssim": ssim, "psnr": psnr}
+
+
+def class_stimuli(dataset, classes: Sequence[int], per_class: int = 1, seed: int = 0) -> tuple[list, list[int]]:
+    """``per_class`` videos of each class drawn at random from ``dataset`` (arrays with ``rgb`` and
+    ``label``, or a dataset with ``.arrays()``), as the paper draws its stimuli from a validation set."""
+    arrays = dataset.arrays() if hasattr(dataset, "arrays") else dataset
+    labels = np.asarray(arrays["label"])
+    rng = np.random.default_rng(seed)
+    videos, out_labels = [], []
+    for c in classes:
+        idx = np.flatnonzero(labels == c)
+        if len(idx) < per_class:
+            raise ValueError(f"the dataset has {len(idx)} videos of class {c}; {per_class} stimuli were asked for")
+        for i in rng.choice(idx, per_class, replace=False):
+            videos.append(np.asarray(arrays["rgb"][i]))
+            out_labels.append(int(c))
+    return videos, out_labels
+
+
+def evaluate_inversion(model, verifier="tiny_verifier", *, classes: Sequence[int] | None = None, stimuli=None,
+                       stimulus_labels: Sequence[int] | None = None, per_class: int = 1,
+                       seeds: Sequence[int] = (0,), methods: Sequence[str] = TABLE_ROWS, steps: int = 2000,
+                       splits: int = 1, stop=None, callback=None, **kw) -> tuple[InversionTable, list[InversionResult]]:
+    """Synthesizes videos with every method of ``methods`` and scores them (Tables 1 and 3 of the paper).
+
+    The primed methods use each stimulus with each seed; DeepDream and AM, which take no stimulus, run
+    ``len(seeds)`` × (stimuli per class) times per class, so every row scores the same number of videos.
+    ``stimuli``: videos T×H×W×3 with ``stimulus_labels``; default ``per_class`` random videos per class of
+    the embedded dataset's val split. Returns the table and every synthesized result. Keyword arguments
+    configure :class:`~vidvis_widgets.methods.leaps.ModelInversion`."""
+    inv = model if isinstance(model, ModelInversion) else ModelInversion(model, verifier, **kw)
+    if stimuli is None:
+        from ..data.synthetic import SyntheticActions
+
+        cls = list(range(inv.num_classes)) if classes is None else list(classes)
+        stimuli, stimulus_labels = class_stimuli(SyntheticActions("val"), cls, per_class)
+    elif stimulus_labels is None:
+        raise ValueError("give stimulus_labels, the class of each stimulus, with your own stimuli")
+    stimulus_labels = [int(c) for c in stimulus_labels]
+    unknown = [m for m in methods if m not in TABLE_ROWS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(unknown)}; expected some of {', '.join(TABLE_ROWS)}")
+    jobs = []
+    for m in methods:
+        for i, c in enumerate(stimulus_labels):
+            # the unprimed rows run as often per class as the primed ones, with seeds of their own
+            jobs += [InversionJob(c, i if m not in ("deepdream", "am") else None,
+                                  s if m not in ("deepdream", "am") else s * len(stimulus_labels) + i, m)
+                     for s in seeds]
+    results = inv(jobs, stimuli, steps=steps, stop=stop, callback=callback, stimulus_labels=stimulus_labels)
+    rows = []
+    real = torch.stack([inv.prepare_stimulus(v) for v in stimuli])
+    rows.append({"key": "stimuli", "method": "real stimuli", **score_videos(inv, real, stimulus_labels,
+                                                                            splits=splits)})
+    for m in methods:
+        mine = [r for r in results if r.job.variant == m]
+        if not mine:
+            continue
+        xs = torch.stack([torch.from_numpy(r.x) for r in mine])
+        rows.append({"key": m, "method": ROW_NAMES[m], **score_videos(inv, xs, [r.job.target for r in mine],
+                                                                      splits=splits)})
+    return InversionTable(rows), results

@@ -1,0 +1,106 @@
+"""The terms of LEAPS model inversion (Stergiou & Deligiannis, ICCV 2023, eqs. 1–3) and of the 3D
+DeepDream baseline, batched: every function returns one value per synthesized video (N,), so videos
+with different targets, stimuli and term weights share one forward and backward pass.
+
+Representations are taken in space-time form N×C×T×S (S: the flattened spatial positions), whatever
+the architecture: :func:`spacetime` reshapes a 3D CNN's N×C×T×H×W, a channels-last Video Swin stage
+and an MViT block's class-token-plus-patches sequence alike, as the paper's Sec. 3.2 asks for
+transformers.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def spacetime(out, channels_last: bool = False) -> torch.Tensor:
+    """A layer's output as N×C×T×S. Accepts N×C×T×H×W (3D CNNs), N×T×H×W×C (``channels_last``: Video
+    Swin) and ``(tokens N×L×C, (T, H, W))`` (MViT blocks, whose leading class token is dropped)."""
+    if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[1], (tuple, list)):
+        x, (t, h, w) = out
+        if x.dim() != 3:
+            raise ValueError(f"expected tokens N×L×C with their (T, H, W), got {tuple(x.shape)}")
+        x = x[:, -t * h * w:]  # drop the class token
+        return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], t, h * w)
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    if out.dim() != 5:
+        raise ValueError(f"a priming layer must give space-time features N×C×T×H×W (or a transformer's tokens "
+                         f"with their T×H×W); got a tensor of shape {tuple(out.shape)}")
+    if channels_last:
+        out = out.permute(0, 4, 1, 2, 3)
+    return out.flatten(3)
+
+
+def space_time_mean(z: torch.Tensor) -> torch.Tensor:
+    """μ(z): the C-length space-time mean of N×C×T×S features, (N, C)."""
+    return z.float().mean((2, 3))
+
+
+def jvs(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Jaccard vector similarity (Fernando & Herath, CVPR 2021) of the rows of a and b (N×C):
+    mean_c 2 a_c b_c / (a_c² + b_c²). 1 only where a = b: it weighs both the angle and the magnitude of
+    each component, unlike the cosine (angle only) or an l_p distance (magnitude only). (N,)."""
+    return (2 * a * b / (a.square() + b.square() + eps)).mean(1)
+
+
+def jvs_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """1 − JVS, in [0, 2]: the priming distance of eq. 1. (N,)."""
+    return 1 - jvs(a, b)
+
+
+def priming_loss(means_x: list[torch.Tensor], means_v: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+    """Eq. 1: (1/L) Σ_l λ_l JVS-distance(μ(z_l(x*)), μ(z_l(v))). ``means_*``: per layer (N, C_l);
+    ``weights``: λ_l, (L,) or per video (N, L). (N,)."""
+    d = torch.stack([jvs_distance(x, v) for x, v in zip(means_x, means_v)], 1)  # N×L
+    return (d * weights).mean(1)
+
+
+def temporal_coherence(z: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    """Eq. 2 on N×C×T×S features, over every pair of temporal positions t1 < t2: the l1 distance of
+    consecutive positions, max(0, δ − distance) for the others; averaged over the pairs.
+
+    The l1 distance is taken per element (mean |z_t1 − z_t2| over C×S) so that δ = 1 (the paper's, after
+    Mobahi et al.) means the same on layers of any width and resolution. (N,)."""
+    T = z.shape[2]
+    if T < 2:
+        raise ValueError(f"temporal coherence needs at least 2 temporal positions at the last priming layer; "
+                         f"it has {T}. Synthesize more frames or choose an earlier last layer")
+    z = z.float()
+    d = (z.unsqueeze(3) - z.unsqueeze(2)).abs().mean((1, 4))  # N×T×T pairwise distances
+    i, j = torch.triu_indices(T, T, 1, device=z.device)
+    pairs = d[:, i, j]
+    consecutive = (j - i) == 1
+    return torch.where(consecutive, pairs, (delta - pairs).clamp_min(0)).mean(1)
+
+
+def batchnorm_layers(model: nn.Module) -> list[tuple[str, nn.modules.batchnorm._BatchNorm]]:
+    """The BatchNorm layers that carry running statistics, in order."""
+    return [(n, m) for n, m in model.named_modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None]
+
+
+def feature_statistics(inputs: list[torch.Tensor], bns: list[nn.modules.batchnorm._BatchNorm]) -> torch.Tensor:
+    """Eq. 3: Σ_k ‖μ(a_k(x*)) − running_mean_k‖₂ + ‖σ²(a_k(x*)) − running_var_k‖₂, with a_k the input of
+    BatchNorm layer k of the verifier (what its running statistics describe). Mean and variance are taken
+    over each video's own space-time positions, so a video's term does not depend on the rest of its
+    batch. (N,)."""
+    total = 0
+    for a, bn in zip(inputs, bns):
+        a = a.float().flatten(2)  # N×C×positions
+        mu, var = a.mean(2), a.var(2, unbiased=False)
+        total = total + (mu - bn.running_mean).norm(dim=1) + (var - bn.running_var).norm(dim=1)
+    return total
+
+
+def total_variation_l2(x: torch.Tensor) -> torch.Tensor:
+    """DeepDream's smoothness prior: the mean squared difference of neighbouring pixels along H, W and T
+    of N×C×T×H×W videos. (N,)."""
+    parts = [x.diff(dim=d).square().flatten(1).mean(1) for d in (2, 3, 4) if x.shape[d] > 1]
+    return sum(parts)
+
+
+def l2_norm(x: torch.Tensor) -> torch.Tensor:
+    """DeepDream's magnitude prior: the mean squared value. (N,)."""
+    return x.square().flatten(1).mean(1)
