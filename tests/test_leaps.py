@@ -1,0 +1,240 @@
+"""LEAPS: the terms against direct numpy implementations, the batched call, its baselines, bad input."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from vidvis_widgets.data.synthetic import SyntheticActions
+from vidvis_widgets.methods.inversion_evaluation import frame_similarity, inception_score
+from vidvis_widgets.methods.inversion_terms import (feature_statistics, jvs_distance, priming_loss, spacetime,
+                                                    temporal_coherence)
+from vidvis_widgets.methods.leaps import InversionJob, ModelInversion, leaps
+from vidvis_widgets.models import load_model
+
+rng = np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def models():
+    return load_model("tiny_r3d"), load_model("tiny_verifier")
+
+
+@pytest.fixture(scope="module")
+def val():
+    return SyntheticActions("val").arrays()
+
+
+def stimulus(val, cls):
+    return val["rgb"][int(np.flatnonzero(val["label"] == cls)[0])]
+
+
+# -- the terms, against numpy ---------------------------------------------------------------------------------
+def test_jvs_distance_matches_numpy_and_is_zero_only_for_equal_vectors():
+    a, b = rng.normal(size=(5, 12)), rng.normal(size=(5, 12))
+    ref = 1 - np.mean(2 * a * b / (a * a + b * b + 1e-8), axis=1)
+    got = jvs_distance(torch.tensor(a), torch.tensor(b)).numpy()
+    np.testing.assert_allclose(got, ref, rtol=1e-6)
+    assert np.allclose(jvs_distance(torch.tensor(a), torch.tensor(a)).numpy(), 0, atol=1e-4)
+    # magnitude matters (unlike the cosine): a scaled copy is not at distance 0
+    assert (jvs_distance(torch.tensor(a), torch.tensor(2 * a)).numpy() > 0.15).all()
+
+
+def test_priming_loss_is_the_weighted_layer_mean_of_eq1():
+    means_x = [torch.tensor(rng.normal(size=(3, c))) for c in (4, 7)]
+    means_v = [torch.tensor(rng.normal(size=(3, c))) for c in (4, 7)]
+    lam = torch.tensor([0.5, 1.0], dtype=torch.float64)
+    d = [1 - np.mean(2 * x.numpy() * v.numpy() / (x.numpy() ** 2 + v.numpy() ** 2 + 1e-8), 1)
+         for x, v in zip(means_x, means_v)]
+    np.testing.assert_allclose(priming_loss(means_x, means_v, lam).numpy(), (0.5 * d[0] + 1.0 * d[1]) / 2, rtol=1e-6)
+
+
+def test_temporal_coherence_matches_a_direct_loop_over_frame_pairs():
+    z = rng.normal(size=(2, 6, 5, 9)).astype(np.float32) * 0.6
+    ref = []
+    for n in range(2):
+        vals = []
+        for t1 in range(5):
+            for t2 in range(t1 + 1, 5):
+                d = np.abs(z[n, :, t1] - z[n, :, t2]).mean()
+                vals.append(d if t2 - t1 == 1 else max(0.0, 1.0 - d))
+        ref.append(np.mean(vals))
+    np.testing.assert_allclose(temporal_coherence(torch.tensor(z), 1.0).numpy(), ref, rtol=1e-5)
+
+
+def test_temporal_coherence_needs_two_positions():
+    with pytest.raises(ValueError, match="at least 2 temporal positions"):
+        temporal_coherence(torch.zeros(1, 3, 1, 4))
+
+
+def test_feature_statistics_matches_numpy_per_video():
+    bn = nn.BatchNorm3d(4)
+    bn.running_mean.copy_(torch.tensor(rng.normal(size=4)))
+    bn.running_var.copy_(torch.tensor(rng.uniform(0.5, 2, size=4)))
+    a = rng.normal(size=(3, 4, 2, 5, 5)).astype(np.float32)
+    flat = a.reshape(3, 4, -1)
+    ref = (np.linalg.norm(flat.mean(2) - bn.running_mean.numpy(), axis=1)
+           + np.linalg.norm(flat.var(2) - bn.running_var.numpy(), axis=1))
+    np.testing.assert_allclose(feature_statistics([torch.tensor(a)], [bn]).numpy(), ref, rtol=1e-5)
+
+
+def test_spacetime_reshapes_cnn_swin_and_mvit_layouts_alike():
+    cnn = torch.arange(2 * 3 * 4 * 5 * 6, dtype=torch.float32).view(2, 3, 4, 5, 6)
+    assert torch.equal(spacetime(cnn), cnn.flatten(3))
+    assert torch.equal(spacetime(cnn.permute(0, 2, 3, 4, 1), channels_last=True), cnn.flatten(3))
+    tokens = torch.cat([torch.full((2, 1, 3), -1.0), cnn.flatten(2).transpose(1, 2)], 1)  # class token first
+    assert torch.equal(spacetime((tokens, [4, 5, 6])), cnn.flatten(3))
+
+
+def test_inception_score_ground_truth():
+    confident = np.eye(5)[[0, 1, 2, 3, 4, 0, 1, 2, 3, 4]]  # sure of every class, every class equally often
+    assert inception_score(confident)[0] == pytest.approx(5.0, rel=1e-6)
+    assert inception_score(np.full((8, 5), 0.2))[0] == pytest.approx(1.0)
+    assert inception_score(np.eye(5)[[2] * 10])[0] == pytest.approx(1.0)  # one class only: no diversity
+
+
+def test_frame_similarity_static_and_changing_videos():
+    still = torch.rand(1, 3, 1, 32, 32).expand(2, 3, 4, 32, 32)
+    ssim, psnr = frame_similarity(still)
+    assert ssim == pytest.approx(1.0, abs=1e-4) and psnr == 100.0
+    noisy = torch.rand(2, 3, 4, 32, 32)
+    ssim_n, psnr_n = frame_similarity(noisy)
+    assert ssim_n < 0.1 and psnr_n < 12
+
+
+# -- the method -----------------------------------------------------------------------------------------------
+def test_a_batch_equals_its_jobs_run_alone(models, val):
+    m, v = models
+    inv = ModelInversion(m, v)
+    stim = [stimulus(val, 3), stimulus(val, 8)]
+    jobs = [InversionJob(3, 0, 0), InversionJob(8, 1, 1, "prim+feat"), InversionJob(5, None, 2, "deepdream")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batch = inv(jobs, stim, steps=6, stimulus_labels=[3, 8])
+        alone = [inv([j], stim, steps=6, stimulus_labels=[3, 8])[0] for j in jobs]
+    for b, a in zip(batch, alone):
+        np.testing.assert_allclose(b.x, a.x, atol=2e-3)  # batched convolutions sum in another order
+        np.testing.assert_allclose(b.history["total"], a.history["total"], rtol=1e-3, atol=1e-5)
+
+
+def test_leaps_lowers_its_loss_and_reaches_the_target(models, val):
+    m, v = models
+    r = leaps(m, 6, stimulus(val, 6), v, steps=60, stage_every=20)
+    h = r.history
+    assert h["total"][-5:].mean() < 0.5 * h["total"][:5].mean()
+    assert h["prim"][-5:].mean() < h["prim"][:5].mean()
+    assert r.predicted == 6 and r.probabilities[6] > 0.5
+    assert [s for s, _ in r.stages] == [20, 40, 60]
+    assert r.video.shape == (8, 64, 64, 3) and r.video.dtype == np.uint8 and r.x.shape == (3, 8, 64, 64)
+    assert r.stimulus.shape == (8, 64, 64, 3) and r.status == "completed"
+    # the colour clamp: every value inside the valid pixel range of its own channel
+    pix = r.x * np.array(m.vidvis_info.std)[:, None, None, None] + np.array(m.vidvis_info.mean)[:, None, None, None]
+    assert pix.min() >= -1e-5 and pix.max() <= 1 + 1e-5
+
+
+def test_weights_stay_frozen_and_unchanged(models, val):
+    m, v = models
+    before = {k: t.clone() for k, t in m.state_dict().items()}
+    flags = [p.requires_grad for p in m.parameters()]
+    leaps(m, 2, stimulus(val, 2), v, steps=3)
+    assert all(torch.equal(before[k], t) for k, t in m.state_dict().items())
+    assert flags == [p.requires_grad for p in m.parameters()]
+    assert all(p.grad is None for p in m.parameters()) and all(p.grad is None for p in v.parameters())
+
+
+def test_stop_keeps_the_best_so_far(models, val):
+    m, v = models
+    stop = threading.Event()
+
+    def cb(snap):
+        if snap.step >= 10:
+            stop.set()
+
+    r = leaps(m, 4, stimulus(val, 4), v, steps=200, every=5, callback=cb, stop=stop)
+    assert r.status == "stopped" and r.settings["steps"] == 10 and len(r.history["total"]) == 10
+
+
+def test_am_and_deepdream_baselines_share_the_call(models):
+    from vidvis_widgets.methods.leaps import activation_maximization_3d, deep_dream
+
+    m, _ = models
+    dd = deep_dream(m, 1, steps=5)
+    am = activation_maximization_3d(m, 1, steps=5)
+    for r in (dd, am):
+        assert r.video.shape == (8, 64, 64, 3) and r.x.shape == (3, 8, 64, 64) and r.stimulus is None
+    assert dd.job.variant == "deepdream" and am.job.variant == "am" and am.settings["am_layer"] == "fc"
+
+
+def test_transformers_through_the_same_call():
+    """MViT has a fixed input size: x* is interpolated to it; Swin's features are channels-last."""
+    torch.manual_seed(0)
+    mvit = load_model("torchvision:mvit_v2_s", weights=None)
+    video = rng.integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a random model classifies the stimulus as some other class
+        r = leaps(mvit, 7, video, None, variant="prim+coh", size=(4, 32, 32), steps=1)
+    assert r.x.shape == (3, 4, 32, 32) and r.settings["model_size"] == [16, 224, 224]
+    assert np.isfinite(r.history["coh"]).all() and np.isfinite(r.history["prim"]).all()
+    swin = load_model("torchvision:swin3d_t", weights=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = leaps(swin, 3, video, None, variant="prim+coh", size=(4, 64, 64), steps=2)
+    assert r.x.shape == (3, 4, 64, 64) and np.isfinite(r.history["total"]).all()
+
+
+# -- bad input ------------------------------------------------------------------------------------------------
+def test_verifier_without_batchnorm_is_refused(models, val):
+    m, _ = models
+    plain = nn.Sequential(nn.Conv3d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, 14))
+    with pytest.raises(ValueError, match="no BatchNorm layers.*R_feat"):
+        leaps(m, 0, stimulus(val, 0), plain, steps=1)
+
+
+def test_stimulus_of_the_wrong_shape_names_the_expected_one(models):
+    m, v = models
+    with pytest.raises(ValueError, match=r"T×H×W×3"):
+        leaps(m, 0, np.zeros((3, 8, 64, 64), np.uint8), v, steps=1)
+
+
+def test_stimulus_of_another_class_warns(models, val):
+    m, v = models
+    with pytest.warns(UserWarning, match="not the target"):
+        leaps(m, 0, stimulus(val, 9), v, steps=1)
+
+
+def test_class_out_of_range(models, val):
+    m, v = models
+    with pytest.raises(ValueError, match=r"class index 14 out of range.*14 classes \(0…13\)"):
+        leaps(m, 14, stimulus(val, 0), v, steps=1)
+
+
+def test_unknown_priming_layer_suggests_names(models):
+    m, v = models
+    with pytest.raises(ValueError, match="did you mean layer4"):
+        ModelInversion(m, v, layers=["layer44"])
+
+
+def test_nan_stops_reports_the_step_and_keeps_the_last_finite_video(models, val):
+    m, v = models
+
+    class Poisoned(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.calls, self.vidvis_info = inner, 0, inner.vidvis_info
+            self.stem, self.layer1, self.layer2, self.layer3, self.layer4 = (inner.stem, inner.layer1, inner.layer2,
+                                                                            inner.layer3, inner.layer4)
+
+        def forward(self, x):
+            self.calls += 1
+            out = self.inner(x)
+            # calls 1 and 2 see the stimuli (the class check, then their priming features); then one per step
+            return out * float("nan") if self.calls > 6 else out
+
+    with pytest.warns(RuntimeWarning, match="NaN or infinite.*at step 4"):
+        r = leaps(Poisoned(m), 3, stimulus(val, 3), v, steps=20)
+    assert r.status == "diverged" and r.diverged_at == 4 and np.isfinite(r.x).all() and r.best_step <= 3
