@@ -51,3 +51,14 @@ def test_notebook_runs_and_shows_widgets(name, monkeypatch, tmp_path):
     assert len(views) >= 6  # three sweeps, two result grids, the monitor
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "unit('conv5_fusion', channel=7)" in text and "disc_right: mean flow" in text
+
+
+def test_leaps_notebook_runs_the_view_the_baselines_the_table_and_torchvision(monkeypatch, tmp_path):
+    monkeypatch.setenv("VIDVIS_LEAPS_STEPS", "6")
+    views, text = run("leaps.ipynb", monkeypatch, tmp_path)
+    assert len(views) == 3  # the live view, the baselines' player, the torchvision result
+    assert "inverting tiny_r3d for class 'bar_clockwise', 6 steps" in text
+    assert text.count("InversionResult(class 2 · stimulus 0 · seed") == 3
+    for row in ("real stimuli", "3D DeepDream", "3D AM", "LEAPS (L_prim)", "LEAPS (L_prim + R_coh)",
+                "LEAPS (L_prim + R_feat)", "LEAPS (full)"):
+        assert row in text

@@ -21,7 +21,21 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--dir", type=Path, default=None, help="store folder (default: $VIDVIS_CACHE_DIR or "
                    "~/.cache/vidvis-widgets)")
     c.add_argument("--method", default=None, help="only entries of this method")
+    e = sub.add_parser("evaluate-leaps", help="synthesize videos with LEAPS and its baselines and print the "
+                       "paper's evaluation table (top-1 of model and verifier, Inception Scores, SSIM/PSNR)")
+    e.add_argument("--model", default="tiny_r3d", help="the model to invert (default: tiny_r3d)")
+    e.add_argument("--verifier", default="tiny_verifier", help="the verifier network (default: tiny_verifier)")
+    e.add_argument("--classes", type=int, nargs="+", default=None, help="class indices (default: all)")
+    e.add_argument("--per-class", type=int, default=1, help="stimuli per class from the val split")
+    e.add_argument("--seeds", type=int, nargs="+", default=[0])
+    e.add_argument("--steps", type=int, default=2000)
+    e.add_argument("--methods", nargs="+", default=None, help="rows (default: every row of Tables 1 and 3)")
+    e.add_argument("--r", type=float, default=None, help="the regularizer scale r of eq. 4")
+    e.add_argument("--out", type=Path, default=None, help="also write the table as CSV here")
     args = parser.parse_args(argv)
+
+    if args.command == "evaluate-leaps":
+        return _evaluate_leaps(parser, args)
 
     if args.command == "cache":
         from .store import ResultStore
@@ -62,3 +76,31 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _evaluate_leaps(parser: argparse.ArgumentParser, args) -> int:
+    import csv
+
+    from ._atomic import atomic_path
+    from .methods.inversion_evaluation import COLUMNS, evaluate_inversion
+    from .methods.leaps import TABLE_ROWS
+    from .models.registry import load_model
+
+    try:
+        model, verifier = load_model(args.model), load_model(args.verifier)
+    except ValueError as err:
+        parser.error(str(err))
+    kw = {"r": args.r} if args.r is not None else {}
+    start = time.perf_counter()
+    table, _ = evaluate_inversion(model, verifier, classes=args.classes, per_class=args.per_class, seeds=args.seeds,
+                                  steps=args.steps, methods=tuple(args.methods or TABLE_ROWS), **kw)
+    print(f"{args.model} inverted, {args.verifier} verifying, {args.steps} steps "
+          f"({time.perf_counter() - start:.0f} s)")
+    print(table)
+    if args.out is not None:
+        with atomic_path(args.out) as tmp, open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(COLUMNS)
+            w.writerows([[r[c] for c in COLUMNS] for r in table.rows])
+        print(f"wrote {args.out}")
+    return 0

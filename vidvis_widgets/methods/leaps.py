@@ -145,7 +145,8 @@ class ModelInversion:
 
     ``verifier``: the network S of R_feat, with BatchNorm layers (default: the embedded ``tiny_verifier``;
     ``None`` for the variants without R_feat). ``layers``: the priming layers Λ (default: the stages of the
-    known architectures), the last of which is R_coh's layer L; ``priming_weights``: λ_l, one per layer or
+    known architectures), the last of which is R_coh's layer L (or the deepest one that still has two
+    temporal positions, where the last has pooled time away); ``priming_weights``: λ_l, one per layer or
     one for all, 0 < λ ≤ 1. ``r``: the regularizer scale of eq. 4. ``size``: (T, H, W) of x*; default
     8 × 224² (the paper's), or 8 frames at the model's own size for the embedded models; a model with a
     fixed input size sees x* interpolated to it, as the paper does, and the verifier always sees it at its
@@ -154,7 +155,7 @@ class ModelInversion:
 
     def __init__(self, model: nn.Module, verifier: nn.Module | str | None = "tiny_verifier", *,
                  layers: Sequence[str] | None = None, priming_weights: float | Sequence[float] = 1.0,
-                 r: float = 0.1, delta: float = 1.0, lr: float = 0.2, steps: int = 2000, size=None,
+                 r: float = 0.01, delta: float = 1.0, lr: float = 0.2, steps: int = 2000, size=None,
                  tv_weight: float = 0.1, l2_weight: float = 0.01, bf16: bool = False,
                  device: torch.device | str | None = None, am_gamma: float = 1.0, init_scale: float = 0.1,
                  jitter: int | None = None):
@@ -340,7 +341,9 @@ class ModelInversion:
                     parts = {"ce": F.cross_entropy(logits.float(), targets, reduction="none")}
                     zero = parts["ce"] * 0
                     parts["prim"] = priming_loss([space_time_mean(f) for f in z], means_v, lam) if use["prim"] else zero
-                    parts["coh"] = temporal_coherence(z[-1], self.delta) if use["coh"] else zero
+                    # the last layer that still has time in it (a 3D ResNet at 8 frames pools it away by layer4)
+                    deepest = next((f for f in reversed(z) if f.shape[2] >= 2), z[-1])
+                    parts["coh"] = temporal_coherence(deepest, self.delta) if use["coh"] else zero
                     if use["feat"]:
                         with torch.autocast(**amp):
                             self._forward_verifier(x)

@@ -43,7 +43,7 @@ class LeapsView(BackgroundRun, W.VBox):
         self._stim, self._stim_caption = stim, f"stimulus · class {name}"
         self.player = ClipPlayer([stim] + [blank] * len(self.seeds), cols=len(self.seeds) + 1, fps=6.0,
                                  captions=[self._stim_caption] + [f"seed {s}" for s in self.seeds])
-        self.stages_player = ClipPlayer([blank], cols=stages, fps=6.0, captions=[f"seed {self.seeds[0]} · step 0"])
+        self.stages_player = ClipPlayer([blank], fps=6.0, captions=[f"seed {self.seeds[0]} · step 0"])
         self.figure = go.FigureWidget(layout=dict(height=260, margin=dict(l=50, r=10, t=30, b=40),
                                                   title=f"LEAPS loss terms, class {name} (mean over seeds)",
                                                   xaxis_title="step", yaxis_type="log"))
