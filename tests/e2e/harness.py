@@ -191,3 +191,17 @@ class NotebookPage:
         path = ARTIFACTS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
+
+
+# the range of one colour channel per canvas of a player: a cell that decoded real frames is not flat
+_PIXEL_SPREAD = """([player, channel]) => Array.from(document.querySelectorAll('.vv-player')[player]
+    .querySelectorAll('canvas')).map((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let lo = 255, hi = 0;
+    for (let i = channel; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
+    return hi - lo; })"""
+
+
+def pixel_spread(page, player: int, channel: int) -> list[int]:
+    """Per canvas of the ``player``-th clip player: the range of one colour channel (flat cells give 0)."""
+    return page.evaluate(_PIXEL_SPREAD, [player, channel])

@@ -3,19 +3,9 @@ browser reach Python and the clip players show the new clips."""
 
 import pytest
 
+from .harness import pixel_spread as _spread
+
 pytestmark = pytest.mark.e2e
-
-# the range of one colour channel per canvas of a player: a cell that decoded real frames is not flat
-_PIXEL_SPREAD = """([player, channel]) => Array.from(document.querySelectorAll('.vv-player')[player]
-    .querySelectorAll('canvas')).map((c) => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let lo = 255, hi = 0;
-    for (let i = channel; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
-    return hi - lo; })"""
-
-
-def _spread(page, player: int, channel: int) -> list[int]:
-    return page.evaluate(_PIXEL_SPREAD, [player, channel])
 
 HISTOGRAM = """
 import torch
