@@ -196,7 +196,10 @@ def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, l
     # the best step was judged on one step's (jittered) view, which is noisy; judged on the inputs
     # themselves, the last input may be better
     with torch.no_grad():
-        scores = [torch.nan_to_num(sign * score(c, c)["total"].float(), nan=-math.inf) for c in (best, xs)]
+        judged = [score(c, c) for c in (best, xs)]
+        scores = [torch.nan_to_num(sign * p["total"].float(), nan=-math.inf) for p in judged]
+    for k in judged[0]:  # a run stopped before its first step still reports every part, with no steps
+        hist.setdefault(k, torch.empty((0, n), device=device))
     take_last = (scores[1] > scores[0]) & (diverged_at < 0)
     final = {k: torch.where(take_last.view(-1, *([1] * (v.dim() - 1))), xs[k].detach(), v).detach()
              for k, v in best.items()}
