@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -35,11 +36,9 @@ def batched_rate(inv: ModelInversion, n: int, steps: int) -> float:
     inv(jobs[:1], stim, steps=2, stimulus_labels=[0])  # warm-up (cuDNN autotuning, allocations)
     sync(inv.device)
     t0 = time.perf_counter()
-    import warnings
-
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        inv(jobs, stim, steps=steps, every=steps, stimulus_labels=[0])
+        warnings.simplefilter("ignore")  # the random stimulus is labelled class 0 whatever the targets
+        inv(jobs, stim, steps=steps, every=steps, stage_every=steps, stimulus_labels=[0])  # one host copy
     sync(inv.device)
     return steps / (time.perf_counter() - t0)
 
@@ -66,7 +65,7 @@ def naive_rate(inv: ModelInversion, n: int, steps: int) -> float:
             mv = [space_time_mean(spacetime(feats[l])).detach() for l in inv.layers]
             logits = model(x)
             z = [spacetime(feats[l]) for l in inv.layers]
-            inv._forward_verifier(x)
+            inv.verifier_logits(x)
             loss = (F.cross_entropy(logits, torch.tensor([j % 10], device=inv.device))
                     + priming_loss([space_time_mean(f) for f in z], mv, lam)
                     + inv.r * (temporal_coherence(z[-1]) + feature_statistics([bn_in[k] for k, _ in bns],

@@ -234,8 +234,8 @@ def test_nan_stops_reports_the_step_and_keeps_the_last_finite_video(models, val)
         def forward(self, x):
             self.calls += 1
             out = self.inner(x)
-            # calls 1 and 2 see the stimuli (the class check, then their priming features); then one per step
-            return out * float("nan") if self.calls > 6 else out
+            # call 1 sees the stimuli (class check and priming features in one pass); then one per step
+            return out * float("nan") if self.calls > 5 else out
 
     with pytest.warns(RuntimeWarning, match="NaN or infinite.*at step 4"):
         r = leaps(Poisoned(m), 3, stimulus(val, 3), v, steps=20)

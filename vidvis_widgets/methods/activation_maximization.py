@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models.layers import device_of
 from .loop import LoopOutcome, Snapshot, capture, frozen, pre_activation_layers, run_batched
 from .objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
 from .regularizers import project_to_bound
@@ -163,7 +164,7 @@ class ActivationMaximization:
             from ..models.folding import fold_batchnorm
 
             model, _ = fold_batchnorm(model)
-        self.device = torch.device(device) if device is not None else _device_of(model)
+        self.device = device_of(model, device)
         self.model = model.to(self.device)
         self.bound, self.alpha, self.steps, self.lr, self.lr_end = float(bound), float(alpha), steps, lr, lr_end
         self.jitter, self.regularization, self.motion_tv_factor = jitter, regularization, motion_tv_factor
@@ -465,11 +466,6 @@ def _as_job(j) -> AMJob:
     if isinstance(j, tuple) and len(j) == 2 and isinstance(j[0], str):
         return AMJob(j[0], int(j[1]))
     raise TypeError(f"expected an AMJob or a (layer, channel) pair, got {j!r}")
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
 
 
 def _is_embedded(model: nn.Module) -> bool:

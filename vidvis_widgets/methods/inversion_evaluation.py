@@ -107,8 +107,8 @@ def score_videos(inv: ModelInversion, xs: torch.Tensor, targets: Sequence[int], 
     y = torch.as_tensor(list(targets), device=inv.device)
     xs = xs.to(inv.device)
     with torch.no_grad(), frozen(inv.model), frozen(inv.verifier):
-        pm = inv._forward_model(xs).float().softmax(1)
-        pv = inv._forward_verifier(xs).float().softmax(1)
+        pm = inv.model_logits(xs).float().softmax(1)
+        pv = inv.verifier_logits(xs).float().softmax(1)
     pix = (xs * inv.std.view(1, 3, 1, 1, 1) + inv.mean.view(1, 3, 1, 1, 1)).clamp(0, 1)
     is_m, is_m_std = inception_score(pm.cpu(), splits)
     is_v, is_v_std = inception_score(pv.cpu(), splits)
@@ -147,6 +147,9 @@ def evaluate_inversion(model, verifier="tiny_verifier", *, classes: Sequence[int
     the embedded dataset's val split. Returns the table and every synthesized result. Keyword arguments
     configure :class:`~vidvis_widgets.methods.leaps.ModelInversion`."""
     inv = model if isinstance(model, ModelInversion) else ModelInversion(model, verifier, **kw)
+    if inv.verifier is None:
+        raise ValueError("the evaluation scores the verifier's top-1 and Inception Score, so it needs a verifier "
+                         "network (default: the embedded tiny_verifier)")
     if stimuli is None:
         from ..data.synthetic import SyntheticActions
 

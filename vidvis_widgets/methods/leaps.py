@@ -29,6 +29,7 @@ as ``"am"``; the ablation rows of the paper's Table 3 are the variants ``"prim"`
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -41,6 +42,7 @@ from torch import nn
 
 from .inversion_terms import (batchnorm_layers, feature_statistics, l2_norm, priming_loss, space_time_mean,
                               spacetime, temporal_coherence, total_variation_l2)
+from ..models.layers import device_of, submodule
 from .loop import LoopOutcome, Snapshot, frozen, run_batched
 
 #: which terms of eq. 4 each variant uses: (L_CE, L_prim, R_coh, R_feat, TV, l2), as on/off weights
@@ -161,14 +163,14 @@ class ModelInversion:
                  jitter: int | None = None):
         from ..models.registry import load_model
 
-        self.device = torch.device(device) if device is not None else _device_of(model)
+        self.device = device_of(model, device)
         self.model = model.to(self.device)
         if isinstance(verifier, str):
             verifier = load_model(verifier)
         self.verifier = verifier.to(self.device) if verifier is not None else None
         self.layers = list(layers) if layers is not None else default_layers(model)
         for name in self.layers:
-            _submodule(model, name)
+            submodule(model, name)
         w = np.broadcast_to(np.asarray(priming_weights, np.float32), (len(self.layers),)).copy()
         if not ((w > 0) & (w <= 1)).all():
             raise ValueError(f"priming weights λ_l must lie in (0, 1] (eq. 1); got {w.tolist()}")
@@ -182,19 +184,22 @@ class ModelInversion:
         self.size = tuple(size) if size is not None else _default_size(model)
         if len(self.size) != 3:
             raise ValueError(f"size must be (T, H, W), got {size!r}")
-        self.mean, self.std = _norm(model)
+        self.mean, self.std = _norm(model, self.device)
         self.model_size = _fixed_size(model)
         self.verifier_size = _native_size(self.verifier) if self.verifier is not None else None
+        if self.verifier is not None:  # the model's normalized units → the verifier's, as one affine map
+            vmean, vstd = _norm(self.verifier, self.device)
+            self._to_verifier = ((self.std / vstd).view(1, 3, 1, 1, 1), ((self.mean - vmean) / vstd).view(1, 3, 1, 1, 1))
         self._bns = batchnorm_layers(self.verifier) if self.verifier is not None else []
         self._channels_last = _channels_last(model)
 
     # -- inputs ---------------------------------------------------------------------------------------
-    @property
+    @functools.cached_property
     def num_classes(self) -> int:
         if self.class_names is not None:
             return len(self.class_names)
         with torch.no_grad(), frozen(self.model):
-            return int(self._forward_model(torch.zeros(1, 3, *self.size, device=self.device)).shape[1])
+            return int(self.model_logits(torch.zeros(1, 3, *self.size, device=self.device)).shape[1])
 
     def prepare_stimulus(self, video) -> torch.Tensor:
         """A stimulus video (T×H×W×3, uint8 or float in [0, 1]) resampled to x*'s size, in the model's
@@ -210,18 +215,19 @@ class ModelInversion:
 
     def to_video(self, x: torch.Tensor) -> np.ndarray:
         """Normalized 3×T×H×W → T×H×W×3 uint8."""
-        pix = x.detach().float() * self.std.view(3, 1, 1, 1) + self.mean.view(3, 1, 1, 1)
+        pix = x.detach().float().to(self.device) * self.std.view(3, 1, 1, 1) + self.mean.view(3, 1, 1, 1)
         return (pix.clamp(0, 1) * 255).round().byte().permute(1, 2, 3, 0).cpu().numpy()
 
-    def _forward_model(self, x: torch.Tensor) -> torch.Tensor:
+    def model_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The inverted model on N×3×T×H×W videos in its normalized units (interpolated to a fixed input size)."""
         if self.model_size is not None and tuple(x.shape[2:]) != self.model_size:
             x = F.interpolate(x, size=self.model_size, mode="trilinear", align_corners=False)
         return self.model(x)
 
-    def _forward_verifier(self, x: torch.Tensor) -> torch.Tensor:
-        pix = x * self.std.view(1, 3, 1, 1, 1) + self.mean.view(1, 3, 1, 1, 1)
-        vmean, vstd = _norm(self.verifier, self.device)
-        v = (pix - vmean.view(1, 3, 1, 1, 1)) / vstd.view(1, 3, 1, 1, 1)
+    def verifier_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The verifier on the same videos, renormalized to its units and resampled to its trained size."""
+        scale, shift = self._to_verifier
+        v = x * scale + shift
         if self.verifier_size is not None and tuple(v.shape[2:]) != self.verifier_size:
             v = F.interpolate(v, size=self.verifier_size, mode="trilinear", align_corners=False)
         return self.verifier(v)
@@ -243,12 +249,13 @@ class ModelInversion:
         stage_every = stage_every or max(1, steps // 8)
         stimuli = list(stimuli) if stimuli is not None else []
         prepared = [self.prepare_stimulus(v) for v in stimuli]
-        self._check(jobs, prepared, stimulus_labels)
+        predicted, means_v = self._stimulus_pass(prepared)
+        self._check(jobs, len(prepared), predicted, stimulus_labels)
         out: list[InversionResult | None] = [None] * len(jobs)
         am = [i for i, j in enumerate(jobs) if j.variant == "am"]
         rest = [i for i, j in enumerate(jobs) if j.variant != "am"]
         if rest:
-            for i, r in zip(rest, self._run([jobs[i] for i in rest], prepared, steps, callback, every, stop,
+            for i, r in zip(rest, self._run([jobs[i] for i in rest], prepared, means_v, steps, callback, every, stop,
                                             stage_every)):
                 out[i] = r
         if am and not (stop is not None and stop.is_set()):
@@ -256,19 +263,50 @@ class ModelInversion:
                 out[i] = r
         return InversionResults(r for r in out if r is not None)
 
-    def _check(self, jobs: list[InversionJob], prepared: list[torch.Tensor], labels) -> None:
+    @property
+    def _amp(self) -> dict:
+        return dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    @contextlib.contextmanager
+    def _taps(self, verifier: bool):
+        """Records the priming layers' outputs (and, with ``verifier``, the inputs of the verifier's BatchNorm
+        layers) on every forward pass."""
+        feats: dict[str, object] = {}
+        bn_inputs: dict[str, torch.Tensor] = {}
+        hooks = [submodule(self.model, n).register_forward_hook(lambda _m, _i, o, n=n: feats.__setitem__(n, o))
+                 for n in self.layers]
+        if verifier:
+            hooks += [bn.register_forward_pre_hook(lambda _m, i, n=n: bn_inputs.__setitem__(n, i[0]))
+                      for n, bn in self._bns]
+        try:
+            yield feats, bn_inputs
+        finally:
+            for h in hooks:
+                h.remove()
+
+    def _stimulus_pass(self, prepared: list[torch.Tensor]) -> tuple[list[int], list[torch.Tensor]]:
+        """One forward pass over the stimuli, before the loop: the model's class for each (for the class check)
+        and μ(z_l(v)) per priming layer, (stimuli, C_l)."""
+        if not prepared:
+            return [], []
+        with self._taps(verifier=False) as (feats, _), torch.no_grad(), frozen(self.model), torch.autocast(**self._amp):
+            logits = self.model_logits(torch.stack(prepared))
+            means = [space_time_mean(spacetime(feats[n], self._channels_last)) for n in self.layers]
+        return logits.argmax(1).tolist(), means
+
+    def _check(self, jobs: list[InversionJob], n_stimuli: int, predicted: list[int], labels) -> None:
         n_cls = self.num_classes
         for j in jobs:
-            if j.variant not in VARIANTS and j.variant != "am":
+            if j.variant not in TABLE_ROWS:
                 raise ValueError(f"unknown variant {j.variant!r}; expected one of {', '.join(TABLE_ROWS)}")
+            terms = dict(zip(_TERMS, VARIANTS.get(j.variant, (0,) * len(_TERMS))))
             if not 0 <= j.target < n_cls:
                 raise ValueError(f"class index {j.target} out of range: the model has {n_cls} classes (0…{n_cls - 1})")
-            primed = VARIANTS.get(j.variant, (0, 0))[1]
-            if primed and j.stimulus is None:
+            if terms["prim"] and j.stimulus is None:
                 raise ValueError(f"variant {j.variant!r} primes the model, so job {j} needs a stimulus number")
-            if j.stimulus is not None and not 0 <= j.stimulus < len(prepared):
-                raise ValueError(f"job {j} refers to stimulus {j.stimulus}, but {len(prepared)} stimuli were given")
-            if VARIANTS.get(j.variant, (0,) * 4)[3]:
+            if j.stimulus is not None and not 0 <= j.stimulus < n_stimuli:
+                raise ValueError(f"job {j} refers to stimulus {j.stimulus}, but {n_stimuli} stimuli were given")
+            if terms["feat"]:
                 if self.verifier is None:
                     raise ValueError(f"variant {j.variant!r} uses R_feat, which needs a verifier network")
                 if not self._bns:
@@ -276,18 +314,14 @@ class ModelInversion:
                                      "running statistics, and R_feat (eq. 3) compares against exactly those; "
                                      "use a verifier with BatchNorm (the default tiny_verifier, or an X3D as the "
                                      "paper does)")
-        if prepared:
-            with torch.no_grad(), frozen(self.model):
-                predicted = self._forward_model(torch.stack(prepared)).argmax(1).tolist()
-            for j in jobs:
-                if j.stimulus is None:
-                    continue
+        for j in jobs:
+            if j.stimulus is not None:
                 cls = labels[j.stimulus] if labels is not None else predicted[j.stimulus]
-                if cls != j.target:
-                    how = "is labelled" if labels is not None else "is classified by the model as"
-                    warnings.warn(f"stimulus {j.stimulus} {how} class {self._name(cls)}, not the target "
-                                  f"{self._name(j.target)}: LEAPS primes with a video of the target class",
-                                  UserWarning, stacklevel=4)
+            if j.stimulus is not None and cls != j.target:
+                how = "is labelled" if labels is not None else "is classified by the model as"
+                warnings.warn(f"stimulus {j.stimulus} {how} class {self._name(cls)}, not the target "
+                              f"{self._name(j.target)}: LEAPS primes with a video of the target class",
+                              UserWarning, stacklevel=4)
 
     def _name(self, c: int) -> str:
         return f"{c} ({self.class_names[c]})" if self.class_names is not None and c < len(self.class_names) else str(c)
@@ -313,78 +347,60 @@ class ModelInversion:
         return (torch.stack(starts).to(self.device),
                 torch.stack(shifts, 1).to(self.device) if self.jitter > 0 else None)
 
-    def _run(self, jobs, prepared, steps, callback, every, stop, stage_every) -> list[InversionResult]:
+    def _run(self, jobs, prepared, stimulus_means, steps, callback, every, stop,
+             stage_every) -> list[InversionResult]:
         weights = self._weights(jobs)
         targets = torch.tensor([j.target for j in jobs], device=self.device)
         lam = torch.tensor(self.priming_weights, device=self.device)
         use = {t: bool((w != 0).any()) for t, w in weights.items()}
         lo = ((0 - self.mean) / self.std).view(1, 3, 1, 1, 1)
         hi = ((1 - self.mean) / self.std).view(1, 3, 1, 1, 1)
-        feats: dict[str, object] = {}
-        bn_inputs: dict[str, torch.Tensor] = {}
-        hooks = [_submodule(self.model, n).register_forward_hook(
-            lambda _m, _i, o, n=n: feats.__setitem__(n, o)) for n in self.layers]
-        if use["feat"]:
-            hooks += [bn.register_forward_pre_hook(lambda _m, i, n=n: bn_inputs.__setitem__(n, i[0]))
-                      for n, bn in self._bns]
-        amp = dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
-        stages: list[tuple[int, torch.Tensor]] = []
-        try:
-            with frozen(self.model), (frozen(self.verifier) if self.verifier is not None else contextlib.nullcontext()):
-                means_v = self._stimulus_means(jobs, prepared, feats, amp)
-
-                def score(moved, xs):
-                    x = moved["video"]
-                    with torch.autocast(**amp):
-                        logits = self._forward_model(x)
-                    z = [spacetime(feats[n], self._channels_last) for n in self.layers]
-                    parts = {"ce": F.cross_entropy(logits.float(), targets, reduction="none")}
-                    zero = parts["ce"] * 0
-                    parts["prim"] = priming_loss([space_time_mean(f) for f in z], means_v, lam) if use["prim"] else zero
-                    # the last layer that still has time in it (a 3D ResNet at 8 frames pools it away by layer4)
-                    deepest = next((f for f in reversed(z) if f.shape[2] >= 2), z[-1])
-                    parts["coh"] = temporal_coherence(deepest, self.delta) if use["coh"] else zero
-                    if use["feat"]:
-                        with torch.autocast(**amp):
-                            self._forward_verifier(x)
-                        parts["feat"] = feature_statistics([bn_inputs[n] for n, _ in self._bns],
-                                                           [bn for _, bn in self._bns])
-                    else:
-                        parts["feat"] = zero
-                    parts["tv"] = total_variation_l2(x) if use["tv"] else zero
-                    parts["l2"] = l2_norm(x) if use["l2"] else zero
-                    parts["total"] = sum(weights[t] * parts[t] for t in _TERMS)
-                    return parts
-
-                def project(xs):  # keep every colour channel inside its valid pixel range
-                    xs["video"].copy_(torch.maximum(torch.minimum(xs["video"], hi), lo))
-
-                def on_progress(snap: Snapshot):
-                    if snap.step % stage_every == 0 or snap.step == snap.steps:
-                        stages.append((snap.step, torch.from_numpy(snap.streams["video"])))
-                    if callback is not None:
-                        callback(snap)
-
-                init, shifts = self._starts(jobs, steps)
-                outcome = run_batched(score, {"video": init}, steps=steps, lr=self.lr, lr_end=0.0, shifts=shifts,
-                                      maximize=False, project=project, stop=stop, callback=on_progress,
-                                      every=_gcd_every(every, stage_every))
-                with torch.no_grad(), torch.autocast(**amp):
-                    probs = self._forward_model(outcome.best["video"]).float().softmax(1).cpu().numpy()
-        finally:
-            for h in hooks:
-                h.remove()
-        return self._results(jobs, outcome, prepared, stages, probs)
-
-    def _stimulus_means(self, jobs, prepared, feats, amp) -> list[torch.Tensor]:
-        """μ(z_l(v)) of each job's stimulus, computed once before the loop: (N, C_l) per layer."""
-        if not prepared:
-            return []
-        with torch.no_grad(), torch.autocast(**amp):
-            self._forward_model(torch.stack(prepared))
-        per_stim = [space_time_mean(spacetime(feats[n], self._channels_last)) for n in self.layers]
+        amp = self._amp
         index = torch.tensor([j.stimulus if j.stimulus is not None else 0 for j in jobs], device=self.device)
-        return [m[index] for m in per_stim]
+        means_v = [m[index] for m in stimulus_means]  # each job's stimulus's μ(z_l(v))
+        stages: list[tuple[int, torch.Tensor]] = []
+        verifier = frozen(self.verifier) if self.verifier is not None else contextlib.nullcontext()
+        with self._taps(use["feat"]) as (feats, bn_inputs), frozen(self.model), verifier:
+
+            def score(moved, xs):
+                x = moved["video"]
+                with torch.autocast(**amp):
+                    logits = self.model_logits(x)
+                z = [spacetime(feats[n], self._channels_last) for n in self.layers]
+                parts = {"ce": F.cross_entropy(logits.float(), targets, reduction="none")}
+                zero = parts["ce"] * 0
+                parts["prim"] = priming_loss([space_time_mean(f) for f in z], means_v, lam) if use["prim"] else zero
+                # the last layer that still has time in it (a 3D ResNet at 8 frames pools it away by layer4)
+                deepest = next((f for f in reversed(z) if f.shape[2] >= 2), z[-1])
+                parts["coh"] = temporal_coherence(deepest, self.delta) if use["coh"] else zero
+                if use["feat"]:
+                    with torch.autocast(**amp):
+                        self.verifier_logits(x)
+                    parts["feat"] = feature_statistics([bn_inputs[n] for n, _ in self._bns],
+                                                       [bn for _, bn in self._bns])
+                else:
+                    parts["feat"] = zero
+                parts["tv"] = total_variation_l2(x) if use["tv"] else zero
+                parts["l2"] = l2_norm(x) if use["l2"] else zero
+                parts["total"] = sum(weights[t] * parts[t] for t in _TERMS)
+                return parts
+
+            def project(xs):  # keep every colour channel inside its valid pixel range
+                xs["video"].copy_(torch.maximum(torch.minimum(xs["video"], hi), lo))
+
+            def on_progress(snap: Snapshot):
+                if snap.step % stage_every == 0 or snap.step == snap.steps:
+                    stages.append((snap.step, torch.from_numpy(snap.streams["video"])))
+                if callback is not None:
+                    callback(snap)
+
+            init, shifts = self._starts(jobs, steps)
+            outcome = run_batched(score, {"video": init}, steps=steps, lr=self.lr, lr_end=0.0, shifts=shifts,
+                                  maximize=False, project=project, stop=stop, callback=on_progress,
+                                  every=_gcd_every(every, stage_every))
+            with torch.no_grad(), torch.autocast(**amp):
+                probs = self.model_logits(outcome.best["video"]).float().softmax(1).cpu().numpy()
+        return self._results(jobs, outcome, prepared, stages, probs)
 
     def _results(self, jobs, outcome: LoopOutcome, prepared, stages, probs) -> list[InversionResult]:
         settings = self.settings()
@@ -395,7 +411,7 @@ class ModelInversion:
                 job=j, video=self.to_video(x), x=x.detach().float().cpu().numpy(),
                 stimulus=self.to_video(prepared[j.stimulus]) if j.stimulus is not None else None,
                 history={k: v[:, i] for k, v in outcome.history.items()},
-                stages=[(s, self.to_video(v[i].to(self.device))) for s, v in stages],
+                stages=[(s, self.to_video(v[i])) for s, v in stages],
                 probabilities=probs[i], best_step=int(outcome.best_step[i]),
                 status="diverged" if outcome.diverged_at[i] >= 0 else outcome.status.replace("diverged", "completed"),
                 diverged_at=int(outcome.diverged_at[i]) if outcome.diverged_at[i] >= 0 else None,
@@ -431,7 +447,7 @@ class ModelInversion:
         to_model = lambda a: am.streams.model_inputs({"video": torch.as_tensor(a).to(self.device)})[0]  # noqa: E731
         xs = to_model(np.stack([r.appearance.transpose(3, 0, 1, 2) for r in res]))
         with torch.no_grad(), frozen(self.model):
-            probs = self._forward_model(xs).float().softmax(1).cpu().numpy()
+            probs = self.model_logits(xs).float().softmax(1).cpu().numpy()
         out = []
         for i, (j, r) in enumerate(zip(jobs, res)):
             out.append(InversionResult(
@@ -499,17 +515,6 @@ def final_linear(model: nn.Module) -> str:
     return names[-1]
 
 
-def _submodule(model: nn.Module, name: str) -> nn.Module:
-    try:
-        return model.get_submodule(name)
-    except AttributeError:
-        import difflib
-
-        close = difflib.get_close_matches(name, [n for n, _ in model.named_modules() if n], n=4, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"unknown layer {name!r} in {type(model).__name__}{hint}") from None
-
-
 def _channels_last(model: nn.Module) -> bool:
     import torchvision.models.video as tvv
 
@@ -540,18 +545,12 @@ def _default_size(model: nn.Module) -> tuple[int, int, int]:
     return (8, 224, 224)
 
 
-def _norm(model: nn.Module, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+def _norm(model: nn.Module, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     from ..models.info import KINETICS_MEAN, KINETICS_STD
 
     info = getattr(model, "vidvis_info", None)
     mean, std = (info.mean, info.std) if info is not None else (KINETICS_MEAN, KINETICS_STD)
-    device = device if device is not None else _device_of(model)
     return torch.tensor(mean, device=device), torch.tensor(std, device=device)
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
 
 
 def _gcd_every(every: int, stage_every: int) -> int:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..data.loading import batches, check_classes, check_labels, class_index, dataset_key
+from ..models.layers import device_of
 from .loop import capture, frozen
 
 REDUCTIONS = ("max", "sum")
@@ -141,7 +142,7 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
         raise ValueError(f"top_k and class_top_k must be ≥ 1, got {top_k} and {class_top_k}")
     classes = tuple(info.class_names)
     check_classes(dataset, classes)
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    device = device_of(model, device)
     model = model.to(device)
     loader = batches(dataset, batch_size, num_workers, device)
     K = len(classes)

@@ -9,12 +9,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from .layers import device_of
+
 
 @torch.no_grad()
 def predict(model: nn.Module, arrays: dict, batch_size: int = 64) -> np.ndarray:
     """Class logits, N×classes, for dataset arrays (``rgb``, ``flow``), on the model's device."""
     info = model.vidvis_info
-    device = next(model.parameters()).device
+    device = device_of(model)
     model.eval()
     out = []
     for i in range(0, len(arrays["label"]), batch_size):
@@ -103,7 +105,7 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 64, num_workers: in
             {"classes": list(classes)}))
         return Evaluation(classes, arrays["labels"], arrays["logits"])
     check_classes(dataset, classes)
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    device = device_of(model, device)
     model = model.to(device)
     labels, logits = [], []
     from ..methods.loop import frozen

@@ -12,6 +12,7 @@ position moves that region by the layer's stride.
 from __future__ import annotations
 
 import copy
+import difflib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -20,6 +21,24 @@ from torch import nn
 
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Hardswish, nn.LeakyReLU, nn.ELU, nn.Sigmoid, nn.Tanh,
                 nn.Softplus, nn.Mish, nn.Hardsigmoid, nn.Dropout, nn.Dropout2d, nn.Dropout3d)
+
+
+def device_of(model: nn.Module, device: torch.device | str | None = None) -> torch.device:
+    """``device`` if given, else where the model's weights are (the CPU for a model without any)."""
+    if device is not None:
+        return torch.device(device)
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def submodule(model: nn.Module, name: str) -> nn.Module:
+    """``model.get_submodule(name)``, with the closest names suggested when there is no such layer."""
+    try:
+        return model.get_submodule(name)
+    except AttributeError:
+        close = difflib.get_close_matches(name, [n for n, _ in model.named_modules() if n], n=4, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown layer {name!r} in {type(model).__name__}{hint}") from None
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,7 @@ class LeapsView(BackgroundRun, W.VBox):
             for trace, (key, _label) in zip(self.figure.data, _CURVES):
                 if key in snap.history:
                     trace.x, trace.y = steps, np.nanmean(snap.history[key], axis=1)
-        videos = [self.inversion.to_video(torch.from_numpy(v).to(self.inversion.device))
-                  for v in snap.streams["video"]]
+        videos = [self.inversion.to_video(torch.from_numpy(v)) for v in snap.streams["video"]]
         self._show_videos(videos, [f"seed {s} · step {snap.step}" for s in self.seeds])
         if snap.step % self.stage_every == 0 or snap.step == snap.steps:
             self._stages.append((snap.step, videos[0]))
