@@ -13,24 +13,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..models.architecture import video_features
+
 
 def spacetime(out, channels_last: bool = False) -> torch.Tensor:
-    """A layer's output as N×C×T×S. Accepts N×C×T×H×W (3D CNNs), N×T×H×W×C (``channels_last``: Video
-    Swin) and ``(tokens N×L×C, (T, H, W))`` (MViT blocks, whose leading class token is dropped)."""
-    if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[1], (tuple, list)):
-        x, (t, h, w) = out
-        if x.dim() != 3:
-            raise ValueError(f"expected tokens N×L×C with their (T, H, W), got {tuple(x.shape)}")
-        x = x[:, -t * h * w:]  # drop the class token
-        return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], t, h * w)
-    if isinstance(out, (tuple, list)):
-        out = out[0]
-    if out.dim() != 5:
-        raise ValueError(f"a priming layer must give space-time features N×C×T×H×W (or a transformer's tokens "
-                         f"with their T×H×W); got a tensor of shape {tuple(out.shape)}")
-    if channels_last:
-        out = out.permute(0, 4, 1, 2, 3)
-    return out.flatten(3)
+    """A layer's output as N×C×T×S (see :func:`~vidvis_widgets.models.architecture.video_features`)."""
+    return video_features(out, channels_last).flatten(3)
 
 
 def space_time_mean(z: torch.Tensor) -> torch.Tensor:

@@ -42,6 +42,7 @@ from torch import nn
 
 from .inversion_terms import (batchnorm_layers, feature_statistics, l2_norm, priming_loss, space_time_mean,
                               spacetime, temporal_coherence, total_variation_l2)
+from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization
 from ..models.layers import device_of, submodule
 from .loop import LoopOutcome, Snapshot, frozen, run_batched
 
@@ -184,14 +185,14 @@ class ModelInversion:
         self.size = tuple(size) if size is not None else _default_size(model)
         if len(self.size) != 3:
             raise ValueError(f"size must be (T, H, W), got {size!r}")
-        self.mean, self.std = _norm(model, self.device)
-        self.model_size = _fixed_size(model)
-        self.verifier_size = _native_size(self.verifier) if self.verifier is not None else None
+        self.mean, self.std = normalization(model, self.device)
+        self.model_size = fixed_input_size(model)
+        self.verifier_size = native_size(self.verifier) if self.verifier is not None else None
         if self.verifier is not None:  # the model's normalized units → the verifier's, as one affine map
-            vmean, vstd = _norm(self.verifier, self.device)
+            vmean, vstd = normalization(self.verifier, self.device)
             self._to_verifier = ((self.std / vstd).view(1, 3, 1, 1, 1), ((self.mean - vmean) / vstd).view(1, 3, 1, 1, 1))
         self._bns = batchnorm_layers(self.verifier) if self.verifier is not None else []
-        self._channels_last = _channels_last(model)
+        self._channels_last = channels_last(model)
 
     # -- inputs ---------------------------------------------------------------------------------------
     @functools.cached_property
@@ -507,35 +508,6 @@ def default_layers(model: nn.Module) -> list[str]:
                      "space-time layers, last one deepest (vidvis_widgets.models.list_layers lists them)")
 
 
-def final_linear(model: nn.Module) -> str:
-    """The name of the model's last linear layer: its class logits."""
-    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if not names:
-        raise ValueError(f"{type(model).__name__} has no linear classifier layer for 3D AM's class logit")
-    return names[-1]
-
-
-def _channels_last(model: nn.Module) -> bool:
-    import torchvision.models.video as tvv
-
-    return isinstance(model, tvv.SwinTransformer3d)
-
-
-def _fixed_size(model: nn.Module) -> tuple[int, int, int] | None:
-    """The input size a model requires, if it requires one (MViT's attention pools fixed token grids)."""
-    import torchvision.models.video as tvv
-
-    if isinstance(model, tvv.MViT):
-        info = getattr(model, "vidvis_info", None)
-        return (info.num_frames, *info.size) if info is not None else (16, 224, 224)
-    return None
-
-
-def _native_size(model: nn.Module) -> tuple[int, int, int] | None:
-    info = getattr(model, "vidvis_info", None)
-    return (info.num_frames, *info.size) if info is not None else _fixed_size(model)
-
-
 def _default_size(model: nn.Module) -> tuple[int, int, int]:
     from ..models.registry import EMBEDDED
 
@@ -543,14 +515,6 @@ def _default_size(model: nn.Module) -> tuple[int, int, int]:
     if info is not None and info.name in EMBEDDED:
         return (8, *info.size)
     return (8, 224, 224)
-
-
-def _norm(model: nn.Module, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    from ..models.info import KINETICS_MEAN, KINETICS_STD
-
-    info = getattr(model, "vidvis_info", None)
-    mean, std = (info.mean, info.std) if info is not None else (KINETICS_MEAN, KINETICS_STD)
-    return torch.tensor(mean, device=device), torch.tensor(std, device=device)
 
 
 def _gcd_every(every: int, stage_every: int) -> int:

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from ..data.loading import num_videos
 from ..media.dataset_clips import dataset_clips
 from ..methods.activation_maximization import ActivationMaximization, AMJob
+from ..models.architecture import final_linear
 from ..models.evaluation import Evaluation, evaluate
 from .clip_player import ClipPlayer
 from .regularizer_sweep import sweep_row
@@ -40,7 +41,7 @@ class ConfusionPairView(W.VBox):
             raise ValueError(f"the evaluation covers {len(self.evaluation.labels)} videos but the dataset has {n}; "
                              "pass the dataset it was computed on")
         self.am = am if am is not None else ActivationMaximization(model, store=store)
-        self.logit_layer = logit_layer or _last_linear(model)
+        self.logit_layer = logit_layer or final_linear(model)
         self.gammas, self.kappa, self.seed, self.steps, self.samples = tuple(gammas), kappa, seed, steps, samples
         self.pair: tuple[str, str] | None = None
         self.am_results = None
@@ -123,11 +124,3 @@ class ConfusionPairView(W.VBox):
             if r != c:
                 self.show_pair(trace.y[r], trace.x[c])
 
-
-def _last_linear(model) -> str:
-    from torch import nn
-
-    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if not names:
-        raise ValueError(f"{type(model).__name__} has no Linear layer to take as the class logits; pass logit_layer=")
-    return names[-1]

@@ -1,0 +1,70 @@
+"""Facts about a model's architecture that the methods need: its input normalization and sizes, its class
+head, and how its layers lay out space and time.
+
+A layer's output comes as N×C×T×H×W from 3D CNNs, N×T×H×W×C from Video Swin stages, and as
+``(tokens N×L×C, (T, H, W))`` from MViT blocks; :func:`video_features` turns each into N×C×T×H×W so the
+methods never special-case an architecture.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .info import KINETICS_MEAN, KINETICS_STD
+
+
+def video_features(out, channels_last: bool = False) -> torch.Tensor:
+    """A layer's output as N×C×T×H×W. Accepts N×C×T×H×W (3D CNNs), N×T×H×W×C (``channels_last``: Video
+    Swin) and ``(tokens N×L×C, (T, H, W))`` (MViT blocks, whose leading class token is dropped)."""
+    if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[1], (tuple, list)):
+        x, (t, h, w) = out
+        if x.dim() != 3:
+            raise ValueError(f"expected tokens N×L×C with their (T, H, W), got {tuple(x.shape)}")
+        x = x[:, -t * h * w:]  # drop the class token
+        return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], t, h, w)
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    if not isinstance(out, torch.Tensor) or out.dim() != 5:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"expected space-time features N×C×T×H×W (or a transformer's tokens with their T×H×W); "
+                         f"got {shape}")
+    return out.permute(0, 4, 1, 2, 3) if channels_last else out
+
+
+def channels_last(model: nn.Module) -> bool:
+    """Whether the model's space-time layers put channels last (Video Swin)."""
+    import torchvision.models.video as tvv
+
+    return isinstance(model, tvv.SwinTransformer3d)
+
+
+def fixed_input_size(model: nn.Module) -> tuple[int, int, int] | None:
+    """The input size (T, H, W) a model requires, if it requires one (MViT's attention pools fixed token grids)."""
+    import torchvision.models.video as tvv
+
+    if isinstance(model, tvv.MViT):
+        info = getattr(model, "vidvis_info", None)
+        return (info.num_frames, *info.size) if info is not None else (16, 224, 224)
+    return None
+
+
+def native_size(model: nn.Module) -> tuple[int, int, int] | None:
+    """The input size (T, H, W) the model was trained at, where known."""
+    info = getattr(model, "vidvis_info", None)
+    return (info.num_frames, *info.size) if info is not None else fixed_input_size(model)
+
+
+def normalization(model: nn.Module, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-channel (mean, std) the model's RGB input is normalized with (Kinetics' when unknown)."""
+    info = getattr(model, "vidvis_info", None)
+    mean, std = (info.mean, info.std) if info is not None else (KINETICS_MEAN, KINETICS_STD)
+    return torch.tensor(mean, device=device), torch.tensor(std, device=device)
+
+
+def final_linear(model: nn.Module) -> str:
+    """The name of the model's last linear layer: its class logits."""
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not names:
+        raise ValueError(f"{type(model).__name__} has no linear classifier layer to take as the class logits")
+    return names[-1]
