@@ -79,10 +79,7 @@ if __name__ == "__main__":
 
 
 def _evaluate_leaps(parser: argparse.ArgumentParser, args) -> int:
-    import csv
-
-    from ._atomic import atomic_path
-    from .methods.inversion_evaluation import COLUMNS, evaluate_inversion
+    from .methods.inversion_evaluation import evaluate_inversion
     from .methods.leaps import TABLE_ROWS
     from .models.registry import load_model
 
@@ -98,9 +95,6 @@ def _evaluate_leaps(parser: argparse.ArgumentParser, args) -> int:
           f"({time.perf_counter() - start:.0f} s)")
     print(table)
     if args.out is not None:
-        with atomic_path(args.out) as tmp, open(tmp, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(COLUMNS)
-            w.writerows([[r[c] for c in COLUMNS] for r in table.rows])
+        table.to_csv(args.out)
         print(f"wrote {args.out}")
     return 0

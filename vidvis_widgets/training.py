@@ -17,7 +17,7 @@ from .models.evaluation import confusion_matrix, most_confused_pairs, predict
 from .models.registry import EMBEDDED, load_model
 
 EMBEDDED_MODELS = tuple(EMBEDDED)
-DEFAULT_EPOCHS = {"tiny_two_stream": 10, "tiny_r3d": 10, "tiny_verifier": 10}
+DEFAULT_EPOCHS = {"tiny_two_stream": 10, "tiny_r3d": 10, "tiny_verifier": 10, "tiny_frame2d": 10}
 
 
 def make_splits(seed: int = 0, samples_per_class: int | None = None) -> dict[str, dict]:
@@ -126,7 +126,7 @@ def model_card(results: dict) -> str:
              + "/".join(str(results['dataset'][s]) for s in ("train", "val", "test", "bias_probe"))
              + " clips of 16×64×64) on a 2-core CPU. Checkpoints store weights in fp16; every figure below "
                "was measured on those fp16 weights loaded back as fp32."
-             + (f" Data generation, training and evaluation of all three took {results['total_seconds']:.0f} s."
+             + (f" Data generation, training and evaluation of all of them took {results['total_seconds']:.0f} s."
                 if "total_seconds" in results else ""), ""]
     lines += ["| model | test top-1 | biased pair: test | biased pair: bias_probe | largest confusion | train time |",
               "| --- | --- | --- | --- | --- | --- |"]

@@ -141,7 +141,7 @@ def _make_up(near: str) -> Renderer:
         for ex in (-7, 7):
             eye = (centre[0] + ex * c.k, centre[1] - 6 * c.k)
             pos = oscillate(eye, 0.0, 2.2 * c.k, c.u(5, 8), c.u(0, 6.3), c.T) if eyes_move else linear(eye, (0, 0), c.T)
-            scene.draw(disc(2.6 * c.k), (30, 25, 25), pos)
+            scene.draw(disc(2.6 * c.k), (30, 25, 25), pos, spurious=True)
         scene.draw(box(4.5 * c.k, 1.2 * c.k), (170, 60, 70), linear((centre[0], centre[1] + 9 * c.k), (0, 0), c.T))
         target_y = centre[1] + (-6 if near == "eyes" else 9) * c.k + c.u(-2.5, 2.5) * c.k
         target = (centre[0] + c.u(-9, 9) * c.k, target_y)
@@ -194,7 +194,8 @@ class SyntheticActions:
     """A deterministic synthetic action dataset; ``ds[i]`` is a dict of numpy arrays.
 
     ``rgb``: T×H×W×3 uint8; ``flow``: T×2×H×W float32, forward flow from frame t to t+1 in pixels,
-    exact from the generator; ``mask``: T×H×W bool, the object that carries the class; ``label``: int.
+    exact from the generator; ``mask``: T×H×W bool, the object that carries the class; ``spurious``: T×H×W
+    bool, the planted spurious cue (the eyes of the biased pair; empty for the other classes); ``label``: int.
 
     ``split``: ``train``, ``val``, ``test`` or ``bias_probe`` (only the biased pair, with its spurious cue
     swapped). ``size``: frame side (64 by default, 112 also works; every geometry scales).
@@ -246,14 +247,14 @@ class SyntheticActions:
         base = rng.uniform(40, 150, 3)
         out = out or {}
         scene = Scene(self.num_frames, self.size, smooth_background(rng, self.size, base), out.get("flow"),
-                      out.get("mask"))
+                      out.get("mask"), out.get("spurious"))
         ctx = Ctx(rng, self.num_frames, self.size, probe=self.split == "bias_probe")
         CLASSES[label][1](scene, ctx)
-        rgb, flow, mask = scene.finish(rng, out=out.get("rgb"))
-        return {"rgb": rgb, "flow": flow, "mask": mask, "label": label}
+        rgb, flow, mask, spurious = scene.finish(rng, out=out.get("rgb"))
+        return {"rgb": rgb, "flow": flow, "mask": mask, "spurious": spurious, "label": label}
 
     def arrays(self, indices=None, flow_dtype=np.float32) -> dict[str, np.ndarray]:
-        """Stacked samples: rgb N×T×H×W×3, flow N×T×2×H×W, mask N×T×H×W, label N.
+        """Stacked samples: rgb N×T×H×W×3, flow N×T×2×H×W, mask and spurious N×T×H×W, label N.
 
         Each clip is drawn straight into the batch arrays: one process draws about 450 clips/s at 64×64,
         so worker processes would spend more on moving the arrays back than they save."""
@@ -263,9 +264,10 @@ class SyntheticActions:
         idx %= max(len(self), 1)
         T, S, n = self.num_frames, self.size, len(idx)
         batch = {"rgb": np.zeros((n, T, S, S, 3), np.uint8), "flow": np.zeros((n, T, 2, S, S), flow_dtype),
-                 "mask": np.zeros((n, T, S, S), np.bool_), "label": np.zeros(n, np.int64)}
+                 "mask": np.zeros((n, T, S, S), np.bool_), "spurious": np.zeros((n, T, S, S), np.bool_),
+                 "label": np.zeros(n, np.int64)}
         for row, i in enumerate(idx):
-            views = {k: batch[k][row] for k in ("rgb", "flow", "mask")}
+            views = {k: batch[k][row] for k in ("rgb", "flow", "mask", "spurious")}
             batch["label"][row] = self._render(int(i), views)["label"]
         return batch
 

@@ -8,13 +8,12 @@ with more change between frames. A row for the real stimuli gives the scale.
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
 
+from ..table import Table
 from .leaps import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, ModelInversion
 
 COLUMNS = ("method", "videos", "top1_m", "top1_v", "is_m", "is_m_std", "is_v", "is_v_std", "ssim", "psnr")
@@ -44,60 +43,19 @@ def frame_similarity(videos: torch.Tensor) -> tuple[float, float]:
     return float(ssim), float(torch.nan_to_num(psnr, posinf=100.0).clamp_max(100.0).mean())
 
 
-@dataclass
-class InversionTable:
+class InversionTable(Table):
     """The evaluation table: one row per method, columns :data:`COLUMNS`. Index by column name for an
     array, or by method key (``"leaps"``, ``"am"`` …) for a row dict; ``to_pandas()`` where pandas is
     installed."""
 
-    rows: list[dict]
+    COLUMNS = COLUMNS
+    HEAD = ("method", "videos", "top-1 m (%)", "top-1 v (%)", "IS m", "IS v", "SSIM t,t+1", "PSNR t,t+1 (dB)")
 
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return COLUMNS
-
-    def __getitem__(self, key: str):
-        if key in COLUMNS:
-            return np.array([r[key] for r in self.rows])
-        for r in self.rows:
-            if r["key"] == key:
-                return r
-        raise KeyError(f"{key!r} is neither a column ({', '.join(COLUMNS)}) nor a method "
-                       f"({', '.join(r['key'] for r in self.rows)})")
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def to_dict(self) -> dict[str, list]:
-        return {c: [r[c] for r in self.rows] for c in COLUMNS}
-
-    def to_pandas(self):
-        import pandas as pd
-
-        return pd.DataFrame(self.to_dict())
-
-    def _cells(self, r: dict) -> list[str]:
+    @staticmethod
+    def cells(r: dict) -> list[str]:
         return [r["method"], str(r["videos"]), f"{100 * r['top1_m']:.1f}", f"{100 * r['top1_v']:.1f}",
                 f"{r['is_m']:.2f} ± {r['is_m_std']:.2f}", f"{r['is_v']:.2f} ± {r['is_v_std']:.2f}",
                 f"{r['ssim']:.3f}", f"{r['psnr']:.1f}"]
-
-    _HEAD = ["method", "videos", "top-1 m (%)", "top-1 v (%)", "IS m", "IS v", "SSIM t,t+1", "PSNR t,t+1 (dB)"]
-
-    def __str__(self) -> str:
-        cells = [self._HEAD] + [self._cells(r) for r in self.rows]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(self._HEAD))]
-        lines = [" | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
-                 for row in cells]
-        lines.insert(1, "-+-".join("-" * w for w in widths))
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._HEAD)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(r)) + "</tr>"
-                       for r in self.rows)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def score_videos(inv: ModelInversion, xs: torch.Tensor, targets: Sequence[int], *, splits: int = 1) -> dict:

@@ -11,12 +11,13 @@ from torch import nn
 from ..data.synthetic import CLASS_NAMES
 from .checkpoints import embedded_checkpoints, load_state, read_checkpoint
 from .info import ModelInfo
-from .tiny import TinyR3D, TinyTwoStream, TinyVerifier
+from .tiny import TinyFrame2D, TinyR3D, TinyTwoStream, TinyVerifier
 
 EMBEDDED: dict[str, tuple[Callable[[], nn.Module], dict]] = {
     "tiny_two_stream": (TinyTwoStream, dict(kind="two_stream", flow_frames=10, flow_scale=2.0)),
     "tiny_r3d": (TinyR3D, dict(kind="clip")),
     "tiny_verifier": (TinyVerifier, dict(kind="clip")),
+    "tiny_frame2d": (TinyFrame2D, dict(kind="clip")),
 }
 TORCHVISION = {
     "r3d_18": (16, 112), "mc3_18": (16, 112), "r2plus1d_18": (16, 112), "s3d": (16, 224),
@@ -87,6 +88,9 @@ def _load_torchvision(arch: str, weights: Any) -> nn.Module:
 
     builder = getattr(tvv, arch)
     frames, side = TORCHVISION[arch]
+    if isinstance(weights, str) and weights == "embedded":
+        raise ValueError(f"torchvision:{arch} has no embedded weights; pass weights=None (random), a local checkpoint "
+                         "path, or a torchvision weights name such as 'DEFAULT' (downloaded by torchvision)")
     if weights is None:
         model, label, classes = builder(weights=None), "random", tuple(f"class_{i}" for i in range(400))
     elif isinstance(weights, (str, Path)) and Path(weights).suffix in (".pt", ".pth", ".bin"):
@@ -97,7 +101,9 @@ def _load_torchvision(arch: str, weights: Any) -> nn.Module:
         load_state(model, state, f"checkpoint {weights}")
         label, classes = str(weights), tuple(f"class_{i}" for i in range(num_classes))
     else:
-        enum = tvv.get_model_weights(arch)
+        from torchvision.models import get_model_weights
+
+        enum = get_model_weights(arch)
         w = enum.DEFAULT if weights == "DEFAULT" else (enum[weights] if isinstance(weights, str) else weights)
         model, label, classes = builder(weights=w), str(w), tuple(w.meta["categories"])  # downloads on the user's machine
     info = ModelInfo(name=f"torchvision:{arch}", kind="clip", class_names=classes, num_frames=frames,

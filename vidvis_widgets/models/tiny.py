@@ -5,7 +5,9 @@
 conv5_fusion where motion is fused into appearance, then fc6, fc7, fc8 — with
 fewer channels. ``TinyR3D`` is a 3D CNN whose head is last conv → global average
 pool → linear, the form Saliency Tubes needs. ``TinyVerifier`` is a separately
-trained residual (2+1)D network with BatchNorm, the independent verifier LEAPS needs.
+trained residual (2+1)D network with BatchNorm, the independent verifier LEAPS needs. ``TinyFrame2D``
+is TinyR3D with every temporal kernel removed: a 2D CNN applied to each frame, its frames averaged as
+TSN's consensus does, the frame-wise model of Saliency Tubes' 2D-versus-3D comparison.
 """
 
 from __future__ import annotations
@@ -82,6 +84,27 @@ class TinyR3D(nn.Module):
         self.layer2 = _conv3d_bn(24, 48, (3, 3, 3), (1, 2, 2))
         self.layer3 = _conv3d_bn(48, 64, (3, 3, 3), (2, 1, 1))
         self.layer4 = _conv3d_bn(64, 64, (3, 3, 3))
+        self.pool = nn.AdaptiveAvgPool3d(1)
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(clip)))))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class TinyFrame2D(nn.Module):
+    """TinyR3D's layers with 1×3×3 kernels and no temporal stride: exactly a 2D CNN run on every frame (its
+    BatchNorm statistics pooled over frames, as a 2D network's over a batch of frames), then ``pool`` averages
+    over frames and positions before ``fc`` — TSN's average consensus with every frame a segment.
+    ``layer4`` keeps all T frames at H/8 × W/8, so its class activation maps are per-frame 2D maps."""
+
+    def __init__(self, num_classes: int = 14):
+        super().__init__()
+        self.stem = _conv3d_bn(3, 16, (1, 3, 3), (1, 2, 2))
+        self.layer1 = _conv3d_bn(16, 24, (1, 3, 3), (1, 2, 2))
+        self.layer2 = _conv3d_bn(24, 48, (1, 3, 3), (1, 2, 2))
+        self.layer3 = _conv3d_bn(48, 64, (1, 3, 3))
+        self.layer4 = _conv3d_bn(64, 64, (1, 3, 3))
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.fc = nn.Linear(64, num_classes)
 

@@ -1,0 +1,566 @@
+"""Saliency Tubes (Stergiou et al., ICIP 2019) and their gradient-weighted generalization.
+
+The CAM form, for models whose head is global average pooling of the last convolution followed by a linear
+layer (the embedded ``tiny_r3d`` and ``tiny_frame2d``, torchvision's ``r3d_18``, ``mc3_18``, ``r2plus1d_18``):
+with x the last convolution's activations (C channels over T'×H'×W') and y_i the linear layer's weights for
+class i, eq. 1 weights every activation map a_j by y_{i,j} and keeps the channels with y_{i,j} ≥ τ; eq. 2
+sums them, and the sum is interpolated to the clip's T×H×W with cubic interpolation. Because the head is
+pool → linear, the mean of the un-thresholded map is exactly the class logit minus its bias: the tube
+splits the logit over space and time.
+
+The gradient-weighted form, for every other model (``s3d``, ``mvit_v2_s``, ``swin3d_t``, the two-stream
+model, or any other layer): y_{i,j} is replaced by α_{i,j}, the space-time mean of ∂(logit i)/∂a_j —
+Grad-CAM over space and time. Transformer tokens are reshaped back to T'×H'×W' first; for the two-stream
+model the map lives on conv5_fusion's H'×W' and covers the frames the two streams see.
+
+Our choices, where the paper and its reference code leave them open:
+
+- τ is absolute, in the units of y (or α), as in eq. 1; τ = 0 keeps the channels that raise the class score.
+- Interpolation is cubic convolution (Keys), separable over time and space, on the model's device, so a
+  tube costs a fraction of a forward pass; the reference code's ``scipy.ndimage.zoom`` (a cubic B-spline,
+  on the host) gives maps that correlate above 0.99 with it (tested).
+- The interpolated map is rectified (Grad-CAM's ReLU; the CAM map with τ ≥ 0 is non-negative already)
+  and divided by its maximum over the whole clip, not per frame, so that the frames where the model does
+  not look stay dark — the reference code's focus maps are normalized per frame, which hides exactly that.
+
+The model runs once per clip batch; the activations, logits and weights are kept, so changing the class,
+τ or the per-feature channel recomputes a tube without running the model again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization, video_features
+from ..models.layers import device_of, submodule
+from .loop import frozen
+
+METHODS = ("auto", "cam", "grad")
+_FORMS = "a clip T×H×W×3, a batch N×T×H×W×3 (uint8, or float in [0, 1]), a list of equal-sized clips, or a dict " \
+         "with 'rgb' in those forms (and 'flow' N×T×2×H×W for a two-stream model)"
+
+
+# -- interpolation -------------------------------------------------------------------------------------------
+def cubic_upsample(maps: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """N×T'×H'×W' maps → N×T×H×W by cubic convolution, separably over space then time, on their device."""
+    n, t, h, w = maps.shape
+    T, H, W = (int(s) for s in size)
+    x = maps.float().reshape(n * t, 1, h, w)
+    if (h, w) != (H, W):
+        x = F.interpolate(x, size=(H, W), mode="bicubic", align_corners=False)
+    x = x.reshape(n, 1, t, H * W)
+    if t != T:  # the second axis keeps its size, so its cubic weights are the identity
+        x = F.interpolate(x, size=(T, H * W), mode="bicubic", align_corners=False)
+    return x.reshape(n, T, H, W)
+
+
+def normalize_over_clip(tubes: torch.Tensor, support: torch.Tensor | None = None) -> torch.Tensor:
+    """Min–max scaled over each clip's frames (those in ``support``, a (T,) mask, where given; the others
+    are 0): N×T×H×W in [0, 1]. A constant clip is all 0."""
+    flat = tubes.flatten(1) if support is None else tubes[:, support].flatten(1)
+    lo = flat.amin(1).view(-1, 1, 1, 1)
+    span = (flat.amax(1).view(-1, 1, 1, 1) - lo)
+    out = torch.where(span > 1e-12, (tubes - lo) / span.clamp_min(1e-12), torch.zeros_like(tubes)).clamp(0, 1)
+    return out if support is None else out * support.view(1, -1, 1, 1)
+
+
+# -- inputs --------------------------------------------------------------------------------------------------
+def _as_tensor(x, name: str) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x.detach()
+    if isinstance(x, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(x))
+    raise TypeError(f"{name}: expected {_FORMS}; got {type(x).__name__}")
+
+
+def as_frames(clips) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(frames N×T×H×W×3 uint8, flow N×T×2×H×W float or None) from the forms users have: see ``_FORMS``."""
+    flow = None
+    if isinstance(clips, dict):
+        if "rgb" not in clips:
+            raise ValueError(f"a dict of clips needs an 'rgb' entry; expected {_FORMS}")
+        flow = clips.get("flow")
+        clips = clips["rgb"]
+    if isinstance(clips, (list, tuple)):
+        items = [_as_tensor(c, f"clip {i}") for i, c in enumerate(clips)]
+        if not items:
+            raise ValueError(f"no clips given; expected {_FORMS}")
+        shapes = {tuple(c.shape) for c in items}
+        if len(shapes) > 1:
+            raise ValueError(f"clips in one call must share a shape; got {sorted(shapes)}. Resize them, or call once "
+                             "per size")
+        rgb = torch.stack(items)
+    else:
+        rgb = _as_tensor(clips, "clips")
+        if rgb.dim() == 4:
+            rgb = rgb[None]
+    if rgb.dim() != 5 or rgb.shape[-1] != 3:
+        raise ValueError(f"expected {_FORMS}; got shape {tuple(rgb.shape)}")
+    if rgb.dtype != torch.uint8:
+        f = rgb.float()
+        if f.numel() and (f.min() < -1e-3 or f.max() > 1 + 1e-3):
+            raise ValueError(f"float clips must hold values in [0, 1]; got [{float(f.min()):.3g}, {float(f.max()):.3g}]. "
+                             "Pass uint8 frames, or divide by 255")
+        rgb = (f.clamp(0, 1) * 255).round().to(torch.uint8)
+    if flow is not None:
+        flow = _as_tensor(flow, "flow").float()
+        if flow.dim() == 4:
+            flow = flow[None]
+        if flow.dim() != 5 or flow.shape[2] != 2 or flow.shape[0] != rgb.shape[0] or flow.shape[1] < rgb.shape[1]:
+            raise ValueError(f"flow must be N×T×2×H×W alongside rgb N×T×H×W×3 {tuple(rgb.shape)}; got "
+                             f"{tuple(flow.shape)}")
+    return rgb, flow
+
+
+# -- the result ----------------------------------------------------------------------------------------------
+@dataclass
+class SaliencyTubeResult:
+    """Tubes for N clips, recomputable for any class, τ or channel without running the model again.
+
+    ``frames``: the clips as the tubes overlay them, N×T×H×W×3 uint8; ``activations``: the layer's
+    N×C×T'×H'×W'; ``logits``: N×classes; ``method``: ``"cam"`` (eqs. 1–2 with the linear head's weights
+    ``head_weights``, classes×C) or ``"grad"`` (gradient weights ``grad_weights``, N×K×C, for the classes
+    ``grad_classes``, N×K: each clip's top-k and the requested targets); ``targets``: each clip's default class;
+    ``support``: the frames the model sees (all of them, except for a two-stream model)."""
+
+    frames: torch.Tensor
+    activations: torch.Tensor
+    logits: torch.Tensor
+    method: str
+    layer: str
+    targets: torch.Tensor
+    threshold: float = 0.0
+    class_names: tuple[str, ...] | None = None
+    head_weights: torch.Tensor | None = None
+    grad_weights: torch.Tensor | None = None
+    grad_classes: torch.Tensor | None = None
+    support: torch.Tensor | None = None
+    model_name: str = ""
+    settings: dict = field(default_factory=dict)
+
+    # -- classes ---------------------------------------------------------------------------------------
+    @property
+    def num_clips(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.logits.shape[1])
+
+    @property
+    def probs(self) -> torch.Tensor:
+        return self.logits.float().softmax(1)
+
+    @property
+    def predicted(self) -> torch.Tensor:
+        return self.logits.argmax(1)
+
+    def class_name(self, c: int) -> str:
+        return self.class_names[c] if self.class_names is not None and c < len(self.class_names) else f"class {c}"
+
+    def class_index(self, c: int | str) -> int:
+        if isinstance(c, str):
+            if self.class_names is None or c not in self.class_names:
+                known = ", ".join(self.class_names[:20]) if self.class_names else "none (pass an index)"
+                raise ValueError(f"unknown class {c!r}; the model's classes are: {known}")
+            return self.class_names.index(c)
+        c = int(c)
+        if not 0 <= c < self.num_classes:
+            raise ValueError(f"class {c} is out of range: the model has {self.num_classes} classes (0…{self.num_classes - 1})")
+        return c
+
+    def _targets(self, target) -> torch.Tensor:
+        """(N,) class per clip from None (the defaults), 'predicted', one class, or one per clip."""
+        if target is None:
+            return self.targets
+        if isinstance(target, str) and target == "predicted":
+            return self.predicted
+        if isinstance(target, (list, tuple, np.ndarray, torch.Tensor)):
+            t = [self.class_index(c) for c in (target.tolist() if hasattr(target, "tolist") else target)]
+            if len(t) != self.num_clips:
+                raise ValueError(f"{len(t)} targets for {self.num_clips} clips; give one class, or one per clip")
+            return torch.tensor(t, device=self.logits.device)
+        return torch.full((self.num_clips,), self.class_index(target), device=self.logits.device)
+
+    def top_k(self, k: int = 5) -> list[list[tuple[int, str, float]]]:
+        """Per clip, the k most probable classes as (index, name, probability)."""
+        p, i = self.probs.topk(min(k, self.num_classes), dim=1)
+        return [[(int(c), self.class_name(int(c)), float(q)) for c, q in zip(ci, pi)] for ci, pi in zip(i.cpu(), p.cpu())]
+
+    # -- eqs. 1 and 2 ----------------------------------------------------------------------------------
+    def channel_weights(self, target=None) -> torch.Tensor:
+        """y_{i,j} (CAM) or α_{i,j} (gradient form) for each clip's class i: N×C."""
+        t = self._targets(target)
+        if self.method == "cam":
+            return self.head_weights[t]
+        hit = self.grad_classes == t[:, None]
+        missing = ~hit.any(1)
+        if bool(missing.any()):
+            n = int(missing.nonzero()[0, 0])
+            raise ValueError(f"gradient weights for class {self.class_name(int(t[n]))} of clip {n} were not computed; "
+                             f"this result has each clip's top-{self.grad_classes.shape[1]} and its targets. Pass "
+                             "target= (or a larger top_k) to the call")
+        return self.grad_weights[torch.arange(self.num_clips, device=t.device), hit.float().argmax(1)]
+
+    def kept_channels(self, target=None, threshold: float | None = None) -> torch.Tensor:
+        """How many channels pass τ, per clip: (N,)."""
+        tau = self.threshold if threshold is None else float(threshold)
+        return (self.channel_weights(target) >= tau).sum(1)
+
+    def contributions(self, target=None) -> torch.Tensor:
+        """y_{i,j} · mean(a_j): what each channel adds to the class score, N×C (for CAM these sum to the logit
+        minus its bias). Sort them to find the features worth a per-feature tube."""
+        return self.channel_weights(target) * self.activations.mean((2, 3, 4))
+
+    def maps(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
+        """The un-interpolated tubes, N×T'×H'×W': eq. 2's sum of the channels that pass τ (eq. 1), or with
+        ``feature``, the single activation map a_j (the paper's Fig. 1b)."""
+        a = self.activations
+        if feature is not None:
+            if not 0 <= int(feature) < a.shape[1]:
+                raise ValueError(f"feature {feature} is out of range: layer {self.layer} has {a.shape[1]} channels "
+                                 f"(0…{a.shape[1] - 1})")
+            return a[:, int(feature)]
+        tau = self.threshold if threshold is None else float(threshold)
+        w = self.channel_weights(target)
+        w = torch.where(w >= tau, w, torch.zeros_like(w))
+        return torch.einsum("nc,ncthw->nthw", w, a)
+
+    def tubes(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
+        """The saliency tubes, N×T×H×W in [0, 1] on the model's device, normalized over each whole clip."""
+        n, T, H, W, _ = self.frames.shape
+        return normalize_over_clip(cubic_upsample(self.maps(target, threshold, feature), (T, H, W)), self.support)
+
+    def top_k_tubes(self, k: int = 3, threshold: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One tube per top-k class: (tubes N×k×T×H×W, classes N×k, probabilities N×k)."""
+        p, c = self.probs.topk(min(k, self.num_classes), dim=1)
+        tubes = torch.stack([self.tubes(c[:, j], threshold) for j in range(c.shape[1])], 1)
+        return tubes, c, p
+
+    def frame_energy(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
+        """The mean saliency of each frame, N×T: flat for a model that looks at every frame alike."""
+        return self.tubes(target, threshold, feature).mean((2, 3))
+
+    # -- renderings ------------------------------------------------------------------------------------
+    def heat(self, target=None, threshold: float | None = None, feature: int | None = None, *,
+             colormap: str = "Turbo", alpha: float = 0.5) -> np.ndarray:
+        """Heat tubes: a colormap blended over the frames, N×T×H×W×3 uint8."""
+        from ..media.tube_render import heat_tube
+
+        return heat_tube(self.frames, self.tubes(target, threshold, feature), colormap, alpha).cpu().numpy()
+
+    def focus(self, target=None, threshold: float | None = None, feature: int | None = None, *,
+              floor: float = 20 / 255) -> np.ndarray:
+        """Focus tubes: the saliency as an alpha mask over the frames (on black), N×T×H×W×3 uint8."""
+        from ..media.tube_render import focus_tube
+
+        return focus_tube(self.frames, self.tubes(target, threshold, feature), floor).cpu().numpy()
+
+    def caption(self, n: int, target=None) -> str:
+        c = int(self._targets(target)[n])
+        return f"{self.class_name(c)} p={float(self.probs[n, c]):.2f}"
+
+    def show(self, target=None, threshold: float | None = None, feature: int | None = None, *, indices=None, **kw):
+        """A ClipPlayer: one row per clip, with the clip, its heat tube and its focus tube."""
+        from ..widgets.clip_player import ClipPlayer
+
+        idx = list(range(self.num_clips)) if indices is None else [int(i) for i in indices]
+        heat, focus = self.heat(target, threshold, feature), self.focus(target, threshold, feature)
+        frames = self.frames.cpu().numpy()
+        clips, caps = [], []
+        for n in idx:
+            clips += [frames[n], heat[n], focus[n]]
+            caps += [f"clip {n}", self.caption(n, target), "focus"]
+        kw.setdefault("fps", 8.0)
+        return ClipPlayer(clips, captions=caps, rows=len(idx), cols=3, col_headers=["clip", "heat tube", "focus tube"],
+                          **kw)
+
+    def save(self, path, index: int = 0, kind: str = "both", target=None, threshold: float | None = None,
+             feature: int | None = None, fps: float = 8.0) -> Any:
+        """Writes clip ``index``'s heat tube, focus tube or ``"both"`` beside the clip, as MP4, WebM or GIF (by
+        the suffix)."""
+        from ..io import write_video
+
+        if kind not in ("heat", "focus", "both"):
+            raise ValueError(f"kind must be 'heat', 'focus' or 'both', got {kind!r}")
+        if not 0 <= index < self.num_clips:
+            raise IndexError(f"clip index {index} is out of range for {self.num_clips} clips")
+        heat = self.heat(target, threshold, feature)[index] if kind in ("heat", "both") else None
+        focus = self.focus(target, threshold, feature)[index] if kind in ("focus", "both") else None
+        if kind == "heat":
+            return write_video(path, heat, fps=fps)
+        if kind == "focus":
+            return write_video(path, focus, fps=fps)
+        return write_video(path, [self.frames[index].cpu().numpy(), heat, focus], fps=fps, cols=3)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.show()._repr_mimebundle_(include=include, exclude=exclude)
+
+    def __repr__(self) -> str:
+        return (f"SaliencyTubeResult({self.num_clips} clips of {tuple(self.frames.shape[1:4])}, method={self.method!r}, "
+                f"layer={self.layer!r}, maps {tuple(self.activations.shape[1:])}, τ={self.threshold})")
+
+
+# -- the method ----------------------------------------------------------------------------------------------
+class SaliencyTubes:
+    """Saliency Tubes on a video model: build once, call with clips.
+
+        tubes = SaliencyTubes(load_model("tiny_r3d"))(SyntheticActions("test").arrays(range(8)))
+        tubes.show()                                   # clip, heat tube, focus tube per clip
+        tubes.heat(target="disc_left", threshold=0.1)  # another class and τ, no model re-run
+
+    ``method``: ``"cam"`` (eqs. 1–2; needs a conv → global-average-pool → linear head, checked on the
+    logits), ``"grad"`` (the gradient-weighted form, any model and layer) or ``"auto"`` (CAM where the
+    head allows it). ``layer``: the layer whose maps the tubes are made of (default: the last layer with
+    space-time maps before the head; conv5_fusion for the two-stream model). ``batch_size``: clips per
+    forward pass. ``bf16``: autocast the forward pass on devices that support it.
+    """
+
+    def __init__(self, model: nn.Module, *, method: str = "auto", layer: str | None = None,
+                 device: torch.device | str | None = None, batch_size: int = 32, bf16: bool = False):
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        self.device = device_of(model, device)
+        self.model = model.to(self.device)
+        self.info = getattr(model, "vidvis_info", None)
+        self.two_stream = self.info is not None and self.info.kind == "two_stream"
+        self.method, self.batch_size, self.bf16 = method, int(batch_size), bool(bf16)
+        self.channels_last = channels_last(model)
+        self.mean, self.std = normalization(model, self.device)
+        self.layer = layer if layer is not None else ("conv5_fusion" if self.two_stream else None)
+        if self.layer is not None:
+            submodule(model, self.layer)
+        self._head: nn.Linear | None = None
+        if method == "cam":
+            self._head = self._linear_head()
+
+    # -- model facts -------------------------------------------------------------------------------------
+    def _linear_head(self) -> nn.Linear:
+        try:
+            head = submodule(self.model, final_linear(self.model))
+        except ValueError:
+            raise ValueError(self._not_cam(f"{type(self.model).__name__} has no linear classifier")) from None
+        return head
+
+    def _not_cam(self, why: str) -> str:
+        return (f"the CAM form of Saliency Tubes needs a head that is global average pooling of the last convolution "
+                f"followed by a linear layer; {why}. Use method='grad' (the gradient-weighted form), which works on "
+                "any model")
+
+    @property
+    def min_frames(self) -> int:
+        return self.info.num_frames if self.info is not None else 1
+
+    def _model_inputs(self, frames: torch.Tensor, flow: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+        if self.two_stream:
+            if flow is None:
+                raise ValueError("a two-stream model needs optical flow: pass a dict with 'rgb' N×T×H×W×3 and 'flow' "
+                                 "N×T×2×H×W (SyntheticActions(...).arrays() gives one; vidvis_widgets.media.flow "
+                                 "estimates flow for your own videos)")
+            return self.info.prepare({"rgb": frames.cpu().numpy(), "flow": flow.cpu().numpy()}, self.device)
+        x = frames.to(self.device).float().div(255).permute(0, 4, 1, 2, 3)
+        size = fixed_input_size(self.model) or native_size(self.model)
+        if size is not None and tuple(x.shape[2:]) != tuple(size):
+            fixed = fixed_input_size(self.model) is not None
+            x = F.interpolate(x, size=size if fixed else (x.shape[2], *size[1:]), mode="trilinear", align_corners=False)
+        return ((x - self.mean.view(1, 3, 1, 1, 1)) / self.std.view(1, 3, 1, 1, 1),)
+
+    def _default_layer(self, inputs: tuple[torch.Tensor, ...]) -> str:
+        """The last layer, in execution order, whose output has space-time maps (more than one spatial
+        position); a parent whose output is its last child's is preferred, for a shorter name."""
+        found: list[str] = []
+        hooks = []
+        for name, m in self.model.named_modules():
+            if name:
+                hooks.append(m.register_forward_hook(lambda _m, _i, o, name=name: found.append(name)
+                                                     if _has_maps(o, self.channels_last) else None))
+        try:
+            with torch.no_grad():
+                self.model(*(x[:1] for x in inputs))
+        finally:
+            for h in hooks:
+                h.remove()
+        if not found:
+            raise ValueError(f"{type(self.model).__name__} has no layer with space-time maps (N×C×T×H×W, or tokens with "
+                             "their T×H×W); pass layer=")
+        return found[-1]
+
+    # -- running -----------------------------------------------------------------------------------------
+    def __call__(self, clips, *, target=None, top_k: int = 5, threshold: float = 0.0, start: int = 0) -> SaliencyTubeResult:
+        """Tubes for ``clips`` (:data:`_FORMS`). ``target``: None (each clip's predicted class), a class index
+        or name, or one per clip. ``top_k``: the gradient form keeps weights for each clip's top-k classes and
+        its target, so those can be shown without re-running. ``threshold``: τ of eq. 1. ``start``: the first
+        frame used when clips are longer than the model's input."""
+        frames, flow = as_frames(clips)
+        need = self.min_frames
+        if frames.shape[1] < need:
+            raise ValueError(f"{self._name} needs clips of at least {need} frames; got {frames.shape[1]}. Pass longer "
+                             "clips, or resample them to that length")
+        if not 0 <= start <= frames.shape[1] - need:
+            raise ValueError(f"start={start} leaves fewer than {need} frames of the {frames.shape[1]} given")
+        length = need if self.info is not None else frames.shape[1] - start
+        frames = frames[:, start:start + length]
+        if flow is not None:
+            flow = flow[:, start:start + length]
+        parts = [self._run(frames[i:i + self.batch_size], None if flow is None else flow[i:i + self.batch_size],
+                           target, top_k) for i in range(0, len(frames), self.batch_size)]
+        acts, logits = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+        method = parts[0][4]
+        gw = torch.cat([p[2] for p in parts]) if method == "grad" else None
+        gc = torch.cat([p[3] for p in parts]) if method == "grad" else None
+        preds = logits.argmax(1)
+        targets = preds if target is None else _as_targets(target, len(frames), self._class_index, preds.device)
+        support = None
+        if self.two_stream:
+            support = torch.zeros(length, dtype=torch.bool, device=self.device)
+            support[self.info.flow_window] = True
+            support[self.info.rgb_frame] = True
+        return SaliencyTubeResult(
+            frames=frames.to(self.device), activations=acts, logits=logits, method=method, layer=self.layer,
+            targets=targets, threshold=float(threshold), class_names=self.info.class_names if self.info else None,
+            head_weights=self._head.weight.detach().float() if method == "cam" else None, grad_weights=gw,
+            grad_classes=gc, support=support, model_name=self._name,
+            settings={"top_k": top_k, "start": start, "bf16": self.bf16, "interpolation": "cubic"})
+
+    @property
+    def _name(self) -> str:
+        return self.info.name if self.info is not None else type(self.model).__name__
+
+    def _class_index(self, c) -> int:
+        n = self._num_classes
+        if isinstance(c, str):
+            names = self.info.class_names if self.info is not None else ()
+            if c not in names:
+                raise ValueError(f"unknown class {c!r}; {self._name}'s classes are: {', '.join(names[:20]) or 'unnamed'}")
+            return names.index(c)
+        if not 0 <= int(c) < n:
+            raise ValueError(f"class {int(c)} is out of range: {self._name} has {n} classes (0…{n - 1})")
+        return int(c)
+
+    def _run(self, frames, flow, target, top_k):
+        inputs = self._model_inputs(frames, flow)
+        if self.layer is None:
+            self.layer = self._default_layer(inputs)
+        captured: dict[str, Any] = {}
+
+        def hook(_m, _i, out):
+            # a leaf here makes the backward pass of the gradient form start at this layer, not the input
+            if isinstance(out, (tuple, list)):
+                leaf = out[0].detach().requires_grad_(True)
+                captured["leaf"], captured["out"] = leaf, (leaf, *out[1:])
+                return type(out)(captured["out"]) if isinstance(out, tuple) else list(captured["out"])
+            leaf = out.detach().requires_grad_(True)
+            captured["leaf"] = captured["out"] = leaf
+            return leaf
+
+        handle = submodule(self.model, self.layer).register_forward_hook(hook)
+        amp = dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+        try:
+            with frozen(self.model), torch.enable_grad(), torch.autocast(**amp):
+                logits = self.model(*inputs)
+        finally:
+            handle.remove()
+        if "leaf" not in captured:
+            raise ValueError(f"layer {self.layer!r} did not run in {self._name}'s forward pass; pick a layer the "
+                             "model uses (vidvis_widgets.models.list_layers lists them)")
+        acts = self._features(captured["out"]).float()
+        logits = logits.float()
+        method = self.method
+        if method in ("cam", "auto"):
+            why = self._cam_mismatch(acts, logits)
+            if why is None:
+                self._head = self._head or self._linear_head()
+                return acts.detach(), logits.detach(), None, None, "cam"
+            if method == "cam":
+                raise ValueError(self._not_cam(why))
+        classes = self._grad_classes(logits, target, top_k)
+        weights = []
+        for k in range(classes.shape[1]):
+            score = logits.gather(1, classes[:, k:k + 1]).sum()
+            (g,) = torch.autograd.grad(score, captured["leaf"], retain_graph=k < classes.shape[1] - 1)
+            weights.append(self._features(_like(captured["out"], g)).float().mean((2, 3, 4)))
+        return acts.detach(), logits.detach(), torch.stack(weights, 1), classes, "grad"
+
+    def _features(self, out) -> torch.Tensor:
+        if isinstance(out, torch.Tensor) and out.dim() == 4 and self.two_stream:
+            return out.unsqueeze(2)  # a 2D layer of the two-stream net: one "time step", spread over its frames
+        try:
+            return video_features(out, self.channels_last)
+        except ValueError:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise ValueError(f"layer {self.layer!r} gives {shape}, without temporal and spatial dimensions; Saliency "
+                             "Tubes need a layer with maps over T×H×W (N×C×T×H×W, or a transformer's tokens with their "
+                             "T×H×W). vidvis_widgets.models.list_layers lists each layer's output shape") from None
+
+    def _cam_mismatch(self, acts: torch.Tensor, logits: torch.Tensor) -> str | None:
+        """None if logits = mean(acts) · Wᵀ + b (the head is pool → linear on this layer), else why not."""
+        try:
+            head = self._head or self._linear_head()
+        except ValueError:
+            return f"{type(self.model).__name__} has no linear classifier"
+        if head.in_features != acts.shape[1]:
+            return (f"its last linear layer takes {head.in_features} features, but layer {self.layer!r} has "
+                    f"{acts.shape[1]} channels")
+        pooled = acts.detach().mean((2, 3, 4)) @ head.weight.detach().float().T
+        if head.bias is not None:
+            pooled = pooled + head.bias.detach().float()
+        err = (pooled - logits.detach()).abs().max()
+        tol = 1e-3 * (1 + logits.detach().abs().max()) * (20 if self.bf16 else 1)
+        if not bool(err <= tol):
+            return (f"{self._name}'s logits differ from average pooling of layer {self.layer!r} followed by its linear "
+                    f"layer by up to {float(err):.3g}")
+        return None
+
+    def _grad_classes(self, logits: torch.Tensor, target, top_k: int) -> torch.Tensor:
+        k = max(1, min(int(top_k), logits.shape[1]))
+        top = logits.topk(k, dim=1).indices
+        if target is None:
+            return top
+        t = _as_targets(target, len(logits), self._class_index, logits.device)
+        return torch.cat([t[:, None], top], 1)
+
+    @property
+    def _num_classes(self) -> int:
+        if self.info is not None:
+            return self.info.num_classes
+        head = self._head or self._linear_head()
+        return head.out_features
+
+
+def saliency_tubes(model: nn.Module, clip, target=None, threshold: float = 0.0, *, top_k: int = 5,
+                   method: str = "auto", layer: str | None = None, start: int = 0, **kw) -> SaliencyTubeResult:
+    """Saliency Tubes for one clip or a batch: see :class:`SaliencyTubes` (``kw`` go to its constructor)."""
+    return SaliencyTubes(model, method=method, layer=layer, **kw)(clip, target=target, top_k=top_k,
+                                                                  threshold=threshold, start=start)
+
+
+def _as_targets(target, n: int, index, device) -> torch.Tensor:
+    if isinstance(target, str) and target == "predicted":
+        raise ValueError("target='predicted' is the default; pass target=None")
+    if isinstance(target, (list, tuple, np.ndarray, torch.Tensor)):
+        t = [index(c) for c in (target.tolist() if hasattr(target, "tolist") else target)]
+        if len(t) != n:
+            raise ValueError(f"{len(t)} targets for {n} clips; give one class, or one per clip")
+        return torch.tensor(t, device=device)
+    return torch.full((n,), index(target), device=device, dtype=torch.long)
+
+
+def _like(out, g: torch.Tensor):
+    """``g`` in the structure of ``out`` (a tensor, or a transformer block's (tokens, thw))."""
+    return (g, *out[1:]) if isinstance(out, (tuple, list)) else g
+
+
+def _has_maps(out, last: bool) -> bool:
+    """Whether a module's output holds space-time maps with more than one spatial position."""
+    if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[1], (tuple, list)) and len(out[1]) == 3:
+        return isinstance(out[0], torch.Tensor) and out[0].dim() == 3 and out[1][1] * out[1][2] > 1
+    if isinstance(out, torch.Tensor) and out.dim() == 5:
+        h, w = (out.shape[2], out.shape[3]) if last else (out.shape[3], out.shape[4])
+        return h * w > 1
+    return False
