@@ -29,6 +29,7 @@ The model runs once per clip batch; the activations, logits and weights are kept
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -374,6 +375,12 @@ class SaliencyTubes:
     def _default_layer(self, inputs: tuple[torch.Tensor, ...]) -> str:
         """The last layer, in execution order, whose output has space-time maps (more than one spatial
         position); a parent whose output is its last child's is preferred, for a shorter name."""
+        import torchvision.models.video as tvv
+
+        if isinstance(self.model, tvv.MViT):
+            # only the class token reaches MViT's head, so the last block's patch tokens get no gradient; the
+            # block before gives the patches the last block's attention reads
+            return f"blocks.{len(self.model.blocks) - 2}"
         found: list[str] = []
         hooks = []
         for name, m in self.model.named_modules():
@@ -485,7 +492,11 @@ class SaliencyTubes:
             score = logits.gather(1, classes[:, k:k + 1]).sum()
             (g,) = torch.autograd.grad(score, captured["leaf"], retain_graph=k < classes.shape[1] - 1)
             weights.append(self._features(_like(captured["out"], g)).float().mean((2, 3, 4)))
-        return acts.detach(), logits.detach(), torch.stack(weights, 1), classes, "grad"
+        weights = torch.stack(weights, 1)
+        if not bool(weights.abs().amax() > 0):
+            warnings.warn(f"no gradient reaches layer {self.layer!r} of {self._name} from the class scores, so its tubes "
+                          "are empty; choose a layer the head depends on (an earlier one)", stacklevel=3)
+        return acts.detach(), logits.detach(), weights, classes, "grad"
 
     def _features(self, out) -> torch.Tensor:
         if isinstance(out, torch.Tensor) and out.dim() == 4 and self.two_stream:

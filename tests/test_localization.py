@@ -1,0 +1,85 @@
+"""The localization benchmark: the measures on maps with known answers, then saliency tubes of the embedded
+tiny_r3d against the uniform and centre-bias baselines on the test split's object masks."""
+
+import numpy as np
+import pytest
+import torch
+
+from vidvis_widgets.data import SyntheticActions
+from vidvis_widgets.methods.localization import (centre_bias_map, cue_energy, energy_in_mask, localization_benchmark,
+                                                 pointing_game, uniform_random_map)
+from vidvis_widgets.methods.saliency_tubes import SaliencyTubes
+from vidvis_widgets.models import load_model
+
+
+def test_measures_on_maps_with_known_answers():
+    mask = torch.zeros(2, 3, 8, 8, dtype=torch.bool)
+    mask[:, :, 2:4, 2:4] = True
+    mask[1, 2] = False  # a frame without the object is not counted by the pointing game
+    assert energy_in_mask(mask.float(), mask).tolist() == [1.0, 1.0]
+    assert energy_in_mask(torch.ones(2, 3, 8, 8), mask)[0] == pytest.approx(4 / 64)
+    assert energy_in_mask(torch.zeros(2, 3, 8, 8), mask).tolist() == [0.0, 0.0]
+    s = torch.zeros(2, 3, 8, 8)
+    s[:, :, 3, 3] = 1.0  # on the object
+    s[0, 1, 3, 3], s[0, 1, 6, 6] = 0.0, 1.0  # frame 1 of clip 0 peaks off it, 2 pixels from its corner
+    hits, frames = pointing_game(s, mask)
+    assert hits.tolist() == [2, 2] and frames.tolist() == [3, 2]
+    assert pointing_game(s, mask, tolerance=2)[0].tolist() == [2, 2]
+    assert pointing_game(s, mask, tolerance=3)[0].tolist() == [3, 2]
+
+
+def test_baselines_score_what_they_should():
+    mask = torch.zeros(200, 4, 32, 32, dtype=torch.bool)
+    mask[:, :, :8, :8] = True  # a corner: 1/16 of the frame
+    u = uniform_random_map(mask.shape, torch.Generator().manual_seed(0))
+    assert float(energy_in_mask(u, mask).mean()) == pytest.approx(1 / 16, abs=0.003)
+    hits, frames = pointing_game(u, mask)
+    assert float(hits.sum() / frames.sum()) == pytest.approx(1 / 16, abs=0.015)
+    c = centre_bias_map(mask.shape)
+    assert float(c[0, 0, 16, 16]) == pytest.approx(float(c.max()), rel=0.01) and float(energy_in_mask(c, mask)[0]) < 0.5 / 16
+
+
+@pytest.fixture(scope="module")
+def table():
+    return localization_benchmark(load_model("tiny_r3d"), SyntheticActions("test"))
+
+
+def test_tubes_beat_both_baselines_on_the_test_split(table):
+    print(table)
+    rows = {r["key"]: r for r in table.rows}
+    assert rows["cam"]["clips"] == 420 and rows["cam"]["frames"] == 420 * 16
+    for key in ("cam", "grad"):
+        r = rows[key]
+        assert r["pointing"] > 2.5 * rows["centre"]["pointing"] and r["pointing"] > 10 * rows["uniform"]["pointing"]
+        assert r["energy_in_mask"] > 1.2 * rows["centre"]["energy_in_mask"]
+        assert r["energy_in_mask"] > 2 * rows["uniform"]["energy_in_mask"]
+        assert r["energy_in_mask"] < rows["ceiling"]["energy_in_mask"] and r["pointing"] < rows["ceiling"]["pointing"]
+    # a pool → linear head makes the gradient form the CAM form
+    assert rows["grad"]["energy_in_mask"] == pytest.approx(rows["cam"]["energy_in_mask"], abs=1e-4)
+    assert rows["uniform"]["energy_in_mask"] == pytest.approx(rows["uniform"]["mask_fraction"], abs=0.002)
+    assert "&lt;" not in table._repr_html_() and "<td>Saliency Tubes (CAM, eqs. 1–2)</td>" in table._repr_html_()
+
+
+def test_on_the_bias_probe_the_shortcut_class_points_at_the_moving_eyes():
+    """bias_probe apply_eye_makeup clips have moving eyes, the planted cue of apply_lipstick: tiny_r3d calls them
+    apply_lipstick, and that class's tube peaks on the eyes more often than on the applicator."""
+    probe = SyntheticActions("bias_probe").arrays()
+    keep = probe["label"] == SyntheticActions.classes.index("apply_eye_makeup")
+    clips = {k: v[keep] for k, v in probe.items()}
+    result = SaliencyTubes(load_model("tiny_r3d"))(clips)
+    lipstick = SyntheticActions.classes.index("apply_lipstick")
+    assert (result.predicted == lipstick).all()
+    tubes = result.tubes()
+    on_eyes, frames = pointing_game(tubes, torch.as_tensor(clips["spurious"]), tolerance=1)
+    on_tool, _ = pointing_game(tubes, torch.as_tensor(clips["mask"]), tolerance=1)
+    assert int(on_eyes.sum()) > 1.5 * int(on_tool.sum())
+    share = cue_energy(result, clips["mask"], clips["spurious"])
+    assert share["spurious"].mean() > 3 * share["intended"].mean()
+
+
+def test_the_frame_wise_2d_model_has_one_map_per_frame():
+    clips = SyntheticActions("test").arrays([0, 30])
+    r2d = SaliencyTubes(load_model("tiny_frame2d"))(clips)
+    r3d = SaliencyTubes(load_model("tiny_r3d"))(clips)
+    assert r2d.method == "cam" and r2d.activations.shape[2] == 16 and r3d.activations.shape[2] == 4
+    assert np.isfinite(r2d.frame_energy().numpy()).all()
