@@ -10,7 +10,8 @@ from .widgets.leaps_view import LeapsView
 from .widgets.optimization_monitor import OptimizationMonitor
 from .widgets.regularizer_sweep import RegularizerSweep
 from .widgets.response_histogram import ResponseHistogram
+from .widgets.saliency_tube_view import SaliencyTubeView
 
 __all__ = ["ClipPlayer", "ConfusionPairView", "FilterEvolutionGrid", "LeapsView", "OptimizationMonitor", "RegularizerSweep",
-           "ResponseHistogram", "Clip", "as_clip", "flow_to_rgb", "io"]
+           "ResponseHistogram", "SaliencyTubeView", "Clip", "as_clip", "flow_to_rgb", "io"]
 __version__ = "0.1.0"

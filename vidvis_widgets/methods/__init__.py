@@ -1,5 +1,5 @@
 """The methods: activation maximization (two-stream and 3D), LEAPS model inversion and its baselines,
-response statistics, and the pieces they share."""
+Saliency Tubes and their localization benchmark, response statistics, and the pieces they share."""
 
 from .activation_maximization import PRESETS, ActivationMaximization, AMJob, AMResult, AMResults, activation_maximization, sweep
 from .inversion_evaluation import InversionTable, class_stimuli, evaluate_inversion, inception_score
@@ -7,6 +7,8 @@ from .leaps import (InversionJob, InversionResult, InversionResults, ModelInvers
                     deep_dream, leaps)
 from .filter_evolution import FilterEvolution, checkpoint_models, filter_evolution
 from .objectives import Objective, energy, tv, unit
+from .localization import LocalizationTable, localization_benchmark
+from .saliency_tubes import SaliencyTubeResult, SaliencyTubes, saliency_tubes
 from .response_statistics import ResponseStatistics, response_statistics
 from .regularizers import energy_norm, project_to_bound, temporal_variation, total_variation
 
@@ -15,4 +17,5 @@ __all__ = ["ActivationMaximization", "AMJob", "AMResult", "AMResults", "activati
            "temporal_variation", "response_statistics", "ResponseStatistics", "filter_evolution", "FilterEvolution",
            "checkpoint_models", "leaps", "deep_dream", "activation_maximization_3d", "ModelInversion",
            "InversionJob", "InversionResult", "InversionResults", "evaluate_inversion", "InversionTable",
-           "class_stimuli", "inception_score"]
+           "class_stimuli", "inception_score", "saliency_tubes", "SaliencyTubes", "SaliencyTubeResult",
+           "localization_benchmark", "LocalizationTable"]

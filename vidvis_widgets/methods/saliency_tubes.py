@@ -29,6 +29,7 @@ The model runs once per clip batch; the activations, logits and weights are kept
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -144,6 +145,14 @@ class SaliencyTubeResult:
     support: torch.Tensor | None = None
     model_name: str = ""
     settings: dict = field(default_factory=dict)
+
+    def select(self, indices) -> "SaliencyTubeResult":
+        """The result for some of the clips (views of the kept tensors; the model does not run)."""
+        idx = torch.as_tensor(list(indices), dtype=torch.long, device=self.logits.device)
+        pick = lambda t: None if t is None else t[idx.to(t.device)]  # noqa: E731
+        return dataclasses.replace(self, frames=pick(self.frames), activations=pick(self.activations),
+                                   logits=pick(self.logits), targets=pick(self.targets),
+                                   grad_weights=pick(self.grad_weights), grad_classes=pick(self.grad_classes))
 
     # -- classes ---------------------------------------------------------------------------------------
     @property

@@ -1,0 +1,62 @@
+"""SaliencyTubeView: its controls recompute tubes from the kept activations, never the model."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import vidvis_widgets as vv
+from vidvis_widgets.data import SyntheticActions
+from vidvis_widgets.methods import SaliencyTubes
+from vidvis_widgets.models import load_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model("tiny_r3d")
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return SyntheticActions("test").arrays([0, 30, 400])
+
+
+def test_controls_update_the_tubes_without_running_the_model(model, clips):
+    view = vv.SaliencyTubeView(model, clips, top_k=3)
+    calls = []
+    hook = model.register_forward_pre_hook(lambda *_: calls.append(1))
+    try:
+        assert [c for _, c in view.class_menu.options][0] == 0 and len(view.class_menu.options) == 3
+        assert "p=0.99" in view.class_menu.options[0][0]
+        first = view.player.clips[1].frames.copy()
+        view.class_menu.value = view.class_menu.options[1][1]
+        assert not np.array_equal(view.player.clips[1].frames, first)
+        w = view.result.channel_weights(view.class_menu.value)[0]
+        assert view.threshold.min == pytest.approx(float(w.min())) and view.threshold.max == pytest.approx(float(w.max()))
+        view.threshold.value = float(w.max())  # only the strongest channel passes
+        assert "1 of 64 channels" in view.status.value
+        view.mode.value = "feature"
+        assert view.threshold.disabled and not view.feature.disabled
+        top = view.feature.options[0][1]
+        assert view.player.captions[1] == f"heat · feature #{top}"
+        view.clip_menu.value = 2
+        assert view.class_menu.options[0][0].startswith("apply_lipstick")
+    finally:
+        hook.remove()
+    assert not calls
+    np.testing.assert_array_equal(view.player.clips[0].frames, clips["rgb"][2])
+
+
+def test_class_names_reach_the_page_escaped(model, clips):
+    result = SaliencyTubes(model)(clips)
+    names = list(result.class_names)
+    names[0] = "<img src=x onerror=alert(1)>"
+    view = vv.SaliencyTubeView(dataclasses.replace(result, class_names=tuple(names)))
+    assert "<img" not in view.status.value and "&lt;img" in view.status.value
+
+
+def test_bad_arguments(model, clips):
+    with pytest.raises(ValueError, match="pass the clips"):
+        vv.SaliencyTubeView(model)
+    with pytest.raises(IndexError, match="out of range for 3 clips"):
+        vv.SaliencyTubeView(model, clips, index=3)

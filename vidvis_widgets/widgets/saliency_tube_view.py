@@ -1,0 +1,126 @@
+"""SaliencyTubeView: a clip beside its heat and focus tubes, with the class, τ and per-feature mode at hand;
+every control recomputes from the kept activations, so nothing waits for the model."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+
+from ..methods.saliency_tubes import SaliencyTubeResult, SaliencyTubes
+from .clip_player import ClipPlayer
+
+
+class SaliencyTubeView(W.VBox):
+    """``SaliencyTubeView(model, clips)`` runs :class:`~vidvis_widgets.methods.SaliencyTubes` once;
+    ``SaliencyTubeView(result)`` shows a result already computed.
+
+    The class menu lists the clip's top-k predictions with their probabilities; the τ slider spans the
+    class's channel weights (eq. 1); "feature" mode shows one channel's re-scaled map, the channels listed
+    by how much they add to the class score. ``colormap``: any plotly colorscale name.
+    """
+
+    def __init__(self, source, clips=None, *, top_k: int = 5, index: int = 0, method: str = "auto",
+                 layer: str | None = None, colormap: str = "Turbo", fps: float = 8.0):
+        if isinstance(source, SaliencyTubeResult):
+            self.result = source
+        else:
+            if clips is None:
+                raise ValueError("pass the clips to explain: SaliencyTubeView(model, clips), or a SaliencyTubeResult")
+            self.result = SaliencyTubes(source, method=method, layer=layer)(clips, top_k=top_k)
+        r = self.result
+        if not 0 <= index < r.num_clips:
+            raise IndexError(f"clip index {index} is out of range for {r.num_clips} clips")
+        self.top_k, self.colormap = top_k, colormap
+        self.clip_menu = W.Dropdown(options=[(f"clip {n}: predicted {r.caption(n, 'predicted')}", n)
+                                             for n in range(r.num_clips)], value=index, description="clip",
+                                    layout=W.Layout(width="360px", display="" if r.num_clips > 1 else "none"))
+        self.class_menu = W.Dropdown(description="class", layout=W.Layout(width="360px"))
+        self.threshold = W.FloatSlider(description="τ", continuous_update=True, readout_format=".3f",
+                                       layout=W.Layout(width="360px"))
+        self.mode = W.ToggleButtons(options=["class", "feature"], value="class", style={"button_width": "70px"},
+                                    tooltips=["the class's tube: channels with weight ≥ τ, weighted and summed",
+                                              "one channel's activation map, re-scaled (Fig. 1b)"])
+        self.feature = W.Dropdown(description="feature", layout=W.Layout(width="360px"), disabled=True)
+        self.status = W.HTML()
+        self.player = ClipPlayer(r.frames[index].cpu().numpy(), fps=fps)
+        controls = W.VBox([self.clip_menu, self.class_menu, self.threshold, W.HBox([self.mode]), self.feature,
+                           self.status])
+        super().__init__([controls, self.player])
+        self._quiet = False
+        self._sync_menus()
+        self.clip_menu.observe(lambda _c: self._sync_menus(), names="value")
+        self.class_menu.observe(lambda _c: self._sync_class(), names="value")
+        for w in (self.threshold, self.feature):
+            w.observe(lambda _c: self.refresh(), names="value")
+        self.mode.observe(self._on_mode, names="value")
+
+    @property
+    def index(self) -> int:
+        return int(self.clip_menu.value)
+
+    def _sync_menus(self) -> None:
+        """The clip changed: its top-k classes in the menu (the predicted one first)."""
+        r, n = self.result, self.index
+        options = []
+        for c, name, p in r.top_k(self.top_k)[n]:
+            options.append((f"{name} — p={p:.3f}", c))
+        if r.method == "grad":  # only the classes whose gradient weights were kept can be shown
+            kept = set(r.grad_classes[n].tolist())
+            options = [o for o in options if o[1] in kept]
+        default = int(r.targets[n])
+        if default not in [c for _, c in options]:
+            options.insert(0, (f"{r.class_name(default)} — p={float(r.probs[n, default]):.3f}", default))
+        self._quiet = True
+        try:
+            self.class_menu.options = options
+            self.class_menu.value = default
+        finally:
+            self._quiet = False
+        self._sync_class()
+
+    def _sync_class(self) -> None:
+        """The class changed: τ spans its channel weights, features are ranked by what they add to it."""
+        r, n = self.result, self.index
+        sub = r.select([n])
+        w = sub.channel_weights(self.class_menu.value)[0]
+        lo, hi = float(w.min()), float(w.max())
+        contrib = sub.contributions(self.class_menu.value)[0]
+        order = contrib.argsort(descending=True).tolist()
+        self._quiet = True
+        try:
+            self.threshold.min, self.threshold.max = -1e9, 1e9  # widen first, so no bound crosses the other
+            self.threshold.min, self.threshold.max = lo, hi
+            self.threshold.step = max((hi - lo) / 200, 1e-6)
+            self.threshold.value = min(max(r.threshold, lo), hi)
+            self.feature.options = [(f"#{j}: adds {float(contrib[j]):+.3f}", j) for j in order]
+            self.feature.value = order[0]
+        finally:
+            self._quiet = False
+        self.refresh()
+
+    def _on_mode(self, change) -> None:
+        feature = change["new"] == "feature"
+        self.feature.disabled = not feature
+        self.threshold.disabled = feature
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recomputes the shown tubes from the kept activations and replaces the player's clips."""
+        if self._quiet or self.class_menu.value is None:
+            return
+        r, n, cls = self.result, self.index, int(self.class_menu.value)
+        sub = r.select([n])
+        feature = self.feature.value if self.mode.value == "feature" else None
+        tau = float(self.threshold.value)
+        heat = sub.heat(cls, tau, feature, colormap=self.colormap)[0]
+        focus = sub.focus(cls, tau, feature)[0]
+        what = f"feature #{feature}" if feature is not None else f"{r.class_name(cls)}, τ={tau:.3f}"
+        self.player.set_clips([sub.frames[0].cpu().numpy(), heat, focus],
+                              captions=[f"clip {n}", f"heat · {what}", "focus"], cols=3,
+                              col_headers=["clip", "heat tube", "focus tube"])
+        kept = int(sub.kept_channels(cls, tau)[0])
+        total = r.activations.shape[1]
+        self.status.value = (f"<b>{html.escape(r.class_name(cls))}</b> p={float(r.probs[n, cls]):.3f} · "
+                             + (f"one channel of {total}" if feature is not None else f"{kept} of {total} channels ≥ τ")
+                             + f" · layer <code>{html.escape(r.layer)}</code> ({html.escape(r.method)})")
