@@ -1,0 +1,78 @@
+"""What a saliency tube costs on top of one forward pass.
+
+    .venv/bin/python benchmarks/saliency_tubes.py [--device cuda] [--repeats 3]
+
+For each model and batch size, in one run and alternating so that machine noise hits every column alike:
+
+- forward: the model alone on the prepared batch (no grad);
+- CAM call: ``SaliencyTubes(model, method="cam")(clips)`` plus ``.tubes()`` — input preparation, the hooked
+  forward pass, the head check, eqs. 1–2, cubic upsampling to the clip and clip-wide normalization;
+- grad call: the same with the gradient-weighted form (a backward pass from the class score to the layer);
+- recompute: ``.tubes()`` for another class on the kept activations (what the view's controls cost).
+
+Target: at batch 32 the CAM tube adds at most 50% to the forward pass. Times are medians of ``--repeats``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from vidvis_widgets.data import SyntheticActions
+from vidvis_widgets.methods import SaliencyTubes
+from vidvis_widgets.models import load_model
+
+
+def timed(fn, device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 32])
+    args = ap.parse_args()
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    models = [("tiny_r3d", 64, load_model("tiny_r3d")), ("torchvision:r3d_18", 112, load_model("torchvision:r3d_18", weights=None))]
+    print(f"device {device} · threads {torch.get_num_threads()} · median of {args.repeats}")
+    head = f"{'model':<20} {'clips':>10} {'batch':>5} {'forward s':>10} {'CAM call s':>11} {'+CAM %':>7} " \
+           f"{'grad call s':>12} {'+grad %':>8} {'recompute s':>12}"
+    print(head)
+    print("-" * len(head))
+    for name, size, model in models:
+        model = model.to(device)
+        for batch in args.batches:
+            clips = SyntheticActions("test", size=size).arrays(range(batch))
+            cam, grad = SaliencyTubes(model, method="cam", batch_size=batch), SaliencyTubes(model, method="grad",
+                                                                                             batch_size=batch)
+            frames = torch.as_tensor(clips["rgb"])
+            inputs = cam._model_inputs(frames, None)
+            with torch.no_grad():
+                model(*inputs)  # warm-up
+            cam(clips).tubes(), grad(clips, top_k=1).tubes()
+            fwd, c, g, rec = [], [], [], []
+            kept = cam(clips)
+            for _ in range(args.repeats):
+                with torch.no_grad():
+                    fwd.append(timed(lambda: model(*inputs), device))
+                c.append(timed(lambda: cam(clips).tubes(), device))
+                g.append(timed(lambda: grad(clips, top_k=1).tubes(), device))
+                rec.append(timed(lambda: kept.tubes(target=3), device))
+            f, cm, gm, rm = (statistics.median(x) for x in (fwd, c, g, rec))
+            print(f"{name:<20} {f'16×{size}²':>10} {batch:>5} {f:>10.4f} {cm:>11.4f} {100 * (cm / f - 1):>6.0f}% "
+                  f"{gm:>12.4f} {100 * (gm / f - 1):>7.0f}% {rm:>12.4f}")
+
+
+if __name__ == "__main__":
+    main()
