@@ -175,28 +175,13 @@ class SaliencyTubeResult:
         return self.class_names[c] if self.class_names is not None and c < len(self.class_names) else f"class {c}"
 
     def class_index(self, c: int | str) -> int:
-        if isinstance(c, str):
-            if self.class_names is None or c not in self.class_names:
-                known = ", ".join(self.class_names[:20]) if self.class_names else "none (pass an index)"
-                raise ValueError(f"unknown class {c!r}; the model's classes are: {known}")
-            return self.class_names.index(c)
-        c = int(c)
-        if not 0 <= c < self.num_classes:
-            raise ValueError(f"class {c} is out of range: the model has {self.num_classes} classes (0…{self.num_classes - 1})")
-        return c
+        return _class_index(c, self.class_names, self.num_classes, "the model")
 
     def _targets(self, target) -> torch.Tensor:
         """(N,) class per clip from None (the defaults), 'predicted', one class, or one per clip."""
         if target is None:
             return self.targets
-        if isinstance(target, str) and target == "predicted":
-            return self.predicted
-        if isinstance(target, (list, tuple, np.ndarray, torch.Tensor)):
-            t = [self.class_index(c) for c in (target.tolist() if hasattr(target, "tolist") else target)]
-            if len(t) != self.num_clips:
-                raise ValueError(f"{len(t)} targets for {self.num_clips} clips; give one class, or one per clip")
-            return torch.tensor(t, device=self.logits.device)
-        return torch.full((self.num_clips,), self.class_index(target), device=self.logits.device)
+        return _resolve_targets(target, self.num_clips, self.class_index, self.predicted)
 
     def top_k(self, k: int = 5) -> list[list[tuple[int, str, float]]]:
         """Per clip, the k most probable classes as (index, name, probability)."""
@@ -272,6 +257,16 @@ class SaliencyTubeResult:
 
         return focus_tube(self.frames, self.tubes(target, threshold, feature), floor).cpu().numpy()
 
+    def heat_and_focus(self, target=None, threshold: float | None = None, feature: int | None = None, *,
+                       colormap: str = "Turbo", alpha: float = 0.5,
+                       floor: float = 20 / 255) -> tuple[np.ndarray, np.ndarray]:
+        """Both renderings from one computation of the tubes: (heat, focus), each N×T×H×W×3 uint8."""
+        from ..media.tube_render import focus_tube, heat_tube
+
+        tubes = self.tubes(target, threshold, feature)
+        return (heat_tube(self.frames, tubes, colormap, alpha).cpu().numpy(),
+                focus_tube(self.frames, tubes, floor).cpu().numpy())
+
     def caption(self, n: int, target=None) -> str:
         c = int(self._targets(target)[n])
         return f"{self.class_name(c)} p={float(self.probs[n, c]):.2f}"
@@ -281,12 +276,13 @@ class SaliencyTubeResult:
         from ..widgets.clip_player import ClipPlayer
 
         idx = list(range(self.num_clips)) if indices is None else [int(i) for i in indices]
-        heat, focus = self.heat(target, threshold, feature), self.focus(target, threshold, feature)
-        frames = self.frames.cpu().numpy()
+        targets = self._targets(target)
+        heat, focus = self.select(idx).heat_and_focus(targets[idx], threshold, feature)
+        frames = self.frames[idx].cpu().numpy()
         clips, caps = [], []
-        for n in idx:
-            clips += [frames[n], heat[n], focus[n]]
-            caps += [f"clip {n}", self.caption(n, target), "focus"]
+        for k, n in enumerate(idx):
+            clips += [frames[k], heat[k], focus[k]]
+            caps += [f"clip {n}", self.caption(n, targets), "focus"]
         kw.setdefault("fps", 8.0)
         return ClipPlayer(clips, captions=caps, rows=len(idx), cols=3, col_headers=["clip", "heat tube", "focus tube"],
                           **kw)
@@ -301,13 +297,13 @@ class SaliencyTubeResult:
             raise ValueError(f"kind must be 'heat', 'focus' or 'both', got {kind!r}")
         if not 0 <= index < self.num_clips:
             raise IndexError(f"clip index {index} is out of range for {self.num_clips} clips")
-        heat = self.heat(target, threshold, feature)[index] if kind in ("heat", "both") else None
-        focus = self.focus(target, threshold, feature)[index] if kind in ("focus", "both") else None
+        one = self.select([index])
+        heat, focus = one.heat_and_focus(self._targets(target)[index:index + 1], threshold, feature)
         if kind == "heat":
-            return write_video(path, heat, fps=fps)
+            return write_video(path, heat[0], fps=fps)
         if kind == "focus":
-            return write_video(path, focus, fps=fps)
-        return write_video(path, [self.frames[index].cpu().numpy(), heat, focus], fps=fps, cols=3)
+            return write_video(path, focus[0], fps=fps)
+        return write_video(path, [one.frames[0].cpu().numpy(), heat[0], focus[0]], fps=fps, cols=3)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return self.show()._repr_mimebundle_(include=include, exclude=exclude)
@@ -375,9 +371,9 @@ class SaliencyTubes:
                                  "estimates flow for your own videos)")
             return self.info.prepare({"rgb": frames.cpu().numpy(), "flow": flow.cpu().numpy()}, self.device)
         x = frames.to(self.device).float().div(255).permute(0, 4, 1, 2, 3)
-        size = fixed_input_size(self.model) or native_size(self.model)
+        fixed = fixed_input_size(self.model)
+        size = fixed or native_size(self.model)
         if size is not None and tuple(x.shape[2:]) != tuple(size):
-            fixed = fixed_input_size(self.model) is not None
             x = F.interpolate(x, size=size if fixed else (x.shape[2], *size[1:]), mode="trilinear", align_corners=False)
         return ((x - self.mean.view(1, 3, 1, 1, 1)) / self.std.view(1, 3, 1, 1, 1),)
 
@@ -431,7 +427,7 @@ class SaliencyTubes:
         gw = torch.cat([p[2] for p in parts]) if method == "grad" else None
         gc = torch.cat([p[3] for p in parts]) if method == "grad" else None
         preds = logits.argmax(1)
-        targets = preds if target is None else _as_targets(target, len(frames), self._class_index, preds.device)
+        targets = preds if target is None else _resolve_targets(target, len(frames), self._class_index, preds)
         support = None
         if self.two_stream:
             support = torch.zeros(length, dtype=torch.bool, device=self.device)
@@ -449,15 +445,7 @@ class SaliencyTubes:
         return self.info.name if self.info is not None else type(self.model).__name__
 
     def _class_index(self, c) -> int:
-        n = self._num_classes
-        if isinstance(c, str):
-            names = self.info.class_names if self.info is not None else ()
-            if c not in names:
-                raise ValueError(f"unknown class {c!r}; {self._name}'s classes are: {', '.join(names[:20]) or 'unnamed'}")
-            return names.index(c)
-        if not 0 <= int(c) < n:
-            raise ValueError(f"class {int(c)} is out of range: {self._name} has {n} classes (0…{n - 1})")
-        return int(c)
+        return _class_index(c, self.info.class_names if self.info is not None else None, self._num_classes, self._name)
 
     def _run(self, frames, flow, target, top_k):
         inputs = self._model_inputs(frames, flow)
@@ -542,7 +530,7 @@ class SaliencyTubes:
         top = logits.topk(k, dim=1).indices
         if target is None:
             return top
-        t = _as_targets(target, len(logits), self._class_index, logits.device)
+        t = _resolve_targets(target, len(logits), self._class_index, top[:, 0])
         return torch.cat([t[:, None], top], 1)
 
     @property
@@ -560,15 +548,28 @@ def saliency_tubes(model: nn.Module, clip, target=None, threshold: float = 0.0, 
                                                                   threshold=threshold, start=start)
 
 
-def _as_targets(target, n: int, index, device) -> torch.Tensor:
+def _class_index(c, names: Sequence[str] | None, num_classes: int, owner: str) -> int:
+    """A class given by name or index, checked against the model's classes."""
+    if isinstance(c, str):
+        if not names or c not in names:
+            known = ", ".join(names[:20]) if names else "unnamed (pass an index)"
+            raise ValueError(f"unknown class {c!r}; {owner}'s classes are: {known}")
+        return list(names).index(c)
+    if not 0 <= int(c) < num_classes:
+        raise ValueError(f"class {int(c)} is out of range: {owner} has {num_classes} classes (0…{num_classes - 1})")
+    return int(c)
+
+
+def _resolve_targets(target, n: int, index, predicted: torch.Tensor) -> torch.Tensor:
+    """(n,) class per clip from 'predicted', one class (index or name), or one per clip."""
     if isinstance(target, str) and target == "predicted":
-        raise ValueError("target='predicted' is the default; pass target=None")
+        return predicted
     if isinstance(target, (list, tuple, np.ndarray, torch.Tensor)):
         t = [index(c) for c in (target.tolist() if hasattr(target, "tolist") else target)]
         if len(t) != n:
             raise ValueError(f"{len(t)} targets for {n} clips; give one class, or one per clip")
-        return torch.tensor(t, device=device)
-    return torch.full((n,), index(target), device=device, dtype=torch.long)
+        return torch.tensor(t, device=predicted.device, dtype=torch.long)
+    return torch.full((n,), index(target), device=predicted.device, dtype=torch.long)
 
 
 def _like(out, g: torch.Tensor):

@@ -62,6 +62,7 @@ class SaliencyTubeView(W.VBox):
     def _sync_menus(self) -> None:
         """The clip changed: its top-k classes in the menu (the predicted one first)."""
         r, n = self.result, self.index
+        self._clip = r.select([n])
         options = []
         for c, name, p in r.top_k(self.top_k)[n]:
             options.append((f"{name} — p={p:.3f}", c))
@@ -81,8 +82,7 @@ class SaliencyTubeView(W.VBox):
 
     def _sync_class(self) -> None:
         """The class changed: τ spans its channel weights, features are ranked by what they add to it."""
-        r, n = self.result, self.index
-        sub = r.select([n])
+        r, sub = self.result, self._clip
         w = sub.channel_weights(self.class_menu.value)[0]
         lo, hi = float(w.min()), float(w.max())
         contrib = sub.contributions(self.class_menu.value)[0]
@@ -110,11 +110,10 @@ class SaliencyTubeView(W.VBox):
         if self._quiet or self.class_menu.value is None:
             return
         r, n, cls = self.result, self.index, int(self.class_menu.value)
-        sub = r.select([n])
+        sub = self._clip
         feature = self.feature.value if self.mode.value == "feature" else None
         tau = float(self.threshold.value)
-        heat = sub.heat(cls, tau, feature, colormap=self.colormap)[0]
-        focus = sub.focus(cls, tau, feature)[0]
+        heat, focus = (v[0] for v in sub.heat_and_focus(cls, tau, feature, colormap=self.colormap))
         what = f"feature #{feature}" if feature is not None else f"{r.class_name(cls)}, τ={tau:.3f}"
         self.player.set_clips([sub.frames[0].cpu().numpy(), heat, focus],
                               captions=[f"clip {n}", f"heat · {what}", "focus"], cols=3,
