@@ -4,6 +4,7 @@ they must agree, recomputation without the model, renderings, exports and bad in
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from scipy import ndimage
 
 from vidvis_widgets.data import SyntheticActions
@@ -121,6 +122,25 @@ def test_a_batch_gives_the_tubes_of_its_clips_run_alone(r3d, clips, result):
         torch.testing.assert_close(alone, result.tubes()[n], atol=1e-5, rtol=1e-4)
 
 
+def test_the_reused_input_buffer_never_changes_a_kept_result(r3d, clips, result):
+    tuber = SaliencyTubes(r3d, batch_size=8)  # 14 clips: a full batch of 8, then 6 in the same buffer
+    first = tuber(clips)
+    kept = first.activations.clone(), first.logits.clone()
+    tuber({k: v[::-1].copy() for k, v in clips.items()})  # other clips in each slot of the buffer
+    torch.testing.assert_close(first.activations, kept[0], atol=0, rtol=0)
+    torch.testing.assert_close(first.logits, kept[1], atol=0, rtol=0)
+    torch.testing.assert_close(first.logits, result.logits, atol=1e-4, rtol=1e-4)
+    # a layer that passes its input through would hand back the buffer itself; it gets a copy
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Identity(), torch.nn.Conv3d(3, 4, 3), torch.nn.AdaptiveAvgPool3d(1),
+                                torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    passthrough = SaliencyTubes(model, method="grad", layer="0")
+    a = passthrough(clips["rgb"][:2])
+    before = a.activations.clone()
+    passthrough(clips["rgb"][2:4])
+    torch.testing.assert_close(a.activations, before, atol=0, rtol=0)
+
+
 def test_top_k_tubes_and_scores(result):
     tubes, classes, probs = result.top_k_tubes(3)
     assert tubes.shape == (14, 3, 16, 64, 64) and classes.shape == (14, 3)
@@ -142,6 +162,13 @@ def test_cubic_upsampling_keeps_constants_follows_ramps_and_matches_scipys_splin
     inner = (slice(6, -6), slice(12, -12), slice(12, -12))  # away from the clamped borders
     # PyTorch's cubic convolution (Keys, a = −0.75) reproduces constants exactly and ramps to within a few %
     assert float((up[inner] - truth[inner]).abs().max()) < 0.03 * float(truth.max() - truth.min())
+    # the matrix form is PyTorch's bicubic kernel, along space and along time
+    rand = torch.rand(2, 4, 8, 8)
+    spatial = F.interpolate(rand.reshape(8, 1, 8, 8), size=(64, 48), mode="bicubic", align_corners=False)
+    torch.testing.assert_close(cubic_upsample(rand, (4, 64, 48)), spatial.reshape(2, 4, 64, 48), atol=1e-5, rtol=0)
+    temporal = F.interpolate(rand[:, None, :, :1, 0], size=(13, 1), mode="bicubic", align_corners=False)
+    torch.testing.assert_close(cubic_upsample(rand[:, :, :1, :1], (13, 1, 1)), temporal[:, 0, :, :, None],
+                               atol=1e-5, rtol=0)
     rng = np.random.default_rng(0)
     low = ndimage.gaussian_filter(rng.random((4, 8, 8)), 1.0).astype(np.float32)
     ours = cubic_upsample(torch.from_numpy(low)[None], (16, 64, 64))[0].numpy()
