@@ -28,6 +28,9 @@ def test_controls_update_the_tubes_without_running_the_model(model, clips):
     try:
         assert [c for _, c in view.class_menu.options][0] == 0 and len(view.class_menu.options) == 3
         assert "p=0.99" in view.class_menu.options[0][0]
+        assert view.player.captions[1] == "heat · disc_right, τ=0.000"
+        view.threshold.value = -1e-9  # what the browser's slider sends back for 0 after snapping to its steps
+        assert view.player.captions[1] == "heat · disc_right, τ=0.000"
         first = view.player.clips[1].frames.copy()
         view.class_menu.value = view.class_menu.options[1][1]
         assert not np.array_equal(view.player.clips[1].frames, first)

@@ -112,9 +112,9 @@ class SaliencyTubeView(W.VBox):
         r, n, cls = self.result, self.index, int(self.class_menu.value)
         sub = self._clip
         feature = self.feature.value if self.mode.value == "feature" else None
-        tau = float(self.threshold.value)
+        tau = float(self.threshold.value)  # the slider snaps to its steps from min: 0 may come back as -1e-9
         heat, focus = (v[0] for v in sub.heat_and_focus(cls, tau, feature, colormap=self.colormap))
-        what = f"feature #{feature}" if feature is not None else f"{r.class_name(cls)}, τ={tau:.3f}"
+        what = f"feature #{feature}" if feature is not None else f"{r.class_name(cls)}, τ={round(tau, 3) + 0.0:.3f}"
         self.player.set_clips([sub.frames[0].cpu().numpy(), heat, focus],
                               captions=[f"clip {n}", f"heat · {what}", "focus"], cols=3,
                               col_headers=["clip", "heat tube", "focus tube"])
