@@ -1,7 +1,6 @@
 """Activation maximization on the embedded two-stream model: what the papers report, checked."""
 
 import threading
-import warnings
 
 import numpy as np
 import pytest

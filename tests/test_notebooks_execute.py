@@ -1,6 +1,5 @@
 """The method notebooks run top to bottom in a real kernel (with few optimization steps)."""
 
-import os
 from pathlib import Path
 
 import nbformat

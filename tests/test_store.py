@@ -1,7 +1,6 @@
 """The result store: keys, round trips, a kill mid-write, concurrent writers, and the CLI."""
 
 import multiprocessing as mp
-import os
 import signal
 import subprocess
 import sys

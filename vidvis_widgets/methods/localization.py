@@ -117,10 +117,11 @@ def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "
             grid = tuple(r.activations.shape[2:])
         ref = next(iter(maps.values())) if maps else None
         t = ref.shape[1] if ref is not None else arrays["mask"].shape[1]
-        mask = torch.as_tensor(np.asarray(arrays["mask"][idx][:, :t]))
+        device = ref.device if ref is not None else torch.device("cpu")
+        mask = torch.as_tensor(np.asarray(arrays["mask"][idx][:, :t])).to(device)  # once, not once per map
         shape = tuple(mask.shape)
-        maps["uniform"] = uniform_random_map(shape, gen)
-        maps["centre"] = centre_bias_map(shape)
+        maps["uniform"] = uniform_random_map(shape, gen, device)
+        maps["centre"] = centre_bias_map(shape, device=device)
         if grid is not None:
             maps["ceiling"] = resolution_ceiling(mask, grid)
         for k, s in maps.items():

@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..media.clips import rgb_to_uint8, to_numpy
 from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization, video_features
 from ..models.layers import device_of, submodule
 from .loop import frozen
@@ -89,11 +90,8 @@ def normalize_over_clip(tubes: torch.Tensor, support: torch.Tensor | None = None
 
 # -- inputs --------------------------------------------------------------------------------------------------
 def _as_tensor(x, name: str) -> torch.Tensor:
-    if isinstance(x, torch.Tensor):
-        return x.detach()
-    if isinstance(x, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(x))
-    raise TypeError(f"{name}: expected {_FORMS}; got {type(x).__name__}")
+    """A torch tensor of ``x`` as given (a tensor stays on its device; numpy is wrapped, not copied)."""
+    return x.detach() if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(to_numpy(x, name)))
 
 
 def as_frames(clips) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -119,12 +117,8 @@ def as_frames(clips) -> tuple[torch.Tensor, torch.Tensor | None]:
             rgb = rgb[None]
     if rgb.dim() != 5 or rgb.shape[-1] != 3:
         raise ValueError(f"expected {_FORMS}; got shape {tuple(rgb.shape)}")
-    if rgb.dtype != torch.uint8:
-        f = rgb.float()
-        if f.numel() and (f.min() < -1e-3 or f.max() > 1 + 1e-3):
-            raise ValueError(f"float clips must hold values in [0, 1]; got [{float(f.min()):.3g}, {float(f.max()):.3g}]. "
-                             "Pass uint8 frames, or divide by 255")
-        rgb = (f.clamp(0, 1) * 255).round().to(torch.uint8)
+    if rgb.dtype != torch.uint8:  # the value ranges and rounding every clip in the package accepts
+        rgb = torch.from_numpy(rgb_to_uint8(to_numpy(rgb, "clips"), "clips"))
     if flow is not None:
         flow = _as_tensor(flow, "flow").float()
         if flow.dim() == 4:
@@ -405,13 +399,12 @@ class SaliencyTubes:
         input pays a page fault per 4 KiB on first touch — a third of a small model's forward pass at batch 32.
         CUDA's caching allocator reuses blocks already. Results never alias it, even for a layer that passes
         its input through: ``__call__`` concatenates the batches' activations into new tensors."""
-        n, rest = shape[0], tuple(shape[1:])
-        buf = self._buffer
-        if self.device.type != "cpu" or buf is None or buf.shape[0] < n or tuple(buf.shape[1:]) != (rest[3], *rest[:3]):
-            buf = torch.empty((n, *rest), device=self.device).permute(0, 4, 1, 2, 3)
-            if self.device.type == "cpu":
-                self._buffer = buf
-        return buf[:n]
+        n, t, h, w, c = shape
+        if self.device.type != "cpu":
+            return torch.empty(shape, device=self.device).permute(0, 4, 1, 2, 3)
+        if self._buffer is None or self._buffer.shape[0] < n or tuple(self._buffer.shape[1:]) != (c, t, h, w):
+            self._buffer = torch.empty(shape).permute(0, 4, 1, 2, 3)
+        return self._buffer[:n]
 
     def _default_layer(self, inputs: tuple[torch.Tensor, ...]) -> str:
         """The last layer, in execution order, whose output has space-time maps (more than one spatial

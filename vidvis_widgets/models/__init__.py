@@ -6,7 +6,7 @@ from .folding import fold_batchnorm
 from .info import ModelInfo
 from .layers import LayerInfo, LayerTable, list_layers
 from .registry import KNOWN, load_model
-from .tiny import TinyR3D, TinyTwoStream, TinyVerifier
+from .tiny import TinyFrame2D, TinyR3D, TinyTwoStream, TinyVerifier
 
 
 def model_card() -> str:
@@ -21,4 +21,4 @@ def model_card() -> str:
 
 __all__ = ["model_card", "load_model", "list_layers", "LayerTable", "LayerInfo", "fold_batchnorm", "ModelInfo", "KNOWN", "CheckpointMismatch", "embedded_checkpoints",
            "evaluate", "Evaluation",
-           "TinyTwoStream", "TinyR3D", "TinyVerifier"]
+           "TinyTwoStream", "TinyR3D", "TinyFrame2D", "TinyVerifier"]

@@ -75,15 +75,17 @@ def _conv3d_bn(cin: int, cout: int, kernel, stride=1) -> nn.Sequential:
 
 
 class TinyR3D(nn.Module):
-    """3D CNN on N×3×T×H×W clips; ``layer4`` is the last conv (T/4 × H/8 × W/8), then ``pool`` and ``fc``."""
+    """3D CNN on N×3×T×H×W clips; ``layer4`` is the last conv (T/4 × H/8 × W/8), then ``pool`` and ``fc``.
+    ``temporal=False`` gives every layer a 1×3×3 kernel and no temporal stride (see :class:`TinyFrame2D`)."""
 
-    def __init__(self, num_classes: int = 14):
+    def __init__(self, num_classes: int = 14, temporal: bool = True):
         super().__init__()
-        self.stem = _conv3d_bn(3, 16, (3, 3, 3), (1, 2, 2))
-        self.layer1 = _conv3d_bn(16, 24, (3, 3, 3), (2, 2, 2))
-        self.layer2 = _conv3d_bn(24, 48, (3, 3, 3), (1, 2, 2))
-        self.layer3 = _conv3d_bn(48, 64, (3, 3, 3), (2, 1, 1))
-        self.layer4 = _conv3d_bn(64, 64, (3, 3, 3))
+        k, st = (3, 3, 3) if temporal else (1, 3, 3), 2 if temporal else 1
+        self.stem = _conv3d_bn(3, 16, k, (1, 2, 2))
+        self.layer1 = _conv3d_bn(16, 24, k, (st, 2, 2))
+        self.layer2 = _conv3d_bn(24, 48, k, (1, 2, 2))
+        self.layer3 = _conv3d_bn(48, 64, k, (st, 1, 1))
+        self.layer4 = _conv3d_bn(64, 64, k)
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.fc = nn.Linear(64, num_classes)
 
@@ -92,25 +94,14 @@ class TinyR3D(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
-class TinyFrame2D(nn.Module):
+class TinyFrame2D(TinyR3D):
     """TinyR3D's layers with 1×3×3 kernels and no temporal stride: exactly a 2D CNN run on every frame (its
     BatchNorm statistics pooled over frames, as a 2D network's over a batch of frames), then ``pool`` averages
     over frames and positions before ``fc`` — TSN's average consensus with every frame a segment.
     ``layer4`` keeps all T frames at H/8 × W/8, so its class activation maps are per-frame 2D maps."""
 
     def __init__(self, num_classes: int = 14):
-        super().__init__()
-        self.stem = _conv3d_bn(3, 16, (1, 3, 3), (1, 2, 2))
-        self.layer1 = _conv3d_bn(16, 24, (1, 3, 3), (1, 2, 2))
-        self.layer2 = _conv3d_bn(24, 48, (1, 3, 3), (1, 2, 2))
-        self.layer3 = _conv3d_bn(48, 64, (1, 3, 3))
-        self.layer4 = _conv3d_bn(64, 64, (1, 3, 3))
-        self.pool = nn.AdaptiveAvgPool3d(1)
-        self.fc = nn.Linear(64, num_classes)
-
-    def forward(self, clip: torch.Tensor) -> torch.Tensor:
-        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(clip)))))
-        return self.fc(torch.flatten(self.pool(x), 1))
+        super().__init__(num_classes, temporal=False)
 
 
 class _Residual2Plus1D(nn.Module):

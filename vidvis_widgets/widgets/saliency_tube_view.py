@@ -64,7 +64,7 @@ class SaliencyTubeView(W.VBox):
         r, n = self.result, self.index
         self._clip = r.select([n])
         options = []
-        for c, name, p in r.top_k(self.top_k)[n]:
+        for c, name, p in self._clip.top_k(self.top_k)[0]:
             options.append((f"{name} — p={p:.3f}", c))
         if r.method == "grad":  # only the classes whose gradient weights were kept can be shown
             kept = set(r.grad_classes[n].tolist())
