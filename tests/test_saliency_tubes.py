@@ -122,6 +122,17 @@ def test_a_batch_gives_the_tubes_of_its_clips_run_alone(r3d, clips, result):
         torch.testing.assert_close(alone, result.tubes()[n], atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("method", ["cam", "grad"])
+def test_one_target_per_clip_spans_several_batches(r3d, clips, result, method):
+    """Each batch of 4 gets its own clips' classes (the gradient form once got the whole list, and refused it)."""
+    labels = clips["label"].tolist()
+    batched = SaliencyTubes(r3d, method=method, batch_size=4)(clips, target=labels)
+    assert batched.targets.tolist() == labels
+    torch.testing.assert_close(batched.tubes(), result.tubes(labels), atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="13 targets for 14 clips"):
+        SaliencyTubes(r3d, method=method, batch_size=4)(clips, target=labels[:-1])
+
+
 def test_the_reused_input_buffer_never_changes_a_kept_result(r3d, clips, result):
     tuber = SaliencyTubes(r3d, batch_size=8)  # 14 clips: a full batch of 8, then 6 in the same buffer
     first = tuber(clips)

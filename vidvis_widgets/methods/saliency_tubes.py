@@ -449,8 +449,12 @@ class SaliencyTubes:
         frames = frames[:, start:start + length]
         if flow is not None:
             flow = flow[:, start:start + length]
-        parts = [self._run(frames[i:i + self.batch_size], None if flow is None else flow[i:i + self.batch_size],
-                           target, top_k) for i in range(0, len(frames), self.batch_size)]
+        per_clip = isinstance(target, (list, tuple, np.ndarray, torch.Tensor))
+        if per_clip:  # checked against all clips here, then each batch gets its own slice
+            target = _resolve_targets(target, len(frames), self._class_index, torch.empty(0, dtype=torch.long))
+        bs = self.batch_size
+        parts = [self._run(frames[i:i + bs], None if flow is None else flow[i:i + bs],
+                           target[i:i + bs] if per_clip else target, top_k) for i in range(0, len(frames), bs)]
         acts, logits = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
         method = parts[0][4]
         gw = torch.cat([p[2] for p in parts]) if method == "grad" else None
