@@ -41,7 +41,7 @@ def test_baselines_score_what_they_should():
 
 @pytest.fixture(scope="module")
 def table():
-    return localization_benchmark(load_model("tiny_r3d"), SyntheticActions("test"))
+    return localization_benchmark(load_model("tiny_r3d"), SyntheticActions("test"), layers=("layer3", "layer2", "layer1"))
 
 
 def test_tubes_beat_both_baselines_on_the_test_split(table):
@@ -54,6 +54,13 @@ def test_tubes_beat_both_baselines_on_the_test_split(table):
         assert r["energy_in_mask"] > 1.2 * rows["centre"]["energy_in_mask"]
         assert r["energy_in_mask"] > 2 * rows["uniform"]["energy_in_mask"]
         assert r["energy_in_mask"] < rows["ceiling"]["energy_in_mask"] and r["pointing"] < rows["ceiling"]["pointing"]
+    # earlier layers, smaller receptive fields: layer2 sees 15 px and layer1 7 px of the frame's 64, layer4 47
+    centre = rows["centre"]
+    for key, energy, pointing in (("grad:layer2", 2.5, 2), ("grad:layer1", 3.5, 4)):
+        assert rows[key]["energy_in_mask"] > energy * centre["energy_in_mask"], rows[key]
+        assert rows[key]["pointing"] > pointing * centre["pointing"], rows[key]
+    assert rows["grad:layer1"]["pointing"] > 1.5 * rows["cam"]["pointing"]
+    assert rows["grad:layer3"]["map"] == "gradient-weighted tubes at layer3"  # reported, whatever it scores
     # a pool → linear head makes the gradient form the CAM form
     assert rows["grad"]["energy_in_mask"] == pytest.approx(rows["cam"]["energy_in_mask"], abs=1e-4)
     assert rows["uniform"]["energy_in_mask"] == pytest.approx(rows["uniform"]["mask_fraction"], abs=0.002)

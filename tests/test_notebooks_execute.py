@@ -65,8 +65,9 @@ def test_leaps_notebook_runs_the_view_the_baselines_the_table_and_torchvision(mo
 
 def test_saliency_tubes_notebook(monkeypatch, tmp_path):
     views, text = run("saliency_tubes.ipynb", monkeypatch, tmp_path)
-    assert len(views) == 7  # the result itself, its show(), the view, top-k, 2D vs 3D, bias probe, r3d_18
-    assert "Saliency Tubes (CAM, eqs. 1–2)           |   420 |   6720" in text and "centre-bias map" in text
+    assert len(views) == 8  # the result, its show(), the view, top-k, 2D vs 3D, layer1's tubes, bias probe, r3d_18
+    assert "Saliency Tubes (CAM, eqs. 1–2)                 |   420 |   6720" in text and "centre-bias map" in text
+    assert "gradient-weighted tubes at layer1              |   420 |   6720" in text
     assert "apply_eye_makeup clips → predicted apply_lipstick" in text
     assert "method='cam', layer='layer4', maps (512, 2, 7, 7)" in text  # r3d_18 at its 112²
     assert (tmp_path / "disc_tube.mp4").stat().st_size > 1000

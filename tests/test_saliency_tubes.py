@@ -98,7 +98,7 @@ def test_changing_class_threshold_or_feature_does_not_run_the_model(r3d, clips):
         h.remove()
     assert not calls
     assert not torch.allclose(a, b)
-    expected = normalize_over_clip(cubic_upsample(r.activations[:, 7], (16, 64, 64)))
+    expected = normalize_over_clip(cubic_upsample(r.activations[:, 7], (16, 64, 64), floor_at_min=True))
     torch.testing.assert_close(f, expected)  # per-feature tube: one re-scaled activation map (Fig. 1b)
 
 
@@ -186,6 +186,22 @@ def test_cubic_upsampling_keeps_constants_follows_ramps_and_matches_scipys_splin
     spline = ndimage.zoom(low, (4, 8, 8), order=3, grid_mode=True, mode="grid-mirror")
     assert np.corrcoef(ours.ravel(), spline.ravel())[0, 1] > 0.99
     assert np.abs(ours - spline).max() < 0.05 * np.ptp(spline)
+
+
+def test_tubes_are_floored_at_the_maps_minimum_so_quiet_positions_stay_at_zero():
+    """Cubic convolution undershoots beside a peak; unfloored, min–max scaling would map that undershoot to 0
+    and lift every quiet position above it."""
+    peak = torch.zeros(1, 4, 8, 8)
+    peak[0, 1, 3, 4] = 1.0
+    free = cubic_upsample(peak, (16, 64, 64))
+    floored = cubic_upsample(peak, (16, 64, 64), floor_at_min=True)
+    assert float(free.min()) < -0.05 and float(floored.min()) == 0.0
+    torch.testing.assert_close(floored, free.clamp_min(0))
+    far = (slice(None), slice(None), slice(48, None), slice(None))  # beyond the kernel's two cells
+    assert float(normalize_over_clip(floored)[far].abs().max()) == 0.0
+    assert float(normalize_over_clip(free)[far].min()) > 0.05
+    twice = torch.cat([peak, 3 * peak - 1])  # each map is floored at its own minimum
+    assert cubic_upsample(twice, (16, 64, 64), floor_at_min=True).amin((1, 2, 3)).tolist() == [0.0, -1.0]
 
 
 def test_transformers_and_s3d_go_through_the_gradient_form_with_tokens_back_in_space_time(clips):

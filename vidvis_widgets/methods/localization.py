@@ -17,9 +17,9 @@ import torch.nn.functional as F
 from ..table import Table
 
 COLUMNS = ("key", "map", "clips", "frames", "energy_in_mask", "pointing", "mask_fraction")
-MAP_NAMES = {"cam": "Saliency Tubes (CAM, eqs. 1–2)", "grad": "gradient-weighted tubes",
+MAP_NAMES = {"cam": "Saliency Tubes (CAM, eqs. 1–2)", "grad": "gradient-weighted tubes (last layer)",
              "uniform": "uniform random map", "centre": "centre-bias map",
-             "ceiling": "the mask itself at the tubes' resolution"}
+             "ceiling": "the mask itself at the last layer's resolution"}
 
 
 def energy_in_mask(saliency: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -65,7 +65,7 @@ def resolution_ceiling(mask: torch.Tensor, grid: Sequence[int]) -> torch.Tensor:
     from .saliency_tubes import cubic_upsample, normalize_over_clip
 
     low = F.adaptive_avg_pool3d(mask.float()[:, None], tuple(grid))[:, 0]
-    return normalize_over_clip(cubic_upsample(low, mask.shape[1:]))
+    return normalize_over_clip(cubic_upsample(low, mask.shape[1:], floor_at_min=True))
 
 
 class LocalizationTable(Table):
@@ -81,13 +81,14 @@ class LocalizationTable(Table):
                 f"{100 * r['pointing']:.1f}", f"{100 * r['mask_fraction']:.1f}"]
 
 
-def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "grad"), target: str = "label",
-                           classes: Sequence[int] | None = None, tolerance: int = 0, batch_size: int = 32,
-                           seed: int = 0, threshold: float = 0.0) -> LocalizationTable:
-    """Energy-in-mask and pointing game of saliency tubes from ``methods`` and of the two baselines on every
-    clip of ``dataset`` (a :class:`~vidvis_widgets.data.SyntheticActions`, or arrays with ``rgb``, ``mask``
-    and ``label``). ``target``: ``"label"`` (the true class) or ``"predicted"``; ``classes``: only clips of
-    these classes."""
+def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "grad"), layers: Sequence[str] = (),
+                           target: str = "label", classes: Sequence[int] | None = None, tolerance: int = 0,
+                           batch_size: int = 32, seed: int = 0, threshold: float = 0.0) -> LocalizationTable:
+    """Energy-in-mask and pointing game of saliency tubes from ``methods`` (at the default, last layer), of the
+    gradient-weighted form at each of ``layers`` (earlier layers: finer maps from smaller receptive fields), and of
+    the two baselines on every clip of ``dataset`` (a :class:`~vidvis_widgets.data.SyntheticActions`, or arrays
+    with ``rgb``, ``mask`` and ``label``). ``target``: ``"label"`` (the true class) or ``"predicted"``;
+    ``classes``: only clips of these classes."""
     from .saliency_tubes import SaliencyTubes
 
     if target not in ("label", "predicted"):
@@ -101,10 +102,12 @@ def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "
     if not len(keep):
         raise ValueError(f"no clips of classes {list(classes)} in the dataset")
     gen = torch.Generator().manual_seed(seed)
-    keys = (*methods, "uniform", "centre") + (("ceiling",) if methods else ())
+    tubers = {m: SaliencyTubes(model, method=m, batch_size=batch_size) for m in methods}
+    tubers.update({f"grad:{layer}": SaliencyTubes(model, method="grad", layer=layer, batch_size=batch_size)
+                   for layer in layers})
+    keys = (*tubers, "uniform", "centre") + (("ceiling",) if methods else ())
     sums = {k: {"energy": 0.0, "hits": 0, "frames": 0} for k in keys}
     area, clips = 0.0, 0
-    tubers = {m: SaliencyTubes(model, method=m, batch_size=batch_size) for m in methods}
     for start in range(0, len(keep), batch_size):
         idx = keep[start:start + batch_size]
         batch = {k: arrays[k][idx] for k in arrays if k in ("rgb", "flow")}
@@ -114,7 +117,8 @@ def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "
         for m, tuber in tubers.items():
             r = tuber(batch, target=None if target == "predicted" else labels.tolist(), top_k=1, threshold=threshold)
             maps[m] = r.tubes()
-            grid = tuple(r.activations.shape[2:])
+            if m in methods:  # the ceiling of the last layer's grid
+                grid = tuple(r.activations.shape[2:])
         ref = next(iter(maps.values())) if maps else None
         t = ref.shape[1] if ref is not None else arrays["mask"].shape[1]
         device = ref.device if ref is not None else torch.device("cpu")
@@ -131,8 +135,9 @@ def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "
             sums[k]["frames"] += int(frames.sum())
         area += float(mask.float().mean((1, 2, 3)).sum())
         clips += len(idx)
-    rows = [{"key": k, "map": MAP_NAMES[k], "clips": clips, "frames": v["frames"], "energy_in_mask": v["energy"] / clips,
-             "pointing": v["hits"] / max(v["frames"], 1), "mask_fraction": area / clips} for k, v in sums.items()]
+    rows = [{"key": k, "map": MAP_NAMES.get(k) or f"gradient-weighted tubes at {k.split(':', 1)[1]}", "clips": clips,
+             "frames": v["frames"], "energy_in_mask": v["energy"] / clips, "pointing": v["hits"] / max(v["frames"], 1),
+             "mask_fraction": area / clips} for k, v in sums.items()]
     return LocalizationTable(rows)
 
 
