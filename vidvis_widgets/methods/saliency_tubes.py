@@ -73,7 +73,7 @@ def cubic_upsample(maps: torch.Tensor, size: Sequence[int], *, floor_at_min: boo
     out = _cubic_upsample(maps, size)
     if not floor_at_min:
         return out
-    return torch.maximum(out, maps.flatten(1).float().amin(1).view(-1, 1, 1, 1))
+    return torch.maximum(out, maps.flatten(1).float().amin(1).view(-1, 1, 1, 1), out=out)  # in place: no extra copy
 
 
 def _cubic_upsample(maps: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
