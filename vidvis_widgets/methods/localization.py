@@ -103,8 +103,10 @@ def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "
         raise ValueError(f"no clips of classes {list(classes)} in the dataset")
     gen = torch.Generator().manual_seed(seed)
     tubers = {m: SaliencyTubes(model, method=m, batch_size=batch_size) for m in methods}
-    tubers.update({f"grad:{layer}": SaliencyTubes(model, method="grad", layer=layer, batch_size=batch_size)
-                   for layer in layers})
+    names = dict(MAP_NAMES)
+    for layer in layers:
+        tubers[f"grad:{layer}"] = SaliencyTubes(model, method="grad", layer=layer, batch_size=batch_size)
+        names[f"grad:{layer}"] = f"gradient-weighted tubes at {layer}"
     keys = (*tubers, "uniform", "centre") + (("ceiling",) if methods else ())
     sums = {k: {"energy": 0.0, "hits": 0, "frames": 0} for k in keys}
     area, clips = 0.0, 0
@@ -135,9 +137,8 @@ def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "
             sums[k]["frames"] += int(frames.sum())
         area += float(mask.float().mean((1, 2, 3)).sum())
         clips += len(idx)
-    rows = [{"key": k, "map": MAP_NAMES.get(k) or f"gradient-weighted tubes at {k.split(':', 1)[1]}", "clips": clips,
-             "frames": v["frames"], "energy_in_mask": v["energy"] / clips, "pointing": v["hits"] / max(v["frames"], 1),
-             "mask_fraction": area / clips} for k, v in sums.items()]
+    rows = [{"key": k, "map": names[k], "clips": clips, "frames": v["frames"], "energy_in_mask": v["energy"] / clips,
+             "pointing": v["hits"] / max(v["frames"], 1), "mask_fraction": area / clips} for k, v in sums.items()]
     return LocalizationTable(rows)
 
 

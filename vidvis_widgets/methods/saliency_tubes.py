@@ -462,18 +462,18 @@ class SaliencyTubes:
         frames = frames[:, start:start + length]
         if flow is not None:
             flow = flow[:, start:start + length]
-        per_clip = isinstance(target, (list, tuple, np.ndarray, torch.Tensor))
-        if per_clip:  # checked against all clips here, then each batch gets its own slice
-            target = _resolve_targets(target, len(frames), self._class_index, torch.empty(0, dtype=torch.long))
+        # a given class, or one per clip, is checked once against all clips; each batch gets its slice
+        given = None if target is None or _is_predicted(target) else _given_classes(target, len(frames),
+                                                                                      self._class_index)
         bs = self.batch_size
         parts = [self._run(frames[i:i + bs], None if flow is None else flow[i:i + bs],
-                           target[i:i + bs] if per_clip else target, top_k) for i in range(0, len(frames), bs)]
+                           None if given is None else given[i:i + bs], top_k) for i in range(0, len(frames), bs)]
         acts, logits = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
         method = parts[0][4]
         gw = torch.cat([p[2] for p in parts]) if method == "grad" else None
         gc = torch.cat([p[3] for p in parts]) if method == "grad" else None
         preds = logits.argmax(1)
-        targets = preds if target is None else _resolve_targets(target, len(frames), self._class_index, preds)
+        targets = preds if given is None else given.to(preds.device)
         support = None
         if self.two_stream:
             support = torch.zeros(length, dtype=torch.bool, device=self.device)
@@ -493,7 +493,7 @@ class SaliencyTubes:
     def _class_index(self, c) -> int:
         return _class_index(c, self.info.class_names if self.info is not None else None, self._num_classes, self._name)
 
-    def _run(self, frames, flow, target, top_k):
+    def _run(self, frames, flow, given, top_k):
         inputs = self._model_inputs(frames, flow)
         if self.layer is None:
             self.layer = self._default_layer(inputs)
@@ -529,7 +529,7 @@ class SaliencyTubes:
                 return acts.detach(), logits.detach(), None, None, "cam"
             if method == "cam":
                 raise ValueError(self._not_cam(why))
-        classes = self._grad_classes(logits, target, top_k)
+        classes = self._grad_classes(logits, given, top_k)
         weights = []
         for k in range(classes.shape[1]):
             score = logits.gather(1, classes[:, k:k + 1]).sum()
@@ -571,13 +571,12 @@ class SaliencyTubes:
                     f"layer by up to {float(err):.3g}")
         return None
 
-    def _grad_classes(self, logits: torch.Tensor, target, top_k: int) -> torch.Tensor:
+    @staticmethod
+    def _grad_classes(logits: torch.Tensor, given: torch.Tensor | None, top_k: int) -> torch.Tensor:
+        """The classes whose gradient weights are kept: each clip's given class (if any), then its top-k."""
         k = max(1, min(int(top_k), logits.shape[1]))
         top = logits.topk(k, dim=1).indices
-        if target is None:
-            return top
-        t = _resolve_targets(target, len(logits), self._class_index, top[:, 0])
-        return torch.cat([t[:, None], top], 1)
+        return top if given is None else torch.cat([given.to(top.device)[:, None], top], 1)
 
     @property
     def _num_classes(self) -> int:
@@ -606,16 +605,23 @@ def _class_index(c, names: Sequence[str] | None, num_classes: int, owner: str) -
     return int(c)
 
 
-def _resolve_targets(target, n: int, index, predicted: torch.Tensor) -> torch.Tensor:
-    """(n,) class per clip from 'predicted', one class (index or name), or one per clip."""
-    if isinstance(target, str) and target == "predicted":
-        return predicted
+def _is_predicted(target) -> bool:
+    return isinstance(target, str) and target == "predicted"
+
+
+def _given_classes(target, n: int, index) -> torch.Tensor:
+    """(n,) class per clip, on the CPU, from one class (index or name) or one per clip."""
     if isinstance(target, (list, tuple, np.ndarray, torch.Tensor)):
         t = [index(c) for c in (target.tolist() if hasattr(target, "tolist") else target)]
         if len(t) != n:
             raise ValueError(f"{len(t)} targets for {n} clips; give one class, or one per clip")
-        return torch.tensor(t, device=predicted.device, dtype=torch.long)
-    return torch.full((n,), index(target), device=predicted.device, dtype=torch.long)
+        return torch.tensor(t, dtype=torch.long)
+    return torch.full((n,), index(target), dtype=torch.long)
+
+
+def _resolve_targets(target, n: int, index, predicted: torch.Tensor) -> torch.Tensor:
+    """(n,) class per clip from 'predicted', one class (index or name), or one per clip, on the predictions' device."""
+    return predicted if _is_predicted(target) else _given_classes(target, n, index).to(predicted.device)
 
 
 def _like(out, g: torch.Tensor):
