@@ -12,8 +12,8 @@ from torch import nn
 
 from vidvis_widgets.data.synthetic import SyntheticActions
 from vidvis_widgets.methods.inversion_evaluation import frame_similarity, inception_score
-from vidvis_widgets.methods.inversion_terms import (feature_statistics, jvs_distance, priming_loss, spacetime,
-                                                    temporal_coherence)
+from vidvis_widgets.methods.inversion_terms import (feature_statistics, jvs_distance, pooling, priming_loss,
+                                                    spacetime, temporal_coherence)
 from vidvis_widgets.methods.leaps import InversionJob, ModelInversion, leaps
 from vidvis_widgets.models import load_model
 
@@ -72,15 +72,33 @@ def test_temporal_coherence_needs_two_positions():
         temporal_coherence(torch.zeros(1, 3, 1, 4))
 
 
-def test_feature_statistics_matches_numpy_per_video():
-    bn = nn.BatchNorm3d(4)
-    bn.running_mean.copy_(torch.tensor(rng.normal(size=4)))
-    bn.running_var.copy_(torch.tensor(rng.uniform(0.5, 2, size=4)))
-    a = rng.normal(size=(3, 4, 2, 5, 5)).astype(np.float32)
-    flat = a.reshape(3, 4, -1)
-    ref = (np.linalg.norm(flat.mean(2) - bn.running_mean.numpy(), axis=1)
-           + np.linalg.norm(flat.var(2) - bn.running_var.numpy(), axis=1))
-    np.testing.assert_allclose(feature_statistics([torch.tensor(a)], [bn]).numpy(), ref, rtol=1e-5)
+def _bn_with_running_stats(c: int) -> nn.BatchNorm3d:
+    bn = nn.BatchNorm3d(c)
+    bn.running_mean.copy_(torch.tensor(rng.normal(size=c)))
+    bn.running_var.copy_(torch.tensor(rng.uniform(0.5, 2, size=c)))
+    return bn
+
+
+def test_feature_statistics_matches_numpy_pooled_and_per_video():
+    bn = _bn_with_running_stats(4)
+    a = rng.normal(size=(5, 4, 2, 5, 5)).astype(np.float32) * rng.uniform(0.5, 3, size=(5, 1, 1, 1, 1))
+    rm, rv = bn.running_mean.numpy(), bn.running_var.numpy()
+
+    def eq3(flat):  # C×positions: one pool's mean and variance against the running statistics
+        return np.linalg.norm(flat.mean(1) - rm) + np.linalg.norm(flat.var(1) - rv)
+
+    def pooled(members):  # the videos' positions side by side, as DeepInversion pools a batch
+        return eq3(np.concatenate([a[i].reshape(4, -1) for i in members], 1))
+
+    t = torch.tensor(a)
+    whole = feature_statistics([t], [bn]).numpy()
+    np.testing.assert_allclose(whole, [pooled(range(5))] * 5, rtol=1e-5)
+    alone = feature_statistics([t], [bn], torch.eye(5)).numpy()
+    np.testing.assert_allclose(alone, [pooled([i]) for i in range(5)], rtol=1e-5)
+    groups = ["leaps", "prim+feat", "leaps", "leaps", "prim+feat"]
+    by_group = feature_statistics([t], [bn], pooling(groups)).numpy()
+    ref = {g: pooled([i for i, x in enumerate(groups) if x == g]) for g in set(groups)}
+    np.testing.assert_allclose(by_group, [ref[g] for g in groups], rtol=1e-5)
 
 
 def test_spacetime_reshapes_cnn_swin_and_mvit_layouts_alike():
@@ -122,6 +140,28 @@ def test_a_batch_equals_its_jobs_run_alone(models, val):
         # zero, so a few pixels may differ by a step; the videos and their losses agree
         assert np.abs(b.x - a.x).mean() < 5e-3
         np.testing.assert_allclose(b.history["total"], a.history["total"], rtol=1e-2, atol=1e-4)
+
+
+def test_feature_pooling_couples_the_jobs_of_a_variant_only_when_asked(models, val):
+    m, v = models
+    stim = [stimulus(val, 3), stimulus(val, 8)]
+    jobs = [InversionJob(3, 0, 0, "prim+feat"), InversionJob(8, 1, 1, "prim+feat")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pooled = ModelInversion(m, v)(jobs, stim, steps=6, stimulus_labels=[3, 8])
+        inv = ModelInversion(m, v, feature_pooling="video")
+        own = inv(jobs, stim, steps=6, stimulus_labels=[3, 8])
+        alone = [inv([j], stim, steps=6, stimulus_labels=[3, 8])[0] for j in jobs]
+    # pooled: both videos carry their pool's one value, which neither has alone once they have moved apart
+    # (at the start both are the same kind of noise)
+    np.testing.assert_allclose(pooled[0].history["feat"], pooled[1].history["feat"], rtol=1e-6)
+    for a in alone:
+        assert abs(pooled[0].history["feat"][-1] / a.history["feat"][-1] - 1) > 2e-3
+    for b, a in zip(own, alone):  # per video: a batch is its jobs run alone
+        assert np.abs(b.x - a.x).mean() < 5e-3
+        np.testing.assert_allclose(b.history["feat"], a.history["feat"], rtol=1e-2)
+    with pytest.raises(ValueError, match="feature_pooling must be 'batch' or 'video'"):
+        ModelInversion(m, v, feature_pooling="clip")
 
 
 def test_leaps_lowers_its_loss_and_reaches_the_target(models, val):

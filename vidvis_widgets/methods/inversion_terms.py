@@ -69,17 +69,35 @@ def batchnorm_layers(model: nn.Module) -> list[tuple[str, nn.modules.batchnorm._
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None]
 
 
-def feature_statistics(inputs: list[torch.Tensor], bns: list[nn.modules.batchnorm._BatchNorm]) -> torch.Tensor:
+def feature_statistics(inputs: list[torch.Tensor], bns: list[nn.modules.batchnorm._BatchNorm],
+                       pool: torch.Tensor | None = None) -> torch.Tensor:
     """Eq. 3: Σ_k ‖μ(a_k(x*)) − running_mean_k‖₂ + ‖σ²(a_k(x*)) − running_var_k‖₂, with a_k the input of
-    BatchNorm layer k of the verifier (what its running statistics describe). Mean and variance are taken
-    over each video's own space-time positions, so a video's term does not depend on the rest of its
-    batch. (N,)."""
+    BatchNorm layer k of the verifier (what its running statistics describe).
+
+    μ and σ² are taken over the space-time positions of all the videos pooled together, as in DeepInversion
+    [64], whose statistics eq. 3 borrows, and in the reference code: the running statistics describe a
+    dataset of many classes, variance between videos included, which a batch of syntheses of several classes
+    can match but one video cannot without distorting itself. ``pool``: N×N, row i the weights of the videos
+    pooled with video i (1/n for each of its n group members; :func:`pooling`); default: the whole batch.
+    Each video gets its pool's value, so summing over the batch weighs the term once per video. (N,)."""
+    n = inputs[0].shape[0]
+    if pool is None:
+        pool = torch.full((n, n), 1.0 / n, device=inputs[0].device)
     total = 0
     for a, bn in zip(inputs, bns):
         a = a.float().flatten(2)  # N×C×positions
-        mu, var = a.mean(2), a.var(2, unbiased=False)
+        mu = pool @ a.mean(2)  # each video's pooled mean, N×C
+        var = pool @ (a - mu.unsqueeze(2)).square().mean(2)  # around the pooled mean: between-video spread counts
         total = total + (mu - bn.running_mean).norm(dim=1) + (var - bn.running_var).norm(dim=1)
     return total
+
+
+def pooling(groups: list, device=None) -> torch.Tensor:
+    """The ``pool`` matrix of :func:`feature_statistics` for videos labelled with ``groups`` (any hashable
+    labels): videos with equal labels are pooled, each with weight 1/(group size)."""
+    g = torch.tensor([sorted(set(groups), key=str).index(x) for x in groups], device=device)
+    same = (g[:, None] == g[None, :]).float()
+    return same / same.sum(1, keepdim=True)
 
 
 def total_variation_l2(x: torch.Tensor) -> torch.Tensor:

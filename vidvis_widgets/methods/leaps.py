@@ -16,9 +16,11 @@ Where this follows the paper and the public reference code does not:
 - the colour range is kept by clamping each colour channel to its valid range (the reference clamps
   along the wrong axis).
 Our own choices: R_coh's l1 distance is a per-element mean so that δ = 1 is meaningful on any layer
-(see :func:`.inversion_terms.temporal_coherence`); R_feat's statistics are per video, so a batch of
-syntheses gives exactly what each would alone; the stimulus's features are computed once, so the
-inverted model runs once per step (the reference runs it on the stimulus every step).
+(see :func:`.inversion_terms.temporal_coherence`); R_feat's statistics are pooled over the videos of a
+batch, as DeepInversion's and the reference's are, but only among jobs of the same variant, so that the
+rows of an evaluation do not regularize each other (``feature_pooling="video"`` takes each video's own);
+the stimulus's features are computed once, so the inverted model runs once per step (the reference runs
+it on the stimulus every step).
 
 Baselines with the same call: 3D DeepDream (cross-entropy plus total-variation and l2 priors) as the
 ``"deepdream"`` variant, and 3D AM (the two-stream AM issue's single-stream method on the class logit)
@@ -40,8 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .inversion_terms import (batchnorm_layers, feature_statistics, l2_norm, priming_loss, space_time_mean,
-                              spacetime, temporal_coherence, total_variation_l2)
+from .inversion_terms import (batchnorm_layers, feature_statistics, l2_norm, pooling, priming_loss,
+                              space_time_mean, spacetime, temporal_coherence, total_variation_l2)
 from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization
 from ..models.layers import device_of, submodule
 from .loop import LoopOutcome, Snapshot, frozen, run_batched
@@ -154,6 +156,9 @@ class ModelInversion:
     8 × 224² (the paper's), or 8 frames at the model's own size for the embedded models; a model with a
     fixed input size sees x* interpolated to it, as the paper does, and the verifier always sees it at its
     own size, where its BatchNorm statistics were gathered. ``lr``: Adam's, decayed along a cosine to 0.
+    ``feature_pooling``: ``"batch"`` (R_feat's statistics over all the jobs of a variant in the call, so
+    a batch spanning the classes is held to the dataset's statistics as a whole) or ``"video"`` (each video
+    to them alone, so a batch gives exactly what its jobs give alone).
     """
 
     def __init__(self, model: nn.Module, verifier: nn.Module | str | None = "tiny_verifier", *,
@@ -161,8 +166,12 @@ class ModelInversion:
                  r: float = 0.01, delta: float = 1.0, lr: float = 0.2, steps: int = 2000, size=None,
                  tv_weight: float = 0.1, l2_weight: float = 0.01, bf16: bool = False,
                  device: torch.device | str | None = None, am_gamma: float = 1.0, init_scale: float = 0.1,
-                 jitter: int | None = None):
+                 jitter: int | None = None, feature_pooling: str = "batch"):
         from ..models.registry import load_model
+
+        if feature_pooling not in ("batch", "video"):
+            raise ValueError(f"feature_pooling must be 'batch' or 'video', got {feature_pooling!r}")
+        self.feature_pooling = feature_pooling
 
         self.device = device_of(model, device)
         self.model = model.to(self.device)
@@ -359,6 +368,8 @@ class ModelInversion:
         amp = self._amp
         index = torch.tensor([j.stimulus if j.stimulus is not None else 0 for j in jobs], device=self.device)
         means_v = [m[index] for m in stimulus_means]  # each job's stimulus's μ(z_l(v))
+        pool = pooling([j.variant if self.feature_pooling == "batch" else i for i, j in enumerate(jobs)],
+                       self.device)
         stages: list[tuple[int, torch.Tensor]] = []
         verifier = frozen(self.verifier) if self.verifier is not None else contextlib.nullcontext()
         with self._taps(use["feat"]) as (feats, bn_inputs), frozen(self.model), verifier:
@@ -378,7 +389,7 @@ class ModelInversion:
                     with torch.autocast(**amp):
                         self.verifier_logits(x)
                     parts["feat"] = feature_statistics([bn_inputs[n] for n, _ in self._bns],
-                                                       [bn for _, bn in self._bns])
+                                                       [bn for _, bn in self._bns], pool)
                 else:
                     parts["feat"] = zero
                 parts["tv"] = total_variation_l2(x) if use["tv"] else zero
@@ -425,7 +436,8 @@ class ModelInversion:
 
     def settings(self) -> dict:
         return {"layers": self.layers, "priming_weights": self.priming_weights.tolist(), "r": self.r,
-                "delta": self.delta, "lr": self.lr, "size": list(self.size), "tv_weight": self.tv_weight,
+                "delta": self.delta, "lr": self.lr, "feature_pooling": self.feature_pooling,
+                "size": list(self.size), "tv_weight": self.tv_weight,
                 "l2_weight": self.l2_weight, "bf16": self.bf16, "device": str(self.device),
                 "verifier": type(self.verifier).__name__ if self.verifier is not None else None,
                 "model_size": list(self.model_size) if self.model_size else None}
