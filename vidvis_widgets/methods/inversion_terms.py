@@ -95,8 +95,7 @@ def feature_statistics(inputs: list[torch.Tensor], bns: list[nn.modules.batchnor
 def pooling(groups: list, device=None) -> torch.Tensor:
     """The ``pool`` matrix of :func:`feature_statistics` for videos labelled with ``groups`` (any hashable
     labels): videos with equal labels are pooled, each with weight 1/(group size)."""
-    g = torch.tensor([sorted(set(groups), key=str).index(x) for x in groups], device=device)
-    same = (g[:, None] == g[None, :]).float()
+    same = torch.tensor([[a == b for b in groups] for a in groups], dtype=torch.float32, device=device)
     return same / same.sum(1, keepdim=True)
 
 
