@@ -57,3 +57,20 @@ def test_cli_prints_and_writes_the_table(tmp_path, capsys):
     rows = list(csv.DictReader(out.open()))
     assert [r["method"] for r in rows] == ["real stimuli", "3D DeepDream", "LEAPS (full)"]
     assert float(rows[0]["top1_m"]) == 1.0
+
+
+def test_full_leaps_beats_3d_am_and_deepdream_on_both_networks():
+    """The paper's Table 1 claim, at its 2000 steps, on every class of the embedded dataset (one val stimulus
+    each): the long run is the point, since at 1000 steps LEAPS leads AM on the verifier by one video only.
+
+    Measured on 2 CPU cores (13 minutes): top-1 m / v in %: LEAPS 100 / 57.1, 3D AM 78.6 / 35.7, 3D DeepDream
+    100 / 7.1. DeepDream fools the model it optimizes against on every class, so on m no method can do better
+    than tie it at the ceiling; that tie is the one allowance made here."""
+    table, results = evaluate_inversion(load_model("tiny_r3d"), load_model("tiny_verifier"),
+                                        methods=["deepdream", "am", "leaps"], steps=2000)
+    assert (table["videos"] == 14).all() and all(r.status == "completed" for r in results)
+    leaps, am, dd = table["leaps"], table["am"], table["deepdream"]
+    summary = {k: (round(r["top1_m"], 3), round(r["top1_v"], 3)) for k, r in (("leaps", leaps), ("am", am), ("dd", dd))}
+    assert leaps["top1_v"] > am["top1_v"] and leaps["top1_v"] > dd["top1_v"], summary
+    assert leaps["top1_m"] > am["top1_m"], summary
+    assert leaps["top1_m"] > dd["top1_m"] or leaps["top1_m"] == dd["top1_m"] == 1.0, summary
