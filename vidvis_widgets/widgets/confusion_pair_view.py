@@ -47,9 +47,9 @@ class ConfusionPairView(W.VBox):
         self.am_results = None
         ev, classes = self.evaluation, self.evaluation.classes
         ranked = ev.most_confused(pairs)
-        self.pair_menu = W.Select(options=[(f"{classes[a]} ↔ {classes[b]}: {e} errors", (classes[a], classes[b]))
-                                           for a, b, e in ranked], rows=min(max(len(ranked), 2), 8),
-                                  description="pairs", layout=W.Layout(width="420px"))
+        labels = [f"{classes[a]} ↔ {classes[b]}: {e} error{'' if e == 1 else 's'}" for a, b, e in ranked]
+        self.pair_menu = W.Select(options=[(t, (classes[a], classes[b])) for t, (a, b, _) in zip(labels, ranked)],
+                                  rows=min(max(len(ranked), 2), 8), description="pairs", layout=W.Layout(width="420px"))
         self.stream = W.ToggleButtons(options=["RGB", "flow"], value="RGB", style={"button_width": "60px"},
                                       tooltips=["show the clips' frames", "show the clips' optical flow"])
         self.status = W.HTML(f"top-1 {ev.accuracy:.1%} on {len(ev.labels)} videos" + (
