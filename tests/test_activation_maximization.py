@@ -1,5 +1,6 @@
 """Activation maximization on the embedded two-stream model: what the papers report, checked."""
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -10,6 +11,7 @@ from torch import nn
 from vidvis_widgets.methods import ActivationMaximization, AMJob, sweep, temporal_variation
 from vidvis_widgets.models import load_model
 from vidvis_widgets.models.folding import fold_batchnorm
+from vidvis_widgets import RegularizerSweep
 
 # evenly spaced, not hand-picked: 8 fusion channels, 4 units of fc6 and of fc7, 4 class logits, among the
 # units that fire on some validation clip (for a unit that never does, a/â is undefined)
@@ -154,6 +156,9 @@ def test_single_stream_3d_models_optimize_one_video():
     r = ActivationMaximization(r3d, steps=30)(AMJob("fc", 0, 1.0, 1.0))
     assert r.motion is None and r.appearance.shape == (16, 64, 64, 3)
     assert r.objective[-1] > r.objective[0] and r.activation_max_source == "validation set"
+    assert r.activation_caption == f"a/â {r.normalized_activation:.2f}"
+    never_fires = dataclasses.replace(r, activation_max=0.0, normalized_activation=float("nan"))
+    assert never_fires.activation_caption == "a/â undefined (â = 0)"
 
 
 def test_unknown_models_use_unit_maxima_and_say_so():
@@ -161,6 +166,10 @@ def test_unknown_models_use_unit_maxima_and_say_so():
     am = ActivationMaximization(tv_model, input_shape=(3, 4, 32, 32), steps=3)
     r = am(AMJob("layer2", 5))
     assert r.activation_max == 1.0 and "unknown" in r.activation_max_source
+    # a raw activation must not be captioned as a ratio in the grids
+    assert r.activation_caption == f"a {r.normalized_activation:.2f} (â unknown)"
+    grid = RegularizerSweep([r] * 4)
+    assert grid.captions == [f"a {r.normalized_activation:.2f} (â unknown)"] * 4  # single-stream: no appearance column
 
 
 def test_batchnorm_folding_keeps_the_function(model):

@@ -56,6 +56,10 @@ def sweep(layer: str, channel: int, preset: str = "anisotropic", seed: int = 0) 
     return [AMJob(layer, channel, k, g, seed) for k, g in PRESETS[preset]]
 
 
+#: ``activation_max_source`` when no maximum is known: â is taken as 1, so a/â is the raw activation
+UNKNOWN_MAX = "unknown (â = 1)"
+
+
 @dataclass
 class AMResult:
     """One job's outcome. ``appearance``: H×W×3 (two-stream) or T×H×W×3 (single-stream) mean-subtracted
@@ -78,6 +82,16 @@ class AMResult:
     @property
     def title(self) -> str:
         return f"{self.job.layer} c{self.job.channel} κ={self.job.kappa:g} γ={self.job.gamma:g}"
+
+    @property
+    def activation_caption(self) -> str:
+        """The final activation as the grids caption it. A raw activation is never labelled as a ratio: with no
+        â it reads "a 15.29 (â unknown)", and for a unit that never fires on the validation set a/â is undefined."""
+        if self.activation_max_source == UNKNOWN_MAX:
+            return f"a {self.normalized_activation:.2f} (â unknown)"
+        if not self.activation_max > 0:
+            return f"a/â undefined (â = {self.activation_max:g})"
+        return f"a/â {self.normalized_activation:.2f}"
 
     def appearance_clip(self):
         """The appearance input rendered min–max over the whole sequence, as in the papers."""
@@ -172,7 +186,7 @@ class ActivationMaximization:
         self._activation_max = activation_max
         self._val_data = val_data
         self._maxima: dict[str, np.ndarray] = {}
-        self._max_source = "unknown (â = 1)"
+        self._max_source = UNKNOWN_MAX
         self._layer_table = None
 
     # -- layers ------------------------------------------------------------------------------------
@@ -409,7 +423,7 @@ class ActivationMaximization:
         with frozen(self.model), capture(self.model, layers) as acts, torch.no_grad():
             self.model(*self.streams.model_inputs(outcome.best))
             raw = {l: acts[l].float() for l in layers}
-        known = self._max_source != "unknown (â = 1)"
+        known = self._max_source != UNKNOWN_MAX
         a_hat = np.array([float(maxima[j.layer][j.channel]) if known else 1.0 for j in jobs], np.float64)
         finals = np.array([float(unit_values(raw[j.layer][i:i + 1], torch.tensor([j.channel], device=self.device))[0])
                            for i, j in enumerate(jobs)])

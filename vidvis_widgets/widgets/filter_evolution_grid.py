@@ -26,10 +26,10 @@ class FilterEvolutionGrid(ClipPlayer):
             for r in row:
                 if two_stream:
                     clips += [r.appearance_clip(), r.motion_clip()]
-                    captions += [f"a/â {r.normalized_activation:.2f}", ""]
+                    captions += [r.activation_caption, ""]
                 else:
                     clips.append(r.appearance_clip())
-                    captions.append(f"a/â {r.normalized_activation:.2f}")
+                    captions.append(r.activation_caption)
         units = [f"{j.layer} c{j.channel}" for j in evolution.jobs]
         col_headers = [f"{u} · {s}" for u in units for s in ("appearance", "motion")] if two_stream else units
         kw.setdefault("fps", 6.0)

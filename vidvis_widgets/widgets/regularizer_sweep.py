@@ -23,7 +23,7 @@ def sweep_row(results) -> tuple[list, list[str], list[str]]:
     A two-stream row starts with the appearance image, then the motion input per setting."""
     two_stream = results[0].motion is not None
     clips = [r.motion_clip() if two_stream else r.appearance_clip() for r in results]
-    captions = [f"a/â {r.normalized_activation:.2f}" for r in results]
+    captions = [r.activation_caption for r in results]
     headers = [f"{'motion' if two_stream else 'video'} {_setting(r.job)}" for r in results]
     if two_stream:
         clips, captions, headers = [results[0].appearance_clip()] + clips, captions[:1] + captions, \
