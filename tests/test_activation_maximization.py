@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from vidvis_widgets import RegularizerSweep
 from vidvis_widgets.methods import ActivationMaximization, AMJob, sweep, temporal_variation
 from vidvis_widgets.models import load_model
 from vidvis_widgets.models.folding import fold_batchnorm
-from vidvis_widgets import RegularizerSweep
 
 # evenly spaced, not hand-picked: 8 fusion channels, 4 units of fc6 and of fc7, 4 class logits, among the
 # units that fire on some validation clip (for a unit that never does, a/â is undefined)
