@@ -161,6 +161,17 @@ def test_single_stream_3d_models_optimize_one_video():
     assert never_fires.activation_caption == "a/â undefined (â = 0)"
 
 
+def test_monitor_names_each_jobs_best_activation(model):
+    from vidvis_widgets import OptimizationMonitor
+
+    monitor = OptimizationMonitor(ActivationMaximization(model, steps=4), [AMJob("fc8", 0), AMJob("fc8", 1)], every=2)
+    results = monitor.run()
+    assert [r.status for r in results] == ["completed", "completed"]
+    expected = "; ".join(f"fc8 c{i} {r.activation_caption}" for i, r in enumerate(results))
+    assert monitor.status.value.endswith("best: " + expected), monitor.status.value
+    assert monitor.status.value.startswith("completed after 4 steps")
+
+
 def test_unknown_models_use_unit_maxima_and_say_so():
     tv_model = load_model("torchvision:r3d_18", weights=None)
     am = ActivationMaximization(tv_model, input_shape=(3, 4, 32, 32), steps=3)

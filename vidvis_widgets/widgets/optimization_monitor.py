@@ -53,7 +53,7 @@ class OptimizationMonitor(BackgroundRun, W.VBox):
         first = results[0]
         self.status.value = html.escape(
             f"{first.status} after {first.settings['steps']} steps in {seconds:.1f} s; "
-            "best: " + ", ".join(r.activation_caption for r in results[:8]))
+            "best: " + "; ".join(f"{t} {r.activation_caption}" for t, r in zip(self._titles, results[:8])))
         self._show_inputs([r.clips() for r in results[: self.show]])
 
     def _on_progress(self, snap: Snapshot) -> None:
