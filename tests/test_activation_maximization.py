@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from vidvis_widgets import RegularizerSweep
+from vidvis_widgets import OptimizationMonitor, RegularizerSweep
 from vidvis_widgets.methods import ActivationMaximization, AMJob, sweep, temporal_variation
 from vidvis_widgets.models import load_model
 from vidvis_widgets.models.folding import fold_batchnorm
@@ -162,8 +162,6 @@ def test_single_stream_3d_models_optimize_one_video():
 
 
 def test_monitor_names_each_jobs_best_activation(model):
-    from vidvis_widgets import OptimizationMonitor
-
     monitor = OptimizationMonitor(ActivationMaximization(model, steps=4), [AMJob("fc8", 0), AMJob("fc8", 1)], every=2)
     results = monitor.run()
     assert [r.status for r in results] == ["completed", "completed"]
