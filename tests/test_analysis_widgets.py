@@ -92,6 +92,9 @@ def test_filter_evolution_rows_are_epochs_with_the_same_start():
     assert grid.row_headers == ["epoch 1", "epoch 5", "epoch 9"] and grid.cols == 4
     assert grid.col_headers[:2] == ["fc8 c12 · appearance", "fc8 c12 · motion"]
     res = grid.evolution.results
+    # each cell captions its appearance input only, and a raw activation is not called a ratio
+    assert grid.captions[:4] == [res[0][0].activation_caption, "", res[0][1].activation_caption, ""]
+    assert grid.captions[0].endswith("(â unknown)")
     assert all(r.job.seed == 0 and r.job.gamma == 5.0 for row in res for r in row)
     # the same start and jitter, different weights: different inputs per epoch
     assert not np.allclose(res[0][0].motion, res[2][0].motion)

@@ -47,6 +47,11 @@ class AMJob:
     gamma: float = 0.0
     seed: int = 0
 
+    @property
+    def unit(self) -> str:
+        """"layer cN": how grids and legends label the unit."""
+        return f"{self.layer} c{self.channel}"
+
 
 def sweep(layer: str, channel: int, preset: str = "anisotropic", seed: int = 0) -> list[AMJob]:
     """The jobs of one of the papers' regularizer sweeps for a unit: ``anisotropic`` (κ = 1, γ ∈ {10, 5, 1, 0}),
@@ -81,7 +86,7 @@ class AMResult:
 
     @property
     def title(self) -> str:
-        return f"{self.job.layer} c{self.job.channel} κ={self.job.kappa:g} γ={self.job.gamma:g}"
+        return f"{self.job.unit} κ={self.job.kappa:g} γ={self.job.gamma:g}"
 
     @property
     def activation_caption(self) -> str:

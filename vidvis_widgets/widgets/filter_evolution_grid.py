@@ -24,13 +24,10 @@ class FilterEvolutionGrid(ClipPlayer):
         clips, captions = [], []
         for row in evolution.results:
             for r in row:
-                if two_stream:
-                    clips += [r.appearance_clip(), r.motion_clip()]
-                    captions += [r.activation_caption, ""]
-                else:
-                    clips.append(r.appearance_clip())
-                    captions.append(r.activation_caption)
-        units = [f"{j.layer} c{j.channel}" for j in evolution.jobs]
+                cell = r.clips()  # appearance, then motion for a two-stream model: the caption goes under the first
+                clips += cell
+                captions += [r.activation_caption] + [""] * (len(cell) - 1)
+        units = [j.unit for j in evolution.jobs]
         col_headers = [f"{u} · {s}" for u in units for s in ("appearance", "motion")] if two_stream else units
         kw.setdefault("fps", 6.0)
         super().__init__(clips, captions=captions, rows=len(evolution.results), cols=len(col_headers),

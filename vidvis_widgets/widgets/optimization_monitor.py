@@ -30,7 +30,7 @@ class OptimizationMonitor(BackgroundRun, W.VBox):
         controls = self._init_controls("End the optimization and keep each job's best input so far")
         single = isinstance(jobs, AMJob) or (isinstance(jobs, tuple) and len(jobs) == 2 and isinstance(jobs[0], str))
         job_list = [_as_job(j) for j in ([jobs] if single else list(jobs))]
-        self._titles = [f"{j.layer} c{j.channel}" for j in job_list]
+        self._titles = [j.unit for j in job_list]
         streams = method.streams
         n = min(show, len(job_list))
         blank = [np.zeros((s.shape[1], s.shape[2], s.shape[3], 3), np.uint8) if s.shape[1] > 1

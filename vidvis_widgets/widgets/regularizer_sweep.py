@@ -53,7 +53,7 @@ class RegularizerSweep(ClipPlayer):
             c, cap, col_headers = sweep_row(row)
             clips += c
             captions += cap
-        row_headers = [f"{row[0].job.layer} c{row[0].job.channel}" for row in rows]
+        row_headers = [row[0].job.unit for row in rows]
         kw.setdefault("fps", 6.0)
         super().__init__(clips, captions=captions, rows=len(rows), cols=len(col_headers), row_headers=row_headers,
                          col_headers=col_headers, **kw)
