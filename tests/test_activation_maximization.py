@@ -151,6 +151,22 @@ def test_bad_input_errors(model):
         small(AMJob("layer4", 0))
 
 
+@pytest.mark.parametrize("make, message", [
+    (lambda m: AMJob("fc8", 0, gamma=float("nan")), r"AMJob gamma \(temporal TV weight\) must be a finite number ≥ 0, got nan"),
+    (lambda m: AMJob("fc8", 0, kappa=-1.0), r"AMJob kappa \(spatial TV weight\) must be a finite number ≥ 0, got -1"),
+    (lambda m: AMJob("fc8", 1.5), r"AMJob channel must be an integer ≥ 0, got 1.5"),
+    (lambda m: ActivationMaximization(m, bound=0), r"bound must be a finite number > 0, got 0"),
+    (lambda m: ActivationMaximization(m, lr=float("inf")), r"lr must be a finite number > 0, got inf"),
+    (lambda m: ActivationMaximization(m, regularization=-0.1), r"regularization must be a finite number ≥ 0"),
+    # steps=0 used to fall back to the default 300 silently
+    (lambda m: ActivationMaximization(m, activation_max=None)(AMJob("fc8", 0), steps=0), r"steps must be an integer ≥ 1, got 0"),
+    (lambda m: ActivationMaximization(m, activation_max=None)(AMJob("fc8", 0), steps=2, every=0), r"every must be an integer ≥ 1"),
+])
+def test_bad_settings_fail_where_given_by_name(model, make, message):
+    with pytest.raises(ValueError, match=message):
+        make(model)
+
+
 def test_single_stream_3d_models_optimize_one_video():
     r3d = load_model("tiny_r3d")
     r = ActivationMaximization(r3d, steps=30)(AMJob("fc", 0, 1.0, 1.0))

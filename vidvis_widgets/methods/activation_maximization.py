@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..models.layers import device_of
+from ._checks import number
 from .loop import LoopOutcome, Snapshot, capture, frozen, pre_activation_layers, run_batched
 from .objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
 from .regularizers import project_to_bound
@@ -46,6 +47,14 @@ class AMJob:
     kappa: float = 1.0
     gamma: float = 0.0
     seed: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.layer, str):
+            raise ValueError(f"AMJob layer must be a layer name (str), got {self.layer!r}")
+        number("AMJob channel", self.channel, low=0, integer=True)
+        number("AMJob kappa (spatial TV weight)", self.kappa, low=0)
+        number("AMJob gamma (temporal TV weight)", self.gamma, low=0)
+        number("AMJob seed", self.seed, low=0, integer=True)
 
     @property
     def unit(self) -> str:
@@ -174,7 +183,12 @@ class ActivationMaximization:
                  regularization: float = 0.1, motion_tv_factor: float = 10.0, fold_bn: bool = False,
                  bf16: bool = False, device: torch.device | str | None = None, activation_max="auto",
                  val_data: dict | None = None, init_scale: float = 1.0, store=None):
-        self.init_scale = init_scale
+        self.init_scale = number("init_scale", init_scale, low=0, strict=True)
+        bound, alpha = number("bound", bound, low=0, strict=True), number("alpha", alpha, low=1)
+        steps = number("steps", steps, low=1, integer=True)
+        lr, lr_end = number("lr", lr, low=0, strict=True), number("lr_end", lr_end, low=0, strict=True)
+        regularization = number("regularization", regularization, low=0)
+        motion_tv_factor = number("motion_tv_factor", motion_tv_factor, low=0)
         from ..store import as_store
 
         self.store = as_store(store)
@@ -319,7 +333,8 @@ class ActivationMaximization:
         job_list = [_as_job(j) for j in ([jobs] if single else list(jobs))]
         if not job_list:
             raise ValueError("no jobs given; expected an AMJob, a (layer, channel) pair or a list of them")
-        steps = steps or self.steps
+        steps = self.steps if steps is None else number("steps", steps, low=1, integer=True)
+        every = number("every", every, low=1, integer=True)
         if self.store is not None:
             results = self._run_stored(job_list, steps, callback, every, stop)
         else:
