@@ -255,6 +255,24 @@ def test_class_out_of_range(models, val):
         leaps(m, 14, stimulus(val, 0), v, steps=1)
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(lr=0.0), r"lr must be a finite number > 0, got 0"),
+    (dict(r=float("nan")), r"r must be a finite number ≥ 0, got nan"),
+    (dict(steps=2.5), r"steps must be an integer ≥ 1, got 2.5"),
+    (dict(jitter=-1), r"jitter must be an integer ≥ 0, got -1"),
+])
+def test_bad_settings_fail_where_given_by_name(models, kwargs, message):
+    m, v = models
+    with pytest.raises(ValueError, match=message):
+        ModelInversion(m, v, **kwargs)
+
+
+def test_zero_steps_per_call_is_refused_not_replaced_by_the_default(models, val):
+    m, v = models
+    with pytest.raises(ValueError, match=r"steps must be an integer ≥ 1, got 0"):
+        leaps(m, 0, stimulus(val, 0), v, steps=0)
+
+
 def test_unknown_priming_layer_suggests_names(models):
     m, v = models
     with pytest.raises(ValueError, match="did you mean layer4"):

@@ -281,5 +281,9 @@ def test_bad_input_gets_clear_errors(r3d, clips, result):
         saliency_tubes(r3d, np.zeros((16, 3, 64, 64), np.uint8))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         saliency_tubes(r3d, np.full((16, 64, 64, 3), 255.0, np.float32))
+    with pytest.raises(ValueError, match=r"top_k must be an integer ≥ 1, got 0"):
+        saliency_tubes(r3d, clips["rgb"][:1], top_k=0)
+    with pytest.raises(ValueError, match=r"batch_size must be an integer ≥ 1, got 0"):
+        SaliencyTubes(r3d, batch_size=0)
     with pytest.raises(ValueError, match="not computed"):
         saliency_tubes(r3d, clips["rgb"][:1], method="grad", top_k=1).tubes(target=13)

@@ -12,6 +12,7 @@ from typing import Sequence
 from torch import nn
 
 from ..models.checkpoints import CheckpointMismatch, embedded_checkpoints, load_state, read_checkpoint
+from ._checks import number
 from .activation_maximization import ActivationMaximization, AMJob, AMResults, _is_embedded
 
 
@@ -98,7 +99,7 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
 
 
 def _all_stored(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int | None) -> bool:
-    steps = steps or ams[0].steps
+    steps = ams[0].steps if steps is None else number("steps", steps, low=1, integer=True)
     return ams[0].store is not None and all(r is not None for am in ams for r in am.stored(jobs, steps))
 
 
@@ -107,7 +108,7 @@ def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: in
     from .stacked import StackedCheckpoints
 
     first = ams[0]
-    steps = steps or first.steps
+    steps = first.steps if steps is None else number("steps", steps, low=1, integer=True)
     for j in jobs:
         first._check(j)
     layers = {j.layer for j in jobs}

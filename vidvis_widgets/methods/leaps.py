@@ -46,6 +46,7 @@ from .inversion_terms import (batchnorm_layers, feature_statistics, l2_norm, poo
                               space_time_mean, spacetime, temporal_coherence, total_variation_l2)
 from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization
 from ..models.layers import device_of, submodule
+from ._checks import number
 from .loop import LoopOutcome, Snapshot, frozen, run_batched
 
 #: which terms of eq. 4 each variant uses: (L_CE, L_prim, R_coh, R_feat, TV, l2), as on/off weights
@@ -185,10 +186,12 @@ class ModelInversion:
         if not ((w > 0) & (w <= 1)).all():
             raise ValueError(f"priming weights λ_l must lie in (0, 1] (eq. 1); got {w.tolist()}")
         self.priming_weights = w
-        self.r, self.delta, self.lr, self.steps = float(r), float(delta), float(lr), int(steps)
-        self.init_scale = float(init_scale)
-        self._jitter = jitter
-        self.tv_weight, self.l2_weight, self.bf16, self.am_gamma = float(tv_weight), float(l2_weight), bf16, am_gamma
+        self.r, self.delta = number("r", r, low=0), number("delta", delta, low=0)
+        self.lr, self.steps = number("lr", lr, low=0, strict=True), number("steps", steps, low=1, integer=True)
+        self.init_scale = number("init_scale", init_scale, low=0, strict=True)
+        self._jitter = None if jitter is None else number("jitter", jitter, low=0, integer=True)
+        self.tv_weight, self.l2_weight = number("tv_weight", tv_weight, low=0), number("l2_weight", l2_weight, low=0)
+        self.bf16, self.am_gamma = bf16, number("am_gamma", am_gamma, low=0)
         info = getattr(model, "vidvis_info", None)
         self.class_names = tuple(info.class_names) if info is not None else None
         self.size = tuple(size) if size is not None else _default_size(model)
@@ -255,8 +258,10 @@ class ModelInversion:
         jobs = [jobs] if isinstance(jobs, InversionJob) else list(jobs)
         if not jobs:
             raise ValueError("no jobs given; expected InversionJob(target, stimulus, seed, variant) values")
-        steps = int(steps or self.steps)
-        stage_every = stage_every or max(1, steps // 8)
+        steps = self.steps if steps is None else number("steps", steps, low=1, integer=True)
+        every = number("every", every, low=1, integer=True)
+        stage_every = max(1, steps // 8) if stage_every is None else number("stage_every", stage_every, low=1,
+                                                                             integer=True)
         stimuli = list(stimuli) if stimuli is not None else []
         prepared = [self.prepare_stimulus(v) for v in stimuli]
         predicted, means_v = self._stimulus_pass(prepared)

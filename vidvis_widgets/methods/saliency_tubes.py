@@ -43,6 +43,7 @@ from torch import nn
 from ..media.clips import rgb_to_uint8, to_numpy
 from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization, video_features
 from ..models.layers import device_of, submodule
+from ._checks import number
 from .loop import frozen
 
 METHODS = ("auto", "cam", "grad")
@@ -358,7 +359,8 @@ class SaliencyTubes:
         self.model = model.to(self.device)
         self.info = getattr(model, "vidvis_info", None)
         self.two_stream = self.info is not None and self.info.kind == "two_stream"
-        self.method, self.batch_size, self.bf16 = method, int(batch_size), bool(bf16)
+        self.method, self.bf16 = method, bool(bf16)
+        self.batch_size = number("batch_size", batch_size, low=1, integer=True)
         self.channels_last = channels_last(model)
         self.mean, self.std = normalization(model, self.device)
         self.layer = layer if layer is not None else ("conv5_fusion" if self.two_stream else None)
@@ -451,6 +453,8 @@ class SaliencyTubes:
         or name, or one per clip. ``top_k``: the gradient form keeps weights for each clip's top-k classes and
         its target, so those can be shown without re-running. ``threshold``: τ of eq. 1. ``start``: the first
         frame used when clips are longer than the model's input."""
+        top_k, threshold = number("top_k", top_k, low=1, integer=True), number("threshold", threshold)
+        start = number("start", start, low=0, integer=True)
         frames, flow = as_frames(clips)
         need = self.min_frames
         if frames.shape[1] < need:
