@@ -199,7 +199,7 @@ class ActivationMaximization:
             model, _ = fold_batchnorm(model)
         self.device = device_of(model, device)
         self.model = model.to(self.device)
-        self.bound, self.alpha, self.steps, self.lr, self.lr_end = float(bound), float(alpha), steps, lr, lr_end
+        self.bound, self.alpha, self.steps, self.lr, self.lr_end = bound, alpha, steps, lr, lr_end
         self.jitter, self.regularization, self.motion_tv_factor = jitter, regularization, motion_tv_factor
         self.fold_bn, self.bf16 = fold_bn, bf16
         self._activation_max = activation_max

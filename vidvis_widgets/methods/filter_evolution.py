@@ -85,6 +85,7 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
         # receptive fields and strides belong to the architecture: measure them once, not per checkpoint
         am._layer_table = table = table if table is not None else am.layers()
         ams.append(am)
+    steps = ams[0].steps if steps is None else number("steps", steps, low=1, integer=True)
     if stack == "auto":
         stack = ams[0].device.type == "cuda"
     if stack and len(models) > 1 and not _all_stored(ams, jobs, steps):
@@ -98,17 +99,15 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
     return FilterEvolution(labels[: len(results)], jobs, results)
 
 
-def _all_stored(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int | None) -> bool:
-    steps = ams[0].steps if steps is None else number("steps", steps, low=1, integer=True)
+def _all_stored(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int) -> bool:
     return ams[0].store is not None and all(r is not None for am in ams for r in am.stored(jobs, steps))
 
 
-def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int | None, callback, stop):
+def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int, callback, stop):
     """All checkpoints' jobs in one loop: each job's objective carries its own checkpoint's â."""
     from .stacked import StackedCheckpoints
 
     first = ams[0]
-    steps = first.steps if steps is None else number("steps", steps, low=1, integer=True)
     for j in jobs:
         first._check(j)
     layers = {j.layer for j in jobs}
