@@ -7,9 +7,16 @@ import math
 import numbers
 
 
-def number(name: str, value, *, low: float | None = None, strict: bool = False, integer: bool = False):
+_REQUIRED = object()
+
+
+def number(name: str, value, *, low: float | None = None, strict: bool = False, integer: bool = False,
+           default=_REQUIRED):
     """``value`` as a float (int with ``integer``), or a ValueError naming ``name`` and the expected form:
-    finite, and ≥ ``low`` (> ``low`` with ``strict``)."""
+    finite, and ≥ ``low`` (> ``low`` with ``strict``). With ``default``, ``None`` means "use the default",
+    which is returned unchecked (so 0 is refused rather than silently replaced, as ``value or default`` did)."""
+    if value is None and default is not _REQUIRED:
+        return default
     kind = numbers.Integral if integer else numbers.Real
     ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
     if ok and low is not None:

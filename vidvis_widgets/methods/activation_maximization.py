@@ -333,7 +333,7 @@ class ActivationMaximization:
         job_list = [_as_job(j) for j in ([jobs] if single else list(jobs))]
         if not job_list:
             raise ValueError("no jobs given; expected an AMJob, a (layer, channel) pair or a list of them")
-        steps = self.steps if steps is None else number("steps", steps, low=1, integer=True)
+        steps = number("steps", steps, low=1, integer=True, default=self.steps)
         every = number("every", every, low=1, integer=True)
         if self.store is not None:
             results = self._run_stored(job_list, steps, callback, every, stop)

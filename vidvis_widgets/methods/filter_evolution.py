@@ -85,7 +85,7 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
         # receptive fields and strides belong to the architecture: measure them once, not per checkpoint
         am._layer_table = table = table if table is not None else am.layers()
         ams.append(am)
-    steps = ams[0].steps if steps is None else number("steps", steps, low=1, integer=True)
+    steps = number("steps", steps, low=1, integer=True, default=ams[0].steps)
     if stack == "auto":
         stack = ams[0].device.type == "cuda"
     if stack and len(models) > 1 and not _all_stored(ams, jobs, steps):

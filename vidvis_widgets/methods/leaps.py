@@ -189,7 +189,7 @@ class ModelInversion:
         self.r, self.delta = number("r", r, low=0), number("delta", delta, low=0)
         self.lr, self.steps = number("lr", lr, low=0, strict=True), number("steps", steps, low=1, integer=True)
         self.init_scale = number("init_scale", init_scale, low=0, strict=True)
-        self._jitter = None if jitter is None else number("jitter", jitter, low=0, integer=True)
+        self._jitter = number("jitter", jitter, low=0, integer=True, default=None)
         self.tv_weight, self.l2_weight = number("tv_weight", tv_weight, low=0), number("l2_weight", l2_weight, low=0)
         self.bf16, self.am_gamma = bf16, number("am_gamma", am_gamma, low=0)
         info = getattr(model, "vidvis_info", None)
@@ -258,10 +258,9 @@ class ModelInversion:
         jobs = [jobs] if isinstance(jobs, InversionJob) else list(jobs)
         if not jobs:
             raise ValueError("no jobs given; expected InversionJob(target, stimulus, seed, variant) values")
-        steps = self.steps if steps is None else number("steps", steps, low=1, integer=True)
+        steps = number("steps", steps, low=1, integer=True, default=self.steps)
         every = number("every", every, low=1, integer=True)
-        stage_every = max(1, steps // 8) if stage_every is None else number("stage_every", stage_every, low=1,
-                                                                             integer=True)
+        stage_every = number("stage_every", stage_every, low=1, integer=True, default=max(1, steps // 8))
         stimuli = list(stimuli) if stimuli is not None else []
         prepared = [self.prepare_stimulus(v) for v in stimuli]
         predicted, means_v = self._stimulus_pass(prepared)
