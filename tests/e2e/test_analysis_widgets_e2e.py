@@ -64,6 +64,10 @@ def test_histogram_click_plays_that_class_and_units_switch_in_place(open_noteboo
                            arg=top, timeout=30_000)
     assert page.locator(".js-plotly-plot").count() == 1 and page.locator(".vv-player").count() == 2
     assert "γ=5" in page.locator(".vv-player").nth(0).inner_text()
+    # every AM cell is on screen: the panel wraps below the plot rather than being clipped at the output's edge
+    output = page.locator(".jp-OutputArea-output").filter(has=page.locator(".vv-player")).first.bounding_box()
+    last = page.locator(".vv-player").nth(0).locator("canvas").last.bounding_box()
+    assert last["x"] + last["width"] <= output["x"] + output["width"], (last, output)
     nb.screenshot("response_histogram")
     assert not page.page_errors
 

@@ -68,7 +68,10 @@ class ResponseHistogram(W.VBox):
         self.clip_player = ClipPlayer(np.zeros((8, 8, 3), np.uint8), captions=["click a bar to play its class's "
                                                                                 "top clips"], fps=8.0)
         top = [self.figure] + ([self.am_player] if self.am_player is not None else [])
-        super().__init__([W.HBox([self.unit_menu, self.status]), W.HBox(top), self.clip_player])
+        # wrap: with four γ settings the AM cells do not fit beside the plot in a notebook column, and
+        # an HBox would clip them at the output's edge instead of moving them below
+        super().__init__([W.HBox([self.unit_menu, self.status]), W.HBox(top, layout=W.Layout(flex_flow="row wrap")),
+                          self.clip_player])
         self.show_unit(*(unit if unit is not None else self.units[0]))
         self.unit_menu.observe(lambda ch: self.show_unit(*ch["new"]), names="value")
 
