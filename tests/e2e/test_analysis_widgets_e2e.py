@@ -113,6 +113,10 @@ def test_picking_a_confusion_pair_updates_the_comparison(open_notebook):
     _wait_python(nb, "list(view.pair)", ["cello", "violin"])
     page.wait_for_function("() => document.querySelectorAll('.vv-player')[0].innerText.includes('cello')",
                            timeout=60_000)
+    # the pairs list stays inside the output area: it wraps below the matrix rather than running past the edge
+    output = page.locator(".jp-OutputArea-output").filter(has=page.locator(".js-plotly-plot")).first.bounding_box()
+    menu = page.locator("select").filter(has_text=label).bounding_box()
+    assert menu["x"] + menu["width"] <= output["x"] + output["width"], (menu, output)
     nb.screenshot("confusion_pair_view")
     assert not page.page_errors
 

@@ -49,7 +49,7 @@ class ConfusionPairView(W.VBox):
         ranked = ev.most_confused(pairs)
         labels = [f"{classes[a]} ↔ {classes[b]}: {e} error{'' if e == 1 else 's'}" for a, b, e in ranked]
         self.pair_menu = W.Select(options=[(t, (classes[a], classes[b])) for t, (a, b, _) in zip(labels, ranked)],
-                                  rows=min(max(len(ranked), 2), 8), description="pairs", layout=W.Layout(width="420px"))
+                                  rows=min(max(len(ranked), 2), 8), description="pairs", layout=W.Layout(width="360px"))
         self.stream = W.ToggleButtons(options=["RGB", "flow"], value="RGB", style={"button_width": "60px"},
                                       tooltips=["show the clips' frames", "show the clips' optical flow"])
         self.status = W.HTML(f"top-1 {ev.accuracy:.1%} on {len(ev.labels)} videos" + (
@@ -66,7 +66,9 @@ class ConfusionPairView(W.VBox):
         blank = np.zeros((8, 8, 3), np.uint8)
         self.am_player = ClipPlayer(blank, captions=["pick a pair"], fps=6.0)
         self.clip_player = ClipPlayer(blank, captions=["pick a pair"], fps=8.0)
-        super().__init__([W.HBox([self.figure, W.VBox([self.pair_menu, self.stream, self.status])]),
+        # the controls wrap below the matrix where the output is too narrow for both, rather than run past its edge
+        super().__init__([W.HBox([self.figure, W.VBox([self.pair_menu, self.stream, self.status])],
+                                 layout=W.Layout(flex_flow="row wrap")),
                           self.am_player, self.clip_player])
         self.pair_menu.observe(lambda ch: ch["new"] and self.show_pair(*ch["new"]), names="value")
         self.stream.observe(lambda _ch: self.pair and self._show_clips(*self.pair), names="value")
