@@ -205,3 +205,12 @@ _PIXEL_SPREAD = """([player, channel]) => Array.from(document.querySelectorAll('
 def pixel_spread(page, player: int, channel: int) -> list[int]:
     """Per canvas of the ``player``-th clip player: the range of one colour channel (flat cells give 0)."""
     return page.evaluate(_PIXEL_SPREAD, [player, channel])
+
+
+def assert_inside_output(element) -> None:
+    """``element`` (a Playwright locator) ends inside the notebook output that holds it: a wide widget has to
+    wrap its parts below each other, not run past the output's right edge."""
+    box = element.bounding_box()
+    output = element.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' jp-OutputArea-output ')]")
+    area = output.first.bounding_box()
+    assert box["x"] + box["width"] <= area["x"] + area["width"], (box, area)

@@ -3,6 +3,7 @@ browser reach Python and the clip players show the new clips."""
 
 import pytest
 
+from .harness import assert_inside_output
 from .harness import pixel_spread as _spread
 
 pytestmark = pytest.mark.e2e
@@ -65,9 +66,7 @@ def test_histogram_click_plays_that_class_and_units_switch_in_place(open_noteboo
     assert page.locator(".js-plotly-plot").count() == 1 and page.locator(".vv-player").count() == 2
     assert "γ=5" in page.locator(".vv-player").nth(0).inner_text()
     # every AM cell is on screen: the panel wraps below the plot rather than being clipped at the output's edge
-    output = page.locator(".jp-OutputArea-output").filter(has=page.locator(".vv-player")).first.bounding_box()
-    last = page.locator(".vv-player").nth(0).locator("canvas").last.bounding_box()
-    assert last["x"] + last["width"] <= output["x"] + output["width"], (last, output)
+    assert_inside_output(page.locator(".vv-player").nth(0).locator("canvas").last)
     nb.screenshot("response_histogram")
     assert not page.page_errors
 
@@ -114,9 +113,7 @@ def test_picking_a_confusion_pair_updates_the_comparison(open_notebook):
     page.wait_for_function("() => document.querySelectorAll('.vv-player')[0].innerText.includes('cello')",
                            timeout=60_000)
     # the pairs list stays inside the output area: it wraps below the matrix rather than running past the edge
-    output = page.locator(".jp-OutputArea-output").filter(has=page.locator(".js-plotly-plot")).first.bounding_box()
-    menu = page.locator("select").filter(has_text=label).bounding_box()
-    assert menu["x"] + menu["width"] <= output["x"] + output["width"], (menu, output)
+    assert_inside_output(page.locator("select").filter(has_text=label))
     nb.screenshot("confusion_pair_view")
     assert not page.page_errors
 
