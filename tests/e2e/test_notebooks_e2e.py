@@ -31,6 +31,14 @@ def test_quickstart_runs_and_shows_its_players(lab, page):
     assert (lab.root / "quickstart-output" / "directions.html").exists()
     assert (lab.root / "quickstart-output" / "directions.mp4").stat().st_size > 1000
     nb.screenshot("quickstart_end")
-    page.locator(".vv-player").first.scroll_into_view_if_needed()
+    # scroll with JupyterLab's own API: its windowed notebook lays cells out lazily, so a plain DOM scroll can
+    # land on a blank stretch; then wait until the class grid is really the topmost thing at its centre
+    page.evaluate("""async () => { const nb = window.jupyterapp.shell.currentWidget.content;
+        const i = nb.widgets.findIndex((c) => c.node.querySelector('.vv-player'));
+        await nb.scrollToItem(i, 'start'); }""")
+    page.wait_for_function("""() => { const r = document.querySelector('.vv-player').getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + Math.min(r.height, 400) / 2);
+        return r.top >= 0 && r.top < innerHeight && hit !== null && hit.closest('.vv-player') !== null; }""",
+                           timeout=30_000)
     nb.screenshot("quickstart_classes")
     assert not page.page_errors
