@@ -186,6 +186,16 @@ def test_monitor_names_each_jobs_best_activation(model):
     assert monitor.status.value.startswith("completed after 4 steps")
 
 
+def test_monitor_wraps_many_jobs_into_rows_of_whole_jobs(model):
+    jobs = [AMJob("fc8", c) for c in range(5)]
+    monitor = OptimizationMonitor(ActivationMaximization(model, steps=2), jobs, every=1, show=5)
+    # two streams per job, three jobs to a row of six cells: 10 cells in 2 rows, not one row of 10
+    assert (monitor.player.rows, monitor.player.cols) == (2, 6)
+    monitor.run()
+    assert (monitor.player.rows, monitor.player.cols) == (2, 6)
+    assert monitor.player.captions[:3] == ["fc8 c0 · appearance", "fc8 c0 · motion", "fc8 c1 · appearance"]
+
+
 def test_unknown_models_use_unit_maxima_and_say_so():
     tv_model = load_model("torchvision:r3d_18", weights=None)
     am = ActivationMaximization(tv_model, input_shape=(3, 4, 32, 32), steps=3)

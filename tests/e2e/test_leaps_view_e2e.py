@@ -3,7 +3,7 @@ loss curves grow, and Stop from the browser keeps each seed's best video."""
 
 import pytest
 
-from .harness import pixel_spread
+from .harness import assert_inside_output, pixel_spread
 
 pytestmark = pytest.mark.e2e
 
@@ -35,8 +35,8 @@ def test_leaps_view_updates_live_and_stops_from_the_button(open_notebook):
     assert page.locator(".vv-player").first.locator("canvas").count() == 3  # stimulus + two seeds
     # the stimulus and both synthesized videos are drawn: none is a flat canvas
     assert min(pixel_spread(page, 0, 0)) > 20
-    # the stages row holds the first seed every other step
-    page.wait_for_function("() => document.querySelectorAll('.vv-player')[1].querySelectorAll('canvas').length >= 2",
+    # the stages hold the first seed every other step; wait for more than fit in one row of the output
+    page.wait_for_function("() => document.querySelectorAll('.vv-player')[1].querySelectorAll('canvas').length >= 8",
                            timeout=60_000)
     page.get_by_role("button", name="Stop").click()
     page.wait_for_function("() => /stopped after \\d+ steps/.test(document.body.innerText)", timeout=60_000)
@@ -44,5 +44,8 @@ def test_leaps_view_updates_live_and_stops_from_the_button(open_notebook):
                             " len(view.result[0].history['total'])]")
     assert state[0] is False and state[1] == ["stopped", "stopped"] and 0 < state[2] < 5000 and state[3] == state[2]
     assert "best (step" in page.locator(".vv-player").first.inner_text()
+    # however many stages there are, the last one is on screen: the stages wrap into rows
+    assert page.locator(".vv-player").nth(1).locator("canvas").count() >= 8
+    assert_inside_output(page.locator(".vv-player").nth(1).locator("canvas").last)
     nb.screenshot("leaps_view")
     assert not page.page_errors

@@ -10,13 +10,17 @@ import numpy as np
 from .clips import Clip
 
 
+#: cells in a row of six 128 px clips fit a notebook's output column; longer sequences wrap into more rows
+ROW_CELLS = 6
+
+
 def grid_shape(count: int, rows: int | None = None, cols: int | None = None) -> tuple[int, int]:
     """(rows, cols) for ``count`` cells; errors if the grid is too small or has an empty row/column."""
     for label, v in (("rows", rows), ("cols", cols)):
         if v is not None and (not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1):
             raise ValueError(f"{label} must be a positive integer, got {v!r}")
     if rows is None and cols is None:
-        cols = count if count <= 6 else math.ceil(math.sqrt(count))
+        cols = count if count <= ROW_CELLS else math.ceil(math.sqrt(count))
     if rows is None:
         rows = math.ceil(count / cols)
     if cols is None:

@@ -14,6 +14,7 @@ import torch
 
 from ..methods.leaps import InversionJob, ModelInversion
 from ..methods.loop import Snapshot
+from ..media.grid import ROW_CELLS
 from .background_run import BackgroundRun
 from .clip_player import ClipPlayer
 
@@ -41,8 +42,8 @@ class LeapsView(BackgroundRun, W.VBox):
         stim = inversion.to_video(inversion.prepare_stimulus(stimulus))
         blank = np.zeros_like(stim)
         self._stim, self._stim_caption = stim, f"stimulus · class {name}"
-        self.player = ClipPlayer([stim] + [blank] * len(self.seeds), cols=len(self.seeds) + 1, fps=6.0,
-                                 captions=[self._stim_caption] + [f"seed {s}" for s in self.seeds])
+        self.player = ClipPlayer([stim] + [blank] * len(self.seeds), cols=min(len(self.seeds) + 1, ROW_CELLS),
+                                 fps=6.0, captions=[self._stim_caption] + [f"seed {s}" for s in self.seeds])
         self.stages_player = ClipPlayer([blank], fps=6.0, captions=[f"seed {self.seeds[0]} · step 0"])
         self.figure = go.FigureWidget(layout=dict(height=260, margin=dict(l=50, r=10, t=30, b=40),
                                                   title=f"LEAPS loss terms, class {name} (mean over seeds)",
@@ -76,11 +77,11 @@ class LeapsView(BackgroundRun, W.VBox):
 
     def _show_videos(self, videos, captions) -> None:  # one message for all cells
         self.player.set_clips([self._stim] + list(videos), captions=[self._stim_caption] + list(captions),
-                              cols=len(videos) + 1)
+                              cols=min(len(videos) + 1, ROW_CELLS))
 
     def _show_stages(self, stages) -> None:
         self.stages_player.set_clips([v for _, v in stages], captions=[f"step {s}" for s, _ in stages],
-                                     cols=max(1, len(stages)))
+                                     cols=max(1, min(len(stages), ROW_CELLS)))
 
     def _finished(self, results, seconds: float) -> None:
         if results:

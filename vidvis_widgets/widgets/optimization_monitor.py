@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from ..methods.activation_maximization import ActivationMaximization, AMJob, _as_job
 from ..methods.loop import Snapshot
+from ..media.grid import ROW_CELLS
 from .background_run import BackgroundRun
 from .clip_player import ClipPlayer
 
@@ -35,7 +36,7 @@ class OptimizationMonitor(BackgroundRun, W.VBox):
         n = min(show, len(job_list))
         blank = [np.zeros((s.shape[1], s.shape[2], s.shape[3], 3), np.uint8) if s.shape[1] > 1
                  else np.zeros((s.shape[2], s.shape[3], 3), np.uint8) for s in streams.specs]
-        self.player = ClipPlayer([b for _ in range(n) for b in blank], cols=len(streams.specs) * n,
+        self.player = ClipPlayer([b for _ in range(n) for b in blank], cols=_cols(n, len(streams.specs)),
                                  captions=[f"{t} · {s}" for t in self._titles[:n] for s in streams.names],
                                  rescale=True, fps=6.0)
         self.figure = go.FigureWidget(layout=dict(height=260, margin=dict(l=50, r=10, t=30, b=40),
@@ -75,7 +76,12 @@ class OptimizationMonitor(BackgroundRun, W.VBox):
     def _show_inputs(self, clips: list[list[Any]]) -> None:
         flat = [c for row in clips for c in row]
         captions = [f"{t} · {s}" for t in self._titles[: len(clips)] for s in self.method.streams.names]
-        self.player.set_clips(flat, captions=captions, cols=len(flat))
+        self.player.set_clips(flat, captions=captions, cols=_cols(len(clips), len(self.method.streams.names)))
+
+
+def _cols(jobs: int, streams: int) -> int:
+    """Columns for ``jobs`` jobs of ``streams`` cells each: whole jobs side by side, as many as fit a row."""
+    return streams * min(jobs, max(1, ROW_CELLS // streams))
 
 
 def _tensor(a: np.ndarray):
