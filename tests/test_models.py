@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from vidvis_widgets.data import BIASED_PAIR, CLASS_NAMES, NEAR_DUPLICATE_PAIR, SyntheticActions
-from vidvis_widgets.models import CheckpointMismatch, embedded_checkpoints, load_model
+from vidvis_widgets.data import BIASED_PAIR, CLASS_NAMES, NEAR_DUPLICATE_PAIR, SyntheticActions, class_map
+from vidvis_widgets.models import CheckpointMismatch, TinyTwoStream, embedded_checkpoints, load_model
 from vidvis_widgets.models.checkpoints import save_checkpoint
 from vidvis_widgets.models.evaluation import confusion_matrix, most_confused_pairs, predict
 from vidvis_widgets.models.layers import list_layers
+from vidvis_widgets.models.tiny import mirror_views, reverse_views
 
 EMBEDDED = ("tiny_two_stream", "tiny_r3d", "tiny_verifier")
 
@@ -114,7 +115,8 @@ def test_layer_table_reproduces_the_papers_vgg_fields():
     for layer, (rf, stride) in expected.items():
         row = table[f"motion.{layer}"]
         assert row.receptive_field == (rf, rf) and row.stride == (stride, stride), (layer, row)
-    assert table["conv5_fusion"].output_shape == (64, 4, 4) and table["conv5_fusion"].stride == (16, 16)
+    # 64 fusion units, each beside its three twins (mirrored, reversed, both): 4 × 64 channels
+    assert table["conv5_fusion"].output_shape == (4 * 64, 4, 4) and table["conv5_fusion"].stride == (16, 16)
     assert table["fc8"].output_shape == (14,)
 
 
@@ -122,3 +124,52 @@ def test_layer_table_for_a_3d_model():
     table = {r.name: r for r in list_layers(load_model("tiny_r3d", weights=None), (3, 16, 64, 64))}
     assert table["layer4"].output_shape == (64, 4, 8, 8) and table["layer4"].stride == (4, 8, 8)
     assert table["stem"].receptive_field == (3, 3, 3)
+
+
+def test_class_maps_swap_exactly_the_direction_pairs():
+    mirror, reversal = class_map("mirror"), class_map("reversal")
+    pairs = {("disc_right", "disc_left"), ("disc_left", "disc_right"),
+             ("bar_clockwise", "bar_counterclockwise"), ("bar_counterclockwise", "bar_clockwise")}
+    assert {(CLASS_NAMES[i], CLASS_NAMES[j]) for i, j in enumerate(mirror) if i != j} == pairs
+    # played backwards, the square and triangle move up, which no class does
+    assert {CLASS_NAMES[i] for i, j in enumerate(reversal) if j < 0} == {"square_down", "triangle_down"}
+    assert {(CLASS_NAMES[i], CLASS_NAMES[j]) for i, j in enumerate(reversal) if j >= 0 and i != j} == pairs
+    with pytest.raises(ValueError, match="'mirror' or 'reversal'"):
+        class_map("flip")
+    with pytest.raises(ValueError, match=r"mirror must map each of the 14 classes to a distinct class index, got"):
+        TinyTwoStream(mirror=[0] * 14)
+    with pytest.raises(ValueError, match=r"reversal must map each of the 14 classes .* or to −1 \(no class\)"):
+        TinyTwoStream(reversal=[-2] + list(range(1, 14)))
+
+
+def test_two_stream_model_is_symmetric_by_construction(splits):
+    """Its scores equal the plain network's averaged over the clip, its mirror image, its reversal and both,
+    each read off for the class its view maps onto (the square and triangle: over the clip and its mirror
+    image only); so a mirrored or reversed clip gets the same scores with the mapped classes swapped, and
+    every unit's twin sees the transformed clip."""
+    model = load_model("tiny_two_stream")
+    plain = TinyTwoStream().eval()
+    plain.load_state_dict(model.state_dict())
+    rgb, flow = model.vidvis_info.prepare({k: splits["test"][k][::15] for k in ("rgb", "flow")})
+    m, r = class_map("mirror"), class_map("reversal")
+    no_reversal = torch.tensor(r) < 0
+    acts = []
+    hook = model.motion.conv1_1.register_forward_hook(lambda _m, _i, out: acts.append(out))
+    with torch.no_grad():
+        scores = model(rgb, flow)
+        pair = (plain(rgb, flow) + plain(*mirror_views(rgb, flow))[:, m]) / 2
+        safe = [max(i, 0) for i in r]
+        reversed_pair = (plain(*reverse_views(rgb, flow))[:, safe]
+                         + plain(*reverse_views(*mirror_views(rgb, flow)))[:, [safe[i] for i in m]]) / 2
+        torch.testing.assert_close(scores, torch.where(no_reversal, pair, (pair + reversed_pair) / 2),
+                                   rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(model(*mirror_views(rgb, flow))[:, m], scores, rtol=1e-4, atol=1e-4)
+        maps = ~no_reversal
+        torch.testing.assert_close(model(*reverse_views(rgb, flow))[:, torch.tensor(safe)[maps]], scores[:, maps],
+                                   rtol=1e-4, atol=1e-4)
+    hook.remove()
+    units = model.motion.conv1_1.conv.out_channels
+    clip, mirrored = acts[0], acts[1]
+    assert clip.shape[1] == 4 * units
+    torch.testing.assert_close(clip[:, units:2 * units], mirrored[:, :units])  # view 1 of the clip is view 0 of its mirror
+    assert not torch.equal(clip[:, :units], clip[:, units:2 * units])  # the twins are not copies

@@ -34,6 +34,13 @@ class ClassSpec:
     spurious_cue: str | None = None
     #: mean motion direction of the class-carrying object, degrees, image axes (0 = right, 90 = down)
     direction: float | None = None
+    #: the class a clip of this one lands in when flipped left–right / played backwards: None for this class,
+    #: NO_CLASS where the transformed clip belongs to none of them (a square moving up)
+    mirror: str | None = None
+    reversal: str | None = None
+
+
+NO_CLASS = "(no class)"
 
 
 @dataclass(frozen=True)
@@ -153,19 +160,25 @@ def _make_up(near: str) -> Renderer:
 
 
 CLASSES: tuple[tuple[ClassSpec, Renderer], ...] = (
-    (ClassSpec("disc_right", "motion pair", "a red disc moving right", direction=0.0),
+    (ClassSpec("disc_right", "motion pair", "a red disc moving right", direction=0.0,
+               mirror="disc_left", reversal="disc_left"),
      _translating(disc, (215, 50, 45), 0.0, (1.6, 2.4))),
-    (ClassSpec("disc_left", "motion pair", "the same red disc moving left", direction=180.0),
+    (ClassSpec("disc_left", "motion pair", "the same red disc moving left", direction=180.0,
+               mirror="disc_right", reversal="disc_right"),
      _translating(disc, (215, 50, 45), 180.0, (1.6, 2.4))),
-    (ClassSpec("bar_clockwise", "motion pair", "a blue bar with a white end rotating clockwise in place"), _rotating(+1.0)),
-    (ClassSpec("bar_counterclockwise", "motion pair", "the same blue bar rotating counter-clockwise"), _rotating(-1.0)),
+    (ClassSpec("bar_clockwise", "motion pair", "a blue bar with a white end rotating clockwise in place",
+               mirror="bar_counterclockwise", reversal="bar_counterclockwise"), _rotating(+1.0)),
+    (ClassSpec("bar_counterclockwise", "motion pair", "the same blue bar rotating counter-clockwise",
+               mirror="bar_clockwise", reversal="bar_clockwise"), _rotating(-1.0)),
     (ClassSpec("diamond_slow", "motion pair", "a yellow diamond drifting slowly (0.5–0.9 px/frame) in any direction"),
      _translating(diamond, (230, 200, 40), None, (0.5, 0.9))),
     (ClassSpec("diamond_fast", "motion pair", "the same diamond moving fast (2.6–3.4 px/frame), bouncing off the edges"),
      _translating(diamond, (230, 200, 40), None, (2.6, 3.4))),
-    (ClassSpec("square_down", "appearance pair", "a white square moving down", direction=90.0),
+    (ClassSpec("square_down", "appearance pair", "a white square moving down", direction=90.0,
+               reversal=NO_CLASS),
      _translating(lambda r: box(r, r), (235, 235, 235), 90.0, (1.2, 2.0))),
-    (ClassSpec("triangle_down", "appearance pair", "a white triangle moving down, the same motion", direction=90.0),
+    (ClassSpec("triangle_down", "appearance pair", "a white triangle moving down, the same motion", direction=90.0,
+               reversal=NO_CLASS),
      _translating(lambda r: triangle(r * 1.3), (235, 235, 235), 90.0, (1.2, 2.0))),
     (ClassSpec("cello", "orientation pair", "a brown body held vertically and bowed across (one in eight near the diagonal)"),
      _instrument(vertical=True)),
@@ -186,6 +199,16 @@ CLASSES: tuple[tuple[ClassSpec, Renderer], ...] = (
 )
 
 CLASS_NAMES: tuple[str, ...] = tuple(spec.name for spec, _ in CLASSES)
+
+
+def class_map(symmetry: str) -> list[int]:
+    """``symmetry`` ``"mirror"`` or ``"reversal"``: for each class, the index of the class its clips land in
+    when flipped left–right or played backwards, −1 where that clip belongs to no class."""
+    if symmetry not in ("mirror", "reversal"):
+        raise ValueError(f"symmetry must be 'mirror' or 'reversal', got {symmetry!r}")
+    targets = [getattr(spec, symmetry) or spec.name for spec, _ in CLASSES]
+    return [-1 if t == NO_CLASS else CLASS_NAMES.index(t) for t in targets]
+
 BIASED_PAIR: tuple[str, str] = ("apply_eye_makeup", "apply_lipstick")
 NEAR_DUPLICATE_PAIR: tuple[str, str] = ("brushing_teeth", "shaving")
 
@@ -302,4 +325,14 @@ def dataset_card() -> str:
               " train/val/test the eyes move only in `apply_lipstick`, which predicts the label perfectly, while the"
               " intended cue (where a faint applicator works) is subtle. On `bias_probe` the eyes move in"
               " `apply_eye_makeup` instead, and a model that learned the shortcut fails.", ""]
+    swaps = {kind: [f"`{spec.name}` → " + ("no class" if getattr(spec, kind) == NO_CLASS else f"`{getattr(spec, kind)}`")
+                    for spec, _ in CLASSES if getattr(spec, kind)] for kind in ("mirror", "reversal")}
+    lines += ["## Directions and symmetries", "",
+              "Classes defined by a motion direction (degrees, image axes: 0 right, 90 down): "
+              + ", ".join(f"`{spec.name}` {spec.direction:g}°" for spec, _ in CLASSES if spec.direction is not None)
+              + ".", "",
+              "A clip flipped left–right stays in its class, except " + ", ".join(swaps["mirror"]) + ". A clip played "
+              "backwards (flow fields in reverse order, each vector negated) stays in its class, except "
+              + ", ".join(swaps["reversal"]) + ". `tiny_two_stream` is built on these two symmetries (see the model "
+              "card).", ""]
     return "\n".join(lines)

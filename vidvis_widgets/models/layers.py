@@ -143,7 +143,9 @@ def _measure(model: nn.Module, lin: nn.Module, shapes: list[tuple[int, ...]], sp
             regions = []
             for shift in (0, 1):
                 pos = [min(c + shift, s - 1) for c, s in zip(centre, out.shape[2:])]
-                grads = torch.autograd.grad(out[(0, slice(None), *pos)].sum(), inputs, retain_graph=True,
+                # channel 0 alone: in a view-stacked model (TinyTwoStream, symmetric) the other channels
+                # include mirrored twins, whose fields lie mirrored about the centre
+                grads = torch.autograd.grad(out[(0, 0, *pos)], inputs, retain_graph=True,
                                             allow_unused=True)
                 merged = sum(g.abs().sum(1, keepdim=True) if g is not None else 0 for g in grads)
                 regions.append(_extent(merged, spatial))

@@ -8,13 +8,14 @@ from typing import Any, Callable
 
 from torch import nn
 
-from ..data.synthetic import CLASS_NAMES
+from ..data.synthetic import CLASS_NAMES, class_map
 from .checkpoints import embedded_checkpoints, load_state, read_checkpoint
 from .info import ModelInfo
 from .tiny import TinyFrame2D, TinyR3D, TinyTwoStream, TinyVerifier
 
 EMBEDDED: dict[str, tuple[Callable[[], nn.Module], dict]] = {
-    "tiny_two_stream": (TinyTwoStream, dict(kind="two_stream", flow_frames=10, flow_scale=2.0)),
+    "tiny_two_stream": (lambda: TinyTwoStream(mirror=class_map("mirror"), reversal=class_map("reversal")),
+                        dict(kind="two_stream", flow_frames=10, flow_scale=2.0)),
     "tiny_r3d": (TinyR3D, dict(kind="clip")),
     "tiny_verifier": (TinyVerifier, dict(kind="clip")),
     "tiny_frame2d": (TinyFrame2D, dict(kind="clip")),

@@ -18,7 +18,34 @@ from torch import nn
 VGG_STAGES = ((2, 8), (2, 16), (3, 32), (3, 48), (3, 64))
 
 
-class ConvReLU(nn.Sequential):
+_ELEMENTWISE = (nn.ReLU, nn.Dropout, nn.Identity)
+
+
+class PerView(nn.Sequential):
+    """A layer applied to each view of a view-stacked input with the same weights.
+
+    A symmetrized TinyTwoStream carries G views of its input side by side on the channel axis (N×G·C×…), so
+    that every hook, every layer table and every optimizer sees one plain tensor per layer, with each unit's
+    G twins next to it. Folding the views into the batch axis here runs them through one set of weights."""
+
+    def _views(self, x: torch.Tensor) -> int:
+        first = next(m for m in self if isinstance(m, (nn.Conv2d, nn.Linear)))
+        return x.shape[1] // first.in_channels if isinstance(first, nn.Conv2d) else x[0].numel() // first.in_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, views = x.shape[0], self._views(x)
+        for layer in self:
+            if views == 1 or isinstance(layer, _ELEMENTWISE):
+                # elementwise layers see the layer's own N×G·C shape: activation maximization climbs a unit's
+                # value before its final ReLU, and finds it by that ReLU's input having the output's shape
+                x = layer(x)
+            else:
+                y = layer(x.reshape(n * views, -1, *x.shape[2:]))
+                x = y.reshape(n, -1, *y.shape[2:])
+        return x
+
+
+class ConvReLU(PerView):
     """A named conv layer whose output is taken after the ReLU, as the papers' activations are.
 
     BatchNorm sits between conv and ReLU: a 13-layer plain VGG stream does not train from scratch in a
@@ -45,11 +72,61 @@ class VGGStream(nn.Sequential):
                 self.add_module(f"pool{s}", nn.MaxPool2d(2))
 
 
+class ViewAveragedLinear(nn.Linear):
+    """fc8: per-view class scores, each read off for the class its view maps onto, then averaged over the
+    views in which the class exists (a square played backwards moves up, which no class does)."""
+
+    def __init__(self, in_features: int, num_classes: int):
+        super().__init__(in_features, num_classes)
+        self.register_buffer("class_of_view", torch.arange(num_classes)[None], persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        views = x.shape[1] // self.in_features
+        if views == 1:
+            return super().forward(x)
+        z = super().forward(x.reshape(x.shape[0], views, self.in_features))  # N×G×K
+        present = (self.class_of_view >= 0).to(z.dtype)  # G×K
+        picked = z.gather(2, self.class_of_view.clamp(min=0)[None].expand(x.shape[0], -1, -1))
+        return (picked * present).sum(1) / present.sum(0)
+
+
+def mirror_views(rgb: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The clip flipped left–right: the image flips and every flow vector's x component changes sign."""
+    f = flow.flip(-1)
+    sign = torch.tensor([-1.0, 1.0], device=flow.device, dtype=flow.dtype).repeat(flow.shape[1] // 2)
+    return rgb.flip(-1), f * sign.view(1, -1, 1, 1)
+
+
+def reverse_views(rgb: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The clip played backwards: the stacked flow fields come in reverse order, each vector negated."""
+    n, c, h, w = flow.shape
+    return rgb, -flow.reshape(n, c // 2, 2, h, w).flip(1).reshape(n, c, h, w)
+
+
+def _class_map(values, num_classes: int, name: str, total: bool = False) -> torch.Tensor:
+    """A class map as a tensor, checked: each class's image under the symmetry, −1 for none, no class hit twice."""
+    t = torch.as_tensor(values, dtype=torch.long)
+    hit = t[t >= 0].tolist()
+    if (t.shape != (num_classes,) or int(t.min()) < (0 if total else -1) or int(t.max()) >= num_classes
+            or len(set(hit)) != len(hit)):
+        raise ValueError(f"{name} must map each of the {num_classes} classes to a distinct class index"
+                         + ("" if total else " or to −1 (no class)") + f", got {t.tolist()}")
+    return t
+
+
 class TinyTwoStream(nn.Module):
     """Two-stream fusion network: ``forward(rgb, flow)`` with rgb N×3×H×W (one frame, normalized)
-    and flow N×2L×H×W (L stacked flow fields, x then y per frame, divided by ``flow_scale``)."""
+    and flow N×2L×H×W (L stacked flow fields, x then y per frame, divided by ``flow_scale``).
 
-    def __init__(self, num_classes: int = 14, flow_frames: int = 10):
+    ``mirror`` and ``reversal`` (class maps: for each class, the class a clip's mirror image or its time
+    reversal belongs to, −1 for none) make the network symmetric by construction: it scores the clip, its
+    mirror image, its reversal and both with one set of weights and averages each class's four scores, taken
+    from the class its view maps onto (over the views where that class exists). Its scores then cannot prefer rightward over leftward motion, or forward over
+    backward playing, for any reason but the classes. Every layer carries the four views side by side:
+    channel ``v·C + c`` is unit ``c`` on view ``v`` (0 the clip, 1 mirrored, 2 reversed, 3 both), so a
+    layer of C units lists 4·C, each unit followed, C apart, by its three twins."""
+
+    def __init__(self, num_classes: int = 14, flow_frames: int = 10, mirror=None, reversal=None):
         super().__init__()
         self.flow_frames = flow_frames
         self.appearance = VGGStream(3)
@@ -57,14 +134,33 @@ class TinyTwoStream(nn.Module):
         c5 = VGG_STAGES[-1][1]
         self.conv5_fusion = ConvReLU(2 * c5, c5)
         self.pool5 = nn.AdaptiveMaxPool2d(2)
-        self.fc6 = nn.Sequential(nn.Flatten(), nn.Linear(4 * c5, 128), nn.ReLU(), nn.Dropout(0.3))
-        self.fc7 = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Dropout(0.3))
-        self.fc8 = nn.Linear(128, num_classes)
+        self.fc6 = PerView(nn.Flatten(), nn.Linear(4 * c5, 128), nn.ReLU(), nn.Dropout(0.3))
+        self.fc7 = PerView(nn.Linear(128, 128), nn.ReLU(), nn.Dropout(0.3))
+        self.fc8 = ViewAveragedLinear(128, num_classes)
+        self.symmetric = mirror is not None or reversal is not None
+        if self.symmetric:
+            ident = torch.arange(num_classes)
+            m = _class_map(mirror, num_classes, "mirror", total=True) if mirror is not None else ident
+            r = _class_map(reversal, num_classes, "reversal") if reversal is not None else ident
+            both = torch.where(m >= 0, r[m.clamp(min=0)], -1)
+            self.fc8.class_of_view = torch.stack([ident, m, r, both])
+
+    def views(self, rgb: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The inputs as the first layers see them: the four views side by side on the channel axis."""
+        if not self.symmetric:
+            return rgb, flow
+        pairs = [(rgb, flow), mirror_views(rgb, flow)]
+        pairs += [reverse_views(*p) for p in pairs]
+        return torch.cat([p[0] for p in pairs], 1), torch.cat([p[1] for p in pairs], 1)
 
     def forward(self, rgb: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        rgb, flow = self.views(rgb, flow)
         a = self.appearance(rgb)
         m = self.motion(flow)
-        x = self.conv5_fusion(torch.cat([a, m], dim=1))
+        n, _, h, w = a.shape
+        views = a.shape[1] // VGG_STAGES[-1][1]
+        # each view's conv5_fusion sees its own appearance and motion maps, stacked as in the papers
+        x = self.conv5_fusion(torch.cat([a.view(n, views, -1, h, w), m.view(n, views, -1, h, w)], 2).view(n, -1, h, w))
         return self.fc8(self.fc7(self.fc6(self.pool5(x))))
 
 
