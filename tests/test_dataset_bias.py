@@ -37,7 +37,7 @@ def test_lipstick_logit_input_moves_where_the_eyes_are_not_where_the_lipstick_is
         energy = (r.motion ** 2).sum(1).mean(0)  # H×W flow energy
         ratios.append(energy[:32].sum() / energy[32:].sum())
         assert r.normalized_activation > 1  # the logit is really driven past every validation clip
-    assert min(ratios) > 1.3, ratios  # measured 1.67–2.34 on every start
+    assert min(ratios) > 1.3, ratios  # measured 1.50–1.87 on every start (the plain model: 1.67–2.34)
 
 
 def test_bias_probe_confirms_the_shortcut(model):

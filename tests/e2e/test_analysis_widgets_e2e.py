@@ -78,7 +78,7 @@ import vidvis_widgets as vv
 from vidvis_widgets.data import SyntheticActions
 from vidvis_widgets.methods import ActivationMaximization
 from vidvis_widgets.models import load_model
-model = load_model("tiny_two_stream")
+model = load_model("tiny_two_stream", weights=3)  # an early epoch: several confused pairs to pick from
 view = vv.ConfusionPairView(model, SyntheticActions("test", samples_per_class=10),
                             am=ActivationMaximization(model, activation_max=None), steps=2, pairs=4)
 view
