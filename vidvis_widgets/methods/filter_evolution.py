@@ -65,8 +65,8 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
     ``stack``: run every checkpoint's jobs as one batch through the checkpoints stacked into one model
     (:class:`~.stacked.StackedCheckpoints`), or (``False``) each checkpoint as its own batch. ``"auto"``
     stacks on a GPU, where one batched kernel per layer replaces one launch per checkpoint; on the CPU
-    vmap's grouped convolutions gain nothing over separate batches (4 checkpoints × 2 units, 20 steps, â
-    given, 2 cores: 9.3 s stacked vs 7.0 s on the plain two-stream model, 5.2 s vs 5.4 s on the symmetric one).
+    vmap's grouped convolutions gain nothing over separate batches (4 checkpoints × 2 units, 20 steps, 2
+    cores: 9.3 s stacked vs 7.0 s on the plain two-stream model; 5.2 s vs 5.4 s, â given, on the symmetric one).
     ``am_kwargs`` go to :class:`ActivationMaximization` (the same for every checkpoint); ``store``
     keeps every result, so a re-run loads them. ``callback`` sees all checkpoints' jobs, checkpoint-major."""
     if not units:
