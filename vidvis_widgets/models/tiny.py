@@ -92,9 +92,10 @@ class ViewAveragedLinear(nn.Linear):
 
 def mirror_views(rgb: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The clip flipped left–right: the image flips and every flow vector's x component changes sign."""
-    f = flow.flip(-1)
-    sign = torch.tensor([-1.0, 1.0], device=flow.device, dtype=flow.dtype).repeat(flow.shape[1] // 2)
-    return rgb.flip(-1), f * sign.view(1, -1, 1, 1)
+    n, c, h, w = flow.shape
+    f = flow.flip(-1).reshape(n, c // 2, 2, h, w)
+    # no sign tensor built per call: this runs every optimization step, and on a GPU that is a host copy
+    return rgb.flip(-1), torch.cat([-f[:, :, :1], f[:, :, 1:]], 2).reshape(n, c, h, w)
 
 
 def reverse_views(rgb: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
