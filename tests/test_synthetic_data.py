@@ -87,3 +87,20 @@ def test_bad_input():
         SyntheticActions("val")[10_000]
     with pytest.raises(IndexError, match="indices must lie in"):
         SyntheticActions("val").arrays([0, 10_000])
+
+
+def test_every_argument_is_checked_by_name_and_zero_is_refused():
+    cases = [({"samples_per_class": 0}, "samples_per_class must be an integer ≥ 1, got 0"),
+             ({"samples_per_class": -2}, "samples_per_class must be"), ({"samples_per_class": 2.5}, "samples_per_class"),
+             ({"size": "64"}, "size must be an integer ≥ 32, got '64'"), ({"size": 16}, "size must be an integer ≥ 32"),
+             ({"size": 64.0}, "size must be"), ({"num_frames": 1}, "num_frames must be an integer ≥ 2"),
+             ({"num_frames": "16"}, "num_frames must be"), ({"seed": -1}, "seed must be an integer ≥ 0"),
+             ({"seed": "0"}, "seed must be"), ({"seed": 1.5}, "seed must be"), ({"size": True}, "size must be")]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            SyntheticActions("val", **kwargs)
+    with pytest.raises(ValueError, match="unknown split 3"):
+        SyntheticActions(3)
+    # None still means the split's default; numpy integers are integers
+    assert len(SyntheticActions("val", samples_per_class=None)) == 16 * len(CLASS_NAMES)
+    assert len(SyntheticActions("val", samples_per_class=np.int64(1), size=np.int32(32))) == len(CLASS_NAMES)

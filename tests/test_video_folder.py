@@ -60,3 +60,32 @@ def test_empty_and_missing_folders(tmp_path):
     (tmp_path / "empty" / "some_class").mkdir(parents=True)
     with pytest.raises(ValueError, match="no videos in .*expected class sub-folders"):
         VideoFolder(tmp_path / "empty")
+
+
+def test_every_constructor_argument_is_checked_at_construction(folder, tmp_path):
+    cases = [({"num_frames": 0}, "num_frames must be an integer ≥ 1"), ({"num_frames": "16"}, "num_frames must be"),
+             ({"stride": 0}, "stride must be an integer ≥ 1"), ({"stride": 1.5}, "stride must be"),
+             ({"size": 0}, "size must be a positive integer"), ({"size": (64, "64")}, "size must be"),
+             ({"flow": "farneback"}, "unknown flow method 'farneback'"), ({"flow": 3}, "unknown flow method 3"),
+             ({"cache_dir": 5}, "cache_dir must be a folder path"), ({"check": "no"}, "check must be True or False")]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            VideoFolder(folder, **kwargs)
+    with pytest.raises(ValueError, match="root must be a folder path"):
+        VideoFolder(None)
+    # check=False skips reading the files, so a bad setting used to surface only at ds[0]
+    with pytest.raises(ValueError, match="num_frames must be"):
+        VideoFolder(folder, num_frames=0, check=False)
+
+
+def test_flow_cache_follows_vidvis_cache_dir(folder, tmp_path, monkeypatch):
+    from vidvis_widgets.store import default_root
+
+    monkeypatch.setenv("VIDVIS_CACHE_DIR", str(tmp_path / "cache-root"))
+    monkeypatch.setenv("VIDVIS_CACHE", str(tmp_path / "old-variable"))  # no longer read
+    ds = VideoFolder(folder, num_frames=4, size=32)
+    assert ds.cache_dir == tmp_path / "cache-root" / "flow"
+    ds[0]
+    assert len(list((tmp_path / "cache-root" / "flow").glob("*.npy"))) == 1
+    assert not (tmp_path / "old-variable").exists()
+    assert default_root() == tmp_path / "cache-root"  # one variable for the store and the flow cache

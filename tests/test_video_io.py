@@ -1,5 +1,7 @@
 """Video files really encoded with ffmpeg and decoded back."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -75,3 +77,76 @@ def test_write_errors(tmp_path):
         vio.write_video(tmp_path / "c.avi", RGB)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         vio.write_video(tmp_path / "no" / "c.mp4", RGB)
+
+
+@pytest.mark.parametrize("suffix, top", [(".mp4", 51), (".webm", 63)])
+def test_quality_is_an_integer_crf_in_the_codec_range(tmp_path, suffix, top):
+    good = vio.write_video(tmp_path / f"good{suffix}", RGB[:4], fps=8)
+    before = good.read_bytes()
+    for bad in ("best", "high", top + 1, -1, 18.5, True, None):
+        with pytest.raises(ValueError, match=rf"quality must be an integer CRF from 0 to {top} for {suffix}.*got {bad!r}"):
+            vio.write_video(good, RGB[:4], fps=8, quality=bad)
+    assert good.read_bytes() == before
+    assert vio.read_video(vio.write_video(tmp_path / f"top{suffix}", RGB[:4], fps=8, quality=top)).shape == (4, 64, 64, 3)
+
+
+@pytest.mark.parametrize("suffix, width, ffmpeg_says", [(".mp4", 20000, "invalid width x height"),
+                                                         (".webm", 70000, "g_w out of range")])
+def test_failed_encode_raises_ffmpegs_message_and_keeps_the_old_file(tmp_path, suffix, width, ffmpeg_says):
+    """Frames wider than the encoder takes pass every argument check and fail inside ffmpeg for real."""
+    good = vio.write_video(tmp_path / f"good{suffix}", RGB[:4], fps=8)
+    before = good.read_bytes()
+    wide = np.zeros((2, 2, width, 3), np.uint8)
+    with pytest.raises(vio.VideoWriteError, match=rf"(?s)good{suffix}: ffmpeg failed.*exit status.*unchanged.*{ffmpeg_says}") as err:
+        vio.write_video(good, wide, fps=8)
+    assert "unchanged" in str(err.value)
+    assert good.read_bytes() == before and len(before) > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"good{suffix}"]  # no partial file left
+
+
+def test_gif_frame_rate_must_be_representable(tmp_path):
+    from PIL import Image
+
+    for fps in (1e9, 51, 100, 0.0015):
+        with pytest.raises(ValueError, match=r"fps for a GIF must lie from 0\.0015\d* \(100/65535\) to 50, got"):
+            vio.write_video(tmp_path / "a.gif", RGB[:3], fps=fps)
+    for fps in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"fps must be a finite number > 0"):
+            vio.write_video(tmp_path / "a.gif", RGB[:3], fps=fps)
+    assert not list(tmp_path.iterdir())
+    # the delay is stored in whole hundredths of a second: 50 fps → 2, 12 fps → 8 (12.5 fps), 100/65535 fps → 65535
+    for fps, centis in ((50, 2), (12, 8), (100 / 65535, 65535)):
+        path = vio.write_video(tmp_path / f"{fps:.4f}.gif", RGB[:3], fps=fps)
+        with Image.open(path) as im:
+            assert im.info["duration"] == centis * 10
+
+
+@pytest.mark.parametrize("fps", ["ten", None, True, [10]])
+def test_fps_must_be_a_number(tmp_path, fps):
+    for suffix in (".mp4", ".gif"):
+        with pytest.raises(ValueError, match=rf"fps must be a finite number > 0.*got {re.escape(repr(fps))}"):
+            vio.write_video(tmp_path / f"a{suffix}", RGB[:3], fps=fps)
+
+
+def test_read_arguments_are_checked_by_name(tmp_path):
+    path = vio.write_video(tmp_path / "c.mp4", RGB[:6], fps=8)
+    for kwargs, name in (({"num_frames": "16"}, "num_frames"), ({"num_frames": 0}, "num_frames"),
+                         ({"num_frames": 2.0}, "num_frames"), ({"stride": 0}, "stride"), ({"stride": "2"}, "stride"),
+                         ({"start": -1}, "start"), ({"start": 1.5}, "start"), ({"num_frames": True}, "num_frames")):
+        with pytest.raises(ValueError, match=rf"{name} must be an integer"):
+            vio.read_video(path, **kwargs)
+    for size in (0, -3, (0, 32), (32, -1), (1e5, 1e5), "64", (32,), (32, 32, 3), True, 32.0):
+        with pytest.raises(ValueError, match=r"size must be a positive integer .*or a \(height, width\) pair"):
+            vio.read_video(path, size=size)
+    assert vio.read_video(path, size=[16, 24]).shape == (6, 16, 24, 3)
+    assert vio.read_video(path, size=np.int64(8)).shape == (6, 8, 8, 3)
+
+
+def test_size_that_cannot_fit_is_refused_before_decoding(tmp_path):
+    from vidvis_widgets._memory import InsufficientMemory
+
+    path = vio.write_video(tmp_path / "c.mp4", RGB, fps=8)
+    with pytest.raises(InsufficientMemory, match=r"read_video.*100000×100000.*needs about [\d.]+ TB .*available"):
+        vio.read_video(path, size=(100_000, 100_000))
+    with pytest.raises(InsufficientMemory, match="needs about"):
+        vio.read_video(path, num_frames=2, size=10**6)  # the shorter side: the frames are 10⁶×10⁶

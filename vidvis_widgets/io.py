@@ -6,25 +6,63 @@ so every machine reads and writes the same formats.
 
 from __future__ import annotations
 
+import math
+import numbers
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
 from ._atomic import atomic_path
+from ._memory import check_fits
 from .media.clips import as_clip_list
 from .media.flow import FlowMode
 from .media.grid import tile_clips
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".m4v", ".gif")
 WRITE_SUFFIXES = (".mp4", ".webm", ".gif")
+#: encoder, highest CRF it takes, and its other output options, per written suffix
+ENCODERS = {
+    ".mp4": ("libx264", 51, ["-preset", "medium", "-movflags", "+faststart"]),
+    ".webm": ("libvpx-vp9", 63, ["-b:v", "0", "-row-mt", "1"]),
+}
+#: GIF frame delays are whole hundredths of a second, at most 65535; browsers play delays under 2 (above
+#: 50 fps) at 10 fps, so the frame rates a GIF can carry are these
+GIF_FPS_RANGE = (100 / 65535, 50.0)
 
 
 class VideoReadError(ValueError):
     """A video file that is missing, empty or cannot be decoded."""
+
+
+class VideoWriteError(RuntimeError):
+    """ffmpeg failed to encode a video; the message carries ffmpeg's own, and the file at the path is unchanged."""
+
+
+def _number(name: str, value, **kwargs):
+    # imported here: the methods package imports modules that import this one
+    from .methods._checks import number
+
+    return number(name, value, **kwargs)
+
+
+def check_size(size, name: str = "size") -> int | tuple[int, int]:
+    """``size`` as a positive int (the shorter side) or an (height, width) pair of positive ints, or a
+    ValueError naming ``name``."""
+    def positive_int(v) -> bool:
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+
+    if positive_int(size):
+        return int(size)
+    if isinstance(size, (tuple, list)) and len(size) == 2 and all(positive_int(v) for v in size):
+        return int(size[0]), int(size[1])
+    raise ValueError(f"{name} must be a positive integer (the shorter side) or a (height, width) pair of positive "
+                     f"integers, got {size!r}")
 
 
 @dataclass(frozen=True)
@@ -89,15 +127,18 @@ def read_video(
     or an int for the shorter side (aspect kept), with antialiased bilinear resampling.
     """
     p = _check_file(path)
-    if stride < 1 or start < 0 or (num_frames is not None and num_frames < 1):
-        raise ValueError(f"{p}: need stride ≥ 1, start ≥ 0 and num_frames ≥ 1; got stride={stride}, "
-                         f"start={start}, num_frames={num_frames}")
+    if num_frames is not None:
+        num_frames = _number("num_frames", num_frames, integer=True, low=1)
+    stride = _number("stride", stride, integer=True, low=1)
+    start = _number("start", start, integer=True, low=0)
+    size = check_size(size) if size is not None else None
     gen, meta = _open(p)
     w, h = meta["size"]
     frame_bytes = w * h * 3
     frames: list[np.ndarray] = []
     index = -1
     try:
+        _check_read_fits(p, meta, num_frames, stride, start, size)
         for index, raw in enumerate(gen):
             if len(raw) != frame_bytes:
                 raise VideoReadError(f"{p}: frame {index} is truncated ({len(raw)} of {frame_bytes} bytes)")
@@ -120,21 +161,39 @@ def read_video(
     return _resize(clip, size) if size is not None else clip
 
 
+def _out_size(h: int, w: int, size: int | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(size, int):
+        scale = size / min(h, w)
+        return max(1, round(h * scale)), max(1, round(w * scale))
+    return size
+
+
+def _check_read_fits(p: Path, meta: dict, num_frames: int | None, stride: int, start: int,
+                     size: int | tuple[int, int] | None) -> None:
+    """Refuses, before decoding, a read whose frames (decoded, stacked, and resized through float32) cannot fit."""
+    w, h = meta["size"]
+    if num_frames is None:  # every remaining frame: the count from the container's duration, an estimate
+        total = math.ceil(float(meta.get("duration") or 0) * float(meta.get("fps") or 0))
+        num_frames = max(1, math.ceil((total - start) / stride))
+    out_h, out_w = _out_size(h, w, size) if size is not None else (h, w)
+    need = num_frames * 3 * (2 * h * w)  # the decoded frames and their stack
+    if (out_h, out_w) != (h, w):  # _resize: float32 input and output, uint8 result
+        need += num_frames * 3 * (4 * h * w + 5 * out_h * out_w)
+    check_fits(f"read_video({p.name!r}) of {num_frames} frame{'s' * (num_frames != 1)} at {out_h}×{out_w}", need,
+               hint="Ask for fewer frames (num_frames, stride) or a smaller size.")
+
+
 def _resize(clip: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     import torch
     import torch.nn.functional as F
 
     h, w = clip.shape[1:3]
-    if isinstance(size, int):
-        scale = size / min(h, w)
-        out_hw = (max(1, round(h * scale)), max(1, round(w * scale)))
-    else:
-        out_hw = (int(size[0]), int(size[1]))
+    out_hw = _out_size(h, w, size)
     if out_hw == (h, w):
         return clip
     t = torch.from_numpy(clip).permute(0, 3, 1, 2).float()
     t = F.interpolate(t, size=out_hw, mode="bilinear", antialias=True, align_corners=False)
-    return t.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return t.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()  # in place: one float copy
 
 
 def write_video(
@@ -150,8 +209,11 @@ def write_video(
 ) -> Path:
     """Writes a clip, or clips tiled on a grid, as H.264 MP4 (yuv420p, plays in browsers), VP9 WebM or GIF.
 
-    Accepts every form :class:`vidvis_widgets.ClipPlayer` accepts; ``quality`` is the x264/VP9 CRF
-    (lower is better; 18 is visually lossless).
+    Accepts every form :class:`vidvis_widgets.ClipPlayer` accepts; ``quality`` is the x264/VP9 CRF, an
+    integer (0–51 for MP4, 0–63 for WebM; lower is better; 18 is visually lossless). A GIF stores frame
+    delays in hundredths of a second, so it plays at 100 / round(100 / fps) fps, and takes fps from 100/65535
+    to 50. The file is replaced only once ffmpeg has finished without error; if it fails,
+    :class:`VideoWriteError` carries ffmpeg's message and the file at ``path`` is unchanged.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -159,37 +221,68 @@ def write_video(
         raise ValueError(f"{p}: cannot write {suffix or 'files without a suffix'}; expected one of {', '.join(WRITE_SUFFIXES)}")
     if not p.parent.is_dir():
         raise FileNotFoundError(f"{p}: the folder {p.parent} does not exist")
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps}")
+    fps = _number("fps", fps, low=0, strict=True)
+    if suffix == ".gif" and not GIF_FPS_RANGE[0] <= fps <= GIF_FPS_RANGE[1]:
+        raise ValueError(f"fps for a GIF must lie from {GIF_FPS_RANGE[0]:.6f} (100/65535) to {GIF_FPS_RANGE[1]:g}, "
+                         f"got {fps:g}: GIF frame delays are whole hundredths of a second up to 65535, and browsers "
+                         "play delays under 2 hundredths at 10 fps; write .mp4 or .webm for faster clips")
+    codec, top, _ = ENCODERS.get(suffix, ("not used by GIF", 63, None))
+    if not (isinstance(quality, numbers.Integral) and not isinstance(quality, bool) and 0 <= quality <= top):
+        raise ValueError(f"quality must be an integer CRF from 0 to {top} for {suffix} ({codec}; lower is better, "
+                         f"18 is visually lossless), got {quality!r}")
     clips = as_clip_list(clip_or_grid, flow_mode=flow_mode, rescale=rescale)
     video = tile_clips(clips, rows, cols) if len(clips) > 1 else clips[0].frames
     with atomic_path(p) as tmp:
         if suffix == ".gif":
             _write_gif(tmp, video, fps)
         else:
-            _write_ffmpeg(tmp, video, fps, suffix, quality)
+            _write_ffmpeg(tmp, video, fps, suffix, quality, p)
     return p
 
 
 def _write_gif(path: Path, video: np.ndarray, fps: float) -> None:
     images = [Image.fromarray(f) for f in video]
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+    # Pillow stores duration // 10 hundredths: give it whole hundredths, the nearest to 1 / fps
+    centis = round(100 / fps)
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=10 * centis, loop=0)
 
 
-def _write_ffmpeg(path: Path, video: np.ndarray, fps: float, suffix: str, crf: int) -> None:
+def _write_ffmpeg(path: Path, video: np.ndarray, fps: float, suffix: str, crf: int, target: Path) -> None:
+    """Encodes to ``path`` with ffmpeg, its errors captured: a non-zero exit status or an empty file raises
+    :class:`VideoWriteError` naming ``target``, with ffmpeg's message (inside ``atomic_path``: nothing is replaced)."""
+    from fractions import Fraction
+
     t, h, w, _ = video.shape
     # yuv420p needs even sizes; pad by repeating the edge rather than resizing, so pixels stay put
     video = np.pad(video, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-    codec: Sequence[str]
-    if suffix == ".mp4":
-        codec, params = "libx264", ["-crf", str(crf), "-preset", "medium", "-movflags", "+faststart"]
-    else:
-        codec, params = "libvpx-vp9", ["-crf", str(crf), "-b:v", "0", "-row-mt", "1"]
-    writer = imageio_ffmpeg.write_frames(
-        str(path), (w + w % 2, h + h % 2), fps=fps, codec=codec, pix_fmt_out="yuv420p",
-        macro_block_size=1, output_params=params, ffmpeg_log_level="error",
-    )
-    writer.send(None)
-    for frame in video:
-        writer.send(np.ascontiguousarray(frame))
-    writer.close()
+    codec, _, params = ENCODERS[suffix]
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-f", "rawvideo", "-vcodec", "rawvideo",
+           "-s", f"{w + w % 2}x{h + h % 2}", "-pix_fmt", "rgb24", "-r", str(Fraction(fps).limit_denominator()),
+           "-i", "-", "-an", "-vcodec", codec, "-pix_fmt", "yuv420p", "-crf", str(crf), *params,
+           "-v", "error", str(path)]
+    with tempfile.TemporaryFile() as log:  # a file, not a pipe: ffmpeg can never block on a full stderr
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            try:
+                for frame in video:
+                    proc.stdin.write(np.ascontiguousarray(frame).data)
+            except BrokenPipeError:
+                pass  # ffmpeg stopped reading: its exit status and message say why
+            finally:
+                try:
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+            status = proc.wait()
+        finally:
+            if proc.poll() is None:  # interrupted: stop ffmpeg, the temporary file is removed
+                proc.kill()
+                proc.wait()
+        log.seek(0)
+        message = log.read().decode(errors="replace").strip()
+    problem = f"exit status {status}" if status else ("no output" if path.stat().st_size == 0 else "")
+    if problem:
+        lines = message.splitlines()
+        said = "\n".join(lines[-12:]) if lines else "(ffmpeg printed nothing)"
+        raise VideoWriteError(f"{target}: ffmpeg failed to encode {t} frames of {w}×{h} with {codec} ({problem}); "
+                              f"the file already there is unchanged. ffmpeg said:\n{said}")

@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ..methods._checks import number
 from .scene import Scene, bounce, box, diamond, disc, linear, oscillate, shifted, smooth_background, triangle
 
 SPLITS = ("train", "val", "test", "bias_probe")
@@ -230,10 +231,13 @@ class SyntheticActions:
                  samples_per_class: int | None = None):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-        if size < 32 or num_frames < 2:
-            raise ValueError(f"size must be ≥ 32 and num_frames ≥ 2, got size={size}, num_frames={num_frames}")
-        self.split, self.size, self.num_frames, self.seed = split, size, num_frames, seed
-        self.samples_per_class = samples_per_class or DEFAULT_SAMPLES[split]
+        self.split = split
+        self.size = number("size", size, integer=True, low=32)
+        self.num_frames = number("num_frames", num_frames, integer=True, low=2)
+        self.seed = number("seed", seed, integer=True, low=0)
+        # None means the split's default; 0 is refused, not replaced by it
+        self.samples_per_class = number("samples_per_class", samples_per_class, integer=True, low=1,
+                                        default=DEFAULT_SAMPLES[split])
         labels = [CLASS_NAMES.index(n) for n in BIASED_PAIR] if split == "bias_probe" else range(len(CLASSES))
         self._labels = np.repeat(np.asarray(list(labels)), self.samples_per_class)
 
@@ -268,7 +272,7 @@ class SyntheticActions:
         label = int(self._labels[index])
         rng = np.random.default_rng([self.seed, zlib.crc32(self.split.encode()), index])
         base = rng.uniform(40, 150, 3)
-        out = out or {}
+        out = {} if out is None else out
         scene = Scene(self.num_frames, self.size, smooth_background(rng, self.size, base), out.get("flow"),
                       out.get("mask"), out.get("spurious"))
         ctx = Ctx(rng, self.num_frames, self.size, probe=self.split == "bias_probe")

@@ -10,14 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_path
-from ..io import VIDEO_SUFFIXES, VideoReadError, read_video, video_info
+from ..io import VIDEO_SUFFIXES, VideoReadError, check_size, read_video, video_info
+from ..methods._checks import number
+from ..store import default_root
 
 FLOW_METHODS = ("dis", "tvl1")
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("VIDVIS_CACHE") or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "vidvis-widgets" / "flow"
+    """``flow`` under the result store's folder: ``$VIDVIS_CACHE_DIR/flow``, else ``~/.cache/vidvis-widgets/flow``."""
+    return default_root() / "flow"
 
 
 def estimate_flow(frames: np.ndarray, method: str = "dis") -> np.ndarray:
@@ -49,13 +51,22 @@ class VideoFolder:
 
     def __init__(self, root: str | Path, *, num_frames: int = 16, stride: int = 1, size: int | tuple[int, int] = 112,
                  flow: str | None = "dis", cache_dir: str | Path | None = None, check: bool = True):
+        if not isinstance(root, (str, os.PathLike)):
+            raise ValueError(f"root must be a folder path (str or Path), got {root!r}")
+        if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+            raise ValueError(f"cache_dir must be a folder path (str or Path) or None, got {cache_dir!r}")
+        num_frames = number("num_frames", num_frames, integer=True, low=1)
+        stride = number("stride", stride, integer=True, low=1)
+        size = check_size(size)
+        if flow is not None and flow not in FLOW_METHODS:
+            raise ValueError(f"unknown flow method {flow!r}; expected one of {', '.join(FLOW_METHODS)} or None")
+        if not isinstance(check, (bool, np.bool_)):
+            raise ValueError(f"check must be True or False, got {check!r}")
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"video folder {self.root} does not exist or is not a folder")
-        if flow is not None and flow not in FLOW_METHODS:
-            raise ValueError(f"unknown flow method {flow!r}; expected one of {', '.join(FLOW_METHODS)} or None")
         self.num_frames, self.stride, self.size, self.flow = num_frames, stride, size, flow
-        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
         files = [(p, c) for c, name in enumerate(self.classes)
                  for p in sorted((self.root / name).iterdir()) if p.suffix.lower() in VIDEO_SUFFIXES]
