@@ -63,3 +63,26 @@ def test_bad_arguments(model, clips):
         vv.SaliencyTubeView(model)
     with pytest.raises(IndexError, match="out of range for 3 clips"):
         vv.SaliencyTubeView(model, clips, index=3)
+
+
+def test_the_threshold_slider_follows_the_forms_units_and_default(model, clips):
+    """The gradient form's τ is in α's units and defaults to every channel (Grad-CAM): the slider starts at its
+    left end, shows the published tube, and reads out in steps that α's small units can resolve; CAM starts at 0."""
+    view = vv.SaliencyTubeView(model, clips, method="grad", top_k=3)
+    r, s = view.result, view.threshold
+    cls = view.class_menu.value
+    a = r.select([0]).channel_weights(cls)[0]
+    assert s.min == pytest.approx(float(a.min())) and s.max == pytest.approx(float(a.max()))
+    assert s.value == s.min and "64 of 64 channels" in view.status.value
+    assert view.player.captions[1] == "heat · disc_right, all channels"
+    np.testing.assert_array_equal(view.player.clips[1].frames, r.select([0]).heat(cls)[0])
+    assert s.step == pytest.approx((s.max - s.min) / 200)
+    assert 10 ** -int(s.readout_format[1:-1]) <= s.step  # the readout resolves a step
+    assert "α" in s.tooltip
+    s.value = 0.0
+    assert f"{int((a >= 0).sum())} of 64 channels" in view.status.value
+    np.testing.assert_array_equal(view.player.clips[1].frames, r.select([0]).heat(cls, 0.0)[0])
+    s.value = s.min  # back to the left end: every channel again
+    assert "64 of 64 channels" in view.status.value
+    cam = vv.SaliencyTubeView(model, clips, top_k=3)
+    assert cam.result.method == "cam" and cam.threshold.value == 0.0 and "y ≥ τ" in cam.threshold.tooltip

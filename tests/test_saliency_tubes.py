@@ -1,6 +1,8 @@
 """Saliency Tubes: eqs. 1-2 against a direct implementation and the logits, the gradient form against CAM where
 they must agree, recomputation without the model, renderings, exports and bad input."""
 
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +14,7 @@ from vidvis_widgets.io import read_video
 from vidvis_widgets.media.tube_render import colormap
 from vidvis_widgets.methods.saliency_tubes import SaliencyTubes, cubic_upsample, normalize_over_clip, saliency_tubes
 from vidvis_widgets.models import load_model
+from vidvis_widgets.models.layers import submodule
 
 
 @pytest.fixture(scope="module")
@@ -102,15 +105,84 @@ def test_changing_class_threshold_or_feature_does_not_run_the_model(r3d, clips):
     torch.testing.assert_close(f, expected)  # per-feature tube: one re-scaled activation map (Fig. 1b)
 
 
-def test_gradient_form_equals_cam_on_a_pool_linear_head(clips):
-    """For a global-average-pool → linear head, ∂logit_i/∂a_j is y_ij / (T'H'W') everywhere: Grad-CAM is CAM."""
+def test_gradient_form_on_a_pool_linear_head_is_cam_rectified(clips):
+    """For a global-average-pool → linear head, ∂logit_i/∂a_j is y_ij / (T'H'W') everywhere, so α = y / (T'H'W'):
+    by default (every channel) the gradient form is ReLU of CAM's un-thresholded map / (T'H'W'), and at the same
+    channels (τ = 0 in both forms, or τ_α = τ_y / (T'H'W')) the two forms give the same tubes."""
     torch.manual_seed(0)
     for model in (load_model("tiny_r3d"), load_model("torchvision:r3d_18", weights=None)):
         sub = {"rgb": clips["rgb"][:3]}
         cam = saliency_tubes(model, sub, method="cam")
         grad = saliency_tubes(model, sub, method="grad", top_k=2)
         assert grad.method == "grad" and grad.grad_weights.shape[:2] == (3, 2)
-        torch.testing.assert_close(grad.tubes(), cam.tubes(), atol=1e-4, rtol=1e-4)
+        cells = cam.activations[0, 0].numel()
+        torch.testing.assert_close(grad.channel_weights(), cam.channel_weights() / cells, atol=1e-7, rtol=1e-4)
+        scale = float(cam.maps(threshold=-np.inf).abs().max()) / cells
+        torch.testing.assert_close(grad.maps(), cam.maps(threshold=-np.inf).clamp_min(0) / cells, atol=1e-5 * scale,
+                                   rtol=1e-4)
+        torch.testing.assert_close(grad.tubes(threshold=0.0), cam.tubes(threshold=0.0), atol=1e-4, rtol=1e-4)
+        tau = float(cam.channel_weights()[0].quantile(0.75))  # > 0: the map stays non-negative, the ReLU is moot
+        assert tau > 0 and int(grad.kept_channels(threshold=tau / cells)[0]) == int(cam.kept_channels(threshold=tau)[0])
+        torch.testing.assert_close(grad.tubes(threshold=tau / cells), cam.tubes(threshold=tau), atol=1e-4, rtol=1e-4)
+
+
+def _captum_inputs(model, frames):
+    """The model's input as the package prepares it: uint8 → [0, 1] → the model's mean and std."""
+    from vidvis_widgets.models.architecture import normalization
+
+    mean, std = normalization(model)
+    x = torch.from_numpy(np.ascontiguousarray(frames)).float().permute(0, 4, 1, 2, 3) / 255
+    return (x - mean.view(1, 3, 1, 1, 1)) / std.view(1, 3, 1, 1, 1)
+
+
+def test_gradient_form_is_captums_layer_grad_cam_before_upsampling(r3d, clips):
+    """Grad-CAM as published (Selvaraju et al.): α_j = the space-time mean of ∂logit/∂a_j over every channel, then
+    ReLU(Σ α_j a_j) — an independent implementation, Captum's LayerGradCam, gives the same map."""
+    from captum.attr import LayerGradCam
+    from torchvision.models.video import r3d_18
+
+    torch.manual_seed(0)
+    frames = torch.randint(0, 256, (1, 8, 56, 56, 3), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    cases = [(r3d_18().eval(), frames.numpy(), "layer4", [3])]
+    cases += [(r3d, clips["rgb"][::2], layer, clips["label"][::2].tolist()) for layer in ("layer2", "layer3")]
+    for model, x, layer, target in cases:
+        ours = SaliencyTubes(model, method="grad", layer=layer)(x, target=target)
+        assert (ours.kept_channels() == ours.activations.shape[1]).all()  # the default: every channel
+        theirs = LayerGradCam(model, submodule(model, layer)).attribute(_captum_inputs(model, x), target=target,
+                                                                         relu_attributions=True)
+        theirs = theirs[:, 0].detach()
+        got = ours.maps()
+        assert got.shape == theirs.shape
+        for n in range(len(got)):
+            r = np.corrcoef(got[n].flatten().double(), theirs[n].flatten().double())[0, 1]
+            assert r >= 0.999, (layer, n, r)
+        torch.testing.assert_close(got, theirs, rtol=1e-4, atol=1e-5 * float(theirs.abs().max()))
+        assert float(got.min()) == 0.0  # the ReLU
+
+
+def test_threshold_units_and_default_per_form(r3d, clips, result):
+    """τ is absolute in each form's weights: y (CAM, eq. 1; default 0, the channels that raise the score) and α
+    (gradient form; default None = every channel). The same number selects different channels in the two."""
+    grad = saliency_tubes(r3d, clips, method="grad", top_k=1)
+    assert result.threshold is None and grad.threshold is None
+    assert result.resolved_threshold() == 0.0 and grad.resolved_threshold() == -np.inf
+    y, a = result.channel_weights(), grad.channel_weights()
+    assert result.kept_channels().tolist() == (y >= 0).sum(1).tolist()
+    assert grad.kept_channels().tolist() == [64] * 14
+    assert grad.kept_channels(threshold=0.0).tolist() == (a >= 0).sum(1).tolist()
+    tau = float(a.median())
+    kept = grad.maps(threshold=tau)
+    direct = torch.einsum("nc,ncthw->nthw", torch.where(a >= tau, a, 0), grad.activations).clamp_min(0)
+    torch.testing.assert_close(kept, direct)
+    # a τ set at the call is kept as the result's default
+    at = saliency_tubes(r3d, clips["rgb"][:2], method="grad", threshold=tau, top_k=1)
+    assert at.threshold == tau and at.resolved_threshold() == tau
+    torch.testing.assert_close(at.maps(), grad.select([0, 1]).maps(threshold=tau))
+    for bad in ("0.1", True, float("nan")):
+        with pytest.raises(ValueError, match="threshold must be"):
+            saliency_tubes(r3d, clips["rgb"][:1], threshold=bad)
+        with pytest.raises(ValueError, match="threshold must be"):
+            result.tubes(threshold=bad)
 
 
 def test_a_batch_gives_the_tubes_of_its_clips_run_alone(r3d, clips, result):
@@ -128,7 +200,8 @@ def test_one_target_per_clip_spans_several_batches(r3d, clips, result, method):
     labels = clips["label"].tolist()
     batched = SaliencyTubes(r3d, method=method, batch_size=4)(clips, target=labels)
     assert batched.targets.tolist() == labels
-    torch.testing.assert_close(batched.tubes(), result.tubes(labels), atol=1e-4, rtol=1e-4)
+    # τ = 0 in both forms: the same channels on tiny_r3d's pool → linear head (by default the gradient form keeps all)
+    torch.testing.assert_close(batched.tubes(threshold=0.0), result.tubes(labels, threshold=0.0), atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="13 targets for 14 clips"):
         SaliencyTubes(r3d, method=method, batch_size=4)(clips, target=labels[:-1])
 
@@ -186,6 +259,28 @@ def test_cubic_upsampling_keeps_constants_follows_ramps_and_matches_scipys_splin
     spline = ndimage.zoom(low, (4, 8, 8), order=3, grid_mode=True, mode="grid-mirror")
     assert np.corrcoef(ours.ravel(), spline.ravel())[0, 1] > 0.99
     assert np.abs(ours - spline).max() < 0.05 * np.ptp(spline)
+    # the reference code's own call, zoom(cam, (2, 32, 32)), puts the corner samples on the corners (grid_mode=False):
+    # the same spline on another grid, which correlates less (0.980 on this map; 0.9994 on the half-pixel grid)
+    corners = ndimage.zoom(low, (4, 8, 8))
+    assert 0.975 < np.corrcoef(ours.ravel(), corners.ravel())[0, 1] < 0.985
+    assert 0.10 * np.ptp(corners) < np.abs(ours - corners).max() < 0.20 * np.ptp(corners)
+
+
+def test_tubes_are_the_map_interpolated_floored_at_its_minimum_and_min_max_scaled_over_the_clip(result):
+    """What the module docstring says: not rectified and divided by the maximum, but floored at the map's minimum
+    and min–max scaled; a map with negative values (CAM with every channel) has its minimum at 0, not its zeros."""
+    st = importlib.import_module("vidvis_widgets.methods.saliency_tubes")  # the package's name is the function
+
+    m = result.maps(threshold=-np.inf)
+    assert float(m.min()) < 0 < float(m.max())
+    up = cubic_upsample(m, (16, 64, 64))
+    up = torch.maximum(up, m.flatten(1).amin(1).view(-1, 1, 1, 1))
+    lo, hi = up.flatten(1).amin(1).view(-1, 1, 1, 1), up.flatten(1).amax(1).view(-1, 1, 1, 1)
+    torch.testing.assert_close(result.tubes(threshold=-np.inf), (up - lo) / (hi - lo))
+    rectified = up.clamp_min(0) / hi
+    assert float((result.tubes(threshold=-np.inf) - rectified).abs().max()) > 0.1
+    doc = " ".join(st.__doc__.split())
+    assert "divided by its maximum" not in doc and "min–max scaled" in doc and "floored at" in doc
 
 
 def test_tubes_are_floored_at_the_maps_minimum_so_quiet_positions_stay_at_zero():
@@ -214,9 +309,15 @@ def test_transformers_and_s3d_go_through_the_gradient_form_with_tokens_back_in_s
     swin = load_model("torchvision:swin3d_t", weights=None)
     grad = saliency_tubes(swin, one, method="grad", top_k=1)
     assert grad.layer == "norm" and grad.activations.shape[1:] == (768, 8, 7, 7)  # clips resized to its 224²
-    # Swin's head is norm → pool → linear, so its gradient weights are the head's, spread evenly
+    # Swin's head is norm → pool → linear, so its gradient weights are the head's, spread evenly: Grad-CAM is the
+    # rectified CAM map over every channel, and at the same channels (τ = 0 in both forms) the maps are the same
+    # wherever they are positive (LayerNorm's output is signed, so the ReLU bites)
     cam = saliency_tubes(swin, one, method="cam")
-    torch.testing.assert_close(grad.tubes(), cam.tubes(), atol=1e-4, rtol=1e-4)
+    cells = cam.activations[0, 0].numel()
+    for tau in (-np.inf, 0.0):
+        full = cam.maps(threshold=tau).clamp_min(0) / cells
+        torch.testing.assert_close(grad.maps(threshold=None if tau < 0 else tau), full, rtol=1e-4,
+                                   atol=1e-4 * float(full.max()))
     for r in (mvit, s3d, grad):
         t = r.tubes()
         assert t.shape == (1, 16, 64, 64) and torch.isfinite(t).all() and float(t.max()) == pytest.approx(1.0)

@@ -83,12 +83,13 @@ class LocalizationTable(Table):
 
 def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "grad"), layers: Sequence[str] = (),
                            target: str = "label", classes: Sequence[int] | None = None, tolerance: int = 0,
-                           batch_size: int = 32, seed: int = 0, threshold: float = 0.0) -> LocalizationTable:
+                           batch_size: int = 32, seed: int = 0, threshold: float | None = None) -> LocalizationTable:
     """Energy-in-mask and pointing game of saliency tubes from ``methods`` (at the default, last layer), of the
     gradient-weighted form at each of ``layers`` (earlier layers: finer maps from smaller receptive fields), and of
     the two baselines on every clip of ``dataset`` (a :class:`~vidvis_widgets.data.SyntheticActions`, or arrays
     with ``rgb``, ``mask`` and ``label``). ``target``: ``"label"`` (the true class) or ``"predicted"``;
-    ``classes``: only clips of these classes."""
+    ``classes``: only clips of these classes. ``threshold``: τ for every map, in each form's own units; None, each
+    form's default (CAM τ = 0, the gradient form every channel: Grad-CAM)."""
     from .saliency_tubes import SaliencyTubes
 
     if target not in ("label", "predicted"):

@@ -1,4 +1,4 @@
-"""Saliency Tubes (Stergiou et al., ICIP 2019) and their gradient-weighted generalization.
+"""Saliency Tubes (Stergiou et al., ICIP 2019) and their gradient-weighted generalization, Grad-CAM.
 
 The CAM form, for models whose head is global average pooling of the last convolution followed by a linear
 layer (the embedded ``tiny_r3d`` and ``tiny_frame2d``, torchvision's ``r3d_18``, ``mc3_18``, ``r2plus1d_18``):
@@ -9,19 +9,40 @@ pool → linear, the mean of the un-thresholded map is exactly the class logit m
 splits the logit over space and time.
 
 The gradient-weighted form, for every other model (``s3d``, ``mvit_v2_s``, ``swin3d_t``, the two-stream
-model, or any other layer): y_{i,j} is replaced by α_{i,j}, the space-time mean of ∂(logit i)/∂a_j —
-Grad-CAM over space and time. Transformer tokens are reshaped back to T'×H'×W' first; for the two-stream
-model the map lives on conv5_fusion's H'×W' and covers the frames the two streams see.
+model, or any other layer), is Grad-CAM (Selvaraju et al., ICCV 2017) over space and time, as published:
+α_{i,j} is the mean over T'×H'×W' of ∂(logit i)/∂a_j, and the map is ReLU(Σ_j α_{i,j} a_j) over every channel —
+what Captum's ``LayerGradCam`` computes (tested). Transformer tokens are reshaped back to T'×H'×W' first; for
+the two-stream model the map lives on conv5_fusion's H'×W' and covers the frames the two streams see. On a
+pool → linear head α_{i,j} = y_{i,j} / (T'H'W'), so the two forms keep the same channels at τ = 0, and there
+give the same tubes (tested).
+
+τ (``threshold``), absolute, in each form's own units:
+
+- CAM: in the units of the linear weights y, as in eq. 1. The paper leaves τ's value open (it is there to keep
+  "only the activations that significantly contribute to the predictions"), and its reference code sums every
+  channel. The default (``None``) is τ = 0: the channels whose weight raises the class score, the least
+  threshold that keeps only contributing channels where the activations are non-negative (after a ReLU, as
+  at every embedded model's last convolution). ``threshold=float("-inf")`` sums every channel, as the
+  reference code does.
+- gradient form: in the units of α (a gradient averaged over T'×H'×W', so on a pool → linear head the CAM
+  form's τ is τ / (T'H'W') here). The default (``None``) keeps every channel, Grad-CAM as published; a τ keeps
+  the channels with α_{i,j} ≥ τ, and the ReLU follows.
 
 Our choices, where the paper and its reference code leave them open:
 
-- τ is absolute, in the units of y (or α), as in eq. 1; τ = 0 keeps the channels that raise the class score.
 - Interpolation is cubic convolution (Keys), separable over time and space, on the model's device, so a
-  tube costs a fraction of a forward pass; the reference code's ``scipy.ndimage.zoom`` (a cubic B-spline,
-  on the host) gives maps that correlate above 0.99 with it (tested).
-- The interpolated map is rectified (Grad-CAM's ReLU; the CAM map with τ ≥ 0 is non-negative already)
-  and divided by its maximum over the whole clip, not per frame, so that the frames where the model does
-  not look stay dark — the reference code's focus maps are normalized per frame, which hides exactly that.
+  tube costs a fraction of a forward pass. The reference code's ``scipy.ndimage.zoom(cam, (2, 32, 32))``, a
+  cubic B-spline on a grid whose corner samples sit on the output's corners, correlates 0.980 with it on the
+  test's smooth 4×8×8 map (0.952–0.981 over ten such maps, 0.983–0.995 on ``tiny_r3d``'s CAM maps); the same
+  spline on PyTorch's half-pixel grid (``grid_mode=True``) correlates above 0.999: the difference is the grid,
+  not the kernel (tested).
+- The interpolated map is floored at the un-interpolated map's minimum (the cubic kernel undershoots beside
+  a peak) and min–max scaled over the whole clip, not per frame: its minimum becomes 0 and its maximum 1, so
+  that the frames where the model does not look stay dark — the reference code's focus maps are normalized per
+  frame, which hides exactly that. It is not rectified at this point: a map with negative values (the CAM form
+  at τ < 0) has its minimum, not its zeros, at 0, as in the reference code's min–max scaling. The gradient
+  form's map is non-negative already (Grad-CAM's ReLU, before interpolation), and so is the CAM map at τ ≥ 0
+  on non-negative activations.
 
 The model runs once per clip batch; the activations, logits and weights are kept, so changing the class,
 τ or the per-feature channel recomputes a tube without running the model again.
@@ -31,6 +52,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import numbers
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -151,6 +174,7 @@ class SaliencyTubeResult:
     N×C×T'×H'×W'; ``logits``: N×classes; ``method``: ``"cam"`` (eqs. 1–2 with the linear head's weights
     ``head_weights``, classes×C) or ``"grad"`` (gradient weights ``grad_weights``, N×K×C, for the classes
     ``grad_classes``, N×K: each clip's top-k and the requested targets); ``targets``: each clip's default class;
+    ``threshold``: the default τ, in the form's units (None: the form's default, see :meth:`resolved_threshold`);
     ``support``: the frames the model sees (all of them, except for a two-stream model)."""
 
     frames: torch.Tensor
@@ -159,7 +183,7 @@ class SaliencyTubeResult:
     method: str
     layer: str
     targets: torch.Tensor
-    threshold: float = 0.0
+    threshold: float | None = None
     class_names: tuple[str, ...] | None = None
     head_weights: torch.Tensor | None = None
     grad_weights: torch.Tensor | None = None
@@ -225,10 +249,18 @@ class SaliencyTubeResult:
                              "target= (or a larger top_k) to the call")
         return self.grad_weights[torch.arange(self.num_clips, device=t.device), hit.float().argmax(1)]
 
+    def resolved_threshold(self, threshold: float | None = None) -> float:
+        """The τ used: ``threshold``, else the result's, else the form's default — 0 for CAM (the channels whose
+        linear weight raises the class score) and −∞ for the gradient form (every channel, as Grad-CAM). CAM's τ
+        is in the linear weights' units, the gradient form's in α's (see the module docstring)."""
+        tau = _threshold(self.threshold if threshold is None else threshold)
+        if tau is None:
+            return 0.0 if self.method == "cam" else -math.inf
+        return tau
+
     def kept_channels(self, target=None, threshold: float | None = None) -> torch.Tensor:
         """How many channels pass τ, per clip: (N,)."""
-        tau = self.threshold if threshold is None else float(threshold)
-        return (self.channel_weights(target) >= tau).sum(1)
+        return (self.channel_weights(target) >= self.resolved_threshold(threshold)).sum(1)
 
     def contributions(self, target=None) -> torch.Tensor:
         """y_{i,j} · mean(a_j): what each channel adds to the class score, N×C (for CAM these sum to the logit
@@ -236,18 +268,20 @@ class SaliencyTubeResult:
         return self.channel_weights(target) * self.activations.mean((2, 3, 4))
 
     def maps(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
-        """The un-interpolated tubes, N×T'×H'×W': eq. 2's sum of the channels that pass τ (eq. 1), or with
-        ``feature``, the single activation map a_j (the paper's Fig. 1b)."""
+        """The un-interpolated tubes, N×T'×H'×W', before upsampling: for CAM eq. 2's sum of the channels that pass
+        τ (eq. 1); for the gradient form Grad-CAM, ReLU(Σ α_j a_j) over the channels that pass τ (every channel by
+        default); or with ``feature``, the single activation map a_j (the paper's Fig. 1b)."""
         a = self.activations
         if feature is not None:
             if not 0 <= int(feature) < a.shape[1]:
                 raise ValueError(f"feature {feature} is out of range: layer {self.layer} has {a.shape[1]} channels "
                                  f"(0…{a.shape[1] - 1})")
             return a[:, int(feature)]
-        tau = self.threshold if threshold is None else float(threshold)
+        tau = self.resolved_threshold(threshold)
         w = self.channel_weights(target)
         w = torch.where(w >= tau, w, torch.zeros_like(w))
-        return torch.einsum("nc,ncthw->nthw", w, a)
+        summed = torch.einsum("nc,ncthw->nthw", w, a)
+        return summed if self.method == "cam" else summed.clamp_min(0)  # Grad-CAM's ReLU
 
     def tubes(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
         """The saliency tubes, N×T×H×W in [0, 1] on the model's device, normalized over each whole clip."""
@@ -333,7 +367,7 @@ class SaliencyTubeResult:
 
     def __repr__(self) -> str:
         return (f"SaliencyTubeResult({self.num_clips} clips of {tuple(self.frames.shape[1:4])}, method={self.method!r}, "
-                f"layer={self.layer!r}, maps {tuple(self.activations.shape[1:])}, τ={self.threshold})")
+                f"layer={self.layer!r}, maps {tuple(self.activations.shape[1:])}, τ={self.resolved_threshold():g})")
 
 
 # -- the method ----------------------------------------------------------------------------------------------
@@ -448,12 +482,14 @@ class SaliencyTubes:
         return found[-1]
 
     # -- running -----------------------------------------------------------------------------------------
-    def __call__(self, clips, *, target=None, top_k: int = 5, threshold: float = 0.0, start: int = 0) -> SaliencyTubeResult:
+    def __call__(self, clips, *, target=None, top_k: int = 5, threshold: float | None = None,
+                 start: int = 0) -> SaliencyTubeResult:
         """Tubes for ``clips`` (:data:`_FORMS`). ``target``: None (each clip's predicted class), a class index
         or name, or one per clip. ``top_k``: the gradient form keeps weights for each clip's top-k classes and
-        its target, so those can be shown without re-running. ``threshold``: τ of eq. 1. ``start``: the first
-        frame used when clips are longer than the model's input."""
-        top_k, threshold = number("top_k", top_k, low=1, integer=True), number("threshold", threshold)
+        its target, so those can be shown without re-running. ``threshold``: τ of eq. 1 in the form's units
+        (CAM: the linear weights'; gradient form: α's); None: the form's default (CAM 0, gradient form every
+        channel). ``start``: the first frame used when clips are longer than the model's input."""
+        top_k, threshold = number("top_k", top_k, low=1, integer=True), _threshold(threshold)
         start = number("start", start, low=0, integer=True)
         frames, flow = as_frames(clips)
         need = self.min_frames
@@ -485,7 +521,7 @@ class SaliencyTubes:
             support[self.info.rgb_frame] = True
         return SaliencyTubeResult(
             frames=frames.to(self.device), activations=acts, logits=logits, method=method, layer=self.layer,
-            targets=targets, threshold=float(threshold), class_names=self.info.class_names if self.info else None,
+            targets=targets, threshold=threshold, class_names=self.info.class_names if self.info else None,
             head_weights=self._head.weight.detach().float() if method == "cam" else None, grad_weights=gw,
             grad_classes=gc, support=support, model_name=self._name,
             settings={"top_k": top_k, "start": start, "bf16": self.bf16, "interpolation": "cubic"})
@@ -590,7 +626,7 @@ class SaliencyTubes:
         return head.out_features
 
 
-def saliency_tubes(model: nn.Module, clip, target=None, threshold: float = 0.0, *, top_k: int = 5,
+def saliency_tubes(model: nn.Module, clip, target=None, threshold: float | None = None, *, top_k: int = 5,
                    method: str = "auto", layer: str | None = None, start: int = 0, **kw) -> SaliencyTubeResult:
     """Saliency Tubes for one clip or a batch: see :class:`SaliencyTubes` (``kw`` go to its constructor)."""
     return SaliencyTubes(model, method=method, layer=layer, **kw)(clip, target=target, top_k=top_k,
@@ -607,6 +643,16 @@ def _class_index(c, names: Sequence[str] | None, num_classes: int, owner: str) -
     if not 0 <= int(c) < num_classes:
         raise ValueError(f"class {int(c)} is out of range: {owner} has {num_classes} classes (0…{num_classes - 1})")
     return int(c)
+
+
+def _threshold(tau) -> float | None:
+    """τ as a float (±∞ allowed: −∞ keeps every channel), or None for the form's default."""
+    if tau is None:
+        return None
+    if isinstance(tau, bool) or not isinstance(tau, numbers.Real) or math.isnan(tau):
+        raise ValueError(f"threshold must be a number (τ of eq. 1, in the units of the form's channel weights) or "
+                         f"None (the form's default), got {tau!r}")
+    return float(tau)
 
 
 def _is_predicted(target) -> bool:

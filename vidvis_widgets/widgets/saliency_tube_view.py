@@ -4,6 +4,7 @@ every control recomputes from the kept activations, so nothing waits for the mod
 from __future__ import annotations
 
 import html
+import math
 
 import ipywidgets as W
 
@@ -16,7 +17,9 @@ class SaliencyTubeView(W.VBox):
     ``SaliencyTubeView(result)`` shows a result already computed.
 
     The class menu lists the clip's top-k predictions with their probabilities; the τ slider spans the
-    class's channel weights (eq. 1); "feature" mode shows one channel's re-scaled map, the channels listed
+    class's channel weights (eq. 1), in the form's units — the linear weights y for CAM, α for the gradient
+    form — and starts at the form's default (CAM: 0; gradient form: the left end, where every channel is kept,
+    as in Grad-CAM); "feature" mode shows one channel's re-scaled map, the channels listed
     by how much they add to the class score. ``colormap``: any plotly colorscale name.
     """
 
@@ -48,6 +51,7 @@ class SaliencyTubeView(W.VBox):
                            self.status])
         super().__init__([controls, self.player])
         self._quiet = False
+        self._decimals = 3
         self._sync_menus()
         self.clip_menu.observe(lambda _c: self._sync_menus(), names="value")
         self.class_menu.observe(lambda _c: self._sync_class(), names="value")
@@ -91,8 +95,13 @@ class SaliencyTubeView(W.VBox):
         try:
             self.threshold.min, self.threshold.max = -1e9, 1e9  # widen first, so no bound crosses the other
             self.threshold.min, self.threshold.max = lo, hi
-            self.threshold.step = max((hi - lo) / 200, 1e-6)
-            self.threshold.value = min(max(r.threshold, lo), hi)
+            self.threshold.step = (hi - lo) / 200 or 1e-6  # α is small: a step in its units, not a fixed floor
+            self._decimals = max(3, math.ceil(-math.log10(self.threshold.step)))
+            self.threshold.readout_format = f".{self._decimals}f"
+            self.threshold.tooltip = ("τ in the linear weights' units (eq. 1): channels with y ≥ τ are summed"
+                                      if r.method == "cam" else "τ in α's units (the class score's gradient averaged "
+                                      "over T'×H'×W'): channels with α ≥ τ are summed, then rectified")
+            self.threshold.value = min(max(r.resolved_threshold(), lo), hi)  # −∞ (every channel): the left end
             self.feature.options = [(f"#{j}: adds {float(contrib[j]):+.3f}", j) for j in order]
             self.feature.value = order[0]
         finally:
@@ -113,8 +122,13 @@ class SaliencyTubeView(W.VBox):
         sub = self._clip
         feature = self.feature.value if self.mode.value == "feature" else None
         tau = float(self.threshold.value)  # the slider snaps to its steps from min: 0 may come back as -1e-9
+        every = tau <= self.threshold.min + self.threshold.step / 2  # the left end keeps every channel, exactly
+        if every:
+            tau = -math.inf
         heat, focus = (v[0] for v in sub.heat_and_focus(cls, tau, feature, colormap=self.colormap))
-        what = f"feature #{feature}" if feature is not None else f"{r.class_name(cls)}, τ={round(tau, 3) + 0.0:.3f}"
+        d = self._decimals
+        what = (f"feature #{feature}" if feature is not None else f"{r.class_name(cls)}, all channels" if every
+                else f"{r.class_name(cls)}, τ={round(tau, d) + 0.0:.{d}f}")
         self.player.set_clips([sub.frames[0].cpu().numpy(), heat, focus],
                               captions=[f"clip {n}", f"heat · {what}", "focus"], cols=3,
                               col_headers=["clip", "heat tube", "focus tube"])
