@@ -41,12 +41,21 @@ def test_baselines_score_what_they_should():
 
 @pytest.fixture(scope="module")
 def table():
+    """The defaults: CAM at τ = 0, the gradient form Grad-CAM over every channel (one run, ~80 s on 2 cores, shared)."""
     return localization_benchmark(load_model("tiny_r3d"), SyntheticActions("test"), layers=("layer3", "layer2", "layer1"))
 
 
-def test_tubes_beat_both_baselines_on_the_test_split(table):
-    print(table)
-    rows = {r["key"]: r for r in table.rows}
+@pytest.fixture(scope="module")
+def table_tau0():
+    """τ = 0 in both forms: only the channels that raise the class score (the gradient form's default before it became
+    Grad-CAM, the map the bounds of the first test were set on). One run, shared."""
+    return localization_benchmark(load_model("tiny_r3d"), SyntheticActions("test"), layers=("layer2", "layer1"),
+                                  threshold=0.0)
+
+
+def test_tubes_beat_both_baselines_on_the_test_split(table_tau0):
+    print(table_tau0)
+    rows = {r["key"]: r for r in table_tau0.rows}
     assert rows["cam"]["clips"] == 420 and rows["cam"]["frames"] == 420 * 16
     for key in ("cam", "grad"):
         r = rows[key]
@@ -60,11 +69,47 @@ def test_tubes_beat_both_baselines_on_the_test_split(table):
         assert rows[key]["energy_in_mask"] > energy * centre["energy_in_mask"], rows[key]
         assert rows[key]["pointing"] > pointing * centre["pointing"], rows[key]
     assert rows["grad:layer1"]["pointing"] > 1.5 * rows["cam"]["pointing"]
+    assert rows["uniform"]["energy_in_mask"] == pytest.approx(rows["uniform"]["mask_fraction"], abs=0.002)
+
+
+def test_grad_cam_tubes_beat_both_baselines_on_the_test_split(table, table_tau0):
+    """The defaults (measured: Grad-CAM at layer1 34.7% pointing, 16.6% energy; centre map 10.3%, 4.3%; uniform 2.2%)."""
+    print(table)
+    rows = {r["key"]: r for r in table.rows}
+    assert rows["cam"]["clips"] == 420 and rows["cam"]["frames"] == 420 * 16
+    centre, uniform = rows["centre"], rows["uniform"]
+    for key in ("cam", "grad"):  # the last layer
+        r = rows[key]
+        assert r["pointing"] > 2.5 * centre["pointing"] and r["pointing"] > 10 * uniform["pointing"]
+        assert r["energy_in_mask"] > 1.2 * centre["energy_in_mask"] and r["energy_in_mask"] > 2 * uniform["energy_in_mask"]
+        assert r["energy_in_mask"] < rows["ceiling"]["energy_in_mask"] and r["pointing"] < rows["ceiling"]["pointing"]
+    for key in ("grad", "grad:layer3", "grad:layer2", "grad:layer1"):  # every Grad-CAM row beats the uniform map
+        assert rows[key]["energy_in_mask"] > 2 * uniform["energy_in_mask"], rows[key]
+        assert rows[key]["pointing"] > 2 * uniform["pointing"], rows[key]
+    for key, energy, pointing in (("grad:layer2", 3, 2), ("grad:layer1", 3, 3)):
+        assert rows[key]["energy_in_mask"] > energy * centre["energy_in_mask"], rows[key]
+        assert rows[key]["pointing"] > pointing * centre["pointing"], rows[key]
+    assert rows["grad:layer3"]["energy_in_mask"] > 1.3 * centre["energy_in_mask"]
+    assert rows["grad:layer1"]["pointing"] > rows["cam"]["pointing"]
     assert rows["grad:layer3"]["map"] == "gradient-weighted tubes at layer3"  # reported, whatever it scores
-    # a pool → linear head makes the gradient form the CAM form
-    assert rows["grad"]["energy_in_mask"] == pytest.approx(rows["cam"]["energy_in_mask"], abs=1e-4)
+    # by default the gradient form is Grad-CAM over every channel, not CAM at τ = 0 (the test below: at τ = 0 they agree)
+    assert rows["grad"]["energy_in_mask"] != pytest.approx(rows["cam"]["energy_in_mask"], abs=1e-3)
+    # summing the channels whose weight lowers the score too, then rectifying, points less often at earlier layers
+    tau0 = {r["key"]: r for r in table_tau0.rows}
+    for key in ("grad:layer2", "grad:layer1"):
+        assert tau0[key]["pointing"] > rows[key]["pointing"], key
+    assert tau0["cam"] == rows["cam"]  # CAM's default τ is 0
     assert rows["uniform"]["energy_in_mask"] == pytest.approx(rows["uniform"]["mask_fraction"], abs=0.002)
     assert "&lt;" not in table._repr_html_() and "<td>Saliency Tubes (CAM, eqs. 1–2)</td>" in table._repr_html_()
+
+
+def test_at_tau_zero_a_pool_linear_head_makes_the_gradient_form_the_cam_form(table_tau0):
+    """α = y / (T'H'W') on tiny_r3d's pool → linear head, so τ = 0 keeps the same channels in both forms (the ones that
+    raise the class score), and with non-negative activations Grad-CAM's ReLU changes nothing: all 420 test clips."""
+    rows = {r["key"]: r for r in table_tau0.rows}
+    assert rows["cam"]["clips"] == 420
+    for measure in ("energy_in_mask", "pointing"):
+        assert rows["grad"][measure] == pytest.approx(rows["cam"][measure], abs=1e-4)
 
 
 def test_on_the_bias_probe_the_shortcut_class_points_at_the_moving_eyes():
