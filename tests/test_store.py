@@ -1,6 +1,7 @@
 """The result store: keys, round trips, a kill mid-write, concurrent writers, and the CLI."""
 
 import multiprocessing as mp
+import os
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import torch
 
 from vidvis_widgets.cli import main as cli
 from vidvis_widgets.models import load_model
-from vidvis_widgets.store import ResultStore, weights_hash
+from vidvis_widgets.store import CorruptStoreError, ResultStore, weights_hash
 
 
 @pytest.fixture()
@@ -96,6 +97,10 @@ def test_a_kill_mid_write_leaves_only_complete_entries(store):
         x = reopened.get("w", "big", {"i": i})[0]["x"]
         assert x.shape == (4_000_000,) and (x == i).all()
     np.testing.assert_array_equal(reopened.get("w", "keep", {})[0]["x"], np.arange(5))
+    # the killed write's partial file, once older than clear()'s minute of grace, is swept with the entries
+    for f in reopened.root.glob("objects/*/*"):
+        os.utime(f, (time.time() - 120, time.time() - 120))
+    assert reopened.clear() == len(big) + 1 and not list(reopened.root.glob("objects/*/*"))
 
 
 def _write_many(root, worker, n):
@@ -175,3 +180,70 @@ def test_evaluation_is_stored_and_reloaded(store):
     assert len(store) == 1 and again.matrix.sum() == 28
     np.testing.assert_array_equal(ev.logits, again.logits)
     np.testing.assert_array_equal(ev.matrix, again.matrix)
+
+
+def _write_same_keys(root, writer, barrier):
+    s = ResultStore(root)
+    for i in range(40):
+        barrier.wait(60)  # all four write key i at once
+        s.put("w", "same", {"i": i}, {"x": np.full(20_000, writer, np.int64), "y": np.array([writer, i])},
+              {"writer": writer, "i": i})
+        # read back while the others replace it (and remove the file just read off the row): never absent
+        arrays, meta = s.get("w", "same", {"i": i})
+        assert (arrays["x"] == meta["writer"]).all() and arrays["y"].tolist() == [meta["writer"], i]
+
+
+def test_writers_of_the_same_keys_leave_no_torn_entry(store):
+    """Each entry's arrays and metadata come from one writer, and no file is left that no entry points at.
+    (Before each write had a file of its own, this left several of the 40 entries torn.)"""
+    ctx = mp.get_context("fork")  # the writers use numpy and sqlite only; fork spares 4 imports of torch
+    barrier = ctx.Barrier(4)
+    procs = [ctx.Process(target=_write_same_keys, args=(str(store.root), w, barrier)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    assert len(store) == 40
+    torn = []
+    for i in range(40):
+        arrays, meta = store.get("w", "same", {"i": i})
+        w = meta["writer"]
+        if not ((arrays["x"] == w).all() and arrays["y"].tolist() == [w, i] and meta["i"] == i):
+            torn.append((i, meta, arrays["y"].tolist()))
+    assert not torn, f"{len(torn)} torn entries: {torn[:5]}"
+    files = sorted(str(f.relative_to(store.root)) for f in store.root.glob("objects/*/*"))
+    assert len(files) == 40, files  # every replaced file was removed by the writer that replaced it
+    assert store.clear() == 40 and not list(store.root.glob("objects/*/*"))
+
+
+def test_object_arrays_are_refused_at_put_by_name(store):
+    with pytest.raises(TypeError, match=r"'labels'.*dtype=object.*numeric, bool or str"):
+        store.put("w", "m", {}, {"x": np.zeros(3), "labels": np.array([{"a": 1}, None], dtype=object)})
+    with pytest.raises(TypeError, match=r"'ragged'"):
+        store.put("w", "m", {}, {"ragged": [np.zeros(2), np.zeros(3)]})
+    assert len(store) == 0 and not list(store.root.glob("objects/*/*"))
+    store.put("w", "m", {}, {"s": np.array(["a", "bc"]), "b": np.array([True]), "f": np.ones(2, np.float16)})
+    got = store.get("w", "m", {})[0]
+    assert got["s"].tolist() == ["a", "bc"] and got["b"].tolist() == [True] and got["f"].dtype == np.float16
+
+
+def test_a_corrupt_index_names_the_file_and_cache_clear_recovers(store, capsys):
+    store.put("w", "m", {}, {"x": np.zeros(3)})
+    index = store.root / "index.sqlite"
+    index.write_bytes(b"this is not an sqlite database " * 200)
+    for opener in (lambda: ResultStore(store.root), lambda: store.get("w", "m", {}), lambda: len(store)):
+        with pytest.raises(CorruptStoreError) as err:
+            opener()
+        assert str(index) in str(err.value) and f"vidvis cache clear --dir {store.root}" in str(err.value)
+    with pytest.raises(SystemExit) as exit_:
+        cli(["cache", "list", "--dir", str(store.root)])
+    assert exit_.value.code == 1 and str(index) in capsys.readouterr().err
+    assert cli(["cache", "clear", "--dir", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    moved = list(store.root.glob("index.sqlite.corrupt-*"))
+    assert len(moved) == 1 and moved[0].read_bytes().startswith(b"this is not") and str(moved[0]) in out
+    fresh = ResultStore(store.root)
+    assert len(fresh) == 0 and not list(store.root.glob("objects/*/*"))
+    fresh.put("w", "m", {}, {"x": np.ones(3)})
+    np.testing.assert_array_equal(fresh.get("w", "m", {})[0]["x"], np.ones(3))

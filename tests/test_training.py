@@ -8,6 +8,7 @@ from vidvis_widgets.cli import main
 from vidvis_widgets.data import dataset_card
 from vidvis_widgets.models import load_model
 from vidvis_widgets.models.checkpoints import WEIGHTS_DIR
+from vidvis_widgets.training import train_all, train_model
 
 
 def test_train_command_writes_loadable_checkpoints_and_a_card(tmp_path, capsys):
@@ -35,3 +36,17 @@ def test_shipped_cards_match_the_code():
     metrics = json.loads((WEIGHTS_DIR / "metrics.json").read_text())
     for name, r in metrics["models"].items():
         assert f"| `{name}` | {r['test_accuracy']:.1%} |" in card
+
+
+@pytest.mark.parametrize("kw,named", [({"epochs": 0}, "epochs"), ({"epochs": -1}, "epochs"), ({"epochs": 2.5}, "epochs"),
+                                      ({"samples_per_class": 0}, "samples_per_class"), ({"seed": -1}, "seed"),
+                                      ({"models": ("resnet",)}, "models"), ({"models": ()}, "models")])
+def test_train_all_refuses_bad_settings_instead_of_substituting_defaults(kw, named, tmp_path):
+    with pytest.raises(ValueError, match=named):
+        train_all(tmp_path, **{"models": ("tiny_r3d",), **kw}, progress=False)
+    assert not list(tmp_path.iterdir())
+
+
+def test_train_model_refuses_zero_epochs(tmp_path):
+    with pytest.raises(ValueError, match="epochs must be an integer ≥ 1, got 0"):
+        train_model("tiny_r3d", {}, tmp_path, epochs=0)

@@ -12,6 +12,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data.synthetic import BIASED_PAIR, CLASS_NAMES, SyntheticActions
+from .methods._checks import number
 from .models.checkpoints import WEIGHTS_DIR, save_checkpoint
 from .models.tiny import mirror_views, reverse_views
 from .models.evaluation import confusion_matrix, most_confused_pairs, predict
@@ -22,6 +23,8 @@ DEFAULT_EPOCHS = {"tiny_two_stream": 10, "tiny_r3d": 10, "tiny_verifier": 10, "t
 
 
 def make_splits(seed: int = 0, samples_per_class: int | None = None) -> dict[str, dict]:
+    """The four splits as arrays; ``samples_per_class`` ``None`` means each split's default size."""
+    samples_per_class = number("samples_per_class", samples_per_class, low=1, integer=True, default=None)
     return {split: SyntheticActions(split, seed=seed, samples_per_class=samples_per_class)
             .arrays(flow_dtype=np.float16) for split in ("train", "val", "test", "bias_probe")}
 
@@ -33,6 +36,9 @@ def _accuracy(model: nn.Module, arrays: dict) -> float:
 def train_model(name: str, splits: dict, out_dir: Path, epochs: int = 10, seed: int = 0, batch_size: int = 32,
                 lr: float = 3e-3, progress: bool = True) -> list[dict]:
     """Trains one embedded model from scratch; writes ``out_dir/name/epoch_XX.pt`` after every epoch."""
+    epochs = number("epochs", epochs, low=1, integer=True)
+    batch_size = number("batch_size", batch_size, low=1, integer=True)
+    lr = number("lr", lr, low=0, strict=True)
     torch.manual_seed(seed)
     model = load_model(name, weights=None)
     info = model.vidvis_info
@@ -107,11 +113,23 @@ def evaluate_model(model: nn.Module, splits: dict) -> dict:
 
 def train_all(out_dir: Path = WEIGHTS_DIR, models=EMBEDDED_MODELS, epochs: int | None = None, seed: int = 0,
               progress: bool = True, samples_per_class: int | None = None) -> dict:
-    """Trains every embedded model, then measures them and writes ``metrics.json`` and ``MODEL_CARD.md``."""
+    """Trains every embedded model, then measures them and writes ``metrics.json`` and ``MODEL_CARD.md``.
+
+    ``epochs`` and ``samples_per_class``: integers ≥ 1, or ``None`` for the defaults (0 is refused, not
+    replaced by the default)."""
+    models = (models,) if isinstance(models, str) else tuple(models)
+    unknown = [m for m in models if m not in EMBEDDED_MODELS]
+    if unknown or not models:
+        raise ValueError(f"models must name some of the embedded models ({', '.join(EMBEDDED_MODELS)}), "
+                         f"got {list(models)}")
+    epochs = number("epochs", epochs, low=1, integer=True, default=None)
+    samples_per_class = number("samples_per_class", samples_per_class, low=1, integer=True, default=None)
+    seed = number("seed", seed, low=0, integer=True)
+    out_dir = Path(out_dir)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     start = time.perf_counter()
     splits = make_splits(seed, samples_per_class=samples_per_class)
-    results = {"seed": seed, "epochs": {m: epochs or DEFAULT_EPOCHS[m] for m in models},
+    results = {"seed": seed, "epochs": {m: DEFAULT_EPOCHS[m] if epochs is None else epochs for m in models},
                "dataset": {k: int(len(v["label"])) for k, v in splits.items()}, "models": {}}
     for name in models:
         t0 = time.perf_counter()
