@@ -6,6 +6,9 @@ import torch
 import traitlets
 
 from vidvis_widgets import ClipPlayer
+from vidvis_widgets.widgets.serializers import PayloadTooLarge
+
+from .widget_wire import wire_bytes
 from vidvis_widgets.media.samples import moving_square
 
 RGB, FLOW = moving_square(num_frames=16, size=32)
@@ -100,3 +103,83 @@ def test_a_failed_update_leaves_the_widget_as_it_was():
     with pytest.raises(ValueError):
         w.set_clips([RGB, np.full((2, 4, 4, 3), np.inf, np.float32)])
     assert w._clips == before and len(w.clips) == 2
+
+
+def noise(k, shape=(8, 48, 48)):
+    return np.random.default_rng(k).integers(0, 256, (*shape, 3), dtype=np.uint8)
+
+
+def budget_player(budget):
+    """ClipPlayer with a small message budget, so the budget tests stay fast."""
+    return type("SmallBudgetPlayer", (ClipPlayer,), {"message_budget": budget})
+
+
+def test_the_budget_counts_captions_headers_and_all_synced_state():
+    clips = [noise(k) for k in range(4)]
+    fits = wire_bytes(ClipPlayer(clips, image_format="png")) + 5000  # the estimate may exceed the wire by 4 kB
+    Player = budget_player(fits)
+    assert wire_bytes(Player(clips, image_format="png")) <= fits
+    # 15 kB of captions per clip, or of headers, push the same clips over: refused, never sent over
+    with pytest.raises(PayloadTooLarge, match="over the .* limit for one widget message.*shorter captions"):
+        Player(clips, image_format="png", captions=["c" * 15_000] * 4)
+    with pytest.raises(PayloadTooLarge, match="over the .* limit"):
+        Player(clips, image_format="png", rows=2, cols=2, row_headers=["h" * 30_000] * 2)
+    # lossy clips are re-encoded at a lower quality instead, and the whole state then fits
+    lossy = wire_bytes(ClipPlayer(clips, quality=90)) + 5000
+    Player = budget_player(lossy)
+    with pytest.warns(UserWarning, match="re-encoded at quality"):
+        w = Player(clips, quality=90, captions=["c" * 5_000] * 4)
+    assert wire_bytes(w) <= lossy
+
+
+def test_set_clip_holds_the_whole_state_to_the_budget():
+    small = [RGB, RGB]
+    budget = wire_bytes(ClipPlayer(small)) + 100_000
+    w = budget_player(budget)(small)
+    big = noise(0, (16, 112, 112))  # JPEG: 181 kB at quality 90, 96 kB at 60; PNG: 603 kB
+    with pytest.warns(UserWarning, match="clip 1 at jpeg quality 90 makes the widget state .* re-encoded at quality"):
+        w.set_clip(1, big, caption="noise")
+    assert wire_bytes(w) <= budget and w.captions == ["", "noise"]
+    assert w.clips[1].frames.shape == (16, 112, 112, 3)
+
+    # lossless, it cannot fit: refused with the sizes, and the widget is left as it was
+    p = budget_player(wire_bytes(ClipPlayer(small, image_format="png")) + 100_000)(
+        small, image_format="png")
+    before, clips_before = list(p._clips), p.clips
+    with pytest.raises(PayloadTooLarge, match="clip 0 makes the widget state .* the other clips, captions and "
+                                              "headers take"):
+        p.set_clip(0, big, caption="too big")
+    assert p._clips == before and p.captions == ["", ""] and p.clips[0] is clips_before[0]
+
+
+def advice(message, pattern):
+    import re
+
+    found = re.search(pattern, message)
+    assert found, (pattern, message)
+    return int(found.group(1))
+
+
+def test_too_large_error_suggests_what_actually_helps():
+    clips = [noise(k, (8, 64, 64)) for k in range(6)]
+    Player = budget_player(300_000)  # six 8×64×64 noise clips are ~600 kB as PNG, ~150 kB as JPEG q30
+    # PNG: a lossy format helps, and each number in the hint is true
+    with pytest.raises(PayloadTooLarge) as e:
+        Player(clips, image_format="png")
+    msg = str(e.value)
+    assert "image_format='jpeg'" in msg
+    n = advice(msg, r"about (\d+) of these 6 fit")
+    Player(clips[:n], image_format="png")
+    t = advice(msg, r"about (\d+) of 8 frames")
+    Player([c[:t] for c in clips], image_format="png")
+    k = advice(msg, r"frames (\d+)× smaller on each side")
+    Player([c[:, ::k, ::k] for c in clips], image_format="png")
+
+    # JPEG already: suggesting JPEG would not help; a lower quality than the lowest tried does
+    with pytest.raises(PayloadTooLarge) as e:
+        budget_player(60_000)(clips, image_format="jpeg")
+    msg = str(e.value)
+    assert "even at jpeg quality 30" in msg and "image_format='jpeg'" not in msg and "quality below 30" in msg
+    n = advice(msg, r"about (\d+) of these 6 fit")
+    with pytest.warns(UserWarning, match="re-encoded"):
+        budget_player(60_000)(clips[:n], image_format="jpeg")

@@ -70,3 +70,53 @@ def test_over_budget_lowers_quality_with_a_warning_then_fails_clearly():
     assert payload_bytes(payload) <= full * 0.7
     with pytest.raises(PayloadTooLarge, match="over the .* limit for one widget message"):
         encode_clips(noise, "png", budget=full // 10)
+
+
+def test_state_message_bytes_bounds_what_jupyter_sends():
+    """The estimate against an independent measurement: the comm message ipywidgets sends for the whole state,
+    packed into frames by jupyter_client's Session as the kernel does (JSON parts, signature, buffers)."""
+    from vidvis_widgets import ClipPlayer
+    from vidvis_widgets.widgets.serializers import state_message_bytes
+
+    from .widget_wire import wire_bytes
+
+    w = ClipPlayer([RGB, FLOW, RGB[0]], captions=["ä" * 3000, "b", "ç"], row_headers=["r"], col_headers=list("xyz"))
+    wire = wire_bytes(w)
+    assert wire > payload_bytes(w._clips) + 14_000  # the JSON part counts: the front-end module, the captions
+    assert wire <= state_message_bytes(w.get_state()) <= wire + 4096
+
+
+@pytest.mark.parametrize("quality", ["high", True, 0, 101, 90.5, None])
+def test_quality_must_be_an_integer_from_1_to_100(quality):
+    clip = as_clip(RGB[:2])
+    with pytest.raises(ValueError, match="quality must be an integer"):
+        encode_clips([clip], quality=quality)
+
+
+def test_the_budget_counts_the_rest_of_the_state():
+    from vidvis_widgets.widgets.serializers import state_message_bytes
+
+    clips = [as_clip(np.random.default_rng(k).integers(0, 256, (8, 48, 48, 3), dtype=np.uint8)) for k in range(3)]
+    alone = state_message_bytes({"_clips": encode_clips(clips, "png")})
+    captions = {"captions": ["x" * 20_000] * 3}
+    encode_clips(clips, "png", budget=alone)  # the clips alone fit
+    with pytest.raises(PayloadTooLarge, match="shorter captions and headers"):
+        encode_clips(clips, "png", budget=alone, state=captions)
+    # over the budget before any clip: refused at once, naming the captions
+    with pytest.raises(PayloadTooLarge, match="captions, headers and other widget state alone are 6[0-9] kB"):
+        encode_clips(clips, "png", budget=50_000, state=captions)
+
+
+def test_replace_clip_reencodes_only_that_clip_within_the_budget():
+    from vidvis_widgets.widgets.serializers import replace_clip, state_message_bytes
+
+    clips = [as_clip(RGB), as_clip(RGB)]
+    payload = encode_clips(clips)
+    noise = as_clip(np.random.default_rng(0).integers(0, 256, (16, 112, 112, 3), dtype=np.uint8))
+    budget = state_message_bytes({"_clips": replace_clip(payload, [clips[0], noise], 1, quality=60)})
+    with pytest.warns(UserWarning, match="clip 1 at jpeg quality 90 makes the widget state .* re-encoded at quality 60"):
+        new = replace_clip(payload, [clips[0], noise], 1, quality=90, budget=budget)
+    assert new[0] is payload[0] and new[1]["frames"] == 16
+    assert state_message_bytes({"_clips": new}) <= budget
+    with pytest.raises(PayloadTooLarge, match="the other clips, captions and headers take"):
+        replace_clip(payload, [clips[0], noise], 1, fmt="png", budget=budget)

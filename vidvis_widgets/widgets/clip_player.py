@@ -12,7 +12,7 @@ from .. import _frontend
 from ..media.clips import Clip, as_clip, as_clip_list, warn_mixed_lengths
 from ..media.flow import FlowMode
 from ..media.grid import grid_shape
-from .serializers import FORMATS, ImageFormat, encode_clip, encode_clips
+from .serializers import FORMATS, MAX_MESSAGE_BYTES, ImageFormat, encode_clips, qualities, replace_clip
 
 
 class ClipPlayer(anywidget.AnyWidget):
@@ -28,8 +28,15 @@ class ClipPlayer(anywidget.AnyWidget):
     its whole sequence, as the papers display optimized inputs.
 
     Frames travel as one compressed image per clip (``image_format`` 'jpeg', 'webp' or lossless 'png').
+    The whole synced state (clips, captions, headers, settings) must fit one message of
+    ``message_budget`` bytes; a lossy set over it is re-encoded at lower quality with a warning, and one that
+    still does not fit is refused with :class:`~vidvis_widgets.widgets.serializers.PayloadTooLarge`, which
+    says what would fit. ``set_clip`` is held to the same budget.
     Keyboard, with the player focused: space / k play–pause, ← → step, Home / End, l loop, + / − zoom.
     """
+
+    #: bytes the whole synced state may take in one message (see serializers.MAX_MESSAGE_BYTES)
+    message_budget: int = MAX_MESSAGE_BYTES
 
     _esm = _frontend.esm("clip_player.js")
     _css = _frontend.css("clip_player.css")
@@ -64,7 +71,8 @@ class ClipPlayer(anywidget.AnyWidget):
     ) -> None:
         if image_format not in FORMATS:
             raise ValueError(f"image_format {image_format!r} is not supported; expected one of {', '.join(FORMATS)}")
-        self._encoding = {"fmt": image_format, "quality": int(quality)}
+        qualities(image_format, quality)  # a bad quality fails here, before any clip is converted
+        self._encoding = {"fmt": image_format, "quality": quality}
         self._convert = {"flow_mode": flow_mode, "rescale": rescale}
         self._clip_objs: list[Clip | None] = []
         super().__init__(**kwargs)
@@ -108,7 +116,8 @@ class ClipPlayer(anywidget.AnyWidget):
         if col_headers and len(col_headers) != cols:
             raise ValueError(f"{len(col_headers)} column headers for {cols} columns; give one per column or none")
         warn_mixed_lengths(objs)
-        payload = encode_clips(objs, **self._encoding)
+        payload = encode_clips(objs, **self._encoding, budget=self.message_budget, state=self._state_with(
+            captions=captions, rows=rows, cols=cols, row_headers=row_headers, col_headers=col_headers))
         self._clip_objs = objs
         with self.hold_sync():
             self._clips = payload
@@ -127,15 +136,20 @@ class ClipPlayer(anywidget.AnyWidget):
         obj = as_clip(clip, layout=layout, name=f"clip {index}", **self._convert)
         others = self._clip_objs[:index] + [obj] + self._clip_objs[index + 1 :]
         warn_mixed_lengths(others)
-        payload = list(self._clips)
-        payload[index] = encode_clip(obj, **self._encoding)
+        captions = list(self.captions)
+        if caption is not None:
+            captions[index] = str(caption)
+        payload = replace_clip(self._clips, others, index, **self._encoding, budget=self.message_budget,
+                               state=self._state_with(captions=captions))
         self._clip_objs = others
         with self.hold_sync():
             self._clips = payload
-            if caption is not None:
-                captions = list(self.captions)
-                captions[index] = str(caption)
-                self.captions = captions
+            self.captions = captions
+
+    def _state_with(self, **changes: Any) -> dict:
+        """Every synced trait as it will be after ``changes``: the budget covers the whole state, because a
+        reconnecting or newly opened page receives all of it in one message."""
+        return {**self.get_state(), **changes}
 
     @traitlets.validate("fps")
     def _valid_fps(self, proposal: dict) -> float:
