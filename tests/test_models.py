@@ -173,3 +173,35 @@ def test_two_stream_model_is_symmetric_by_construction(splits):
     assert clip.shape[1] == 4 * units
     torch.testing.assert_close(clip[:, units:2 * units], mirrored[:, :units])  # view 1 of the clip is view 0 of its mirror
     assert not torch.equal(clip[:, :units], clip[:, units:2 * units])  # the twins are not copies
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: load_model(123), TypeError, r"model name must be a str, got 123; known models: tiny_two_stream"),
+    (lambda: load_model("tiny_r3d", num_frames=0), ValueError, r"num_frames must be an integer ≥ 1, got 0"),
+    (lambda: load_model("tiny_r3d", size=-64), ValueError, r"size must be an integer ≥ 1, got -64"),
+    (lambda: load_model("tiny_r3d", size="64"), ValueError, r"size must be an integer ≥ 1, got '64'"),
+    (lambda: load_model("tiny_r3d", weights=True), TypeError, r"weights for tiny_r3d must be 'embedded', an epoch"),
+    (lambda: load_model("tiny_r3d", weights=2.5), TypeError, r"weights for tiny_r3d must be 'embedded', an epoch"),
+    (lambda: load_model("tiny_r3d", weights="epoch_last"), ValueError, r"weights 'epoch_last' names no epoch"),
+    # torchvision's weight enums list their names without downloading anything
+    (lambda: load_model("torchvision:r3d_18", weights="NOPE"), ValueError,
+     r"unknown weights 'NOPE' for torchvision:r3d_18; .* torchvision weights name: DEFAULT, KINETICS400_V1"),
+    (lambda: load_model("torchvision:r3d_18", weights=7), ValueError, r"unknown weights 7 for torchvision:r3d_18"),
+])
+def test_bad_load_model_arguments_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.parametrize("shape, message", [
+    ((), r"input_shape \(\) is empty"),
+    ("3x16", r"input_shape '3x16' is not a shape"),
+    ((3, 0, 64, 64), r"sizes must be ≥ 1, got \(3, 0, 64, 64\)"),
+    ((3, 16, -64, 64), r"sizes must be ≥ 1, got \(3, 16, -64, 64\)"),
+    (((3, 64, 64), (20, 64, -1)), r"sizes must be ≥ 1, got \(20, 64, -1\)"),
+    (((3, 64, 64), ()), r"\(\) has no spatial axis"),
+    ((3, 16.5, 64, 64), r"is not a shape of integers"),
+])
+def test_list_layers_refuses_bad_input_shapes(shape, message):
+    with pytest.raises(ValueError, match=message):
+        list_layers(load_model("tiny_r3d", weights=None), shape)

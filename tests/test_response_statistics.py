@@ -136,3 +136,39 @@ def test_stored_statistics_are_reused_not_recomputed(model, small, tmp_path, mon
         np.testing.assert_array_equal(again.top_indices[l], first.top_indices[l])
     response_statistics(model, small, LAYERS, store=store, num_workers=0, top_k=3)  # other settings: a new pass
     assert calls == [1] and len(store) == 2
+
+
+def test_float_rgb_in_0_1_gives_the_statistics_of_uint8(model, small):
+    """The same clips as uint8 0–255 and as floats in [0, 1], batched (N×T×H×W×3) or one clip (T×H×W×3)."""
+    arrays = small.arrays(range(0, 42, 3))
+    as_float = {**arrays, "rgb": arrays["rgb"].astype(np.float32) / 255}
+    for m, layers in ((model, LAYERS), (load_model("tiny_r3d"), ("layer4", "fc"))):
+        ints = response_statistics(m, arrays, layers, batch_size=5)
+        floats = response_statistics(m, as_float, layers, batch_size=5)
+        for l in layers:
+            np.testing.assert_allclose(floats.activation_max[l], ints.activation_max[l], rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(floats.class_max[l], ints.class_max[l], rtol=1e-5, atol=1e-5)
+        info = m.vidvis_info
+        for batch in (arrays, as_float):
+            one = {"rgb": batch["rgb"][4], "flow": batch["flow"][4]}
+            for a, b in zip(info.prepare(one), info.prepare(arrays)):
+                torch.testing.assert_close(a[0], b[4], rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match=r"rgb holds floats in \[0, 255\]; float RGB is read as \[0, 1\]: pass "
+                                         r"uint8 0–255, or scale the floats to \[0, 1\]"):
+        response_statistics(model, {**arrays, "rgb": arrays["rgb"].astype(np.float32)}, "fc8")
+    with pytest.raises(ValueError, match=r"rgb must be N×T×H×W×3 \(or one clip T×H×W×3\), channels last; got "
+                                         r"shape \(14, 16, 3, 64, 64\)"):
+        response_statistics(model, {**arrays, "rgb": arrays["rgb"].transpose(0, 1, 4, 2, 3)}, "fc8")
+
+
+def test_non_finite_flow_or_rgb_names_the_video(model, small):
+    arrays = small.arrays(range(6))
+    flow = arrays["flow"].copy()
+    flow[3, 8, 0, 10, 10] = np.nan  # inside the motion stream's 10-frame window
+    # batches of 2: video 3 is the second of the second batch, so the message must count across batches
+    with pytest.raises(ValueError, match=r"flow of video 3 contains NaN or infinite values"):
+        response_statistics(model, {**arrays, "flow": flow}, LAYERS, batch_size=2)
+    rgb = arrays["rgb"].astype(np.float32) / 255
+    rgb[5, 8, 1, 1, 0] = np.inf
+    with pytest.raises(ValueError, match=r"rgb of video 5 contains NaN or infinite values"):
+        response_statistics(load_model("tiny_r3d"), {**arrays, "rgb": rgb}, "fc", batch_size=2)

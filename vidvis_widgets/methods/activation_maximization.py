@@ -11,7 +11,9 @@ Streams are optimized in the 8-bit units those defaults are stated in (see :mod:
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import math
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
@@ -20,7 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..models.layers import device_of
+from ..data.loading import class_index
+from ..models.architecture import final_linear
+from ..models.layers import Stopped, check_stop, device_of
 from ._checks import number
 from .loop import LoopOutcome, Snapshot, capture, frozen, pre_activation_layers, run_batched
 from .objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
@@ -39,27 +43,33 @@ PRESETS: dict[str, tuple[tuple[float, float], ...]] = {
 class AMJob:
     """One unit to visualize under one regularizer setting from one random start.
 
+    ``channel``: the unit's channel index; on the model's class-logit layer (its last linear layer) also a
+    class name, resolved against ``model.vidvis_info.class_names`` when the run starts.
     ``kappa``, ``gamma``: the motion stream's R_TV weights (the video stream's for a single-stream model);
     the appearance image of a two-stream model is a single frame, regularized spatially with κ = 1."""
 
     layer: str
-    channel: int
+    channel: int | str
     kappa: float = 1.0
     gamma: float = 0.0
     seed: int = 0
 
     def __post_init__(self):
-        if not isinstance(self.layer, str):
-            raise ValueError(f"AMJob layer must be a layer name (str), got {self.layer!r}")
-        number("AMJob channel", self.channel, low=0, integer=True)
+        if not isinstance(self.layer, str) or not self.layer:
+            raise ValueError(f"AMJob layer must be a layer name (a non-empty str), got {self.layer!r}")
+        if not isinstance(self.channel, str) or not self.channel:
+            try:
+                number("AMJob channel", self.channel, low=0, integer=True)
+            except ValueError as err:
+                raise ValueError(f"{err}; or a class name (str) on the model's class-logit layer") from None
         number("AMJob kappa (spatial TV weight)", self.kappa, low=0)
         number("AMJob gamma (temporal TV weight)", self.gamma, low=0)
         number("AMJob seed", self.seed, low=0, integer=True)
 
     @property
     def unit(self) -> str:
-        """"layer cN": how grids and legends label the unit."""
-        return f"{self.layer} c{self.channel}"
+        """"layer cN" (or "layer class_name"): how grids and legends label the unit."""
+        return f"{self.layer} {self.channel}" if isinstance(self.channel, str) else f"{self.layer} c{self.channel}"
 
 
 def sweep(layer: str, channel: int, preset: str = "anisotropic", seed: int = 0) -> list[AMJob]:
@@ -72,6 +82,8 @@ def sweep(layer: str, channel: int, preset: str = "anisotropic", seed: int = 0) 
 
 #: ``activation_max_source`` when no maximum is known: â is taken as 1, so a/â is the raw activation
 UNKNOWN_MAX = "unknown (â = 1)"
+#: ``activation_max_source`` of a job stopped before â was measured
+NOT_MEASURED = "not measured (stopped before the first step)"
 
 
 @dataclass
@@ -101,6 +113,8 @@ class AMResult:
     def activation_caption(self) -> str:
         """The final activation as the grids caption it. A raw activation is never labelled as a ratio: with no
         â it reads "a 15.29 (â unknown)", and for a unit that never fires on the validation set a/â is undefined."""
+        if self.settings.get("steps") == 0 and self.status in ("stopped", "interrupted"):
+            return f"{self.status} before the first step"
         if self.activation_max_source == UNKNOWN_MAX:
             return f"a {self.normalized_activation:.2f} (â unknown)"
         if not self.activation_max > 0:
@@ -152,8 +166,9 @@ class AMResults(list):
             for name, clip in zip(("appearance", "motion"), r.clips()):
                 clips.append(clip)
                 captions.append(f"{r.title} · {name}")
-        return ClipPlayer(clips, captions=captions, cols=cols or (2 if self and self[0].motion is not None else 4),
-                          **kw)
+        # a result's streams side by side, up to four single-stream results to a row; fewer cells, fewer columns
+        per_row = 2 if self and self[0].motion is not None else 4
+        return ClipPlayer(clips, captions=captions, cols=cols or max(1, min(per_row, len(clips))), **kw)
 
 
 class ActivationMaximization:
@@ -163,9 +178,11 @@ class ActivationMaximization:
         result = am(AMJob("conv5_fusion", 4, gamma=5))
         results = am(sweep("fc8", 0) + sweep("fc8", 1))   # one batch, one forward/backward per step
 
-    ``activation_max``: â per layer, ``"auto"`` (a response pass over the embedded val split for the
-    embedded models, else 1), a dict layer → (C,) array, or ``None`` (1). ``input_shape`` for models
-    without ``vidvis_info``.
+    ``activation_max``: â per layer, ``"auto"`` (a response pass over ``val_data``, by default the embedded
+    val split for the embedded models, else 1), a dict layer → (C,) array, or ``None`` (1); a non-finite â
+    for a job's unit is refused, naming the unit. ``val_data``: a dict of arrays or a map-style dataset, as
+    :func:`~vidvis_widgets.methods.response_statistics` takes. ``input_shape`` for models without
+    ``vidvis_info``.
 
     ``regularization`` scales every λ: the papers pick this trade-off so the terms weigh alike, and we
     measured 0.1 (on top of the 1/ρ² that puts the regularizers on the unit term's scale) to let ≥ 90% of
@@ -182,7 +199,7 @@ class ActivationMaximization:
                  steps: int = 300, lr: float = 0.5, lr_end: float = 0.1, jitter: bool = True,
                  regularization: float = 0.1, motion_tv_factor: float = 10.0, fold_bn: bool = False,
                  bf16: bool = False, device: torch.device | str | None = None, activation_max="auto",
-                 val_data: dict | None = None, init_scale: float = 1.0, store=None):
+                 val_data=None, init_scale: float = 1.0, store=None):
         self.init_scale = number("init_scale", init_scale, low=0, strict=True)
         bound, alpha = number("bound", bound, low=0, strict=True), number("alpha", alpha, low=1)
         steps = number("steps", steps, low=1, integer=True)
@@ -209,24 +226,72 @@ class ActivationMaximization:
         self._layer_table = None
 
     # -- layers ------------------------------------------------------------------------------------
-    def layers(self):
-        """The model's layer table (output shape, receptive field, stride), cached."""
+    def layers(self, stop: threading.Event | None = None):
+        """The model's layer table (output shape, receptive field, stride), cached. ``stop``: an Event that
+        ends the measurement with :class:`~vidvis_widgets.models.layers.Stopped` within a layer."""
         if self._layer_table is None:
             from ..models.layers import list_layers
 
             shapes = [(s.shape[0] * s.shape[1], *s.shape[2:]) if self.streams.kind == "two_stream" else s.shape
                       for s in self.streams.specs]
-            self._layer_table = list_layers(self.model, shapes[0] if len(shapes) == 1 else tuple(shapes))
+            self._layer_table = list_layers(self.model, shapes[0] if len(shapes) == 1 else tuple(shapes), stop=stop)
         return self._layer_table
+
+    def _unknown_layer(self, name: str, names) -> ValueError:
+        close = difflib.get_close_matches(name, list(names), n=4, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        return ValueError(f"unknown layer {name!r} in {type(self.model).__name__}{hint} "
+                          "(vidvis_widgets.models.list_layers(model, input_shape) lists every layer)")
 
     def _layer(self, name: str):
         table = {r.name: r for r in self.layers()}
         if name not in table:
-            close = difflib.get_close_matches(name, list(table), n=4, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ValueError(f"unknown layer {name!r} in {type(self.model).__name__}{hint} "
-                             "(vidvis_widgets.models.list_layers(model, input_shape) lists every layer)")
+            raise self._unknown_layer(name, table)
         return table[name]
+
+    def resolve(self, jobs: Sequence[AMJob]) -> list[AMJob]:
+        """The jobs with their layer names checked and class names turned into channel indices, without
+        measuring anything: a misspelt layer or class is reported at once, with the close matches."""
+        names = [n for n, _ in self.model.named_modules() if n]
+        known = set(names)
+        out = []
+        for j in jobs:
+            if j.layer not in known:
+                raise self._unknown_layer(j.layer, names)
+            out.append(dataclasses.replace(j, channel=self._class_channel(j)) if isinstance(j.channel, str) else j)
+        return out
+
+    def _class_channel(self, job: AMJob) -> int:
+        info = getattr(self.model, "vidvis_info", None)
+        if info is None:
+            raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}) names a class, but {type(self.model).__name__} "
+                             "carries no vidvis_info with class names; give the channel index")
+        try:
+            head = final_linear(self.model)
+        except ValueError:
+            head = None
+        if job.layer != head:
+            raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}): a class name selects a unit only on the "
+                             f"class-logit layer ({head!r}, the model's last linear layer); on {job.layer!r} give "
+                             "the channel index")
+        try:
+            return class_index(tuple(info.class_names), job.channel)
+        except ValueError as err:
+            raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}): {err}") from None
+
+    def measure(self, jobs: Sequence[AMJob], stop: threading.Event | None = None) -> None:
+        """Everything the jobs need before their first step, checked: the layer table (receptive fields,
+        strides) and â. ``stop`` ends it with :class:`~vidvis_widgets.models.layers.Stopped` within a layer of
+        the measurement or a batch of the â pass; nothing half-measured is kept."""
+        jobs = self.resolve(jobs)
+        check_stop(stop)
+        self._check_given(jobs)  # given â first: it needs no measurement
+        self.layers(stop=stop)
+        for j in jobs:
+            self._check(j)
+        self.activation_max(sorted({j.layer for j in jobs}), stop=stop)
+        for j in jobs:
+            self._a_hat(j)
 
     def _check(self, job: AMJob) -> None:
         info = self._layer(job.layer)
@@ -262,19 +327,23 @@ class ActivationMaximization:
         return float(min(max(rf[-2:]), max(self.streams.size) * 3))
 
     # -- normalization â ------------------------------------------------------------------------------
-    def activation_max(self, layers: Sequence[str]) -> dict[str, np.ndarray]:
-        """â per layer: each channel's largest activation (summed over locations) on the validation data."""
+    def activation_max(self, layers: Sequence[str], stop: threading.Event | None = None) -> dict[str, np.ndarray]:
+        """â per layer: each channel's largest activation (summed over locations) on the validation data.
+        ``stop``: ends the pass over the validation data with :class:`~vidvis_widgets.models.layers.Stopped`."""
         missing = [l for l in set(layers) if l not in self._maxima]
         if missing:
             given = self._activation_max
             if isinstance(given, dict):
                 for l in missing:
-                    if l not in given:
-                        raise ValueError(f"activation_max has no entry for layer {l!r}")
-                    self._maxima[l] = np.asarray(given[l], np.float32)
+                    a = self._given(l)
+                    channels = self._layer(l).output_shape[0]
+                    if len(a) != channels:
+                        raise ValueError(f"activation_max[{l!r}] has {len(a)} entries; layer {l!r} has {channels} "
+                                         "channels, so expected one maximum per channel")
+                    self._maxima[l] = a
                 self._max_source = "given"
             elif given == "auto" and (self._val_data is not None or _is_embedded(self.model)):
-                self._maxima.update(self._response_pass(missing))
+                self._maxima.update(self._response_pass(missing, stop))
                 self._max_source = "validation set"
             elif given in ("auto", None):
                 for l in missing:
@@ -283,19 +352,53 @@ class ActivationMaximization:
                 raise ValueError("activation_max must be 'auto', None or a dict layer → per-channel maxima")
         return {l: self._maxima[l] for l in layers}
 
-    def _response_pass(self, layers: Sequence[str]) -> dict[str, np.ndarray]:
+    def _response_pass(self, layers: Sequence[str], stop: threading.Event | None = None) -> dict[str, np.ndarray]:
         from .response_statistics import response_statistics
 
         data = self._val_data
         if data is None:
-            from ..data.synthetic import SyntheticActions
-
-            data = SyntheticActions("val").arrays(flow_dtype=np.float16)
-        if "label" not in data:  # â needs no labels
+            data = _ValSplit()
+        elif isinstance(data, dict) and "label" not in data:  # â needs no labels
             data = {**data, "label": np.zeros(len(data["rgb"]), np.int64)}
         # summed over locations: the quantity the unit term of eq. 1 maximizes for a conv unit
-        stats = response_statistics(self.model, data, layers, reduce="sum", device=self.device)
+        stats = response_statistics(self.model, data, layers, reduce="sum", device=self.device, num_workers=0,
+                                    stop=stop)
         return stats.activation_max
+
+    def _given(self, layer: str) -> np.ndarray:
+        """The given â of ``layer`` as a 1-D float array, or a clear error."""
+        if layer not in self._activation_max:
+            raise ValueError(f"activation_max has no entry for layer {layer!r}; it gives "
+                             f"{', '.join(map(repr, self._activation_max)) or 'none'}")
+        try:
+            a = np.asarray(self._activation_max[layer], np.float32)
+        except (TypeError, ValueError):
+            a = None
+        if a is None or a.ndim != 1:
+            raise ValueError(f"activation_max[{layer!r}] must be one number per channel (a 1-D array), got "
+                             f"{self._activation_max[layer]!r:.80}")
+        return a
+
+    def _check_given(self, jobs: Sequence[AMJob]) -> None:
+        """Given â, checked for the jobs' units before anything is measured."""
+        if not isinstance(self._activation_max, dict):
+            return
+        for j in jobs:
+            a = self._given(j.layer)
+            if j.channel >= len(a):
+                raise ValueError(f"activation_max[{j.layer!r}] has {len(a)} entries, none for {j.unit}")
+            if not math.isfinite(float(a[j.channel])):
+                raise ValueError(f"activation_max[{j.layer!r}][{j.channel}], the â of {j.unit}, is {a[j.channel]}; "
+                                 "â must be finite (the unit's largest response on validation data)")
+
+    def _a_hat(self, job: AMJob) -> float:
+        """The job's â, refused when it is not finite (a/â and the objective would be NaN)."""
+        a = float(self.activation_max([job.layer])[job.layer][job.channel])
+        if not math.isfinite(a):
+            raise ValueError(f"the â of {job.unit} ({self._max_source}) is {a}; â must be finite. The unit's "
+                             "responses on the validation data are not finite: check the model and the data, or "
+                             "give activation_max=")
+        return a
 
     # -- the objective of eq. 1 ----------------------------------------------------------------------
     def lambdas(self, trade_off: float = 1.0) -> dict[str, tuple[float, float]]:
@@ -312,7 +415,7 @@ class ActivationMaximization:
     def objective(self, job: AMJob) -> Objective:
         """Eq. 1 for ``job`` as a composable :class:`Objective` (printable, and what the loop maximizes)."""
         self._check(job)
-        a_hat = float(self.activation_max([job.layer])[job.layer][job.channel])
+        a_hat = self._a_hat(job)
         a_hat = a_hat if a_hat > 0 else 1.0
         rho2 = self._rho(job.layer) ** 2
         obj = unit(job.layer, job.channel) / (rho2 * a_hat)
@@ -328,21 +431,40 @@ class ActivationMaximization:
     def __call__(self, jobs, *, steps: int | None = None, callback: Callable[[Snapshot], None] | None = None,
                  every: int = 25, stop: threading.Event | None = None):
         """Runs the jobs as one batch. ``jobs``: an :class:`AMJob`, a (layer, channel) pair, or a list of
-        them; returns an :class:`AMResult` for one job, else :class:`AMResults` in job order."""
+        them; returns an :class:`AMResult` for one job, else :class:`AMResults` in job order.
+
+        ``stop`` (an Event) or Ctrl-C end the run within a second in every phase, the layer measurement and the
+        pass for â included: each job then has a result with status "stopped" or "interrupted", holding its
+        best input so far (its start input when no step ran)."""
         single = isinstance(jobs, AMJob) or (isinstance(jobs, tuple) and len(jobs) == 2 and isinstance(jobs[0], str))
         job_list = [_as_job(j) for j in ([jobs] if single else list(jobs))]
         if not job_list:
             raise ValueError("no jobs given; expected an AMJob, a (layer, channel) pair or a list of them")
         steps = number("steps", steps, low=1, integer=True, default=self.steps)
         every = number("every", every, low=1, integer=True)
-        if self.store is not None:
-            results = self._run_stored(job_list, steps, callback, every, stop)
+        job_list = self.resolve(job_list)
+        try:
+            self.measure(job_list, stop)
+        except (Stopped, KeyboardInterrupt) as err:
+            results = self.unstarted(job_list, _ended(err))
         else:
-            results = self._run(job_list, steps, callback, every, stop)
+            if self.store is not None:
+                results = self._run_stored(job_list, steps, callback, every, stop)
+            else:
+                results = self._run(job_list, steps, callback, every, stop)
         return results[0] if single else results
 
+    def unstarted(self, jobs: Sequence[AMJob], status: str = "stopped") -> AMResults:
+        """Results for jobs that never took a step: each job's start input, no history, â not measured."""
+        init, _ = self._starts(list(jobs), None)
+        return AMResults(AMResult(
+            job=j, **self._display(init, i), activation=np.zeros(0), objective=np.zeros(0),
+            normalized_activation=float("nan"), activation_max=float("nan"), activation_max_source=NOT_MEASURED,
+            best_step=0, status=status, diverged_at=None, settings={**self._settings(0), "job": asdict(j)})
+            for i, j in enumerate(jobs))
+
     def _store_params(self, job: AMJob, steps: int) -> dict:
-        a_hat = float(self.activation_max([job.layer])[job.layer][job.channel])
+        a_hat = self._a_hat(job)
         return {"job": asdict(job), "steps": steps, "a_hat": a_hat, "a_hat_source": self._max_source,
                 "shapes": [list(s.shape) for s in self.streams.specs], "bound": self.bound, "alpha": self.alpha,
                 "lr": self.lr, "lr_end": self.lr_end, "jitter": self.jitter, "regularization": self.regularization,
@@ -384,7 +506,7 @@ class ActivationMaximization:
 
     def pre_activation(self, layers) -> set[str]:
         """The layers whose units the loop takes before their final ReLU (see :func:`pre_activation_layers`)."""
-        init, _ = self._starts([AMJob(next(iter(layers)), 0)], 1)
+        init, _ = self._starts([AMJob(next(iter(layers)), 0)], None)
         with frozen(self.model):
             return pre_activation_layers(self.model, set(layers), self.streams.model_inputs(init))
 
@@ -392,10 +514,18 @@ class ActivationMaximization:
                   every: int, stop, pre: set[str] | None = None) -> LoopOutcome:
         """The loop for ``job_list`` on ``model``: this model, or several checkpoints of it stacked into one
         (see :mod:`.stacked`), whose jobs then carry each checkpoint's own â in their objectives."""
-        init, shifts = self._starts(job_list, steps)
+        try:
+            check_stop(stop)
+            init, shifts = self._starts(job_list, steps)
+            pre = self.pre_activation({j.layer for j in job_list}) if pre is None else pre
+            objective = BatchedObjective(objectives, self.device)
+        except (Stopped, KeyboardInterrupt) as err:  # before the first step: every job keeps its start
+            init, _ = self._starts(job_list, None)
+            n = len(job_list)
+            return LoopOutcome(init, np.full(n, -np.inf), np.zeros(n, np.int64),
+                               {"total": np.zeros((0, n)), "unit": np.zeros((0, n))}, 0, _ended(err),
+                               np.full(n, -1))
         bounds = {s: torch.full((len(job_list),), self.bound, device=self.device) for s in self.streams.names}
-        pre = self.pre_activation({j.layer for j in job_list}) if pre is None else pre
-        objective = BatchedObjective(objectives, self.device)
         layers = {s.target for s in objective.slots if s.kind == "unit"}
         streams, device_type, bf16 = self.streams, self.device.type, self.bf16
 
@@ -424,49 +554,64 @@ class ActivationMaximization:
                           stacklevel=3)
         return results
 
-    def _starts(self, jobs: list[AMJob], steps: int) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
-        """Each job's random start and jitter from its own seed, so a batch equals its jobs run alone."""
+    def _starts(self, jobs: list[AMJob], steps: int | None) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """Each job's random start and jitter from its own seed, so a batch equals its jobs run alone; the
+        starts alone (no layer table needed) when ``steps`` is None."""
         inits = {s.name: [] for s in self.streams.specs}
         shifts = []
         for j in jobs:
             g = torch.Generator().manual_seed(j.seed)
             for s in self.streams.specs:
                 inits[s.name].append(torch.randn(s.shape, generator=g) * (self.init_scale * self.streams.unit_scale(s.name)))
-            stride = self._jitter(j.layer) if self.jitter else 1
-            shifts.append(torch.randint(0, max(stride, 1), (steps, 2), generator=g))
+            if steps is not None:
+                stride = self._jitter(j.layer) if self.jitter else 1
+                shifts.append(torch.randint(0, max(stride, 1), (steps, 2), generator=g))
         init = {k: torch.stack(v).to(self.device) for k, v in inits.items()}
-        return init, (torch.stack(shifts, 1).to(self.device) if self.jitter else None)
+        return init, (torch.stack(shifts, 1).to(self.device) if self.jitter and steps is not None else None)
+
+    def _display(self, streams: dict[str, torch.Tensor], i: int) -> dict:
+        """Job ``i``'s inputs as an AMResult holds them: ``appearance`` and ``motion`` (None for one stream)."""
+        shown = {k: self.streams.to_display(k, v[i]) for k, v in streams.items()}
+        appearance = shown.get("appearance", shown.get("video"))
+        return {"appearance": appearance[0] if self.streams.kind == "two_stream" else appearance,
+                "motion": shown.get("motion")}
+
+    def _settings(self, steps_run: int) -> dict:
+        return {"bound": self.bound, "alpha": self.alpha, "steps": steps_run, "lr": self.lr, "lr_end": self.lr_end,
+                "jitter": self.jitter, "regularization": self.regularization, "motion_tv_factor": self.motion_tv_factor,
+                "lambdas": self.lambdas(), "fold_bn": self.fold_bn, "bf16": self.bf16, "device": str(self.device)}
 
     def _results(self, jobs: list[AMJob], outcome: LoopOutcome) -> AMResults:
         layers = sorted({j.layer for j in jobs})
         maxima = self.activation_max(layers)
-        with frozen(self.model), capture(self.model, layers) as acts, torch.no_grad():
-            self.model(*self.streams.model_inputs(outcome.best))
-            raw = {l: acts[l].float() for l in layers}
+        status = outcome.status
+        try:
+            with frozen(self.model), capture(self.model, layers) as acts, torch.no_grad():
+                self.model(*self.streams.model_inputs(outcome.best))
+                raw = {l: acts[l].float() for l in layers}
+            finals = np.array([float(unit_values(raw[j.layer][i:i + 1],
+                                                 torch.tensor([j.channel], device=self.device))[0])
+                               for i, j in enumerate(jobs)])
+        except KeyboardInterrupt:  # the inputs are kept; only their final activation is not known
+            finals, status = np.full(len(jobs), np.nan), "interrupted"
         known = self._max_source != UNKNOWN_MAX
         a_hat = np.array([float(maxima[j.layer][j.channel]) if known else 1.0 for j in jobs], np.float64)
-        finals = np.array([float(unit_values(raw[j.layer][i:i + 1], torch.tensor([j.channel], device=self.device))[0])
-                           for i, j in enumerate(jobs)])
         # the history holds a/(ρ²â') with â' = â where positive, else 1 (see objective()); report a/â'
         scale = np.array([self._rho(j.layer) ** 2 for j in jobs])
-        settings = {"bound": self.bound, "alpha": self.alpha, "steps": outcome.steps_run, "lr": self.lr,
-                    "lr_end": self.lr_end, "jitter": self.jitter, "regularization": self.regularization,
-                    "motion_tv_factor": self.motion_tv_factor, "lambdas": self.lambdas(), "fold_bn": self.fold_bn,
-                    "bf16": self.bf16, "device": str(self.device)}
+        settings = self._settings(outcome.steps_run)
+        empty = np.zeros((0, len(jobs)))  # a run interrupted before its first step and its judging has no parts
+        unit_history, total = outcome.history.get("unit", empty), outcome.history.get("total", empty)
         out = AMResults()
         for i, j in enumerate(jobs):
-            streams = {k: self.streams.to_display(k, v[i]) for k, v in outcome.best.items()}
-            appearance = streams.get("appearance", streams.get("video"))
             out.append(AMResult(
-                job=j, appearance=appearance[0] if self.streams.kind == "two_stream" else appearance,
-                motion=streams.get("motion"), activation=outcome.history["unit"][:, i] * scale[i],
-                objective=outcome.history["total"][:, i],
+                job=j, **self._display(outcome.best, i), activation=unit_history[:, i] * scale[i],
+                objective=total[:, i],
                 normalized_activation=float(finals[i] / a_hat[i]) if a_hat[i] > 0 else float("nan"),
                 activation_max=float(a_hat[i]),
                 activation_max_source=self._max_source if a_hat[i] > 0 else
                 f"{self._max_source}: the unit never fires there (â = {a_hat[i]:g}), so a/â is undefined",
                 best_step=int(outcome.best_step[i]),
-                status="diverged" if outcome.diverged_at[i] >= 0 else outcome.status.replace("diverged", "completed"),
+                status="diverged" if outcome.diverged_at[i] >= 0 else status.replace("diverged", "completed"),
                 diverged_at=int(outcome.diverged_at[i]) if outcome.diverged_at[i] >= 0 else None,
                 settings={**settings, "objective": repr(self.objective(j)), "job": asdict(j)}))
         return out
@@ -498,8 +643,30 @@ def _as_job(j) -> AMJob:
     if isinstance(j, AMJob):
         return j
     if isinstance(j, tuple) and len(j) == 2 and isinstance(j[0], str):
-        return AMJob(j[0], int(j[1]))
+        return AMJob(j[0], j[1])
     raise TypeError(f"expected an AMJob or a (layer, channel) pair, got {j!r}")
+
+
+def _ended(err: BaseException) -> str:
+    """The status of a run ended by ``err``: a Stop or a Ctrl-C."""
+    return "interrupted" if isinstance(err, KeyboardInterrupt) else "stopped"
+
+
+class _ValSplit(torch.utils.data.Dataset):
+    """The embedded val split, drawn a batch at a time (so a Stop is answered while it is drawn), its flow
+    rounded to float16 as ``SyntheticActions("val").arrays(flow_dtype=np.float16)`` gives it."""
+
+    def __init__(self):
+        from ..data.synthetic import SyntheticActions
+
+        self.data = SyntheticActions("val")
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i: int) -> dict:
+        item = self.data[i]
+        return {"rgb": item["rgb"], "flow": item["flow"].astype(np.float16), "label": item["label"]}
 
 
 def _is_embedded(model: nn.Module) -> bool:

@@ -12,6 +12,7 @@ from typing import Sequence
 from torch import nn
 
 from ..models.checkpoints import CheckpointMismatch, embedded_checkpoints, load_state, read_checkpoint
+from ..models.layers import Stopped
 from ._checks import number
 from .activation_maximization import ActivationMaximization, AMJob, AMResults, _is_embedded
 
@@ -71,21 +72,29 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
     keeps every result, so a re-run loads them. ``callback`` sees all checkpoints' jobs, checkpoint-major."""
     if not units:
         raise ValueError("no units given; expected (layer, unit) pairs such as ('conv5_fusion', 3)")
-    jobs = [AMJob(str(l), int(c), kappa, gamma, seed) for l, c in units]
+    jobs = [AMJob(l, c, kappa, gamma, seed) for l, c in units]
     labels, models = checkpoint_models(model, checkpoints)
-    if "val_data" not in am_kwargs and am_kwargs.get("activation_max", "auto") == "auto" and _is_embedded(models[0]):
-        import numpy as np
-
-        from ..data.synthetic import SyntheticActions
-
-        am_kwargs["val_data"] = SyntheticActions("val").arrays(flow_dtype=np.float16)  # drawn once, not per epoch
-    ams, table = [], None
-    for m in models:
-        am = ActivationMaximization(m, store=store, **am_kwargs)
-        # receptive fields and strides belong to the architecture: measure them once, not per checkpoint
-        am._layer_table = table = table if table is not None else am.layers()
-        ams.append(am)
+    ams = [ActivationMaximization(m, store=store, **am_kwargs) for m in models]
     steps = number("steps", steps, low=1, integer=True, default=ams[0].steps)
+    jobs = ams[0].resolve(jobs)  # layer and class names, checked before anything is measured
+    try:
+        if "val_data" not in am_kwargs and am_kwargs.get("activation_max", "auto") == "auto" and _is_embedded(models[0]):
+            import numpy as np
+
+            from ..data.synthetic import SyntheticActions
+
+            val = SyntheticActions("val").arrays(flow_dtype=np.float16)  # drawn once, not per epoch
+            for am in ams:
+                am._val_data = val
+        # receptive fields and strides belong to the architecture: measure them once, not per checkpoint
+        table = ams[0].layers(stop=stop)
+        for am in ams[1:]:
+            am._layer_table = table
+        for am in ams:
+            am.measure(jobs, stop)
+    except (Stopped, KeyboardInterrupt) as err:  # every checkpoint's jobs keep their start inputs
+        status = "interrupted" if isinstance(err, KeyboardInterrupt) else "stopped"
+        return FilterEvolution(labels, jobs, [am.unstarted(jobs, status) for am in ams])
     if stack == "auto":
         stack = ams[0].device.type == "cuda"
     if stack and len(models) > 1 and not _all_stored(ams, jobs, steps):

@@ -195,12 +195,16 @@ def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, l
         status = "diverged"
     # the best step was judged on one step's (jittered) view, which is noisy; judged on the inputs
     # themselves, the last input may be better
-    with torch.no_grad():
-        judged = [score(c, c) for c in (best, xs)]
-        scores = [torch.nan_to_num(sign * p["total"].float(), nan=-math.inf) for p in judged]
-    for k in judged[0]:  # a run stopped before its first step still reports every part, with no steps
-        hist.setdefault(k, torch.empty((0, n), device=device))
-    take_last = (scores[1] > scores[0]) & (diverged_at < 0)
+    take_last = torch.zeros(n, dtype=torch.bool, device=device)
+    try:
+        with torch.no_grad():
+            judged = [score(c, c) for c in (best, xs)]
+            scores = [torch.nan_to_num(sign * p["total"].float(), nan=-math.inf) for p in judged]
+        for k in judged[0]:  # a run stopped before its first step still reports every part, with no steps
+            hist.setdefault(k, torch.empty((0, n), device=device))
+        take_last = (scores[1] > scores[0]) & (diverged_at < 0)
+    except KeyboardInterrupt:  # interrupted while judging: keep the best step's inputs
+        status = "interrupted"
     final = {k: torch.where(take_last.view(-1, *([1] * (v.dim() - 1))), xs[k].detach(), v).detach()
              for k, v in best.items()}
     best_step = torch.where(take_last, done, best_step)

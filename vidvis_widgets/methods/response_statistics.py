@@ -9,6 +9,7 @@ grow with the dataset.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 
 from ..data.loading import batches, check_classes, check_labels, class_index, dataset_key
-from ..models.layers import device_of
+from ..models.layers import check_stop, device_of, stoppable
 from .loop import capture, frozen
 
 REDUCTIONS = ("max", "sum")
@@ -99,7 +100,8 @@ _PER_LAYER = ("activation_max", "class_max", "top_values", "top_indices", "class
 
 def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, *, reduce: str = "max",
                         top_k: int = 10, class_top_k: int = 4, batch_size: int = 32, num_workers: int | None = None,
-                        device: torch.device | str | None = None, store=None) -> ResponseStatistics:
+                        device: torch.device | str | None = None, store=None,
+                        stop: threading.Event | None = None) -> ResponseStatistics:
     """Records every unit's response per video of ``dataset`` for ``layers``, in one pass.
 
     ``dataset``: a map-style dataset whose items are dicts with ``rgb`` (T×H×W×3 uint8), ``flow``
@@ -112,6 +114,11 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
     ``store``: a :class:`~vidvis_widgets.store.ResultStore` (or ``True`` for the default one) that keeps
     the result keyed by the model's weights, the dataset's ``cache_key`` and these settings, so the same
     call later loads it instead of running the pass.
+
+    Each clip's ``rgb`` is uint8 on 0–255 or float in [0, 1] (both give the same statistics); floats on
+    another range, and non-finite RGB or flow, are refused with the video's position. ``stop``: an Event that
+    ends the pass with :class:`~vidvis_widgets.models.layers.Stopped` within one layer of being set (the
+    statistics of part of a dataset would be wrong, so nothing is returned).
     """
     from ..store import as_store
 
@@ -121,8 +128,7 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
                   "reduce": reduce, "top_k": top_k, "class_top_k": class_top_k}
         arrays, meta = store.get_or_compute(model, "response_statistics", params, lambda: _as_entry(
             response_statistics(model, dataset, layers, reduce=reduce, top_k=top_k, class_top_k=class_top_k,
-                                batch_size=batch_size,
-                                num_workers=num_workers, device=device)))
+                                batch_size=batch_size, num_workers=num_workers, device=device, stop=stop)))
         return ResponseStatistics.from_arrays(arrays, meta)
     info = getattr(model, "vidvis_info", None)
     if info is None:
@@ -153,12 +159,13 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
     ctop_i: dict[str, torch.Tensor] = {}
     counts = np.zeros(K, np.int64)
     seen = 0
-    with frozen(model), capture(model, layers) as acts, torch.no_grad():
+    with frozen(model), capture(model, layers) as acts, stoppable(model, stop), torch.no_grad():
         for batch in loader:
+            check_stop(stop)
             host_labels = np.asarray(batch["label"])  # checked on the host: no device sync
             check_labels(host_labels, K, seen)
             labels = torch.as_tensor(host_labels, dtype=torch.long).to(device, non_blocking=True)
-            model(*info.prepare(batch, device))
+            model(*info.prepare(batch, device, first=seen))
             counts += np.bincount(host_labels, minlength=K)
             index = torch.arange(seen, seen + len(labels), device=device)
             # rows of each class present, found on the host so the per-class top-k needs no device sync

@@ -21,7 +21,7 @@ def predict(model: nn.Module, arrays: dict, batch_size: int = 64) -> np.ndarray:
     out = []
     for i in range(0, len(arrays["label"]), batch_size):
         batch = {k: arrays[k][i : i + batch_size] for k in ("rgb", "flow") if k in arrays}
-        out.append(model(*info.prepare(batch, device)).float().cpu())
+        out.append(model(*info.prepare(batch, device, first=i)).float().cpu())
     return torch.cat(out).numpy()
 
 
@@ -113,9 +113,10 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 64, num_workers: in
     with frozen(model), torch.no_grad():
         for batch in batches(dataset, batch_size, num_workers, device):
             host = np.asarray(batch["label"])
-            check_labels(host, len(classes), sum(map(len, labels)))
+            seen = sum(map(len, labels))
+            check_labels(host, len(classes), seen)
             labels.append(host.astype(np.int64))
-            logits.append(model(*info.prepare(batch, device)).float())
+            logits.append(model(*info.prepare(batch, device, first=seen)).float())
     return Evaluation(classes, np.concatenate(labels), torch.cat(logits).cpu().numpy())
 
 

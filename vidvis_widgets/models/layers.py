@@ -11,16 +11,44 @@ position moves that region by the layer's stride.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
+import numbers
+import threading
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 from torch import nn
 
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Hardswish, nn.LeakyReLU, nn.ELU, nn.Sigmoid, nn.Tanh,
                 nn.Softplus, nn.Mish, nn.Hardsigmoid, nn.Dropout, nn.Dropout2d, nn.Dropout3d)
+
+
+class Stopped(Exception):
+    """A measurement ended early because its stop event was set (see :func:`check_stop`)."""
+
+
+def check_stop(stop: threading.Event | None) -> None:
+    """Raises :class:`Stopped` when ``stop`` is set: the check the measurement loops make between steps."""
+    if stop is not None and stop.is_set():
+        raise Stopped("stopped")
+
+
+@contextlib.contextmanager
+def stoppable(model: nn.Module, stop: threading.Event | None) -> Iterator[nn.Module]:
+    """Every submodule checks ``stop`` before it runs, so a long forward pass ends within one layer of a Stop
+    (and a pending Ctrl-C is raised there too, since Python runs between the layers)."""
+    if stop is None:
+        yield model
+        return
+    handles = [m.register_forward_pre_hook(lambda _m, _i: check_stop(stop)) for m in model.modules()]
+    try:
+        yield model
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def device_of(model: nn.Module, device: torch.device | str | None = None) -> torch.device:
@@ -122,69 +150,140 @@ def _extent(grad: torch.Tensor, spatial_dims: int) -> tuple[tuple[int, ...], tup
     return tuple(firsts), tuple(sizes)
 
 
-def _measure(model: nn.Module, lin: nn.Module, shapes: list[tuple[int, ...]], spatial: int) -> dict:
+#: modules whose output has the receptive field of their input, once linearized (a positive per-channel scale,
+#: or the identity that replaced an activation or dropout)
+_SAME_FIELD = (nn.Identity, nn.modules.batchnorm._BatchNorm)
+
+
+def _measure(lin: nn.Module, shapes: list[tuple[int, ...]], spatial: int, only=None,
+             stop: threading.Event | None = None) -> dict:
+    """name → (output shape, field, stride, edge) for every named layer with a tensor output; fields and strides
+    only for the names in ``only`` (all when None). A layer whose output is another layer's output, or that
+    keeps its input's field (:data:`_SAME_FIELD`), takes that layer's field instead of a gradient of its own."""
     inputs = [torch.ones((1, *s), requires_grad=True) for s in shapes]
     outputs: dict[str, torch.Tensor] = {}
-    hooks = []
-    for name, mod in lin.named_modules():
-        if name:
-            hooks.append(mod.register_forward_hook(
-                lambda _m, _i, out, name=name: outputs.__setitem__(name, out) if isinstance(out, torch.Tensor) else None))
+    source: dict[str, str] = {}  # name → the layer whose field it has
+    producer: dict[int, str] = {}  # id of a recorded output → the first layer that gave it
+
+    def record(mod, args, out, name):
+        check_stop(stop)
+        if not isinstance(out, torch.Tensor):
+            return
+        first = producer.get(id(out))
+        if first is None and isinstance(mod, _SAME_FIELD) and args and isinstance(args[0], torch.Tensor):
+            first = producer.get(id(args[0]))
+        outputs[name] = out
+        if first is not None:
+            source[name] = source.get(first, first)
+            producer.setdefault(id(out), name)  # a later identity on this output finds it
+            return
+        producer[id(out)] = name
+        if out.requires_grad:  # the backward passes below check the stop at every layer they cross
+            out.register_hook(lambda _g: check_stop(stop))
+
+    hooks = [mod.register_forward_hook(lambda m, a, o, name=name: record(m, a, o, name))
+             for name, mod in lin.named_modules() if name]
     try:
         lin(*inputs)
     finally:
         for h in hooks:
             h.remove()
-    fields = {}
-    for name, out in outputs.items():
+    measured: dict[str, tuple] = {}
+
+    def field(name: str) -> tuple:
+        out = outputs[name]
         rf = stride = None
+        edge = False
         if out.dim() - 2 == spatial and out.dim() >= 3:
             centre = [s // 2 for s in out.shape[2:]]
             regions = []
             for shift in (0, 1):
+                check_stop(stop)
                 pos = [min(c + shift, s - 1) for c, s in zip(centre, out.shape[2:])]
                 # channel 0 alone: in a view-stacked model (TinyTwoStream, symmetric) the other channels
                 # include mirrored twins, whose fields lie mirrored about the centre
-                grads = torch.autograd.grad(out[(0, 0, *pos)], inputs, retain_graph=True,
-                                            allow_unused=True)
+                grads = torch.autograd.grad(out[(0, 0, *pos)], inputs, retain_graph=True, allow_unused=True)
                 merged = sum(g.abs().sum(1, keepdim=True) if g is not None else 0 for g in grads)
                 regions.append(_extent(merged, spatial))
             (f0, rf), (f1, _) = regions
             stride = tuple((b - a) if s > 1 else None for a, b, s in zip(f0, f1, out.shape[2:]))
             edge = any(a == 0 or a + r >= d for a, r, d in zip(f0, rf, shapes[0][-spatial:]))
         elif out.dim() == 2:
-            rf, edge = tuple(shapes[0][-spatial:]), False
-        else:
-            edge = False
-        fields[name] = (tuple(out.shape[1:]), rf, stride, edge)
+            rf = tuple(shapes[0][-spatial:])
+        return rf, stride, edge
+
+    fields = {}
+    for name, out in outputs.items():
+        if only is not None and name not in only:
+            continue
+        key = source.get(name, name)
+        if key not in measured:
+            measured[key] = field(key)
+        fields[name] = (tuple(out.shape[1:]), *measured[key])
     return fields
 
 
-def list_layers(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence[int]]) -> LayerTable:
+def _shapes(input_shape) -> list[tuple[int, ...]]:
+    """``input_shape`` as a list of shapes, or a ValueError that says what is wrong with it."""
+    expected = ("expected one input's shape without the batch axis, e.g. (3, 16, 112, 112), or a tuple of them "
+                "for a multi-input model, e.g. ((3, 64, 64), (20, 64, 64))")
+
+    def is_int(v) -> bool:
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+    def is_seq(v) -> bool:
+        return isinstance(v, Sequence) and not isinstance(v, (str, bytes))
+
+    if not is_seq(input_shape) or len(input_shape) == 0:
+        raise ValueError(f"input_shape {input_shape!r} is {'empty' if is_seq(input_shape) else 'not a shape'}; "
+                         f"{expected}")
+    shapes = [input_shape] if all(is_int(d) for d in input_shape) else list(input_shape)
+    for s in shapes:
+        if not is_seq(s) or not all(is_int(d) for d in s):
+            raise ValueError(f"input_shape {input_shape!r}: {s!r} is not a shape of integers; {expected}")
+        if len(s) < 2:
+            raise ValueError(f"input_shape {input_shape!r}: {tuple(s)} has no spatial axis (a channel axis and at "
+                             f"least one more are needed); {expected}")
+        if min(s) < 1:
+            raise ValueError(f"input_shape {input_shape!r}: sizes must be ≥ 1, got {tuple(s)}; {expected}")
+    return [tuple(int(d) for d in s) for s in shapes]
+
+
+def list_layers(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence[int]], *,
+                stop: threading.Event | None = None) -> LayerTable:
     """Every named layer with output shape (without batch), receptive field and stride on the input.
 
     ``input_shape``: one input without the batch axis, e.g. ``(3, 16, 112, 112)``, or a tuple of them for
     multi-input models, e.g. ``((3, 64, 64), (20, 64, 64))`` for a two-stream model (fields are then
-    measured on the spatial axes the inputs share). Fields are measured on a 3× larger input where the
-    model accepts one, so deep layers are not cut off by the input's border; where they still reach it,
-    the table marks them "≥".
+    measured on the spatial axes the inputs share). Fields reaching the input's border are measured again
+    on a 3× larger input where the model accepts one, so deep layers are not cut off; where they still
+    reach it, the table marks them "≥". ``stop``: an Event that ends the measurement with :class:`Stopped`
+    within one layer of being set.
     """
-    shapes = [tuple(input_shape)] if isinstance(input_shape[0], int) else [tuple(s) for s in input_shape]
+    shapes = _shapes(input_shape)
     spatial = min(len(s) for s in shapes) - 1
+    check_stop(stop)
     lin = _linearize(model)
     types = {n: type(m).__name__ for n, m in model.named_modules() if n}
     try:
-        actual = _measure(model, lin, shapes, spatial)
+        actual = _measure(lin, shapes, spatial, stop=stop)
+    except Stopped:
+        raise
     except Exception as err:
         raise ValueError(f"{type(model).__name__} does not run on inputs of shape {shapes}: {err}") from None
-    large = actual
-    # a 3× larger input keeps deep fields off the border; only where that stays cheap on a CPU
-    if sum(torch.Size(s).numel() for s in shapes) <= 300_000:
+    # a 3× larger input keeps deep fields off the border; only where that stays cheap on a CPU, and only for
+    # the layers whose field reached the border, or whose output was too small to show a stride
+    again = {n for n, (out, rf, stride, edge) in actual.items()
+             if len(out) - 1 == spatial and rf is not None and (edge or None in stride)}
+    large = {}
+    if again and sum(torch.Size(s).numel() for s in shapes) <= 300_000:
         try:
-            large = _measure(model, lin, [s[:-spatial] + tuple(3 * d for d in s[-spatial:]) for s in shapes],
-                             spatial)
+            large = _measure(lin, [s[:-spatial] + tuple(3 * d for d in s[-spatial:]) for s in shapes], spatial,
+                             only=again, stop=stop)
+        except Stopped:
+            raise
         except Exception:  # fixed-size models (e.g. positional embeddings): keep the given size
-            large = actual
+            large = {}
     table = LayerTable()
     for name, (out_shape, rf, stride, edge) in actual.items():
         if name in large and large[name][1] is not None and len(out_shape) - 1 == spatial:

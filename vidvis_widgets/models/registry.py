@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import numbers
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -49,6 +51,12 @@ def load_model(name: str, weights: Any = "embedded", num_frames: int = 16, size:
     torchvision weights name/enum such as ``"DEFAULT"``, which torchvision downloads on a machine with
     internet access.
     """
+    from ..methods._checks import number
+
+    if not isinstance(name, str):
+        raise TypeError(f"model name must be a str, got {name!r}; known models: {', '.join(KNOWN)}")
+    num_frames = number("num_frames", num_frames, low=1, integer=True)
+    size = number("size", size, low=1, integer=True)
     if name in EMBEDDED:
         return _load_embedded(name, weights, num_frames, size)
     if name.startswith("torchvision:") and name.split(":", 1)[1] in TORCHVISION:
@@ -61,14 +69,21 @@ def _load_embedded(name: str, weights: Any, num_frames: int, size: int) -> nn.Mo
     model = build()
     label = "random"
     if weights is not None:
-        if isinstance(weights, int) or weights == "embedded" or str(weights).startswith("epoch_"):
+        if isinstance(weights, bool) or not isinstance(weights, (numbers.Integral, str, os.PathLike)):
+            raise TypeError(f"weights for {name} must be 'embedded', an epoch (an int or 'epoch_N'), a checkpoint "
+                            f"path, or None (random); got {weights!r}")
+        if isinstance(weights, numbers.Integral) or weights == "embedded" or str(weights).startswith("epoch_"):
             shipped = embedded_checkpoints(name)
             if not shipped:
                 raise FileNotFoundError(f"no embedded checkpoints for {name}; run `vidvis train` to create them")
             if weights == "embedded":
                 path = shipped[-1]
             else:
-                epoch = int(str(weights).removeprefix("epoch_"))
+                epoch = str(weights).removeprefix("epoch_")
+                if not epoch.lstrip("-").isdigit():
+                    raise ValueError(f"weights {weights!r} names no epoch; expected 'epoch_N' with N an integer, "
+                                     "an int, 'embedded', a checkpoint path, or None (random)")
+                epoch = int(epoch)
                 matches = [p for p in shipped if int(p.stem.split("_")[1]) == epoch]
                 if not matches:
                     have = ", ".join(str(int(p.stem.split("_")[1])) for p in shipped)
@@ -102,11 +117,23 @@ def _load_torchvision(arch: str, weights: Any) -> nn.Module:
         load_state(model, state, f"checkpoint {weights}")
         label, classes = str(weights), tuple(f"class_{i}" for i in range(num_classes))
     else:
-        from torchvision.models import get_model_weights
-
-        enum = get_model_weights(arch)
-        w = enum.DEFAULT if weights == "DEFAULT" else (enum[weights] if isinstance(weights, str) else weights)
+        w = _torchvision_weights(arch, weights)
         model, label, classes = builder(weights=w), str(w), tuple(w.meta["categories"])  # downloads on the user's machine
     info = ModelInfo(name=f"torchvision:{arch}", kind="clip", class_names=classes, num_frames=frames,
                      size=(side, side), layer_names=tuple(n for n, _ in model.named_modules() if n), weights=label)
     return _attach(model, info)
+
+
+def _torchvision_weights(arch: str, weights: Any):
+    """A torchvision weights enum member from its name or itself; a clear error listing the valid names
+    otherwise (read from the enum, which downloads nothing)."""
+    from torchvision.models import get_model_weights
+
+    enum = get_model_weights(arch)
+    names = ["DEFAULT"] + [w.name for w in enum]
+    if isinstance(weights, enum):
+        return weights
+    if isinstance(weights, str) and weights in names:
+        return enum.DEFAULT if weights == "DEFAULT" else enum[weights]
+    raise ValueError(f"unknown weights {weights!r} for torchvision:{arch}; expected None (random), a local checkpoint "
+                     f"file (.pt, .pth or .bin), or a torchvision weights name: {', '.join(names)}")

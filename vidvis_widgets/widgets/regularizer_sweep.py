@@ -66,5 +66,5 @@ class RegularizerSweep(ClipPlayer):
             raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
         am = model_or_am if isinstance(model_or_am, ActivationMaximization) else ActivationMaximization(
             model_or_am, **am_kwargs)
-        jobs = [AMJob(layer, int(ch), k, g, seed) for layer, ch in units for k, g in PRESETS[preset]]
+        jobs = [AMJob(layer, ch, k, g, seed) for layer, ch in units for k, g in PRESETS[preset]]
         return cls(am(jobs, steps=steps, callback=callback, stop=stop), preset)

@@ -1,0 +1,202 @@
+"""Activation maximization before its first step: names checked at once, â refused when not finite, class
+names as logit channels, Stop and Ctrl-C answered within a second in the layer measurement and the â pass,
+and the results grid for a few single-stream results. Short runs on tiny_r3d (measured at 32×32)."""
+
+import _thread
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from vidvis_widgets.data.synthetic import CLASS_NAMES, SyntheticActions
+from vidvis_widgets.methods import ActivationMaximization, AMJob, AMResults
+from vidvis_widgets.models import load_model
+
+SHAPE = (3, 16, 32, 32)  # a small input keeps the layer measurement short
+TINY = (3, 4, 16, 16)  # smaller still, for instances that only need to reach the pass for â
+
+
+@pytest.fixture(scope="module")
+def r3d():
+    return load_model("tiny_r3d")
+
+
+@pytest.fixture(scope="module")
+def val():
+    return SyntheticActions("val", samples_per_class=1).arrays(flow_dtype=np.float16)
+
+
+@pytest.fixture(scope="module")
+def am(r3d, val):
+    return ActivationMaximization(r3d, input_shape=SHAPE, val_data=val, steps=2)
+
+
+def start_input(am, seed=0):
+    """The job's start, drawn as documented: N(0, 1) in normalized input units, from the job's seed."""
+    g = torch.Generator().manual_seed(seed)
+    shape = am.streams.specs[0].shape
+    x = torch.randn(shape, generator=g) * am.init_scale * am.streams.unit_scale("video")
+    return x.permute(1, 2, 3, 0).numpy()
+
+
+def test_unknown_layer_is_reported_before_any_measurement():
+    am = ActivationMaximization(load_model("tiny_two_stream"))  # measuring its layers takes minutes on a CPU
+    t = time.perf_counter()
+    with pytest.raises(ValueError, match=r"unknown layer 'conv5_fusoin' in TinyTwoStream; did you mean conv5_fusion"):
+        am(AMJob("conv5_fusoin", 0))
+    assert time.perf_counter() - t < 2.0
+
+
+def test_non_finite_given_maximum_is_refused_naming_the_unit(r3d):
+    maxima = np.ones(14, np.float32)
+    maxima[3] = np.nan
+    am = ActivationMaximization(r3d, input_shape=SHAPE, activation_max={"fc": maxima}, steps=2)
+    t = time.perf_counter()
+    with pytest.raises(ValueError, match=r"the â of fc c3, is nan; â must be finite"):
+        am(AMJob("fc", 3))
+    assert time.perf_counter() - t < 2.0  # refused before the layer measurement
+    with pytest.raises(ValueError, match=r"activation_max\['fc'\] has 14 entries, none for fc c20"):
+        am(AMJob("fc", 20))
+
+
+def test_non_finite_measured_maximum_is_refused_naming_the_unit(r3d, val):
+    broken = load_model("tiny_r3d")
+    with torch.no_grad():
+        broken.fc.weight[5] = float("inf")  # unit 5 of fc responds with ±inf or NaN to every clip
+    am = ActivationMaximization(broken, input_shape=TINY, val_data=val, steps=2)
+    with pytest.raises(ValueError, match=r"the â of fc c5 \(validation set\) is (nan|inf); â must be finite"):
+        am(AMJob("fc", 5))
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: AMJob("fc", "x"), None, None),  # a class name is checked against the model when the run starts
+    (lambda: AMJob("fc", 1.5), ValueError, r"AMJob channel must be an integer ≥ 0, got 1.5; or a class name"),
+    (lambda: AMJob("fc", None), ValueError, r"AMJob channel must be an integer ≥ 0, got None; or a class name"),
+    (lambda: AMJob("fc", ""), ValueError, r"AMJob channel must be an integer ≥ 0, got ''"),
+    (lambda: AMJob(3, 0), ValueError, r"AMJob layer must be a layer name \(a non-empty str\), got 3"),
+])
+def test_job_fields_are_named(make, error, message):
+    if error is None:
+        assert make().channel == "x"
+    else:
+        with pytest.raises(error, match=message):
+            make()
+
+
+def test_class_names_select_class_logits(am):
+    k = CLASS_NAMES.index("disc_left")
+    assert am.resolve([AMJob("fc", "disc_left", gamma=1.0)]) == [AMJob("fc", k, gamma=1.0)]
+    with pytest.raises(ValueError, match=r"AMJob\('fc', 'x'\): unknown class 'x'; expected an index 0–13 or one of "
+                                         r"disc_right, disc_left"):
+        am(AMJob("fc", "x"))
+    with pytest.raises(ValueError, match=r"a class name selects a unit only on the class-logit layer \('fc'"):
+        am(AMJob("layer4", "disc_left"))
+    by_name, by_index = am([AMJob("fc", "disc_left"), ("fc", k)])
+    assert by_name.job == by_index.job == AMJob("fc", k)
+    np.testing.assert_array_equal(by_name.objective, by_index.objective)
+    assert by_name.status == "completed" and len(by_name.objective) == 2
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_results_grid_for_a_few_single_stream_results(am, count):
+    results = am([AMJob("fc", c) for c in range(count)], steps=1)
+    player = results.show()
+    assert (player.rows, player.cols) == (1, count) and len(player.clips) == count
+    assert player.captions == [f"fc c{c} κ=1 γ=0 · appearance" for c in range(count)]
+    assert (AMResults(results * 2).show().rows, AMResults(results * 2).show().cols) == ((1, 2 * count) if count < 3
+                                                                                       else (2, 4))
+
+
+# -- Stop and Ctrl-C before the first step ---------------------------------------------------------------------
+def check_unstarted(am, r, status, seed=0):
+    assert r.status == status and r.settings["steps"] == 0 and r.activation.shape == r.objective.shape == (0,)
+    assert r.activation_caption == f"{status} before the first step"
+    np.testing.assert_allclose(r.appearance, start_input(am, seed), rtol=1e-6, atol=1e-4)
+
+
+def run_ended_after(am, jobs, delay, signal):
+    """Runs ``jobs`` with a Stop (``signal="stop"``) or Ctrl-C (``"interrupt"``) ``delay`` s after the call
+    starts; returns the results and the seconds from the signal to the return."""
+    stop = threading.Event()
+    sent = []
+
+    def send():
+        sent.append(time.perf_counter())
+        stop.set() if signal == "stop" else _thread.interrupt_main()
+
+    timer = threading.Timer(delay, send)
+    timer.start()
+    try:
+        results = am(jobs, stop=stop)
+        done = time.perf_counter()
+    finally:
+        timer.cancel()
+    assert sent, "the call ended before the signal was sent"
+    return results, done - sent[0]
+
+
+def test_a_stop_set_before_the_call_returns_the_start_inputs(r3d):
+    am = ActivationMaximization(r3d, input_shape=SHAPE)
+    stop = threading.Event()
+    stop.set()
+    t = time.perf_counter()
+    results = am([AMJob("layer4", 3, seed=0), AMJob("fc", 1, seed=5)], stop=stop)
+    assert time.perf_counter() - t < 1.0 and len(results) == 2
+    check_unstarted(am, results[0], "stopped", 0)
+    check_unstarted(am, results[1], "stopped", 5)
+
+
+@pytest.mark.parametrize("signal, status", [("stop", "stopped"), ("interrupt", "interrupted")])
+def test_stop_and_ctrl_c_during_the_layer_measurement(signal, status):
+    # the two-stream model's layer table takes minutes to measure on a CPU: the signal lands inside it
+    am = ActivationMaximization(load_model("tiny_two_stream"), activation_max=None)
+    results, after = run_ended_after(am, [AMJob("conv5_fusion", 7), AMJob("fc8", 2, seed=1)], 0.5, signal)
+    assert after < 1.0, f"answered {after:.2f} s after the {signal}"
+    assert [r.status for r in results] == [status, status]
+    assert results[1].appearance.shape == (64, 64, 3) and results[1].motion.shape == (10, 2, 64, 64)
+    assert results[1].activation_caption == f"{status} before the first step"
+
+
+class FirstDraw(Dataset):
+    """Validation clips that call ``on_first`` when the pass draws its first clip: the â pass has begun."""
+
+    def __init__(self, arrays, on_first):
+        self.arrays, self.on_first, self.started = arrays, on_first, False
+
+    def __len__(self):
+        return len(self.arrays["label"])
+
+    def __getitem__(self, i):
+        if not self.started:
+            self.started = True
+            self.on_first()
+        return {k: self.arrays[k][i] for k in ("rgb", "label")}
+
+
+@pytest.fixture(scope="module")
+def val_split():
+    return SyntheticActions("val").arrays(flow_dtype=np.float16)  # 224 clips: 7 batches of the pass
+
+
+@pytest.mark.parametrize("signal, status", [("stop", "stopped"), ("interrupt", "interrupted")])
+def test_stop_and_ctrl_c_during_the_activation_maximum_pass(r3d, val_split, signal, status):
+    sent, stop = [], threading.Event()
+
+    def send():
+        sent.append(time.perf_counter())
+        stop.set() if signal == "stop" else _thread.interrupt_main()
+
+    timer = []
+    data = FirstDraw(val_split, lambda: timer.append(threading.Timer(0.05, send)) or timer[0].start())
+    am = ActivationMaximization(r3d, input_shape=TINY, val_data=data)
+    try:
+        r = am(AMJob("layer3", 2), stop=stop)
+        after = time.perf_counter() - sent[0]
+    finally:
+        for t in timer:
+            t.cancel()
+    assert after < 1.0, f"answered {after:.2f} s after the {signal}"
+    check_unstarted(am, r, status)
