@@ -1,0 +1,183 @@
+"""The probe: the one place that registers hooks on a model.
+
+Every method reads layers through it. A :class:`Probe` records the named layers' outputs on every forward
+pass and hands them back in one form, whatever the module emits:
+
+- N×C×T×H×W space-time maps from 3D CNNs, as they are;
+- N×T×H×W×C from channels-last stages (Video Swin), permuted;
+- ``(tokens N×L×C, (T, H, W))`` from MViT blocks, and bare token sequences N×L×C with a known token grid
+  (Hugging Face video transformers), reshaped to N×C×T×H×W after dropping leading class tokens;
+- N×C vectors (pooled features, logits), as they are; tuples, by their first tensor.
+
+Where a method needs them it also records a layer's pre-activation (the input of its final ReLU, the same unit
+before rectification) and the inputs of BatchNorm layers (LEAPS' feature-statistics regularizer).
+:func:`each_module` runs a callback on every module's output (or input) for whole-model passes such as
+measuring a layer table or checking a Stop button between layers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterable, Iterator
+
+import torch
+from torch import nn
+
+#: how a layer lays out its output: channels last (Video Swin), and the (T, H, W) grid of a token sequence
+Layout = Callable[[str], "LayerLayout"]
+
+
+class LayerLayout(tuple):
+    """``(channels_last, grid)``: grid is the (T, H, W) of a bare token sequence, or None."""
+
+    def __new__(cls, channels_last: bool = False, grid: tuple[int, int, int] | None = None):
+        return super().__new__(cls, (channels_last, grid))
+
+    @property
+    def channels_last(self) -> bool:
+        return self[0]
+
+    @property
+    def grid(self) -> tuple[int, int, int] | None:
+        return self[1]
+
+
+def default_layout(_name: str) -> LayerLayout:
+    return LayerLayout()
+
+
+def first_tensor(out: Any) -> Any:
+    """A module's output without its wrappers: the first tensor of a tuple, list or ``.last_hidden_state``-style
+    object (Hugging Face ``ModelOutput`` is a tuple-like mapping)."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, (tuple, list)) and out:
+        return first_tensor(out[0])
+    if hasattr(out, "to_tuple"):
+        return first_tensor(out.to_tuple())
+    return out
+
+
+def as_maps(out: Any, layout: LayerLayout = LayerLayout()) -> torch.Tensor:
+    """A layer's output as N×C×T×H×W (space-time layers) or N×C (vectors); see the module docstring.
+
+    A ValueError says what came out when it is neither."""
+    if (isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[0], torch.Tensor)
+            and isinstance(out[1], (tuple, list)) and len(out[1]) == 3):
+        tokens, grid = out  # MViT: (tokens with a leading class token, (T, H, W))
+        return tokens_to_maps(tokens, tuple(int(g) for g in grid))
+    x = first_tensor(out)
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"expected a tensor, a tuple holding one, or a transformer's tokens; got {type(out).__name__}")
+    if x.dim() == 5:
+        return x.permute(0, 4, 1, 2, 3) if layout.channels_last else x
+    if x.dim() == 3 and layout.grid is not None:
+        return tokens_to_maps(x, layout.grid)
+    if x.dim() == 2:
+        return x
+    raise ValueError(f"expected space-time maps N×C×T×H×W, N×T×H×W×C, tokens N×L×C with a known T×H×W grid, or "
+                     f"vectors N×C; got a tensor of shape {tuple(x.shape)}")
+
+
+def tokens_to_maps(tokens: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+    """N×L×C tokens on a T×H×W grid (after L − T·H·W leading class tokens) as N×C×T×H×W."""
+    t, h, w = grid
+    n, length, c = tokens.shape
+    if length < t * h * w:
+        raise ValueError(f"{length} tokens cannot fill a {t}×{h}×{w} grid ({t * h * w} positions)")
+    return tokens[:, length - t * h * w:].transpose(1, 2).reshape(n, c, t, h, w)
+
+
+def final_relu(module: nn.Module) -> nn.Module | None:
+    """The module itself if it is a ReLU, else its last ReLU submodule, else None."""
+    if isinstance(module, nn.ReLU):
+        return module
+    relus = [m for m in module.modules() if isinstance(m, nn.ReLU)]
+    return relus[-1] if relus else None
+
+
+def batchnorms(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Every BatchNorm layer of ``model``, by name."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+class Probe:
+    """Records ``layers`` of ``model`` on every forward pass while it is open (a context manager).
+
+    ``outputs[name]``: the layer's output as N×C×T×H×W or N×C (:func:`as_maps`), or, for the names in
+    ``pre_activation``, the input of the layer's final ReLU in that form (cloned, since an in-place ReLU would
+    rectify it); ``pre_activation`` falls back to the output for a layer without a ReLU.
+    ``bn_inputs[name]``: with ``batchnorm_inputs``, the input of every BatchNorm layer.
+    ``raw[name]``: the module's output as it came, with ``keep_raw`` (what a gradient must be taken against)."""
+
+    def __init__(self, model: nn.Module, layers: Iterable[str] = (), *, pre_activation: Iterable[str] = (),
+                 batchnorm_inputs: bool = False, layout: Layout = default_layout, keep_raw: bool = False):
+        self.model = model
+        self.layers = tuple(dict.fromkeys(layers))
+        self.pre_activation = set(pre_activation) & set(self.layers)
+        self.layout = layout
+        self.outputs: dict[str, torch.Tensor] = {}
+        self.raw: dict[str, Any] = {}
+        self.bn_inputs: dict[str, torch.Tensor] = {}
+        self._handles: list = []
+        for name in self.layers:
+            module = model.get_submodule(name)
+            relu = final_relu(module) if name in self.pre_activation else None
+            if relu is not None:
+                self._handles.append(relu.register_forward_pre_hook(self._pre_hook(name)))
+            else:
+                self._handles.append(module.register_forward_hook(self._out_hook(name, keep_raw)))
+        if batchnorm_inputs:
+            for name, bn in batchnorms(model):
+                self._handles.append(bn.register_forward_pre_hook(self._bn_hook(name)))
+
+    def _out_hook(self, name: str, keep_raw: bool):
+        def hook(_m, _inputs, out):
+            if keep_raw:
+                self.raw[name] = out
+            self.outputs[name] = as_maps(out, self.layout(name))
+        return hook
+
+    def _pre_hook(self, name: str):
+        def hook(_m, inputs):
+            self.outputs[name] = as_maps(inputs[0].clone(), self.layout(name))
+        return hook
+
+    def _bn_hook(self, name: str):
+        def hook(_m, inputs):
+            self.bn_inputs[name] = inputs[0]
+        return hook
+
+    def close(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+
+    def __enter__(self) -> "Probe":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self.outputs[name]
+
+
+@contextlib.contextmanager
+def each_module(model: nn.Module, fn: Callable[[str, nn.Module, tuple, Any], None], *, pre: bool = False,
+                named_only: bool = True) -> Iterator[None]:
+    """Calls ``fn(name, module, inputs, output)`` after every module's forward pass (``pre``: ``fn(name, module,
+    inputs, None)`` before it) while open: whole-model passes such as a layer table or a Stop check per layer."""
+    handles = []
+    for name, module in model.named_modules():
+        if named_only and not name:
+            continue
+        if pre:
+            handles.append(module.register_forward_pre_hook(lambda m, a, name=name: fn(name, m, a, None)))
+        else:
+            handles.append(module.register_forward_hook(lambda m, a, o, name=name: fn(name, m, a, o)))
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
