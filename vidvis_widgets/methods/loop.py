@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models.probe import Layout, Probe, default_layout, final_relu
 
 
 @contextlib.contextmanager
@@ -34,46 +35,25 @@ def frozen(model: nn.Module) -> Iterator[nn.Module]:
         model.train(training)
 
 
-def _final_relu(module: nn.Module) -> nn.Module | None:
-    if isinstance(module, nn.ReLU):
-        return module
-    relus = [m for m in module.modules() if isinstance(m, nn.ReLU)]
-    return relus[-1] if relus else None
-
-
 @contextlib.contextmanager
-def capture(model: nn.Module, layers, pre_activation=()) -> Iterator[dict[str, torch.Tensor]]:
-    """Records the outputs of the named layers on every forward pass. For names in ``pre_activation``
-    it records the input of the layer's final ReLU instead: the same unit before rectification."""
-    store: dict[str, torch.Tensor] = {}
-    handles = []
-    for name in sorted(set(layers)):
-        module = model.get_submodule(name)
-        relu = _final_relu(module) if name in pre_activation else None
-        if relu is not None:
-            def pre(_m, inputs, name=name):
-                store[name] = inputs[0].clone()  # clone: an in-place ReLU would rectify what we keep
-            handles.append(relu.register_forward_pre_hook(pre))
-        else:
-            def hook(_m, _inputs, out, name=name):
-                store[name] = out[0] if isinstance(out, (tuple, list)) else out
-            handles.append(module.register_forward_hook(hook))
-    try:
-        yield store
-    finally:
-        for h in handles:
-            h.remove()
+def capture(model: nn.Module, layers, pre_activation=(), layout: Layout = default_layout
+            ) -> Iterator[dict[str, torch.Tensor]]:
+    """Records the named layers on every forward pass, as N×C×T×H×W or N×C (a :class:`~..models.probe.Probe`'s
+    ``outputs``). For names in ``pre_activation`` it records the input of the layer's final ReLU instead: the
+    same unit before rectification."""
+    with Probe(model, sorted(set(layers)), pre_activation=pre_activation, layout=layout) as probe:
+        yield probe.outputs
 
 
 def pre_activation_layers(model: nn.Module, layers, inputs: tuple) -> set[str]:
     """The layers whose output is exactly their final ReLU applied to that ReLU's input, checked on one
     forward pass: for these the loop can climb the unit's pre-rectification value, which has a gradient
     even where the unit is off (as it is for most units on a random start)."""
-    layers = set(layers)
-    with torch.no_grad(), capture(model, layers) as post, capture(model, layers, layers) as pre:
+    layers = sorted(set(layers))
+    with torch.no_grad(), Probe(model, layers) as post, Probe(model, layers, pre_activation=layers) as pre:
         model(*inputs)
-    return {l for l in layers if l in pre and pre[l].shape == post[l].shape
-            and _final_relu(model.get_submodule(l)) is not None and torch.equal(pre[l].clamp_min(0), post[l])}
+    return {l for l in layers if l in pre.outputs and pre[l].shape == post[l].shape
+            and final_relu(model.get_submodule(l)) is not None and torch.equal(pre[l].clamp_min(0), post[l])}
 
 
 def roll_per_job(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:

@@ -64,8 +64,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..media.clips import rgb_to_uint8, to_numpy
-from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization, video_features
+from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization
 from ..models.layers import device_of, submodule
+from ..models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
 from ._checks import number
 from .loop import frozen
 
@@ -464,18 +465,8 @@ class SaliencyTubes:
             # only the class token reaches MViT's head, so the last block's patch tokens get no gradient; the
             # block before gives the patches the last block's attention reads
             return f"blocks.{len(self.model.blocks) - 2}"
-        found: list[str] = []
-        hooks = []
-        for name, m in self.model.named_modules():
-            if name:
-                hooks.append(m.register_forward_hook(lambda _m, _i, o, name=name: found.append(name)
-                                                     if _has_maps(o, self.channels_last) else None))
-        try:
-            with torch.no_grad():
-                self.model(*(x[:1] for x in inputs))
-        finally:
-            for h in hooks:
-                h.remove()
+        found = modules_that_ran(self.model, tuple(x[:1] for x in inputs),
+                                 lambda _name, out: _has_maps(out, self.channels_last))
         if not found:
             raise ValueError(f"{type(self.model).__name__} has no layer with space-time maps (N×C×T×H×W, or tokens with "
                              "their T×H×W); pass layer=")
@@ -537,29 +528,16 @@ class SaliencyTubes:
         inputs = self._model_inputs(frames, flow)
         if self.layer is None:
             self.layer = self._default_layer(inputs)
-        captured: dict[str, Any] = {}
-
-        def hook(_m, _i, out):
-            # a leaf here makes the backward pass of the gradient form start at this layer, not the input
-            if isinstance(out, (tuple, list)):
-                leaf = out[0].detach().requires_grad_(True)
-                captured["leaf"], captured["out"] = leaf, (leaf, *out[1:])
-                return type(out)(captured["out"]) if isinstance(out, tuple) else list(captured["out"])
-            leaf = out.detach().requires_grad_(True)
-            captured["leaf"] = captured["out"] = leaf
-            return leaf
-
-        handle = submodule(self.model, self.layer).register_forward_hook(hook)
+        # the layer's output becomes a leaf: the gradient form's backward pass starts there, not at the input
         amp = dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
-        try:
-            with frozen(self.model), torch.enable_grad(), torch.autocast(**amp):
-                logits = self.model(*inputs)
-        finally:
-            handle.remove()
-        if "leaf" not in captured:
+        with Probe(self.model, [self.layer], layout=self._layout, leaf=True) as probe, frozen(self.model), \
+                torch.enable_grad(), torch.autocast(**amp):
+            logits = self.model(*inputs)
+        if self.layer not in probe.raw:
             raise ValueError(f"layer {self.layer!r} did not run in {self._name}'s forward pass; pick a layer the "
                              "model uses (vidvis_widgets.models.list_layers lists them)")
-        acts = self._features(captured["out"]).float()
+        out = probe.raw[self.layer]
+        acts = self._features(probe[self.layer]).float()
         logits = logits.float()
         method = self.method
         if method in ("cam", "auto"):
@@ -573,24 +551,27 @@ class SaliencyTubes:
         weights = []
         for k in range(classes.shape[1]):
             score = logits.gather(1, classes[:, k:k + 1]).sum()
-            (g,) = torch.autograd.grad(score, captured["leaf"], retain_graph=k < classes.shape[1] - 1)
-            weights.append(self._features(_like(captured["out"], g)).float().mean((2, 3, 4)))
+            (g,) = torch.autograd.grad(score, first_tensor(out), retain_graph=k < classes.shape[1] - 1)
+            grad_maps = as_maps(_like(out, g), self._layout(self.layer))
+            weights.append(self._features(grad_maps).float().mean((2, 3, 4)))
         weights = torch.stack(weights, 1)
         if not bool(weights.abs().amax() > 0):
             warnings.warn(f"no gradient reaches layer {self.layer!r} of {self._name} from the class scores, so its tubes "
                           "are empty; choose a layer the head depends on (an earlier one)", stacklevel=3)
         return acts.detach(), logits.detach(), weights, classes, "grad"
 
-    def _features(self, out) -> torch.Tensor:
-        if isinstance(out, torch.Tensor) and out.dim() == 4 and self.two_stream:
-            return out.unsqueeze(2)  # a 2D layer of the two-stream net: one "time step", spread over its frames
-        try:
-            return video_features(out, self.channels_last)
-        except ValueError:
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise ValueError(f"layer {self.layer!r} gives {shape}, without temporal and spatial dimensions; Saliency "
-                             "Tubes need a layer with maps over T×H×W (N×C×T×H×W, or a transformer's tokens with their "
-                             "T×H×W). vidvis_widgets.models.list_layers lists each layer's output shape") from None
+    def _layout(self, _name: str) -> LayerLayout:
+        return LayerLayout(channels_last=self.channels_last)
+
+    def _features(self, maps: torch.Tensor) -> torch.Tensor:
+        """The layer's maps (:func:`~..models.probe.as_maps`: a 2D layer of the two-stream net has one "time step",
+        spread over its frames), checked to be N×C×T×H×W."""
+        if maps.dim() != 5:
+            raise ValueError(f"layer {self.layer!r} gives {tuple(maps.shape)}, without temporal and "
+                             "spatial dimensions; Saliency Tubes need a layer with maps over T×H×W (N×C×T×H×W, or a "
+                             "transformer's tokens with their T×H×W). vidvis_widgets.models.list_layers lists each "
+                             "layer's output shape")
+        return maps
 
     def _cam_mismatch(self, acts: torch.Tensor, logits: torch.Tensor) -> str | None:
         """None if logits = mean(acts) · Wᵀ + b (the head is pool → linear on this layer), else why not."""

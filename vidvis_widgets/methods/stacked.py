@@ -3,8 +3,8 @@
 The checkpoints' weights are stacked and the architecture runs once per step under ``torch.func.vmap``:
 one batched kernel per layer for all checkpoints, instead of one forward per checkpoint. A batch of E·J
 inputs is read as E groups of J, group e going through checkpoint e. The layers an objective reads are
-re-exposed as small tap modules under their usual names, so the loop's hooks (including the taps before
-a layer's final ReLU) see an (E·J, …) tensor just as they would on one model.
+re-exposed as small tap modules under their usual names, so the loop's probe (including its taps before
+a layer's final ReLU) sees an (E·J, …) tensor just as it would on one model.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from .loop import _final_relu
+from ..models.probe import Probe
 
 
 class _Tap(nn.Module):
@@ -63,23 +63,11 @@ class StackedCheckpoints(nn.Module):
         node.add_module(leaf, tap)
 
     def _one(self, params, buffers, *inputs):
-        base = self._base[0]
-        seen: dict[str, torch.Tensor] = {}
-        handles = []
-        for name in self.layers:
-            module = base.get_submodule(name)
-            if name in self.pre:
-                handles.append(_final_relu(module).register_forward_pre_hook(
-                    lambda _m, i, name=name: seen.__setitem__(name, i[0])))
-            else:
-                handles.append(module.register_forward_hook(
-                    lambda _m, _i, o, name=name: seen.__setitem__(name, o[0] if isinstance(o, (tuple, list)) else o)))
-        try:
-            out = functional_call(base, (params, buffers), inputs)
-        finally:
-            for h in handles:
-                h.remove()
-        return out, tuple(seen[n] for n in self.layers)
+        # the taps carry each layer in the probe's one tensor form; a layout's permutation (channels last,
+        # Video Swin) is left to the probe that reads the taps on this stack
+        with Probe(self._base[0], self.layers, pre_activation=self.pre) as probe:
+            out = functional_call(self._base[0], (params, buffers), inputs)
+        return out, tuple(probe[n] for n in self.layers)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         e = self.num_models

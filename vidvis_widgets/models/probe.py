@@ -7,6 +7,7 @@ pass and hands them back in one form, whatever the module emits:
 - N×T×H×W×C from channels-last stages (Video Swin), permuted;
 - ``(tokens N×L×C, (T, H, W))`` from MViT blocks, and bare token sequences N×L×C with a known token grid
   (Hugging Face video transformers), reshaped to N×C×T×H×W after dropping leading class tokens;
+- N×C×H×W maps of 2D layers (the two-stream net's) as N×C×1×H×W: one time step;
 - N×C vectors (pooled features, logits), as they are; tuples, by their first tensor.
 
 Where a method needs them it also records a layer's pre-activation (the input of its final ReLU, the same unit
@@ -71,12 +72,14 @@ def as_maps(out: Any, layout: LayerLayout = LayerLayout()) -> torch.Tensor:
         raise ValueError(f"expected a tensor, a tuple holding one, or a transformer's tokens; got {type(out).__name__}")
     if x.dim() == 5:
         return x.permute(0, 4, 1, 2, 3) if layout.channels_last else x
+    if x.dim() == 4:
+        return x.unsqueeze(2)
     if x.dim() == 3 and layout.grid is not None:
         return tokens_to_maps(x, layout.grid)
     if x.dim() == 2:
         return x
-    raise ValueError(f"expected space-time maps N×C×T×H×W, N×T×H×W×C, tokens N×L×C with a known T×H×W grid, or "
-                     f"vectors N×C; got a tensor of shape {tuple(x.shape)}")
+    raise ValueError(f"expected space-time maps N×C×T×H×W, N×T×H×W×C, 2D maps N×C×H×W, tokens N×L×C with a known "
+                     f"T×H×W grid, or vectors N×C; got a tensor of shape {tuple(x.shape)}")
 
 
 def tokens_to_maps(tokens: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
@@ -86,6 +89,17 @@ def tokens_to_maps(tokens: torch.Tensor, grid: tuple[int, int, int]) -> torch.Te
     if length < t * h * w:
         raise ValueError(f"{length} tokens cannot fill a {t}×{h}×{w} grid ({t * h * w} positions)")
     return tokens[:, length - t * h * w:].transpose(1, 2).reshape(n, c, t, h, w)
+
+
+def as_leaf(out: Any) -> Any:
+    """``out`` with its first tensor detached and requiring a gradient, in ``out``'s structure (a tensor, or a
+    tuple or list led by a tensor, such as an MViT block's ``(tokens, thw)``)."""
+    if isinstance(out, torch.Tensor):
+        return out.detach().requires_grad_(True)
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        items = (as_leaf(out[0]), *out[1:])
+        return tuple(items) if isinstance(out, tuple) else list(items)
+    raise ValueError(f"expected a tensor or a tuple led by one; got {type(out).__name__}")
 
 
 def final_relu(module: nn.Module) -> nn.Module | None:
@@ -108,14 +122,20 @@ class Probe:
     ``pre_activation``, the input of the layer's final ReLU in that form (cloned, since an in-place ReLU would
     rectify it); ``pre_activation`` falls back to the output for a layer without a ReLU.
     ``bn_inputs[name]``: with ``batchnorm_inputs``, the input of every BatchNorm layer.
-    ``raw[name]``: the module's output as it came, with ``keep_raw`` (what a gradient must be taken against)."""
+    ``raw[name]``: with ``keep_raw``, what was recorded as it came (the module's output, a tuple for an MViT
+    block; the cloned pre-activation), before :func:`as_maps`.
+    ``leaf``: each recorded output (not a pre-activation) is replaced, for the rest of the forward pass, by a
+    detached copy that requires a gradient, so that a gradient can be taken against ``raw[name]`` (its first
+    tensor, :func:`first_tensor`) with the weights frozen, and the backward pass stops at the layer instead of
+    running on to the input. ``outputs[name]`` is then computed from that leaf."""
 
     def __init__(self, model: nn.Module, layers: Iterable[str] = (), *, pre_activation: Iterable[str] = (),
-                 batchnorm_inputs: bool = False, layout: Layout = default_layout, keep_raw: bool = False):
+                 batchnorm_inputs: bool = False, layout: Layout = default_layout, keep_raw: bool = False,
+                 leaf: bool = False):
         self.model = model
         self.layers = tuple(dict.fromkeys(layers))
         self.pre_activation = set(pre_activation) & set(self.layers)
-        self.layout = layout
+        self.layout, self.keep_raw = layout, keep_raw or leaf
         self.outputs: dict[str, torch.Tensor] = {}
         self.raw: dict[str, Any] = {}
         self.bn_inputs: dict[str, torch.Tensor] = {}
@@ -126,21 +146,30 @@ class Probe:
             if relu is not None:
                 self._handles.append(relu.register_forward_pre_hook(self._pre_hook(name)))
             else:
-                self._handles.append(module.register_forward_hook(self._out_hook(name, keep_raw)))
+                self._handles.append(module.register_forward_hook(self._out_hook(name, leaf)))
         if batchnorm_inputs:
             for name, bn in batchnorms(model):
                 self._handles.append(bn.register_forward_pre_hook(self._bn_hook(name)))
 
-    def _out_hook(self, name: str, keep_raw: bool):
-        def hook(_m, _inputs, out):
-            if keep_raw:
-                self.raw[name] = out
+    def _record(self, name: str, out: Any) -> None:
+        if self.keep_raw:
+            self.raw[name] = out
+        try:
             self.outputs[name] = as_maps(out, self.layout(name))
+        except ValueError as e:
+            raise ValueError(f"layer {name!r}: {e}") from None
+
+    def _out_hook(self, name: str, leaf: bool):
+        def hook(_m, _inputs, out):
+            if leaf:
+                out = as_leaf(out)
+            self._record(name, out)
+            return out if leaf else None
         return hook
 
     def _pre_hook(self, name: str):
         def hook(_m, inputs):
-            self.outputs[name] = as_maps(inputs[0].clone(), self.layout(name))
+            self._record(name, inputs[0].clone())
         return hook
 
     def _bn_hook(self, name: str):
@@ -181,3 +210,17 @@ def each_module(model: nn.Module, fn: Callable[[str, nn.Module, tuple, Any], Non
     finally:
         for h in handles:
             h.remove()
+
+
+def modules_that_ran(model: nn.Module, inputs: tuple, where: Callable[[str, Any], bool] | None = None) -> list[str]:
+    """The named modules of ``model`` whose forward pass ran on ``inputs`` (one pass, without gradients), in the
+    order they finished (a parent after its children), kept where ``where(name, output)`` holds."""
+    found: list[str] = []
+
+    def record(name: str, _m, _inputs, out) -> None:
+        if where is None or where(name, out):
+            found.append(name)
+
+    with each_module(model, record), torch.no_grad():
+        model(*inputs)
+    return found
