@@ -146,13 +146,13 @@ def test_nan_stops_the_job_reports_the_step_and_keeps_a_finite_input():
 
         def forward(self, x):
             self.calls += 1
-            return self.conv(x * float("nan") if self.calls > 4 else x)
+            return self.conv(x * float("nan") if self.calls > 5 else x)
 
     m = Exploding()
     am = ActivationMaximization(m, input_shape=(3, 4, 16, 16), steps=50)
     with pytest.warns(RuntimeWarning, match=r"NaN or infinite .* at step 3"):
         r = am(AMJob("conv", 1))
-    # calls 1 checks pre-activations; steps 0–2 are calls 2–4; step 3 is the first NaN
+    # call 1 lists the target layer, call 2 checks pre-activations; steps 0–2 are calls 3–5; step 3 is the first NaN
     assert r.status == "diverged" and r.diverged_at == 3 and np.isfinite(r.appearance).all()
 
 

@@ -23,10 +23,11 @@ import torch
 from torch import nn
 
 from ..data.loading import class_index
-from ..models.architecture import final_linear
+from ..models.architecture import final_linear, layer_layout
 from ..models.layers import Stopped, check_stop, device_of
+from ..models.probe import Probe
 from ._checks import number
-from .loop import LoopOutcome, Snapshot, capture, frozen, pre_activation_layers, run_batched
+from .loop import LoopOutcome, Snapshot, frozen, pre_activation_layers, run_batched
 from .objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
 from .regularizers import project_to_bound
 from .streams import InputStreams
@@ -224,17 +225,22 @@ class ActivationMaximization:
         self._maxima: dict[str, np.ndarray] = {}
         self._max_source = UNKNOWN_MAX
         self._layer_table = None
+        self._rows: dict = {}
+        self.layout = layer_layout(model)
 
     # -- layers ------------------------------------------------------------------------------------
+    def _input_shape(self):
+        shapes = [(s.shape[0] * s.shape[1], *s.shape[2:]) if self.streams.kind == "two_stream" else s.shape
+                  for s in self.streams.specs]
+        return shapes[0] if len(shapes) == 1 else tuple(shapes)
+
     def layers(self, stop: threading.Event | None = None):
-        """The model's layer table (output shape, receptive field, stride), cached. ``stop``: an Event that
-        ends the measurement with :class:`~vidvis_widgets.models.layers.Stopped` within a layer."""
+        """The model's whole layer table (output shape, receptive field, stride), cached. ``stop``: an Event
+        that ends the work with :class:`~vidvis_widgets.models.layers.Stopped` within a layer."""
         if self._layer_table is None:
             from ..models.layers import list_layers
 
-            shapes = [(s.shape[0] * s.shape[1], *s.shape[2:]) if self.streams.kind == "two_stream" else s.shape
-                      for s in self.streams.specs]
-            self._layer_table = list_layers(self.model, shapes[0] if len(shapes) == 1 else tuple(shapes), stop=stop)
+            self._layer_table = list_layers(self.model, self._input_shape(), layout=self.layout, stop=stop)
         return self._layer_table
 
     def _unknown_layer(self, name: str, names) -> ValueError:
@@ -243,11 +249,17 @@ class ActivationMaximization:
         return ValueError(f"unknown layer {name!r} in {type(self.model).__name__}{hint} "
                           "(vidvis_widgets.models.list_layers(model, input_shape) lists every layer)")
 
-    def _layer(self, name: str):
-        table = {r.name: r for r in self.layers()}
-        if name not in table:
-            raise self._unknown_layer(name, table)
-        return table[name]
+    def _layer(self, name: str, stop: threading.Event | None = None):
+        """``name``'s row of the layer table: its output shape from one (cached) forward pass, and the field and
+        stride where they derive from the modules' geometry (nothing is measured for AM)."""
+        if name not in self._rows:
+            from ..models.layers import list_layers
+
+            if name not in dict(self.model.named_modules()) or not name:
+                raise self._unknown_layer(name, [n for n, _ in self.model.named_modules() if n])
+            (self._rows[name],) = list_layers(self.model, self._input_shape(), layers=[name], measure=False,
+                                              layout=self.layout, stop=stop)
+        return self._rows[name]
 
     def resolve(self, jobs: Sequence[AMJob]) -> list[AMJob]:
         """The jobs with their layer names checked and class names turned into channel indices, without
@@ -286,7 +298,8 @@ class ActivationMaximization:
         jobs = self.resolve(jobs)
         check_stop(stop)
         self._check_given(jobs)  # given â first: it needs no measurement
-        self.layers(stop=stop)
+        for layer in sorted({j.layer for j in jobs}):
+            self._layer(layer, stop=stop)
         for j in jobs:
             self._check(j)
         self.activation_max(sorted({j.layer for j in jobs}), stop=stop)
@@ -312,8 +325,12 @@ class ActivationMaximization:
         info = self._layer(layer)
         if info.stride:
             return max(info.stride[-2:])
+        if len(info.output_shape) >= 3:  # not derivable (attention): the input-to-output size ratio
+            return max(max(1, round(d / o)) for d, o in zip(self.streams.size, info.output_shape[-2:]))
         # fc layers: every preceding downsampling accumulated (the deepest spatial stride)
-        return max((max(r.stride[-2:]) for r in self.layers() if r.stride), default=1)
+        from ..models.layers import deepest_stride
+
+        return deepest_stride(self.model, self._input_shape(), layout=self.layout)
 
     def _jitter(self, layer: str) -> int:
         """Jitter range: the layer's accumulated stride, at most a seventh of the input side. VGG-16's deepest
@@ -529,7 +546,9 @@ class ActivationMaximization:
         layers = {s.target for s in objective.slots if s.kind == "unit"}
         streams, device_type, bf16 = self.streams, self.device.type, self.bf16
 
-        with frozen(model), capture(model, layers, pre) as acts:
+        with frozen(model), Probe(model, layers, pre_activation=pre, layout=self.layout) as probe:
+            acts = probe.outputs
+
             def score(moved, xs):
                 with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
                     model(*streams.model_inputs(moved))
@@ -586,9 +605,9 @@ class ActivationMaximization:
         maxima = self.activation_max(layers)
         status = outcome.status
         try:
-            with frozen(self.model), capture(self.model, layers) as acts, torch.no_grad():
+            with frozen(self.model), Probe(self.model, layers, layout=self.layout) as probe, torch.no_grad():
                 self.model(*self.streams.model_inputs(outcome.best))
-                raw = {l: acts[l].float() for l in layers}
+                raw = {l: probe.outputs[l].float() for l in layers}
             finals = np.array([float(unit_values(raw[j.layer][i:i + 1],
                                                  torch.tensor([j.channel], device=self.device))[0])
                                for i, j in enumerate(jobs)])

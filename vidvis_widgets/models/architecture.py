@@ -36,6 +36,9 @@ def channels_last(model: nn.Module) -> bool:
     """Whether the model's space-time layers put channels last (Video Swin)."""
     import torchvision.models.video as tvv
 
+    info = getattr(model, "vidvis_info", None)
+    if info is not None and info.layout == "channels_last":
+        return True
     return isinstance(model, tvv.SwinTransformer3d)
 
 
@@ -68,3 +71,17 @@ def final_linear(model: nn.Module) -> str:
     if not names:
         raise ValueError(f"{type(model).__name__} has no linear classifier layer to take as the class logits")
     return names[-1]
+
+
+#: Video Swin's layers that emit channels-first maps: the patch embedding's convolution and the final pool
+_SWIN_CHANNELS_FIRST = ("patch_embed.proj", "avgpool")
+
+
+def layer_layout(model: nn.Module):
+    """How each named layer of ``model`` lays out its output, as the probe takes it (``Probe(layout=...)``):
+    channels last for Video Swin's stages (N×T×H×W×C), channels first otherwise."""
+    from .probe import LayerLayout, default_layout
+
+    if not channels_last(model):
+        return default_layout
+    return lambda name: LayerLayout(channels_last=name not in _SWIN_CHANNELS_FIRST)

@@ -27,6 +27,9 @@ class ModelInfo:
     flow_scale: float = 1.0
     layer_names: tuple[str, ...] = field(default=())
     weights: str = "random"
+    #: how the model's space-time layers lay out their outputs: "channels_first" (N×C×T×H×W, 3D CNNs, MViT's
+    #: tokens as the probe reads them) or "channels_last" (N×T×H×W×C, Video Swin)
+    layout: str = "channels_first"
 
     @property
     def num_classes(self) -> int:

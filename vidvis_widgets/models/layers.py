@@ -1,29 +1,47 @@
 """list_layers: every layer of a model with its output shape, receptive field and stride on the input.
 
-Finding the right layer name is users' most common difficulty with peer tools, so the
-table here is the papers' Table 1 for any model. Receptive fields are measured, not
-derived from a per-architecture formula: on a copy of the model made linear and
-positive (activations removed, max pools turned into average pools, weights set to
-positive constants, normalization made the identity), the input gradient of one
-output unit is non-zero exactly on the inputs that unit sees. Moving the unit by one
-position moves that region by the layer's stride.
+Finding the right layer name is users' most common difficulty with peer tools, so the table here is the
+papers' Table 1 for any model. One forward pass of the model itself (through :func:`~.probe.each_module`)
+gives every layer's output shape, read as N×C×T×H×W or N×C by the probe, and derives the receptive field
+and stride along the way: each convolution or pooling composes with the field of its input
+(rf += (k − 1)·dilation·jump, jump *= stride), elementwise layers keep it, and a block whose output is
+computed from its children (a residual sum, an Inception concatenation) takes the union of their fields.
+
+Where that derivation cannot apply (attention, or any layer fed by an operation it cannot see), the field
+is measured for the layers asked about only: on a copy of the model made linear and positive (activations
+removed, max pools turned into linear pools of the same geometry, weights set to positive constants,
+normalization made the identity), the input gradient of one output unit is non-zero exactly on the inputs
+that unit sees, and moving the unit by one position moves that region by the layer's stride. Results are
+cached per architecture and input shape.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import difflib
+import math
 import numbers
 import threading
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+import contextlib
+
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from .probe import Layout, as_maps, each_module, first_tensor
 
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Hardswish, nn.LeakyReLU, nn.ELU, nn.Sigmoid, nn.Tanh,
                 nn.Softplus, nn.Mish, nn.Hardsigmoid, nn.Dropout, nn.Dropout2d, nn.Dropout3d)
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_MAX_POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
+_POOLS = _MAX_POOLS + (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)
+_ADAPTIVE = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
+             nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
+#: modules whose output has the receptive field of their input (per-position maps)
+_SAME_FIELD = _ACTIVATIONS + (nn.Identity, nn.modules.batchnorm._BatchNorm)
 
 
 class Stopped(Exception):
@@ -43,12 +61,8 @@ def stoppable(model: nn.Module, stop: threading.Event | None) -> Iterator[nn.Mod
     if stop is None:
         yield model
         return
-    handles = [m.register_forward_pre_hook(lambda _m, _i: check_stop(stop)) for m in model.modules()]
-    try:
+    with each_module(model, lambda *_: check_stop(stop), pre=True, named_only=False):
         yield model
-    finally:
-        for h in handles:
-            h.remove()
 
 
 def device_of(model: nn.Module, device: torch.device | str | None = None) -> torch.device:
@@ -64,9 +78,13 @@ def submodule(model: nn.Module, name: str) -> nn.Module:
     try:
         return model.get_submodule(name)
     except AttributeError:
-        close = difflib.get_close_matches(name, [n for n, _ in model.named_modules() if n], n=4, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"unknown layer {name!r} in {type(model).__name__}{hint}") from None
+        raise _unknown(model, name) from None
+
+
+def _unknown(model: nn.Module, name: str) -> ValueError:
+    close = difflib.get_close_matches(name, [n for n, _ in model.named_modules() if n], n=4, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return ValueError(f"unknown layer {name!r} in {type(model).__name__}{hint}")
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,173 @@ class LayerTable(list):
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+# -- derived fields ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Field:
+    """Per input axis: the field's size, the step between neighbouring units (jump), and where unit 0's field
+    starts on the input (negative where it reaches into the padding)."""
+
+    size: tuple[int, ...]
+    jump: tuple[int, ...]
+    start: tuple[int, ...]
+
+    def union(self, other: "_Field") -> "_Field | None":
+        if self.jump != other.jump:
+            return None
+        start = tuple(map(min, self.start, other.start))
+        end = tuple(max(a + r, b + q) for a, r, b, q in zip(self.start, self.size, other.start, other.size))
+        return _Field(tuple(e - s for s, e in zip(start, end)), self.jump, start)
+
+
+def _per_axis(v, n: int) -> tuple[int, ...]:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+
+def _through(f: _Field, kernel, stride, padding, dilation) -> _Field:
+    return _Field(tuple(r + (k - 1) * d * j for r, k, d, j in zip(f.size, kernel, dilation, f.jump)),
+                  tuple(j * s for j, s in zip(f.jump, stride)),
+                  tuple(a - p * j for a, p, j in zip(f.start, padding, f.jump)))
+
+
+def _leaf_field(mod: nn.Module, f: _Field, in_size, out_size) -> _Field | None:
+    """The field of a leaf module's output from its input's, where the module's geometry is known."""
+    n = len(f.size)
+    if isinstance(mod, _SAME_FIELD):
+        return f if tuple(in_size) == tuple(out_size) else None
+    if isinstance(mod, _CONVS + _POOLS):
+        if len(in_size) != n:
+            return None
+        k = _per_axis(mod.kernel_size, n)
+        s = _per_axis(mod.stride if mod.stride is not None else mod.kernel_size, n)
+        d = _per_axis(getattr(mod, "dilation", 1), n)
+        p = mod.padding
+        if isinstance(p, str):  # 'valid' or 'same' (stride 1)
+            p = tuple((dd * (kk - 1)) // 2 for kk, dd in zip(k, d)) if p == "same" else (0,) * n
+        return _through(f, k, s, _per_axis(p, n), d)
+    if isinstance(mod, _ADAPTIVE) and all(i % o == 0 for i, o in zip(in_size, out_size)):
+        k = tuple(i // o for i, o in zip(in_size, out_size))
+        return _through(f, k, k, (0,) * n, (1,) * n)
+    return None
+
+
+def _maps(out, layout) -> torch.Tensor | None:
+    """A layer's output as the table shows it: N×C×T×H×W or N×C as the probe reads it, 2D maps N×C×H×W as they
+    are, else its first tensor as it is; None without one."""
+    x = first_tensor(out)
+    if isinstance(x, torch.Tensor) and x.dim() == 4:
+        return x
+    try:
+        return as_maps(out, layout)
+    except ValueError:
+        return x if isinstance(x, torch.Tensor) else None
+
+
+def _storage(t: torch.Tensor) -> int:
+    return t.untyped_storage().data_ptr()
+
+
+def _union(parts: list) -> _Field | None:
+    if not parts or any(f is None for f in parts):
+        return None
+    out = parts[0]
+    for f in parts[1:]:
+        out = out.union(f) if out is not None else None
+    return out
+
+
+def _trace(model: nn.Module, shapes: list[tuple[int, ...]], spatial: int, layout: Layout,
+           stop: threading.Event | None) -> dict[str, tuple[str, tuple[int, ...], _Field | None]]:
+    """One forward pass: name → (type, output shape without batch, derived field or None) for every named
+    layer with a tensor output.
+
+    A tensor's field is known when a layer with a known field produced it (views share its storage). A tensor
+    made by an operation no module performs (a residual sum, a concatenation) inside a module's forward is a
+    function of that module's inputs and its children's outputs so far, so it takes the union of their fields
+    of the same size; unknown where any of those is unknown or their strides differ."""
+    device = device_of(model)
+    inputs = [torch.zeros((1, *s), device=device) for s in shapes]
+    known: dict[int, tuple[tuple[int, ...], _Field]] = {}  # storage → (spatial size, field)
+    for x in inputs:
+        known[_storage(x)] = (tuple(x.shape[-spatial:]), _Field((1,) * spatial, (1,) * spatial, (0,) * spatial))
+    keep: list = []  # every output stays alive, so no later tensor reuses a recorded storage
+    rows: dict[str, tuple[str, tuple[int, ...], _Field | None]] = {}
+    seen: dict[str, list] = {}  # module → (size, field) of its inputs and of its children's outputs so far
+    leaves = {n for n, m in model.named_modules() if not any(True for _ in m.children())}
+
+    def field_of(t) -> _Field | None:
+        hit = known.get(_storage(t))
+        return hit[1] if hit is not None and hit[0] == tuple(t.shape[2:]) else None
+
+    def context(name: str, size: tuple[int, ...]) -> _Field | None:
+        return _union([f for sz, f in seen.get(name, []) if sz == size])
+
+    def enter(name: str, _mod, args: tuple, _out) -> None:
+        check_stop(stop)
+        parent = name.rpartition(".")[0] if name else None
+        here = []
+        for a in args:
+            if isinstance(a, torch.Tensor) and a.dim() == 2 + spatial:
+                size = tuple(a.shape[2:])
+                f = field_of(a)
+                if f is None and parent is not None:
+                    f = context(parent, size)
+                here.append((size, f))
+        seen[name] = here
+
+    def record(name: str, mod: nn.Module, args: tuple, out) -> None:
+        keep.append(out)
+        maps = _maps(out, layout(name))
+        if maps is None:
+            return
+        f = None
+        if maps.dim() == 2 + spatial:
+            size = tuple(maps.shape[2:])
+            f = field_of(maps)
+            if f is None and name in leaves:
+                x = next((a for a in args if isinstance(a, torch.Tensor) and a.dim() == 2 + spatial), None)
+                fin = seen[name][0][1] if seen.get(name) else None
+                f = _leaf_field(mod, fin, x.shape[2:], size) if x is not None and fin is not None else None
+            elif f is None:
+                f = context(name, size)
+            if f is not None:
+                known[_storage(maps)] = (size, f)
+            seen.setdefault(name.rpartition(".")[0], []).append((size, f))
+        rows[name] = (type(mod).__name__, tuple(maps.shape[1:]), f)
+
+    with torch.no_grad(), each_module(model, enter, pre=True, named_only=False), each_module(model, record):
+        model(*inputs)
+    return rows
+
+
+# -- measured fields (the fallback) -----------------------------------------------------------------------
+
+class _LinearPool(nn.Module):
+    """A max pool made linear: the sum over each window of the max pool's own geometry (padding, dilation,
+    ceil mode), so it accepts exactly the inputs the max pool accepts."""
+
+    def __init__(self, pool: nn.Module, n: int):
+        super().__init__()
+        self.pool, self.n = pool, n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, p = self.n, self.pool
+        k, s = _per_axis(p.kernel_size, n), _per_axis(p.stride if p.stride is not None else p.kernel_size, n)
+        d, pad = _per_axis(p.dilation, n), _per_axis(p.padding, n)
+        out = p(x.detach()).shape[2:]
+        # pad each axis so the window positions of the (ceil-mode) max pool all fit
+        need = [(o - 1) * st + dd * (kk - 1) + 1 for o, st, dd, kk in zip(out, s, d, k)]
+        extra = [max(0, nd - (i + 2 * pp)) for nd, i, pp in zip(need, x.shape[2:], pad)]
+        padding = []
+        for pp, e in zip(reversed(pad), reversed(extra)):
+            padding += [pp, pp + e]
+        y = F.pad(x, padding)
+        conv = (F.conv1d, F.conv2d, F.conv3d)[n - 1]
+        c = x.shape[1]
+        weight = torch.full((c, 1, *k), 1.0 / math.prod(k), dtype=x.dtype, device=x.device)
+        return conv(y, weight, stride=s, dilation=d, groups=c)[(..., *(slice(0, o) for o in out))]
+
+
 def _linearize(model: nn.Module) -> nn.Module:
     m = copy.deepcopy(model).float().cpu().eval()
     for parent in list(m.modules()):
@@ -115,9 +300,8 @@ def _linearize(model: nn.Module) -> nn.Module:
             new = None
             if isinstance(child, _ACTIVATIONS):
                 new = nn.Identity()
-            elif isinstance(child, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
-                avg = {nn.MaxPool1d: nn.AvgPool1d, nn.MaxPool2d: nn.AvgPool2d, nn.MaxPool3d: nn.AvgPool3d}[type(child)]
-                new = avg(child.kernel_size, child.stride, child.padding, ceil_mode=child.ceil_mode)
+            elif isinstance(child, _MAX_POOLS):
+                new = _LinearPool(child, _MAX_POOLS.index(type(child)) + 1)
             elif isinstance(child, (nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)):
                 new = (nn.AdaptiveAvgPool2d if isinstance(child, nn.AdaptiveMaxPool2d) else nn.AdaptiveAvgPool3d)(
                     child.output_size)
@@ -150,51 +334,26 @@ def _extent(grad: torch.Tensor, spatial_dims: int) -> tuple[tuple[int, ...], tup
     return tuple(firsts), tuple(sizes)
 
 
-#: modules whose output has the receptive field of their input, once linearized (a positive per-channel scale,
-#: or the identity that replaced an activation or dropout)
-_SAME_FIELD = (nn.Identity, nn.modules.batchnorm._BatchNorm)
-
-
-def _measure(lin: nn.Module, shapes: list[tuple[int, ...]], spatial: int, only=None,
+def _measure(lin: nn.Module, shapes: list[tuple[int, ...]], spatial: int, only, layout: Layout,
              stop: threading.Event | None = None) -> dict:
-    """name → (output shape, field, stride, edge) for every named layer with a tensor output; fields and strides
-    only for the names in ``only`` (all when None). A layer whose output is another layer's output, or that
-    keeps its input's field (:data:`_SAME_FIELD`), takes that layer's field instead of a gradient of its own."""
+    """name → (field, stride, edge) for the names in ``only``, measured by input gradients on ``lin``."""
     inputs = [torch.ones((1, *s), requires_grad=True) for s in shapes]
     outputs: dict[str, torch.Tensor] = {}
-    source: dict[str, str] = {}  # name → the layer whose field it has
-    producer: dict[int, str] = {}  # id of a recorded output → the first layer that gave it
 
-    def record(mod, args, out, name):
+    def record(name, _mod, _args, out):
         check_stop(stop)
-        if not isinstance(out, torch.Tensor):
-            return
-        first = producer.get(id(out))
-        if first is None and isinstance(mod, _SAME_FIELD) and args and isinstance(args[0], torch.Tensor):
-            first = producer.get(id(args[0]))
-        outputs[name] = out
-        if first is not None:
-            source[name] = source.get(first, first)
-            producer.setdefault(id(out), name)  # a later identity on this output finds it
-            return
-        producer[id(out)] = name
-        if out.requires_grad:  # the backward passes below check the stop at every layer they cross
-            out.register_hook(lambda _g: check_stop(stop))
+        if name in only:
+            maps = _maps(out, layout(name))
+            if maps is not None:
+                outputs[name] = maps
 
-    hooks = [mod.register_forward_hook(lambda m, a, o, name=name: record(m, a, o, name))
-             for name, mod in lin.named_modules() if name]
-    try:
+    with each_module(lin, record):
         lin(*inputs)
-    finally:
-        for h in hooks:
-            h.remove()
-    measured: dict[str, tuple] = {}
-
-    def field(name: str) -> tuple:
-        out = outputs[name]
+    fields = {}
+    for name, out in outputs.items():
         rf = stride = None
         edge = False
-        if out.dim() - 2 == spatial and out.dim() >= 3:
+        if out.dim() - 2 == spatial:
             centre = [s // 2 for s in out.shape[2:]]
             regions = []
             for shift in (0, 1):
@@ -208,20 +367,40 @@ def _measure(lin: nn.Module, shapes: list[tuple[int, ...]], spatial: int, only=N
             (f0, rf), (f1, _) = regions
             stride = tuple((b - a) if s > 1 else None for a, b, s in zip(f0, f1, out.shape[2:]))
             edge = any(a == 0 or a + r >= d for a, r, d in zip(f0, rf, shapes[0][-spatial:]))
-        elif out.dim() == 2:
-            rf = tuple(shapes[0][-spatial:])
-        return rf, stride, edge
-
-    fields = {}
-    for name, out in outputs.items():
-        if only is not None and name not in only:
-            continue
-        key = source.get(name, name)
-        if key not in measured:
-            measured[key] = field(key)
-        fields[name] = (tuple(out.shape[1:]), *measured[key])
+        fields[name] = (rf, stride, edge)
     return fields
 
+
+def _measured(model: nn.Module, shapes, spatial: int, names: set[str], out_shapes: dict, layout: Layout,
+              stop) -> dict:
+    """name → (field, stride, truncated) measured for ``names``; a 3× larger input keeps deep fields off the
+    border where that stays cheap."""
+    lin = _linearize(model)
+    actual = _measure(lin, shapes, spatial, names, layout, stop)
+    again = {n for n, (rf, stride, edge) in actual.items() if rf is not None and (edge or None in stride)}
+    large = {}
+    if again and sum(torch.Size(s).numel() for s in shapes) <= 300_000:
+        try:
+            large = _measure(lin, [s[:-spatial] + tuple(3 * d for d in s[-spatial:]) for s in shapes], spatial,
+                             again, layout, stop)
+        except Stopped:
+            raise
+        except Exception:  # fixed-size models (e.g. positional embeddings): keep the given size
+            large = {}
+    out = {}
+    for name, (rf, stride, edge) in actual.items():
+        if rf is None:
+            continue
+        if name in large and large[name][0] is not None:
+            rf, big_stride, edge = large[name]
+            stride = tuple(b if b is not None else a for a, b in zip(stride, big_stride))
+        if edge:  # a clipped field shifts unevenly: the size ratio is the stride of same-padded layers
+            stride = tuple(max(1, round(d / o)) for d, o in zip(shapes[0][-spatial:], out_shapes[name][1:]))
+        out[name] = (rf, tuple(s or 0 for s in stride), bool(edge))
+    return out
+
+
+# -- the table --------------------------------------------------------------------------------------------
 
 def _shapes(input_shape) -> list[tuple[int, ...]]:
     """``input_shape`` as a list of shapes, or a ValueError that says what is wrong with it."""
@@ -249,48 +428,107 @@ def _shapes(input_shape) -> list[tuple[int, ...]]:
     return [tuple(int(d) for d in s) for s in shapes]
 
 
+#: per architecture and input: the traced rows, and the fields measured so far
+_TRACES: dict[tuple, dict] = {}
+_MEASURED: dict[tuple, dict] = {}
+
+
+def _key(model: nn.Module, shapes) -> tuple:
+    return (type(model).__name__, tuple(shapes), tuple(n for n, _ in model.named_modules()),
+            tuple((k, tuple(v.shape)) for k, v in model.state_dict().items()))
+
+
+def _layout_of(model: nn.Module, layout: Layout | None) -> Layout:
+    if layout is not None:
+        return layout
+    from .architecture import layer_layout
+
+    return layer_layout(model)
+
+
 def list_layers(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence[int]], *,
+                layers: Sequence[str] | None = None, measure: bool | None = None, layout: Layout | None = None,
                 stop: threading.Event | None = None) -> LayerTable:
-    """Every named layer with output shape (without batch), receptive field and stride on the input.
+    """Every named layer (or the ``layers`` named) with output shape (without batch, read N×C×T×H×W or N×C
+    whatever the module emits), receptive field and stride on the input.
 
     ``input_shape``: one input without the batch axis, e.g. ``(3, 16, 112, 112)``, or a tuple of them for
-    multi-input models, e.g. ``((3, 64, 64), (20, 64, 64))`` for a two-stream model (fields are then
-    measured on the spatial axes the inputs share). Fields reaching the input's border are measured again
-    on a 3× larger input where the model accepts one, so deep layers are not cut off; where they still
-    reach it, the table marks them "≥". ``stop``: an Event that ends the measurement with :class:`Stopped`
-    within one layer of being set.
+    multi-input models, e.g. ``((3, 64, 64), (20, 64, 64))`` for a two-stream model (fields are then on the
+    spatial axes the inputs share). Shapes and derivable fields come from one forward pass; fields that cannot
+    be derived (attention, operations no module performs) are measured by input gradients for the ``layers``
+    named, or for every layer with ``measure=True`` (slow on large transformers); otherwise they show "–". A
+    measured field that reaches past the input is marked "≥". ``layout``: how layers lay out their outputs (the model's own,
+    e.g. channels-last for Video Swin, when None). ``stop``: an Event that ends the work with
+    :class:`Stopped` within one layer of being set. Unknown names are refused before anything runs.
     """
     shapes = _shapes(input_shape)
+    if layers is not None:
+        if isinstance(layers, str):
+            layers = [layers]
+        for name in layers:
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"layers must be layer names (non-empty str), got {name!r}")
+            submodule(model, name)
     spatial = min(len(s) for s in shapes) - 1
+    layout = _layout_of(model, layout)
     check_stop(stop)
-    lin = _linearize(model)
-    types = {n: type(m).__name__ for n, m in model.named_modules() if n}
-    try:
-        actual = _measure(lin, shapes, spatial, stop=stop)
-    except Stopped:
-        raise
-    except Exception as err:
-        raise ValueError(f"{type(model).__name__} does not run on inputs of shape {shapes}: {err}") from None
-    # a 3× larger input keeps deep fields off the border; only where that stays cheap on a CPU, and only for
-    # the layers whose field reached the border, or whose output was too small to show a stride
-    again = {n for n, (out, rf, stride, edge) in actual.items()
-             if len(out) - 1 == spatial and rf is not None and (edge or None in stride)}
-    large = {}
-    if again and sum(torch.Size(s).numel() for s in shapes) <= 300_000:
+    key = _key(model, shapes)
+    rows = _TRACES.get(key)
+    if rows is None:
         try:
-            large = _measure(lin, [s[:-spatial] + tuple(3 * d for d in s[-spatial:]) for s in shapes], spatial,
-                             only=again, stop=stop)
+            rows = _trace(model, shapes, spatial, layout, stop)
         except Stopped:
             raise
-        except Exception:  # fixed-size models (e.g. positional embeddings): keep the given size
-            large = {}
+        except Exception as err:
+            raise ValueError(f"{type(model).__name__} does not run on inputs of shape {shapes}: {err}") from None
+        _TRACES[key] = rows
+    wanted = list(rows) if layers is None else list(dict.fromkeys(layers))
+    missing = [n for n in wanted if n not in rows]
+    if missing and layers is not None:
+        raise ValueError(f"layer {missing[0]!r} of {type(model).__name__} gives no tensor output the probe can read "
+                         "as maps N×C×T×H×W or vectors N×C")
+    measured = _MEASURED.setdefault(key, {})
+    todo = {n for n in wanted if rows[n][2] is None and len(rows[n][1]) - 1 == spatial and n not in measured}
+    if todo and (measure if measure is not None else layers is not None):
+        measured.update(_measured(model, shapes, spatial, todo, {n: rows[n][1] for n in todo}, layout, stop))
     table = LayerTable()
-    for name, (out_shape, rf, stride, edge) in actual.items():
-        if name in large and large[name][1] is not None and len(out_shape) - 1 == spatial:
-            _, rf, big_stride, edge = large[name]
-            stride = tuple(b if b is not None else a for a, b in zip(stride, big_stride))
-        if stride and edge:  # a clipped field shifts unevenly: the size ratio is the stride of same-padded layers
-            stride = tuple(max(1, round(d / o)) for d, o in zip(shapes[0][-spatial:], out_shape[1:]))
-        table.append(LayerInfo(name, types.get(name, "?"), out_shape, rf,
-                               tuple(s or 0 for s in stride) if stride else None, bool(edge and stride)))
+    for name in wanted:
+        typ, out_shape, f = rows[name]
+        rf = stride = None
+        truncated = False
+        if len(out_shape) == 1:
+            rf = tuple(shapes[0][-spatial:])
+        elif f is not None:
+            rf, stride = f.size, f.jump
+        elif name in measured:
+            rf, stride, truncated = measured[name]
+        table.append(LayerInfo(name, typ, out_shape, rf, stride, truncated))
     return table
+
+
+def deepest_stride(model: nn.Module, input_shape, *, layout: Layout | None = None) -> int:
+    """The largest spatial stride (H, W) of any layer: a vector layer's jitter range. From the traced pass
+    (derived strides, else the input-to-output size ratio), measuring nothing."""
+    table = list_layers(model, input_shape, measure=False, layout=layout)
+    shapes = _shapes(input_shape)
+    best = 1
+    for r in table:
+        if r.stride:
+            best = max(best, *r.stride[-2:])
+        elif len(r.output_shape) >= 3:
+            best = max(best, *(max(1, round(d / o)) for d, o in zip(shapes[0][-2:], r.output_shape[-2:])))
+    return best
+
+
+def measured_fields(model: nn.Module, input_shape, layers: Sequence[str], *, layout: Layout | None = None,
+                    stop: threading.Event | None = None) -> dict[str, tuple]:
+    """name → (receptive field, stride, truncated) of the space-time ``layers``, measured by input gradients on
+    the linearized copy (the fallback :func:`list_layers` uses where fields cannot be derived), never cached:
+    an independent check of the derived fields."""
+    shapes = _shapes(input_shape)
+    for name in layers:
+        submodule(model, name)
+    spatial = min(len(s) for s in shapes) - 1
+    table = list_layers(model, input_shape, layers=layers, measure=False, layout=layout, stop=stop)
+    return _measured(model, shapes, spatial, set(layers), {r.name: r.output_shape for r in table},
+                     _layout_of(model, layout), stop)

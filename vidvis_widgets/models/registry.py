@@ -120,7 +120,8 @@ def _load_torchvision(arch: str, weights: Any) -> nn.Module:
         w = _torchvision_weights(arch, weights)
         model, label, classes = builder(weights=w), str(w), tuple(w.meta["categories"])  # downloads on the user's machine
     info = ModelInfo(name=f"torchvision:{arch}", kind="clip", class_names=classes, num_frames=frames,
-                     size=(side, side), layer_names=tuple(n for n, _ in model.named_modules() if n), weights=label)
+                     size=(side, side), layer_names=tuple(n for n, _ in model.named_modules() if n), weights=label,
+                     layout="channels_last" if arch == "swin3d_t" else "channels_first")
     return _attach(model, info)
 
 

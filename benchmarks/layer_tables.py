@@ -1,0 +1,74 @@
+"""Time to a layer table and to an AM job's first step, per model, beside one forward pass.
+
+    .venv/bin/python benchmarks/layer_tables.py [model ...]
+
+Each model (random weights) at its native input: ``list_layers`` (one forward pass; fields derived, or "–"
+where they cannot be), then the time from an AM call on a mid-layer unit to its first step (a callback with
+``every=1``), each also as a ratio to one forward pass timed in the same run. Caches start cold per model.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+
+import torch
+
+from vidvis_widgets.methods.activation_maximization import ActivationMaximization, AMJob
+from vidvis_widgets.models import layers as layer_module
+from vidvis_widgets.models import list_layers, load_model
+
+MODELS = {  # name → (input shape, mid layer)
+    "torchvision:r3d_18": ((3, 16, 112, 112), "layer3"),
+    "torchvision:mc3_18": ((3, 16, 112, 112), "layer3"),
+    "torchvision:r2plus1d_18": ((3, 16, 112, 112), "layer3"),
+    "torchvision:s3d": ((3, 16, 224, 224), "features.8"),
+    "torchvision:mvit_v2_s": ((3, 16, 224, 224), "blocks.7"),
+    "torchvision:swin3d_t": ((3, 16, 224, 224), "features.4"),
+    "tiny_r3d": ((3, 16, 64, 64), "layer2"),
+    "tiny_two_stream": (((3, 64, 64), (20, 64, 64)), "conv5_fusion"),
+}
+
+
+
+
+def run(name: str) -> tuple:
+    shape, layer = MODELS[name]
+    model = load_model(name, weights=None)
+    inputs = [torch.zeros((1, *s)) for s in ([shape] if isinstance(shape[0], int) else shape)]
+    with torch.no_grad():
+        model(*inputs)  # warm-up
+        t = time.perf_counter()
+        model(*inputs)
+        forward = time.perf_counter() - t
+    layer_module._TRACES.clear()
+    layer_module._MEASURED.clear()
+    t = time.perf_counter()
+    table = list_layers(model, shape)
+    listing = time.perf_counter() - t
+    layer_module._TRACES.clear()  # the AM call starts cold too
+    am = ActivationMaximization(model, activation_max=None)
+    seen = []
+    t = time.perf_counter()
+    am(AMJob(layer, 0), steps=2, every=1, callback=lambda s: seen.append(time.perf_counter() - t))
+    to_first = seen[0] if seen else float("nan")
+    derived = sum(r.receptive_field is not None for r in table if len(r.output_shape) > 1)
+    spatial = sum(len(r.output_shape) > 1 for r in table)
+    return name, layer, forward, listing, to_first, f"{derived}/{spatial}"
+
+
+def main(names) -> None:
+    torch.set_num_threads(torch.get_num_threads())
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
+          f"torch {torch.__version__}")
+    print("| model | AM layer | forward | list_layers | ×fwd | AM call → 1st step | ×fwd | fields derived |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in names:
+        n, layer, fwd, lst, first, derived = run(name)
+        print(f"| {n} | {layer} | {fwd:.2f} s | {lst:.2f} s | {lst / fwd:.1f} | {first:.2f} s | {first / fwd:.1f} | "
+              f"{derived} |", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or list(MODELS))
