@@ -12,8 +12,8 @@ from torch import nn
 
 from vidvis_widgets.data.synthetic import SyntheticActions
 from vidvis_widgets.methods.inversion_evaluation import frame_similarity, inception_score
-from vidvis_widgets.methods.inversion_terms import (feature_statistics, jvs_distance, pooling, priming_loss,
-                                                    spacetime, temporal_coherence)
+from vidvis_widgets.methods.inversion_terms import (feature_statistics, jvs, jvs_distance, pooling, priming_loss,
+                                                    space_time_mean, spacetime, temporal_coherence)
 from vidvis_widgets.methods.leaps import InversionJob, ModelInversion, leaps
 from vidvis_widgets.models import load_model
 
@@ -35,22 +35,63 @@ def stimulus(val, cls):
 
 
 # -- the terms, against numpy ---------------------------------------------------------------------------------
+def _jvs_numpy(a, b, eps=1e-8):
+    """JVS per component as Fernando & Herath define it, 2ab/(a² + b²), with 1 where a component is 0 in both
+    (identical there), smoothed by ε in numerator and denominator as the package smooths it."""
+    return np.mean((2 * a * b + eps) / (a * a + b * b + eps), axis=1)
+
+
 def test_jvs_distance_matches_numpy_and_is_zero_only_for_equal_vectors():
     a, b = rng.normal(size=(5, 12)), rng.normal(size=(5, 12))
-    ref = 1 - np.mean(2 * a * b / (a * a + b * b + 1e-8), axis=1)
     got = jvs_distance(torch.tensor(a), torch.tensor(b)).numpy()
-    np.testing.assert_allclose(got, ref, rtol=1e-6)
+    np.testing.assert_allclose(got, 1 - _jvs_numpy(a, b), rtol=1e-6)
+    # ε matters only where a component is near 0 in both: away from 0 this is Fernando & Herath's formula
+    np.testing.assert_allclose(got, 1 - np.mean(2 * a * b / (a * a + b * b), axis=1), rtol=1e-5)
     assert np.allclose(jvs_distance(torch.tensor(a), torch.tensor(a)).numpy(), 0, atol=1e-4)
     # magnitude matters (unlike the cosine): a scaled copy is not at distance 0
     assert (jvs_distance(torch.tensor(a), torch.tensor(2 * a)).numpy() > 0.15).all()
+
+
+def test_jvs_of_identical_vectors_is_exactly_one_even_with_zero_components():
+    a = torch.tensor([[0.0, 0.0, 1.5, -2.0], [0.0, 0.0, 0.0, 0.0], [3e-5, 0.0, 7.0, 0.0]])
+    assert torch.equal(jvs(a, a), torch.ones(3))  # was 0.5, 0 and 0.5: a = b = 0 counted as dissimilar
+    assert torch.equal(jvs(a.double(), a.double()), torch.ones(3, dtype=torch.float64))
+    # a component that is 0 in one vector only is dissimilar, whatever the other's size
+    one = jvs(torch.tensor([[0.0, 1.0]]), torch.tensor([[2.0, 1.0]]))
+    assert float(one) == pytest.approx(0.5, abs=1e-6)
+    # the gradient is finite everywhere, and 0 at a = b (JVS's maximum), zero components included
+    x = a.clone().requires_grad_(True)
+    jvs(x, a).sum().backward()
+    assert torch.isfinite(x.grad).all() and torch.equal(x.grad, torch.zeros_like(a))
+    y = torch.zeros(1, 3, requires_grad=True)
+    jvs(y, torch.tensor([[0.0, 1.0, -1.0]])).sum().backward()
+    assert torch.isfinite(y.grad).all()
+
+
+def test_jvs_of_tiny_r3ds_own_layer_means_is_one(models, val):
+    """On the trained model's real features (layer4 keeps some channels off, so μ has zero components) JVS(μ, μ)
+    was 0.90–0.97: L_prim had a floor it could never go below. Now it is exactly 1, and the priming loss 0."""
+    m, _ = models
+    feats = {}
+    h = m.layer4.register_forward_hook(lambda _m, _i, o: feats.__setitem__("layer4", o))
+    clips = torch.from_numpy(val["rgb"][:6]).float().div(255).permute(0, 4, 1, 2, 3)
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1, 1) for v in (m.vidvis_info.mean, m.vidvis_info.std))
+    try:
+        with torch.no_grad():
+            m.eval()((clips - mean) / std)
+    finally:
+        h.remove()
+    mu = space_time_mean(spacetime(feats["layer4"]))
+    assert (mu == 0).any()  # the case that failed: zero components, in most videos' means
+    assert torch.equal(jvs(mu, mu), torch.ones(len(mu)))
+    assert torch.equal(priming_loss([mu], [mu], torch.tensor([1.0])), torch.zeros(len(mu)))
 
 
 def test_priming_loss_is_the_weighted_layer_mean_of_eq1():
     means_x = [torch.tensor(rng.normal(size=(3, c))) for c in (4, 7)]
     means_v = [torch.tensor(rng.normal(size=(3, c))) for c in (4, 7)]
     lam = torch.tensor([0.5, 1.0], dtype=torch.float64)
-    d = [1 - np.mean(2 * x.numpy() * v.numpy() / (x.numpy() ** 2 + v.numpy() ** 2 + 1e-8), 1)
-         for x, v in zip(means_x, means_v)]
+    d = [1 - _jvs_numpy(x.numpy(), v.numpy()) for x, v in zip(means_x, means_v)]
     np.testing.assert_allclose(priming_loss(means_x, means_v, lam).numpy(), (0.5 * d[0] + 1.0 * d[1]) / 2, rtol=1e-6)
 
 
@@ -292,8 +333,9 @@ def test_nan_stops_reports_the_step_and_keeps_the_last_finite_video(models, val)
         def forward(self, x):
             self.calls += 1
             out = self.inner(x)
-            # call 1 sees the stimuli (class check and priming features in one pass); then one per step
-            return out * float("nan") if self.calls > 5 else out
+            # call 1 is the memory probe (on a small input), call 2 sees the stimuli (class check and priming
+            # features in one pass); then one per step
+            return out * float("nan") if self.calls > 6 else out
 
     with pytest.warns(RuntimeWarning, match="NaN or infinite.*at step 4"):
         r = leaps(Poisoned(m), 3, stimulus(val, 3), v, steps=20)

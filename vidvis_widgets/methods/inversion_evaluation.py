@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..table import Table
+from ._checks import number
 from .leaps import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, ModelInversion
 
 COLUMNS = ("method", "videos", "top1_m", "top1_v", "is_m", "is_m_std", "is_v", "is_v_std", "ssim", "psnr")
@@ -93,14 +94,15 @@ def class_stimuli(dataset, classes: Sequence[int], per_class: int = 1, seed: int
     return videos, out_labels
 
 
-def evaluate_inversion(model, verifier="tiny_verifier", *, classes: Sequence[int] | None = None, stimuli=None,
-                       stimulus_labels: Sequence[int] | None = None, per_class: int = 1,
+def evaluate_inversion(model, verifier="tiny_verifier", *, classes: Sequence[int | str] | None = None, stimuli=None,
+                       stimulus_labels: Sequence[int | str] | None = None, per_class: int = 1,
                        seeds: Sequence[int] = (0,), methods: Sequence[str] = TABLE_ROWS, steps: int = 2000,
                        splits: int = 1, stop=None, callback=None, **kw) -> tuple[InversionTable, list[InversionResult]]:
     """Synthesizes videos with every method of ``methods`` and scores them (Tables 1 and 3 of the paper).
 
     The primed methods use each stimulus with each seed; DeepDream and AM, which take no stimulus, run
     ``len(seeds)`` × (stimuli per class) times per class, so every row scores the same number of videos.
+    ``classes`` and ``stimulus_labels``: indices or the model's class names.
     ``stimuli``: videos T×H×W×3 with ``stimulus_labels``; default ``per_class`` random videos per class of
     the embedded dataset's val split. Returns the table and every synthesized result. Keyword arguments
     configure :class:`~vidvis_widgets.methods.leaps.ModelInversion`."""
@@ -108,17 +110,19 @@ def evaluate_inversion(model, verifier="tiny_verifier", *, classes: Sequence[int
     if inv.verifier is None:
         raise ValueError("the evaluation scores the verifier's top-1 and Inception Score, so it needs a verifier "
                          "network (default: the embedded tiny_verifier)")
+    unknown = [m for m in methods if m not in TABLE_ROWS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(map(str, unknown))}; expected some of {', '.join(TABLE_ROWS)}")
+    per_class = number("per_class", per_class, low=1, integer=True)
+    splits = number("splits", splits, low=1, integer=True)
     if stimuli is None:
         from ..data.synthetic import SyntheticActions
 
-        cls = list(range(inv.num_classes)) if classes is None else list(classes)
+        cls = list(range(inv.num_classes)) if classes is None else [inv.class_index(c) for c in classes]
         stimuli, stimulus_labels = class_stimuli(SyntheticActions("val"), cls, per_class)
     elif stimulus_labels is None:
         raise ValueError("give stimulus_labels, the class of each stimulus, with your own stimuli")
-    stimulus_labels = [int(c) for c in stimulus_labels]
-    unknown = [m for m in methods if m not in TABLE_ROWS]
-    if unknown:
-        raise ValueError(f"unknown method(s) {', '.join(unknown)}; expected some of {', '.join(TABLE_ROWS)}")
+    stimulus_labels = [inv.class_index(c) for c in stimulus_labels]
     jobs = []
     for m in methods:
         for i, c in enumerate(stimulus_labels):

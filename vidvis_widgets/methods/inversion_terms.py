@@ -28,9 +28,12 @@ def space_time_mean(z: torch.Tensor) -> torch.Tensor:
 
 def jvs(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Jaccard vector similarity (Fernando & Herath, CVPR 2021) of the rows of a and b (N×C):
-    mean_c 2 a_c b_c / (a_c² + b_c²). 1 only where a = b: it weighs both the angle and the magnitude of
-    each component, unlike the cosine (angle only) or an l_p distance (magnitude only). (N,)."""
-    return (2 * a * b / (a.square() + b.square() + eps)).mean(1)
+    mean_c 2 a_c b_c / (a_c² + b_c²), each component taken as (2 a_c b_c + ε) / (a_c² + b_c² + ε). It weighs
+    both the angle and the magnitude of each component, unlike the cosine (angle only) or an l_p distance
+    (magnitude only), and is exactly 1 where a = b: a component that is 0 in both (a channel a ReLU keeps off
+    on both videos) counts as identical, similarity 1, not 0, and ε (in both numerator and denominator) keeps
+    its value and gradient finite there (the gradient is 0 wherever a_c = b_c). (N,)."""
+    return ((2 * a * b + eps) / (a.square() + b.square() + eps)).mean(1)
 
 
 def jvs_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

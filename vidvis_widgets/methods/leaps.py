@@ -31,10 +31,11 @@ as ``"am"``; the ablation rows of the paper's Table 3 are the variants ``"prim"`
 from __future__ import annotations
 
 import contextlib
-import functools
+import inspect
+import math
 import threading
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -42,10 +43,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._memory import check_fits, saved_activation_bytes
 from .inversion_terms import (batchnorm_layers, feature_statistics, l2_norm, pooling, priming_loss,
                               space_time_mean, spacetime, temporal_coherence, total_variation_l2)
 from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization
-from ..models.layers import device_of, submodule
+from ..models.layers import Stopped, check_stop, device_of, stoppable, submodule
+from ..data.loading import class_index
 from ._checks import number
 from .loop import LoopOutcome, Snapshot, frozen, run_batched
 
@@ -67,13 +70,22 @@ _TERMS = ("ce", "prim", "coh", "feat", "tv", "l2")
 
 @dataclass(frozen=True)
 class InversionJob:
-    """One video to synthesize: class ``target``, primed by stimulus number ``stimulus`` of the stimuli
-    given with the call (``None`` for the variants without priming), from random start ``seed``."""
+    """One video to synthesize: class ``target`` (an index, or a name of the model's classes), primed by
+    stimulus number ``stimulus`` of the stimuli given with the call (``None`` for the variants without
+    priming), from random start ``seed``. A call resolves a class name to its index in its results."""
 
-    target: int
+    target: int | str
     stimulus: int | None = None
     seed: int = 0
     variant: str = "leaps"
+
+    def __post_init__(self):
+        if not isinstance(self.target, str):
+            number("InversionJob target (a class index or name)", self.target, low=0, integer=True)
+        number("InversionJob stimulus", self.stimulus, low=0, integer=True, default=None)
+        number("InversionJob seed", self.seed, low=0, integer=True)
+        if self.variant not in TABLE_ROWS:
+            raise ValueError(f"unknown variant {self.variant!r}; expected one of {', '.join(TABLE_ROWS)}")
 
     @property
     def title(self) -> str:
@@ -102,8 +114,10 @@ class InversionResult:
     settings: dict = field(default_factory=dict)
 
     @property
-    def predicted(self) -> int:
-        return int(np.argmax(self.probabilities))
+    def predicted(self) -> int | None:
+        """The inverted model's class for the result; ``None`` for a job stopped before it ran."""
+        p = np.asarray(self.probabilities, np.float64)
+        return int(np.argmax(p)) if p.size and np.isfinite(p).all() else None
 
     @property
     def title(self) -> str:
@@ -125,6 +139,8 @@ class InversionResult:
         return self.show()._repr_mimebundle_(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
+        if self.predicted is None:
+            return f"InversionResult({self.title}: not run, its start only, {self.status})"
         return (f"InversionResult({self.title}: predicted {self.predicted} "
                 f"(p = {self.probabilities[self.job.target]:.2f} for the target), best at step {self.best_step}, "
                 f"{self.status})")
@@ -173,19 +189,19 @@ class ModelInversion:
         if feature_pooling not in ("batch", "video"):
             raise ValueError(f"feature_pooling must be 'batch' or 'video', got {feature_pooling!r}")
         self.feature_pooling = feature_pooling
+        _single_stream(model, "inverted model")
+        if isinstance(verifier, str):
+            verifier = load_model(verifier)
+        if verifier is not None:
+            _single_stream(verifier, "verifier")
 
         self.device = device_of(model, device)
         self.model = model.to(self.device)
-        if isinstance(verifier, str):
-            verifier = load_model(verifier)
         self.verifier = verifier.to(self.device) if verifier is not None else None
         self.layers = list(layers) if layers is not None else default_layers(model)
         for name in self.layers:
             submodule(model, name)
-        w = np.broadcast_to(np.asarray(priming_weights, np.float32), (len(self.layers),)).copy()
-        if not ((w > 0) & (w <= 1)).all():
-            raise ValueError(f"priming weights λ_l must lie in (0, 1] (eq. 1); got {w.tolist()}")
-        self.priming_weights = w
+        self.priming_weights = _priming_weights(priming_weights, self.layers)
         self.r, self.delta = number("r", r, low=0), number("delta", delta, low=0)
         self.lr, self.steps = number("lr", lr, low=0, strict=True), number("steps", steps, low=1, integer=True)
         self.init_scale = number("init_scale", init_scale, low=0, strict=True)
@@ -194,9 +210,7 @@ class ModelInversion:
         self.bf16, self.am_gamma = bf16, number("am_gamma", am_gamma, low=0)
         info = getattr(model, "vidvis_info", None)
         self.class_names = tuple(info.class_names) if info is not None else None
-        self.size = tuple(size) if size is not None else _default_size(model)
-        if len(self.size) != 3:
-            raise ValueError(f"size must be (T, H, W), got {size!r}")
+        self.size = _size(size) if size is not None else _default_size(model)
         self.mean, self.std = normalization(model, self.device)
         self.model_size = fixed_input_size(model)
         self.verifier_size = native_size(self.verifier) if self.verifier is not None else None
@@ -207,20 +221,32 @@ class ModelInversion:
         self._channels_last = channels_last(model)
 
     # -- inputs ---------------------------------------------------------------------------------------
-    @functools.cached_property
+    @property
     def num_classes(self) -> int:
         if self.class_names is not None:
             return len(self.class_names)
-        with torch.no_grad(), frozen(self.model):
-            return int(self.model_logits(torch.zeros(1, 3, *self.size, device=self.device)).shape[1])
+        return self._probe(verifier=False)[1]
 
-    def prepare_stimulus(self, video) -> torch.Tensor:
-        """A stimulus video (T×H×W×3, uint8 or float in [0, 1]) resampled to x*'s size, in the model's
-        normalized units: 3×T×H×W."""
-        t = torch.as_tensor(np.asarray(video))
-        if t.dim() != 4 or t.shape[-1] != 3 or min(t.shape[:3]) < 1:
-            raise ValueError(f"a stimulus must be a video T×H×W×3 (uint8, or float in [0, 1]); got shape "
-                             f"{tuple(t.shape)}")
+    def class_index(self, cls, check_range: bool = True) -> int:
+        """A class given by index or by one of the model's class names, as an index; a clear error (listing
+        the valid names) for an unknown one. ``check_range=False`` leaves an index unchecked against the
+        number of classes, which a model without class names tells only when it runs."""
+        if isinstance(cls, str):
+            if self.class_names is None:
+                raise ValueError(f"class {cls!r} is given by name, but {type(self.model).__name__} carries no class "
+                                 "names (vidvis_info); give the class index")
+            return class_index(self.class_names, cls)
+        k = number("class", cls, low=0, integer=True)
+        n = self.num_classes if check_range else k + 1
+        if k >= n:
+            raise ValueError(f"class index {k} out of range: the model has {n} classes (0…{n - 1})")
+        return k
+
+    def prepare_stimulus(self, video, name: str = "the stimulus") -> torch.Tensor:
+        """A stimulus video (T×H×W×3, uint8 0–255 or float in [0, 1]) resampled to x*'s size, in the model's
+        normalized units: 3×T×H×W. Anything else is refused, naming the stimulus as ``name``."""
+        v = check_stimulus(video, name)
+        t = torch.from_numpy(np.ascontiguousarray(v))
         pix = t.float() / 255.0 if t.dtype == torch.uint8 else t.float()
         pix = pix.permute(3, 0, 1, 2)[None].to(self.device)
         pix = F.interpolate(pix, size=self.size, mode="trilinear", align_corners=False)[0]
@@ -254,28 +280,149 @@ class ModelInversion:
         once per step for all of them), the ``"am"`` jobs in a second batch. ``stimuli``: the priming
         videos the jobs' ``stimulus`` numbers refer to; ``stimulus_labels``: their classes, checked against
         the jobs' targets (else the model's prediction on each stimulus is). ``stage_every``: keep the
-        video every so many steps (default: 8 stages over the run)."""
+        video every so many steps (default: 8 stages over the run).
+
+        Before anything large is allocated, the memory the call needs is estimated (:meth:`memory_needed`) and
+        a call that cannot fit is refused. ``stop`` (an Event) or Ctrl-C end the call in any phase: during the
+        set-up (the probe, the stimuli, their pass) within a layer, with every job's start (status "stopped"
+        or "interrupted", no steps, NaN probabilities); in a loop at the next step, with each job's best so
+        far. Always one result per job, in the jobs' order."""
         jobs = [jobs] if isinstance(jobs, InversionJob) else list(jobs)
         if not jobs:
             raise ValueError("no jobs given; expected InversionJob(target, stimulus, seed, variant) values")
+        for j in jobs:
+            if not isinstance(j, InversionJob):
+                raise TypeError(f"jobs must be InversionJob(target, stimulus, seed, variant) values; got {j!r}")
         steps = number("steps", steps, low=1, integer=True, default=self.steps)
         every = number("every", every, low=1, integer=True)
         stage_every = number("stage_every", stage_every, low=1, integer=True, default=max(1, steps // 8))
-        stimuli = list(stimuli) if stimuli is not None else []
-        prepared = [self.prepare_stimulus(v) for v in stimuli]
-        predicted, means_v = self._stimulus_pass(prepared)
-        self._check(jobs, len(prepared), predicted, stimulus_labels)
+        stimuli = [check_stimulus(v, f"stimulus {i}") for i, v in enumerate(stimuli if stimuli is not None else [])]
+        jobs = [replace(j, target=self.class_index(j.target, check_range=False)) for j in jobs]
+        labels = None
+        if stimulus_labels is not None:
+            labels = [self.class_index(c, check_range=False) for c in stimulus_labels]
+            if len(labels) != len(stimuli):
+                raise ValueError(f"stimulus_labels gives {len(labels)} classes for {len(stimuli)} stimuli")
+        prepared: list[torch.Tensor] = []
+        try:  # set-up: Stop (within a layer of any pass) and Ctrl-C end it at once, with every job's start
+            with stoppable(self.model, stop), stoppable(self.verifier, stop) if self.verifier is not None else \
+                    contextlib.nullcontext():
+                for c in [j.target for j in jobs] + (labels or []):
+                    self.class_index(c)  # in range (a model without class names runs a small probe to tell)
+                self._check(jobs, len(stimuli))
+                self.check_memory(jobs, len(stimuli), steps, stage_every)
+                for i, v in enumerate(stimuli):
+                    check_stop(stop)
+                    prepared.append(self.prepare_stimulus(v, f"stimulus {i}"))
+                predicted, means_v = self._stimulus_pass(prepared)
+                check_stop(stop)
+        except (Stopped, KeyboardInterrupt) as err:
+            return InversionResults(self._unrun(jobs, _ended(err), prepared))
+        self._warn_stimulus_classes(jobs, predicted, labels)
         out: list[InversionResult | None] = [None] * len(jobs)
         am = [i for i, j in enumerate(jobs) if j.variant == "am"]
         rest = [i for i, j in enumerate(jobs) if j.variant != "am"]
+        status = None  # how the first batch ended, if it ended early
         if rest:
             for i, r in zip(rest, self._run([jobs[i] for i in rest], prepared, means_v, steps, callback, every, stop,
                                             stage_every)):
                 out[i] = r
-        if am and not (stop is not None and stop.is_set()):
+                status = r.status if r.status in ("stopped", "interrupted") else status
+        if am and status is None and not (stop is not None and stop.is_set()):
             for i, r in zip(am, self._run_am([jobs[i] for i in am], prepared, steps, stop, stage_every)):
                 out[i] = r
-        return InversionResults(r for r in out if r is not None)
+        elif am:  # stopped or interrupted before the AM batch began: each AM job keeps its start
+            for i, r in zip(am, self._run_am([jobs[i] for i in am], prepared, steps, stop, stage_every,
+                                             unstarted=status or "stopped")):
+                out[i] = r
+        return InversionResults(out)
+
+    def _unrun(self, jobs: list[InversionJob], status: str, prepared: list[torch.Tensor]) -> list[InversionResult]:
+        """Results for jobs that never ran (stopped or interrupted before their loop): each job's start, no
+        steps, no probabilities (NaN)."""
+        am = [j for j in jobs if j.variant == "am"]
+        from_am = iter(self._run_am(am, prepared, 1, None, 1, unstarted=status) if am else [])
+        settings = self.settings()
+        out = []
+        for j in jobs:
+            if j.variant == "am":
+                out.append(next(from_am))
+                continue
+            x = self._starts([j], 1)[0][0]
+            stim = prepared[j.stimulus] if j.stimulus is not None and j.stimulus < len(prepared) else None
+            out.append(InversionResult(
+                job=j, video=self.to_video(x), x=x.float().cpu().numpy(),
+                stimulus=self.to_video(stim) if stim is not None else None,
+                history={k: np.empty(0, np.float32) for k in ("total",) + _TERMS},
+                stages=[], probabilities=self._no_probabilities(), best_step=0, status=status,
+                diverged_at=None, settings={**settings, "steps": 0, "job": asdict(j)}))
+        return out
+
+    def _no_probabilities(self) -> np.ndarray:
+        """The probabilities of a job that never ran: NaN, one per class where the classes are known."""
+        return np.full(len(self.class_names) if self.class_names is not None else 0, np.nan, np.float32)
+
+    # -- memory ---------------------------------------------------------------------------------------
+    def _probe(self, verifier: bool) -> tuple[int, int]:
+        """(bytes autograd keeps per video for one step of the model, or of the verifier, on x*; the number of
+        classes it outputs), measured once on a probe of x*'s frames at most 32² (112², 224², where a
+        network needs more) and scaled by the ratio of pixels; not scaled where the network resamples every
+        input to a fixed size. The weights, which autograd also keeps, are not counted."""
+        cache = self.__dict__.setdefault("_probes", {})
+        if verifier in cache:
+            return cache[verifier]
+        net, run, fixed = ((self.verifier, self.verifier_logits, self.verifier_size) if verifier else
+                           (self.model, self.model_logits, self.model_size))
+        T, H, W = self.size
+        weights = sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
+                       for t in [*net.parameters(), *net.buffers()]}.values())
+        error = None
+        for h, w in dict.fromkeys((min(H, side), min(W, side)) for side in (32, 112, 224)):
+            x = torch.zeros(1, 3, T, h, w, device=self.device, requires_grad=True)
+            shape = []
+
+            def forward():
+                out = run(x)
+                shape.append(out.shape)
+                return out
+
+            try:
+                with frozen(net), torch.autocast(**self._amp):
+                    saved = saved_activation_bytes(forward)
+            except RuntimeError as e:  # too small for the network: try a larger probe
+                error = e
+                continue
+            per_video = max(0, saved - weights) * (1 if fixed is not None else H * W / (h * w))
+            cache[verifier] = (int(per_video), int(shape[0][1]))
+            return cache[verifier]
+        raise ValueError(f"the {'verifier' if verifier else 'inverted model'} {type(net).__name__} cannot run on "
+                         f"x* of size={self.size} (T, H, W), not even on a probe of {T}×{h}×{w}: {error}")
+
+    def memory_needed(self, jobs: Sequence[InversionJob], n_stimuli: int, steps: int, stage_every: int) -> int:
+        """Bytes a call with ``jobs`` needs on the device, estimated before it allocates: per job x* with its
+        gradient, Adam's two moments, its best copy, the jittered view and the final pick (7 copies of x*);
+        each stimulus at x*'s size (twice, while it is resampled); twice the activations autograd keeps for
+        one step of the largest batch, of the model and (where R_feat is used) of the verifier (the backward
+        pass holds a gradient beside each); and on the CPU the stages kept for display. Measured on the CPU
+        with tiny_r3d at 8–32 frames of 64²–256², batches of 2–16: the peak was 1.0–1.6× this, the larger
+        ratios on the smaller calls, where some 0.1 GB of the libraries' own first-call allocations weigh most."""
+        video = 4 * 3 * math.prod(self.size)
+        rest = [j for j in jobs if j.variant != "am"]
+        model = self._probe(verifier=False)[0]
+        uses_feat = self.verifier is not None and any(VARIANTS[j.variant][3] for j in rest)
+        verifier = self._probe(verifier=True)[0] if uses_feat else 0
+        activations = max(len(rest) * (model + verifier), (len(jobs) - len(rest)) * model, n_stimuli * model)
+        need = 7 * video * len(jobs) + 2 * video * n_stimuli + 2 * activations
+        if self.device.type == "cpu":
+            need += (steps // stage_every + 1) * video * len(jobs)
+        return int(need)
+
+    def check_memory(self, jobs: Sequence[InversionJob], n_stimuli: int, steps: int, stage_every: int) -> None:
+        """Refuses a call that cannot fit on the device (:class:`~vidvis_widgets._memory.InsufficientMemory`,
+        with the estimate and what is available), before anything large is allocated."""
+        check_fits(f"LEAPS on {len(jobs)} job(s) at size={self.size} (T, H, W)",
+                   self.memory_needed(jobs, n_stimuli, steps, stage_every), self.device,
+                   hint="Use a smaller size=, fewer frames, or fewer jobs (seeds, classes) per call.")
 
     @property
     def _amp(self) -> dict:
@@ -308,14 +455,9 @@ class ModelInversion:
             means = [space_time_mean(spacetime(feats[n], self._channels_last)) for n in self.layers]
         return logits.argmax(1).tolist(), means
 
-    def _check(self, jobs: list[InversionJob], n_stimuli: int, predicted: list[int], labels) -> None:
-        n_cls = self.num_classes
+    def _check(self, jobs: list[InversionJob], n_stimuli: int) -> None:
         for j in jobs:
-            if j.variant not in TABLE_ROWS:
-                raise ValueError(f"unknown variant {j.variant!r}; expected one of {', '.join(TABLE_ROWS)}")
             terms = dict(zip(_TERMS, VARIANTS.get(j.variant, (0,) * len(_TERMS))))
-            if not 0 <= j.target < n_cls:
-                raise ValueError(f"class index {j.target} out of range: the model has {n_cls} classes (0…{n_cls - 1})")
             if terms["prim"] and j.stimulus is None:
                 raise ValueError(f"variant {j.variant!r} primes the model, so job {j} needs a stimulus number")
             if j.stimulus is not None and not 0 <= j.stimulus < n_stimuli:
@@ -328,6 +470,8 @@ class ModelInversion:
                                      "running statistics, and R_feat (eq. 3) compares against exactly those; "
                                      "use a verifier with BatchNorm (the default tiny_verifier, or an X3D as the "
                                      "paper does)")
+
+    def _warn_stimulus_classes(self, jobs: list[InversionJob], predicted: list[int], labels) -> None:
         for j in jobs:
             if j.stimulus is not None:
                 cls = labels[j.stimulus] if labels is not None else predicted[j.stimulus]
@@ -447,8 +591,9 @@ class ModelInversion:
                 "model_size": list(self.model_size) if self.model_size else None}
 
     # -- the 3D AM baseline -------------------------------------------------------------------------------
-    def _run_am(self, jobs, prepared, steps, stop, stage_every) -> list[InversionResult]:
-        """3D AM on the class logit (the two-stream AM method on a single-stream model), at x*'s size."""
+    def _run_am(self, jobs, prepared, steps, stop, stage_every, unstarted: str | None = None) -> list[InversionResult]:
+        """3D AM on the class logit (the two-stream AM method on a single-stream model), at x*'s size. With
+        ``unstarted`` (a status), the jobs are not run: each gets its start."""
         from .activation_maximization import ActivationMaximization, AMJob
 
         head = final_linear(self.model)
@@ -459,12 +604,18 @@ class ModelInversion:
         def on_progress(snap):
             stages.append((snap.step, snap.streams["video"]))
 
-        res = am([AMJob(head, j.target, 1.0, self.am_gamma, j.seed) for j in jobs], steps=steps, stop=stop,
-                 every=stage_every, callback=on_progress)
+        am_jobs = [AMJob(head, j.target, 1.0, self.am_gamma, j.seed) for j in jobs]
+        # Stop and Ctrl-C in AM's own set-up (its layer table, the â pass) give each job its start, no steps
+        res = am.unstarted(am_jobs, unstarted) if unstarted else am(am_jobs, steps=steps, stop=stop,
+                                                                   every=stage_every, callback=on_progress)
         to_model = lambda a: am.streams.model_inputs({"video": torch.as_tensor(a).to(self.device)})[0]  # noqa: E731
         xs = to_model(np.stack([r.appearance.transpose(3, 0, 1, 2) for r in res]))
-        with torch.no_grad(), frozen(self.model):
-            probs = self.model_logits(xs).float().softmax(1).cpu().numpy()
+        ran = [r.settings["steps"] > 0 for r in res]
+        probs = [self._no_probabilities()] * len(res)
+        if any(ran):
+            with torch.no_grad(), frozen(self.model):
+                probs = self.model_logits(xs).float().softmax(1).cpu().numpy()
+            probs = [p if r else self._no_probabilities() for p, r in zip(probs, ran)]
         out = []
         for i, (j, r) in enumerate(zip(jobs, res)):
             out.append(InversionResult(
@@ -477,18 +628,19 @@ class ModelInversion:
         return out
 
 
-def leaps(model: nn.Module, target_class: int | Sequence[int], stimulus, verifier: nn.Module | str | None = "tiny_verifier",
+def leaps(model: nn.Module, target_class: int | str | Sequence[int | str], stimulus,
+          verifier: nn.Module | str | None = "tiny_verifier",
           *, seeds: Sequence[int] = (0,), variant: str = "leaps", steps: int | None = None, callback=None,
           stop=None, every: int = 25, stage_every: int | None = None, **kw):
     """LEAPS on ``model``: one synthesized video per (class, seed), each primed by ``stimulus``, a video
-    T×H×W×3 (or one per class). Returns an :class:`InversionResult` for one class and one seed, else
-    :class:`InversionResults`. Keyword arguments configure :class:`ModelInversion` (``r``, ``layers``,
-    ``priming_weights``, ``size``, ``lr``, ``bf16`` …)."""
-    classes = [target_class] if np.ndim(target_class) == 0 else list(target_class)
+    T×H×W×3, uint8 or float in [0, 1] (or one per class). Classes are indices or the model's class names.
+    Returns an :class:`InversionResult` for one class and one seed, else :class:`InversionResults`. Keyword
+    arguments configure :class:`ModelInversion` (``r``, ``layers``, ``priming_weights``, ``size``, ``lr``,
+    ``bf16`` …)."""
+    classes = [target_class] if isinstance(target_class, str) or np.ndim(target_class) == 0 else list(target_class)
     stimuli = _as_stimuli(stimulus, len(classes))
     inv = ModelInversion(model, verifier, **kw)
-    jobs = [InversionJob(int(c), i if stimuli else None, int(s), variant) for i, c in enumerate(classes)
-            for s in seeds]
+    jobs = [InversionJob(c, i if stimuli else None, s, variant) for i, c in enumerate(classes) for s in seeds]
     res = inv(jobs, stimuli, steps=steps, callback=callback, stop=stop, every=every, stage_every=stage_every)
     return res[0] if len(res) == 1 else res
 
@@ -531,6 +683,70 @@ def _default_size(model: nn.Module) -> tuple[int, int, int]:
     if info is not None and info.name in EMBEDDED:
         return (8, *info.size)
     return (8, 224, 224)
+
+
+def _ended(err: BaseException) -> str:
+    """The status of a call ended by ``err``: a Stop or a Ctrl-C."""
+    return "interrupted" if isinstance(err, KeyboardInterrupt) else "stopped"
+
+
+def check_stimulus(video, name: str = "the stimulus") -> np.ndarray:
+    """A stimulus as a T×H×W×3 array, uint8 (0–255) or float in [0, 1]; anything else (another shape, another
+    dtype, floats outside [0, 1] such as 0–255 floats, NaN or infinity) is refused, naming ``name``."""
+    forms = "a video T×H×W×3, uint8 (0–255) or float in [0, 1]"
+    if isinstance(video, torch.Tensor):
+        video = video.detach().cpu()
+        video = (video.float() if video.is_floating_point() else video).numpy()
+    v = np.asarray(video)
+    if v.ndim != 4 or v.shape[-1] != 3 or min(v.shape[:3]) < 1:
+        raise ValueError(f"{name} must be {forms}; got shape {v.shape}")
+    if v.dtype == np.uint8:
+        return v
+    if not np.issubdtype(v.dtype, np.floating):
+        raise ValueError(f"{name} has dtype {v.dtype}; expected {forms} (for 0–255 integers use "
+                         ".astype(np.uint8))")
+    bad = int(np.size(v) - np.count_nonzero(np.isfinite(v)))
+    if bad:
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); expected {forms}")
+    lo, hi = float(v.min()), float(v.max())
+    if lo < 0 or hi > 1:
+        raise ValueError(f"{name} has float values in [{lo:g}, {hi:g}]; expected {forms} (divide 0–255 floats by "
+                         "255, or pass them as uint8)")
+    return v
+
+
+def _single_stream(network: nn.Module, role: str) -> None:
+    """LEAPS feeds one clip N×3×T×H×W; a two-stream network (rgb, flow) is refused before any work."""
+    if not isinstance(network, nn.Module):
+        raise TypeError(f"the {role} must be a torch.nn.Module (a video model), got {type(network).__name__}")
+    info = getattr(network, "vidvis_info", None)
+    params = inspect.signature(network.forward).parameters.values()
+    arity = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in params)
+    if (info is not None and info.kind == "two_stream") or arity > 1:
+        name = info.name if info is not None else type(network).__name__
+        raise ValueError(f"the {role} {name} is a two-stream model (its forward takes rgb and flow); LEAPS inverts "
+                         "and verifies single-stream video models that take one clip N×3×T×H×W (e.g. tiny_r3d as "
+                         "the model, tiny_verifier as the verifier)")
+
+
+def _priming_weights(weights, layers: list[str]) -> np.ndarray:
+    """λ_l: one number for all priming layers or one per layer, each in (0, 1]."""
+    values = list(weights) if isinstance(weights, (list, tuple, np.ndarray, torch.Tensor)) else [weights]
+    if len(values) not in (1, len(layers)):
+        raise ValueError(f"priming_weights must be one number or one per priming layer ({len(layers)}: "
+                         f"{', '.join(layers)}); got {len(values)}")
+    w = np.array([number(f"priming_weights[{i}]", float(v) if isinstance(v, (np.floating, torch.Tensor)) else v,
+                         low=0, strict=True) for i, v in enumerate(values)], np.float32)
+    if not (w <= 1).all():
+        raise ValueError(f"priming weights λ_l must lie in (0, 1] (eq. 1); got {w.tolist()}")
+    return np.broadcast_to(w, (len(layers),)).copy()
+
+
+def _size(size) -> tuple[int, int, int]:
+    """x*'s (T, H, W), each a positive integer."""
+    if isinstance(size, (str, bytes)) or not hasattr(size, "__len__") or len(size) != 3:
+        raise ValueError(f"size must be (T, H, W), three positive integers; got {size!r}")
+    return tuple(number(f"size {axis}", v, low=1, integer=True) for axis, v in zip("THW", size))
 
 
 def _gcd_every(every: int, stage_every: int) -> int:

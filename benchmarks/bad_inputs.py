@@ -1,0 +1,130 @@
+"""The bad inputs of the outside review (issue 31), each tried once: prints what the user now gets.
+
+A row passes when the call raises an error of the expected kind whose message names the argument (or returns a
+correct result where the review asked for one, e.g. a class name accepted). Run: .venv/bin/python benchmarks/bad_inputs.py
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROWS: list[tuple[str, str, float, str]] = []
+
+
+def attempt(label: str, call, must_mention: str) -> None:
+    start = time.perf_counter()
+    try:
+        value = call()
+    except (Exception, SystemExit) as err:  # noqa: BLE001 — the point is to see what escapes
+        text = f"{type(err).__name__}: {err}"
+        ok = must_mention.lower() in text.lower()
+    else:
+        text, ok = f"returned {type(value).__name__}", must_mention == "<returns>"
+    ROWS.append((label, "clear" if ok else "UNCLEAR", time.perf_counter() - start, text.splitlines()[0][:110]))
+
+
+def main() -> int:
+    from vidvis_widgets import io
+    from vidvis_widgets.data import SyntheticActions, VideoFolder
+    from vidvis_widgets.methods import AMJob, leaps
+    from vidvis_widgets.models import list_layers, load_model
+    from vidvis_widgets.store import ResultStore
+
+    tmp = Path(tempfile.mkdtemp())
+    clip = np.zeros((4, 16, 16, 3), np.uint8)
+    good = io.write_video(tmp / "good.mp4", clip)
+    attempt('write_video(quality="best") .mp4', lambda: io.write_video(tmp / "a.mp4", clip, quality="best"), "quality")
+    attempt('write_video(quality="best") .webm', lambda: io.write_video(tmp / "a.webm", clip, quality="best"), "quality")
+    attempt('write_video(quality="high")', lambda: io.write_video(tmp / "a.mp4", clip, quality="high"), "quality")
+    attempt('write_video(fps="ten")', lambda: io.write_video(tmp / "a.mp4", clip, fps="ten"), "fps")
+    attempt("write_video GIF fps=1e9", lambda: io.write_video(tmp / "a.gif", clip, fps=1e9), "fps")
+    attempt("read_video(size=0)", lambda: io.read_video(good, size=0), "size")
+    attempt("read_video(size=(1e5, 1e5))", lambda: io.read_video(good, size=(100000, 100000)), "available")
+    attempt('read_video(num_frames="16")', lambda: io.read_video(good, num_frames="16"), "num_frames")
+    attempt("SyntheticActions(samples_per_class=0)", lambda: SyntheticActions("test", samples_per_class=0), "samples_per_class")
+    attempt('SyntheticActions(size="64")', lambda: SyntheticActions("test", size="64"), "size")
+    attempt("VideoFolder(num_frames=0)", lambda: VideoFolder(tmp, num_frames=0), "num_frames")
+    attempt("load_model(123)", lambda: load_model(123), "model")
+    attempt('load_model(torchvision, weights="NOPE")', lambda: load_model("torchvision:r3d_18", weights="NOPE"), "KINETICS400_V1")
+    attempt("load_model(size=-1)", lambda: load_model("tiny_r3d", size=-1), "size")
+    attempt('AMJob("fc8", "x") on the model', lambda: _am_unknown_class(), "'x'")
+    r3d = load_model("tiny_r3d")
+    attempt("list_layers(model, ())", lambda: list_layers(r3d, ()), "shape")
+    attempt("list_layers(model, (3, -8, 64, 64))", lambda: list_layers(r3d, (3, -8, 64, 64)), "size")
+    stim = np.zeros((8, 64, 64, 3), np.uint8)
+    attempt('leaps(model, "disc_left", ...) accepted', lambda: leaps(r3d, "disc_left", stim, steps=1), "<returns>")
+    attempt("leaps stimulus as 0-255 floats", lambda: leaps(r3d, 0, stim.astype(np.float32) + 200, steps=1), "stimulus")
+    attempt("leaps size=(64, 4096, 4096)", lambda: leaps(r3d, 0, stim, size=(64, 4096, 4096), steps=1), "available")
+    attempt("leaps size=(-8, 64, 64)", lambda: leaps(r3d, 0, stim, size=(-8, 64, 64), steps=1), "size")
+    attempt("leaps priming_weights of the wrong length", lambda: leaps(r3d, 0, stim, priming_weights=[1.0] * 9, steps=1), "priming_weights")
+    attempt("leaps two-stream verifier", lambda: leaps(r3d, 0, stim, verifier=load_model("tiny_two_stream"), steps=1), "verifier")
+    store = ResultStore(tmp / "store")
+    attempt("ResultStore.put(object array)", lambda: store.put("w" * 64, "m", {}, {"a": np.array([{}, 1], dtype=object)}), "'a'")
+    bad = tmp / "corrupt"
+    bad.mkdir()
+    (bad / "index.sqlite").write_bytes(b"not a database" * 100)
+    attempt("corrupt index.sqlite", lambda: ResultStore(bad).entries(), "index.sqlite")
+    _dataset_rows(r3d)
+    for args in (["--steps", "0"], ["--classes", "99"], ["--methods", "magic"], ["--per-class", "-1"]):
+        attempt(f"vidvis evaluate-leaps {' '.join(args)}", lambda args=args: _cli(["evaluate-leaps", *args]), "exit 2")
+    attempt("vidvis train --epochs 0", lambda: _cli(["train", "--epochs", "0"]), "exit 2")
+
+    width = max(len(r[0]) for r in ROWS)
+    print(f"{'input':<{width}}  result   seconds  what the user gets")
+    for label, verdict, secs, text in ROWS:
+        print(f"{label:<{width}}  {verdict:<7}  {secs:7.2f}  {text}")
+    clear = sum(r[1] == "clear" for r in ROWS)
+    print(f"\n{clear} of {len(ROWS)} inputs get a clear error or the meant result")
+    return 0 if clear == len(ROWS) else 1
+
+
+def _am_unknown_class():
+    from vidvis_widgets.methods import ActivationMaximization, AMJob
+    from vidvis_widgets.models import load_model
+
+    return ActivationMaximization(load_model("tiny_r3d"))(AMJob("fc", "x"), steps=1)
+
+
+def _dataset_rows(model) -> None:
+    from vidvis_widgets.data import SyntheticActions
+    from vidvis_widgets.methods import ActivationMaximization, AMJob, response_statistics
+
+    arrays = SyntheticActions("test", samples_per_class=1).arrays(range(4))
+    two = __import__("vidvis_widgets.models", fromlist=["load_model"]).load_model("tiny_two_stream")
+    nan_flow = dict(arrays, flow=np.full_like(arrays["flow"], np.nan))
+    attempt("response_statistics with NaN flow", lambda: response_statistics(two, nan_flow, ["fc8"]), "flow")
+    as_float = dict(arrays, rgb=arrays["rgb"].astype(np.float32) / 255)
+    same = lambda: _same_stats(two, arrays, as_float)  # noqa: E731
+    attempt("response_statistics float [0, 1] == uint8", same, "<returns>")
+    attempt("activation_max with NaN", lambda: ActivationMaximization(model, activation_max={"fc": np.full(14, np.nan)})(
+        AMJob("fc", 0), steps=1), "nan")
+
+
+def _same_stats(model, a, b):
+    from vidvis_widgets.methods import response_statistics
+
+    x = response_statistics(model, a, ["fc8"]).activation_max["fc8"]
+    y = response_statistics(model, b, ["fc8"]).activation_max["fc8"]
+    if not np.allclose(x, y, atol=1e-4):
+        raise AssertionError(f"statistics differ by {np.abs(x - y).max():.3g}")
+    return x
+
+
+def _cli(argv):
+    out = subprocess.run([sys.executable, "-m", "vidvis_widgets.cli", *argv], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "VIDVIS_CACHE_DIR": tempfile.mkdtemp()})
+    tail = (out.stderr or out.stdout).strip().splitlines()
+    usage = any(line.startswith("usage:") for line in tail)
+    raise SystemExit(f"exit {out.returncode}{' with usage' if usage else ''}: {tail[-1] if tail else ''}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
