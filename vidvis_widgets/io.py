@@ -20,6 +20,7 @@ from PIL import Image
 
 from ._atomic import atomic_path
 from ._memory import check_fits
+from .checks import number
 from .media.clips import as_clip_list
 from .media.flow import FlowMode
 from .media.grid import tile_clips
@@ -42,13 +43,6 @@ class VideoReadError(ValueError):
 
 class VideoWriteError(RuntimeError):
     """ffmpeg failed to encode a video; the message carries ffmpeg's own, and the file at the path is unchanged."""
-
-
-def _number(name: str, value, **kwargs):
-    # imported here: the methods package imports modules that import this one
-    from .methods._checks import number
-
-    return number(name, value, **kwargs)
 
 
 def check_size(size, name: str = "size") -> int | tuple[int, int]:
@@ -128,9 +122,9 @@ def read_video(
     """
     p = _check_file(path)
     if num_frames is not None:
-        num_frames = _number("num_frames", num_frames, integer=True, low=1)
-    stride = _number("stride", stride, integer=True, low=1)
-    start = _number("start", start, integer=True, low=0)
+        num_frames = number("num_frames", num_frames, integer=True, low=1)
+    stride = number("stride", stride, integer=True, low=1)
+    start = number("start", start, integer=True, low=0)
     size = check_size(size) if size is not None else None
     gen, meta = _open(p)
     w, h = meta["size"]
@@ -221,7 +215,7 @@ def write_video(
         raise ValueError(f"{p}: cannot write {suffix or 'files without a suffix'}; expected one of {', '.join(WRITE_SUFFIXES)}")
     if not p.parent.is_dir():
         raise FileNotFoundError(f"{p}: the folder {p.parent} does not exist")
-    fps = _number("fps", fps, low=0, strict=True)
+    fps = number("fps", fps, low=0, strict=True)
     if suffix == ".gif" and not GIF_FPS_RANGE[0] <= fps <= GIF_FPS_RANGE[1]:
         raise ValueError(f"fps for a GIF must lie from {GIF_FPS_RANGE[0]:.6f} (100/65535) to {GIF_FPS_RANGE[1]:g}, "
                          f"got {fps:g}: GIF frame delays are whole hundredths of a second up to 65535, and browsers "

@@ -12,7 +12,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data.synthetic import BIASED_PAIR, CLASS_NAMES, SyntheticActions
-from .methods._checks import number
+from .checks import number
 from .models.checkpoints import WEIGHTS_DIR, save_checkpoint
 from .models.tiny import mirror_views, reverse_views
 from .models.evaluation import confusion_matrix, most_confused_pairs, predict

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..methods._checks import number
+from ..checks import number
 from .scene import Scene, bounce, box, diamond, disc, linear, oscillate, shifted, smooth_background, triangle
 
 SPLITS = ("train", "val", "test", "bias_probe")

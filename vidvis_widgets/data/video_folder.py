@@ -11,7 +11,7 @@ import numpy as np
 
 from .._atomic import atomic_path
 from ..io import VIDEO_SUFFIXES, VideoReadError, check_size, read_video, video_info
-from ..methods._checks import number
+from ..checks import number
 from ..store import default_root
 
 FLOW_METHODS = ("dis", "tvl1")

@@ -26,7 +26,7 @@ from ..data.loading import class_index
 from ..models.architecture import final_linear, layer_layout
 from ..models.layers import Stopped, check_stop, device_of
 from ..models.probe import Probe
-from ._checks import number
+from ..checks import number
 from .loop import LoopOutcome, Snapshot, frozen, pre_activation_layers, run_batched
 from .objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
 from .regularizers import project_to_bound

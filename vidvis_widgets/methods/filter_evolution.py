@@ -13,7 +13,7 @@ from torch import nn
 
 from ..models.checkpoints import CheckpointMismatch, embedded_checkpoints, load_state, read_checkpoint
 from ..models.layers import Stopped
-from ._checks import number
+from ..checks import number
 from .activation_maximization import ActivationMaximization, AMJob, AMResults, _is_embedded
 
 

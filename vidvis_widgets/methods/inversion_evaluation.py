@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..table import Table
-from ._checks import number
+from ..checks import number
 from .leaps import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, ModelInversion
 
 COLUMNS = ("method", "videos", "top1_m", "top1_v", "is_m", "is_m_std", "is_v", "is_v_std", "ssim", "psnr")

@@ -49,7 +49,7 @@ from .inversion_terms import (batchnorm_layers, feature_statistics, l2_norm, poo
 from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization
 from ..models.layers import Stopped, check_stop, device_of, stoppable, submodule
 from ..data.loading import class_index
-from ._checks import number
+from ..checks import number
 from .loop import LoopOutcome, Snapshot, frozen, run_batched
 
 #: which terms of eq. 4 each variant uses: (L_CE, L_prim, R_coh, R_feat, TV, l2), as on/off weights

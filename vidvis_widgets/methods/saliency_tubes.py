@@ -67,7 +67,7 @@ from ..media.clips import rgb_to_uint8, to_numpy
 from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization
 from ..models.layers import device_of, submodule
 from ..models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
-from ._checks import number
+from ..checks import number
 from .loop import frozen
 
 METHODS = ("auto", "cam", "grad")

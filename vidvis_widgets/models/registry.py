@@ -51,7 +51,7 @@ def load_model(name: str, weights: Any = "embedded", num_frames: int = 16, size:
     torchvision weights name/enum such as ``"DEFAULT"``, which torchvision downloads on a machine with
     internet access.
     """
-    from ..methods._checks import number
+    from ..checks import number
 
     if not isinstance(name, str):
         raise TypeError(f"model name must be a str, got {name!r}; known models: {', '.join(KNOWN)}")

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ..media.clips import Clip
-from ..methods._checks import number
+from ..checks import number
 
 ImageFormat = Literal["jpeg", "png", "webp"]
 FORMATS: tuple[str, ...] = ("jpeg", "png", "webp")

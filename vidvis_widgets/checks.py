@@ -1,4 +1,4 @@
-"""Checks for the methods' numeric settings, so that a bad value fails where it is given, by name,
+"""Checks for numeric settings, shared by every room of the package: a bad value fails where it is given, by name,
 instead of as a NaN objective or a silently substituted default hundreds of steps later."""
 
 from __future__ import annotations
