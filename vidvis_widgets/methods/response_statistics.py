@@ -48,7 +48,8 @@ class ResponseStatistics:
             raise KeyError(f"no statistics for layer {layer!r}; recorded layers: {', '.join(self.layers)}")
         return layer
 
-    def _unit(self, layer: str, unit: int) -> int:
+    def unit_index(self, layer: str, unit: int) -> int:
+        """``unit`` checked against the layer's recorded units (a clear error for one the statistics do not cover)."""
         n = self.activation_max[self._layer(layer)].shape[0]
         if not 0 <= unit < n:
             raise IndexError(f"unit {unit} out of range for layer {layer!r}, which has {n} units (0–{n - 1})")
@@ -62,17 +63,17 @@ class ResponseStatistics:
 
     def unit_class_max(self, layer: str, unit: int) -> np.ndarray:
         """(K,) the unit's maximum per class: the bars of a response histogram."""
-        return self.class_max[self._layer(layer)][:, self._unit(layer, unit)]
+        return self.class_max[self._layer(layer)][:, self.unit_index(layer, unit)]
 
     def top_videos(self, layer: str, unit: int) -> list[tuple[int, float]]:
         """The unit's top-k videos as (dataset index, response), best first."""
-        u = self._unit(layer, unit)
+        u = self.unit_index(layer, unit)
         vals, idx = self.top_values[layer][:, u], self.top_indices[layer][:, u]
         return [(int(i), float(v)) for i, v in zip(idx, vals) if i >= 0]
 
     def class_top_videos(self, layer: str, unit: int, cls: int | str) -> list[tuple[int, float]]:
         """The unit's top videos within one class as (dataset index, response), best first."""
-        u, k = self._unit(layer, unit), self.class_index(cls)
+        u, k = self.unit_index(layer, unit), self.class_index(cls)
         vals, idx = self.class_top_values[layer][k, :, u], self.class_top_indices[layer][k, :, u]
         return [(int(i), float(v)) for i, v in zip(idx, vals) if i >= 0]
 

@@ -52,7 +52,7 @@ class ResponseHistogram(W.VBox):
         if not self.units:
             raise ValueError("no units to show; expected (layer, unit) pairs of the recorded layers")
         for l, c in self.units:
-            stats._unit(l, c)  # a clear error for a unit the statistics do not cover
+            stats.unit_index(l, c)  # a clear error for a unit the statistics do not cover
         self.unit: tuple[str, int] | None = None
         self.picked_class: str | None = None
         self.unit_menu = W.Dropdown(options=[(f"{l} · unit {c}", (l, c)) for l, c in self.units],
@@ -79,7 +79,7 @@ class ResponseHistogram(W.VBox):
     def show_unit(self, layer: str, unit: int) -> None:
         """Shows another unit: bars, AM inputs and the top clips of the class it fires most for."""
         key = (str(layer), int(unit))
-        self.stats._unit(*key)
+        self.stats.unit_index(*key)
         if key == self.unit:
             return
         self.unit = key
