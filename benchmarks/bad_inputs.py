@@ -7,7 +7,6 @@ correct result where the review asked for one, e.g. a class name accepted). Run:
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,7 @@ def attempt(label: str, call, must_mention: str) -> None:
 def main() -> int:
     from vidvis_widgets import io
     from vidvis_widgets.data import SyntheticActions, VideoFolder
-    from vidvis_widgets.methods import AMJob, leaps
+    from vidvis_widgets.methods import leaps
     from vidvis_widgets.models import list_layers, load_model
     from vidvis_widgets.store import ResultStore
 
@@ -98,7 +97,9 @@ def _dataset_rows(model) -> None:
     from vidvis_widgets.methods import ActivationMaximization, AMJob, response_statistics
 
     arrays = SyntheticActions("test", samples_per_class=1).arrays(range(4))
-    two = __import__("vidvis_widgets.models", fromlist=["load_model"]).load_model("tiny_two_stream")
+    from vidvis_widgets.models import load_model
+
+    two = load_model("tiny_two_stream")
     nan_flow = dict(arrays, flow=np.full_like(arrays["flow"], np.nan))
     attempt("response_statistics with NaN flow", lambda: response_statistics(two, nan_flow, ["fc8"]), "flow")
     as_float = dict(arrays, rgb=arrays["rgb"].astype(np.float32) / 255)

@@ -117,27 +117,6 @@ def check_unstarted(am, r, status, seed=0):
     np.testing.assert_allclose(r.appearance, start_input(am, seed), rtol=1e-6, atol=1e-4)
 
 
-def run_ended_after(am, jobs, delay, signal):
-    """Runs ``jobs`` with a Stop (``signal="stop"``) or Ctrl-C (``"interrupt"``) ``delay`` s after the call
-    starts; returns the results and the seconds from the signal to the return."""
-    stop = threading.Event()
-    sent = []
-
-    def send():
-        sent.append(time.perf_counter())
-        stop.set() if signal == "stop" else _thread.interrupt_main()
-
-    timer = threading.Timer(delay, send)
-    timer.start()
-    try:
-        results = am(jobs, stop=stop)
-        done = time.perf_counter()
-    finally:
-        timer.cancel()
-    assert sent, "the call ended before the signal was sent"
-    return results, done - sent[0]
-
-
 def test_a_stop_set_before_the_call_returns_the_start_inputs(r3d):
     am = ActivationMaximization(r3d, input_shape=SHAPE)
     stop = threading.Event()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import _thread
 import threading
 import time
-import warnings
 
 import numpy as np
 import pytest

@@ -13,12 +13,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..models.architecture import video_features
+from ..models.probe import LayerLayout, as_maps
 
 
 def spacetime(out, channels_last: bool = False) -> torch.Tensor:
-    """A layer's output as N×C×T×S (see :func:`~vidvis_widgets.models.architecture.video_features`)."""
-    return video_features(out, channels_last).flatten(3)
+    """A layer's output as N×C×T×S (see :func:`~vidvis_widgets.models.probe.as_maps`)."""
+    z = as_maps(out, LayerLayout(channels_last=channels_last))
+    if z.dim() != 5:
+        raise ValueError(f"expected space-time features N×C×T×H×W (or a transformer's tokens with their T×H×W); "
+                         f"got {tuple(z.shape)}")
+    return z.flatten(3)
 
 
 def space_time_mean(z: torch.Tensor) -> torch.Tensor:

@@ -46,7 +46,8 @@ from torch import nn
 from .._memory import check_fits, saved_activation_bytes
 from .inversion_terms import (batchnorm_layers, feature_statistics, l2_norm, pooling, priming_loss,
                               space_time_mean, spacetime, temporal_coherence, total_variation_l2)
-from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization
+from ..models.architecture import final_linear, fixed_input_size, layer_layout, native_size, normalization
+from ..models.probe import Probe
 from ..models.layers import Stopped, check_stop, device_of, stoppable, submodule
 from ..data.loading import class_index
 from ..checks import number
@@ -218,7 +219,6 @@ class ModelInversion:
             vmean, vstd = normalization(self.verifier, self.device)
             self._to_verifier = ((self.std / vstd).view(1, 3, 1, 1, 1), ((self.mean - vmean) / vstd).view(1, 3, 1, 1, 1))
         self._bns = batchnorm_layers(self.verifier) if self.verifier is not None else []
-        self._channels_last = channels_last(model)
 
     # -- inputs ---------------------------------------------------------------------------------------
     @property
@@ -430,20 +430,12 @@ class ModelInversion:
 
     @contextlib.contextmanager
     def _taps(self, verifier: bool):
-        """Records the priming layers' outputs (and, with ``verifier``, the inputs of the verifier's BatchNorm
-        layers) on every forward pass."""
-        feats: dict[str, object] = {}
-        bn_inputs: dict[str, torch.Tensor] = {}
-        hooks = [submodule(self.model, n).register_forward_hook(lambda _m, _i, o, n=n: feats.__setitem__(n, o))
-                 for n in self.layers]
-        if verifier:
-            hooks += [bn.register_forward_pre_hook(lambda _m, i, n=n: bn_inputs.__setitem__(n, i[0]))
-                      for n, bn in self._bns]
-        try:
-            yield feats, bn_inputs
-        finally:
-            for h in hooks:
-                h.remove()
+        """Probes the priming layers (N×C×T×H×W whatever the architecture emits) and, with ``verifier``, the inputs
+        of the verifier's BatchNorm layers, on every forward pass."""
+        with contextlib.ExitStack() as stack:
+            feats = stack.enter_context(Probe(self.model, self.layers, layout=layer_layout(self.model)))
+            bns = stack.enter_context(Probe(self.verifier, batchnorm_inputs=True)) if verifier else None
+            yield feats, (bns.bn_inputs if bns is not None else {})
 
     def _stimulus_pass(self, prepared: list[torch.Tensor]) -> tuple[list[int], list[torch.Tensor]]:
         """One forward pass over the stimuli, before the loop: the model's class for each (for the class check)
@@ -452,7 +444,7 @@ class ModelInversion:
             return [], []
         with self._taps(verifier=False) as (feats, _), torch.no_grad(), frozen(self.model), torch.autocast(**self._amp):
             logits = self.model_logits(torch.stack(prepared))
-            means = [space_time_mean(spacetime(feats[n], self._channels_last)) for n in self.layers]
+            means = [space_time_mean(spacetime(feats[n])) for n in self.layers]
         return logits.argmax(1).tolist(), means
 
     def _check(self, jobs: list[InversionJob], n_stimuli: int) -> None:
@@ -526,7 +518,7 @@ class ModelInversion:
                 x = moved["video"]
                 with torch.autocast(**amp):
                     logits = self.model_logits(x)
-                z = [spacetime(feats[n], self._channels_last) for n in self.layers]
+                z = [spacetime(feats[n]) for n in self.layers]  # N×C×T×S
                 parts = {"ce": F.cross_entropy(logits.float(), targets, reduction="none")}
                 zero = parts["ce"] * 0
                 parts["prim"] = priming_loss([space_time_mean(f) for f in z], means_v, lam) if use["prim"] else zero

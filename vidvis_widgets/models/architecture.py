@@ -2,8 +2,8 @@
 head, and how its layers lay out space and time.
 
 A layer's output comes as N×C×T×H×W from 3D CNNs, N×T×H×W×C from Video Swin stages, and as
-``(tokens N×L×C, (T, H, W))`` from MViT blocks; :func:`video_features` turns each into N×C×T×H×W so the
-methods never special-case an architecture.
+``(tokens N×L×C, (T, H, W))`` from MViT blocks; :func:`layer_layout` tells the probe (:mod:`.probe`) which,
+so the methods never special-case an architecture.
 """
 
 from __future__ import annotations
@@ -12,24 +12,6 @@ import torch
 from torch import nn
 
 from .info import KINETICS_MEAN, KINETICS_STD
-
-
-def video_features(out, channels_last: bool = False) -> torch.Tensor:
-    """A layer's output as N×C×T×H×W. Accepts N×C×T×H×W (3D CNNs), N×T×H×W×C (``channels_last``: Video
-    Swin) and ``(tokens N×L×C, (T, H, W))`` (MViT blocks, whose leading class token is dropped)."""
-    if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[1], (tuple, list)):
-        x, (t, h, w) = out
-        if x.dim() != 3:
-            raise ValueError(f"expected tokens N×L×C with their (T, H, W), got {tuple(x.shape)}")
-        x = x[:, -t * h * w:]  # drop the class token
-        return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], t, h, w)
-    if isinstance(out, (tuple, list)):
-        out = out[0]
-    if not isinstance(out, torch.Tensor) or out.dim() != 5:
-        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ValueError(f"expected space-time features N×C×T×H×W (or a transformer's tokens with their T×H×W); "
-                         f"got {shape}")
-    return out.permute(0, 4, 1, 2, 3) if channels_last else out
 
 
 def channels_last(model: nn.Module) -> bool:
