@@ -340,3 +340,14 @@ def test_nan_stops_reports_the_step_and_keeps_the_last_finite_video(models, val)
     with pytest.warns(RuntimeWarning, match="NaN or infinite.*at step 4"):
         r = leaps(Poisoned(m), 3, stimulus(val, 3), v, steps=20)
     assert r.status == "diverged" and r.diverged_at == 4 and np.isfinite(r.x).all() and r.best_step <= 3
+
+
+def test_leaps_view_takes_a_class_name_and_captions_it(models, val):
+    from vidvis_widgets.widgets.leaps_view import LeapsView
+
+    stim = val["rgb"][list(val["label"]).index(1)][:8]
+    view = LeapsView(ModelInversion(*models), "disc_left", stim, seeds=(0,), steps=2)
+    assert view.target == 1 and view.jobs[0].target == 1
+    assert "1 (disc_left)" in view.player.captions[0]
+    with pytest.raises(ValueError, match="unknown class 'no_such_class'"):
+        LeapsView(ModelInversion(*models), "no_such_class", stim)

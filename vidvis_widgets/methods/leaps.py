@@ -469,11 +469,12 @@ class ModelInversion:
                 cls = labels[j.stimulus] if labels is not None else predicted[j.stimulus]
             if j.stimulus is not None and cls != j.target:
                 how = "is labelled" if labels is not None else "is classified by the model as"
-                warnings.warn(f"stimulus {j.stimulus} {how} class {self._name(cls)}, not the target "
-                              f"{self._name(j.target)}: LEAPS primes with a video of the target class",
+                warnings.warn(f"stimulus {j.stimulus} {how} class {self.class_label(cls)}, not the target "
+                              f"{self.class_label(j.target)}: LEAPS primes with a video of the target class",
                               UserWarning, stacklevel=4)
 
-    def _name(self, c: int) -> str:
+    def class_label(self, c: int) -> str:
+        """Class ``c`` as captions show it: its index and, where the model names its classes, its name."""
         return f"{c} ({self.class_names[c]})" if self.class_names is not None and c < len(self.class_names) else str(c)
 
     def _weights(self, jobs: list[InversionJob]) -> dict[str, torch.Tensor]:

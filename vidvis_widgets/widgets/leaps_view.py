@@ -32,13 +32,13 @@ class LeapsView(BackgroundRun, W.VBox):
     def __init__(self, inversion: ModelInversion, target: int, stimulus, *, seeds: Sequence[int] = (0, 1, 2),
                  steps: int | None = None, every: int = 25, stages: int = 6, variant: str = "leaps",
                  stimulus_label: int | None = None):
-        self.inversion, self.target, self.stimulus = inversion, int(target), stimulus
+        self.inversion, self.target, self.stimulus = inversion, inversion.class_index(target), stimulus
         self.seeds, self.steps, self.every, self.variant = tuple(seeds), steps, max(1, every), variant
         self.stimulus_label = stimulus_label
         self.jobs = [InversionJob(self.target, 0, s, variant) for s in self.seeds]
         self.stage_every = max(1, (steps or inversion.steps) // max(1, stages))
         controls = self._init_controls("End the synthesis and keep each video's best state so far")
-        name = inversion._name(self.target)
+        name = inversion.class_label(self.target)
         stim = inversion.to_video(inversion.prepare_stimulus(stimulus))
         blank = np.zeros_like(stim)
         self._stim, self._stim_caption = stim, f"stimulus · class {name}"
