@@ -27,6 +27,7 @@ from ..models.architecture import final_linear, layer_layout
 from ..models.layers import Stopped, check_stop, device_of
 from ..models.probe import Probe
 from ..checks import number
+from ..models.registry import is_embedded
 from .loop import LoopOutcome, Snapshot, frozen, pre_activation_layers, run_batched
 from .objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
 from .regularizers import project_to_bound
@@ -301,12 +302,13 @@ class ActivationMaximization:
         for layer in sorted({j.layer for j in jobs}):
             self._layer(layer, stop=stop)
         for j in jobs:
-            self._check(j)
+            self.check(j)
         self.activation_max(sorted({j.layer for j in jobs}), stop=stop)
         for j in jobs:
             self._a_hat(j)
 
-    def _check(self, job: AMJob) -> None:
+    def check(self, job: AMJob) -> None:
+        """A job's unit checked against its layer's real channel count (an error naming both)."""
         info = self._layer(job.layer)
         channels = info.output_shape[0] if info.output_shape else 0
         if not 0 <= job.channel < channels:
@@ -359,7 +361,7 @@ class ActivationMaximization:
                                          "channels, so expected one maximum per channel")
                     self._maxima[l] = a
                 self._max_source = "given"
-            elif given == "auto" and (self._val_data is not None or _is_embedded(self.model)):
+            elif given == "auto" and (self._val_data is not None or is_embedded(self.model)):
                 self._maxima.update(self._response_pass(missing, stop))
                 self._max_source = "validation set"
             elif given in ("auto", None):
@@ -431,7 +433,7 @@ class ActivationMaximization:
 
     def objective(self, job: AMJob) -> Objective:
         """Eq. 1 for ``job`` as a composable :class:`Objective` (printable, and what the loop maximizes)."""
-        self._check(job)
+        self.check(job)
         a_hat = self._a_hat(job)
         a_hat = a_hat if a_hat > 0 else 1.0
         rho2 = self._rho(job.layer) ** 2
@@ -493,7 +495,7 @@ class ActivationMaximization:
         from ..store import weights_hash
 
         for j in jobs:
-            self._check(j)
+            self.check(j)
         weights = weights_hash(self.model)
         hits = [self.store.get(weights, "activation_maximization", self._store_params(j, steps)) for j in jobs]
         return [_from_entry(j, *h) if h is not None else None for j, h in zip(jobs, hits)]
@@ -517,9 +519,9 @@ class ActivationMaximization:
         return out
 
     def _run(self, job_list: list[AMJob], steps: int, callback, every: int, stop) -> AMResults:
-        outcome = self._optimize(self.model, job_list, [self.objective(j) for j in job_list], steps, callback,
+        outcome = self.optimize(self.model, job_list, [self.objective(j) for j in job_list], steps, callback,
                                  every, stop)
-        return self._finish(job_list, outcome)
+        return self.finish(job_list, outcome)
 
     def pre_activation(self, layers) -> set[str]:
         """The layers whose units the loop takes before their final ReLU (see :func:`pre_activation_layers`)."""
@@ -527,7 +529,7 @@ class ActivationMaximization:
         with frozen(self.model):
             return pre_activation_layers(self.model, set(layers), self.streams.model_inputs(init))
 
-    def _optimize(self, model: nn.Module, job_list: list[AMJob], objectives: list[Objective], steps: int, callback,
+    def optimize(self, model: nn.Module, job_list: list[AMJob], objectives: list[Objective], steps: int, callback,
                   every: int, stop, pre: set[str] | None = None) -> LoopOutcome:
         """The loop for ``job_list`` on ``model``: this model, or several checkpoints of it stacked into one
         (see :mod:`.stacked`), whose jobs then carry each checkpoint's own â in their objectives."""
@@ -562,7 +564,8 @@ class ActivationMaximization:
                                project=project, stop=stop, callback=callback, every=every,
                                lr_scale={k: self.streams.unit_scale(k) for k in self.streams.names})
 
-    def _finish(self, job_list: list[AMJob], outcome: LoopOutcome) -> AMResults:
+    def finish(self, job_list: list[AMJob], outcome: LoopOutcome) -> AMResults:
+        """The loop's outcome for ``job_list`` as results (warning for diverged jobs)."""
         results = self._results(job_list, outcome)
         if outcome.status == "diverged":
             import warnings
@@ -686,10 +689,3 @@ class _ValSplit(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         item = self.data[i]
         return {"rgb": item["rgb"], "flow": item["flow"].astype(np.float16), "label": item["label"]}
-
-
-def _is_embedded(model: nn.Module) -> bool:
-    from ..models.registry import EMBEDDED
-
-    info = getattr(model, "vidvis_info", None)
-    return info is not None and info.name in EMBEDDED and info.weights != "random"

@@ -14,7 +14,8 @@ from torch import nn
 from ..models.checkpoints import CheckpointMismatch, embedded_checkpoints, load_state, read_checkpoint
 from ..models.layers import Stopped
 from ..checks import number
-from .activation_maximization import ActivationMaximization, AMJob, AMResults, _is_embedded
+from ..models.registry import is_embedded
+from .activation_maximization import ActivationMaximization, AMJob, AMResults
 
 
 @dataclass
@@ -74,22 +75,18 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
         raise ValueError("no units given; expected (layer, unit) pairs such as ('conv5_fusion', 3)")
     jobs = [AMJob(l, c, kappa, gamma, seed) for l, c in units]
     labels, models = checkpoint_models(model, checkpoints)
+    if "val_data" not in am_kwargs and am_kwargs.get("activation_max", "auto") == "auto" and is_embedded(models[0]):
+        import numpy as np
+
+        from ..data.synthetic import SyntheticActions
+
+        am_kwargs["val_data"] = SyntheticActions("val").arrays(flow_dtype=np.float16)  # drawn once, not per epoch
     ams = [ActivationMaximization(m, store=store, **am_kwargs) for m in models]
     steps = number("steps", steps, low=1, integer=True, default=ams[0].steps)
     jobs = ams[0].resolve(jobs)  # layer and class names, checked before anything is measured
     try:
-        if "val_data" not in am_kwargs and am_kwargs.get("activation_max", "auto") == "auto" and _is_embedded(models[0]):
-            import numpy as np
-
-            from ..data.synthetic import SyntheticActions
-
-            val = SyntheticActions("val").arrays(flow_dtype=np.float16)  # drawn once, not per epoch
-            for am in ams:
-                am._val_data = val
-        # receptive fields and strides belong to the architecture: measure them once, not per checkpoint
-        table = ams[0].layers(stop=stop)
-        for am in ams[1:]:
-            am._layer_table = table
+        # the layer table belongs to the architecture: list_layers caches it, so every checkpoint after the
+        # first reuses the first one's
         for am in ams:
             am.measure(jobs, stop)
     except (Stopped, KeyboardInterrupt) as err:  # every checkpoint's jobs keep their start inputs
@@ -118,17 +115,17 @@ def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: in
 
     first = ams[0]
     for j in jobs:
-        first._check(j)
+        first.check(j)
     layers = {j.layer for j in jobs}
     pre = first.pre_activation(layers)
     model = StackedCheckpoints([am.model for am in ams], layers, pre).to(first.device)
     objectives = [am.objective(j) for am in ams for j in jobs]
-    outcome = first._optimize(model, [j for _ in ams for j in jobs], objectives, steps, callback, 25, stop, pre)
+    outcome = first.optimize(model, [j for _ in ams for j in jobs], objectives, steps, callback, 25, stop, pre)
     n = len(jobs)
     results = []
     for e, am in enumerate(ams):
         part = _slice(outcome, slice(e * n, (e + 1) * n))
-        rs = am._finish(jobs, part)
+        rs = am.finish(jobs, part)
         if am.store is not None:
             am.keep(rs, steps)
         results.append(rs)

@@ -138,3 +138,10 @@ def _torchvision_weights(arch: str, weights: Any):
         return enum.DEFAULT if weights == "DEFAULT" else enum[weights]
     raise ValueError(f"unknown weights {weights!r} for torchvision:{arch}; expected None (random), a local checkpoint "
                      f"file (.pt, .pth or .bin), or a torchvision weights name: {', '.join(names)}")
+
+
+def is_embedded(model: nn.Module) -> bool:
+    """Whether ``model`` is an embedded model with trained (shipped or checkpoint) weights: its â can be taken
+    on the embedded val split."""
+    info = getattr(model, "vidvis_info", None)
+    return info is not None and info.name in EMBEDDED and info.weights != "random"
