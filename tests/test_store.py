@@ -109,14 +109,18 @@ def _write_many(root, worker, n):
         s.put("w", "many", {"worker": worker, "i": i}, {"x": np.full(1000, worker * 100 + i)})
 
 
-def test_concurrent_writers_lose_nothing(store):
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_write_many, args=(str(store.root), w, 15)) for w in range(4)]
+def run_to_the_end(procs) -> None:
+    """Starts every process, waits for each, and checks it exited cleanly."""
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
         assert p.exitcode == 0
+
+
+def test_concurrent_writers_lose_nothing(store):
+    ctx = mp.get_context("spawn")
+    run_to_the_end([ctx.Process(target=_write_many, args=(str(store.root), w, 15)) for w in range(4)])
     assert len(store) == 60
     for w in range(4):
         for i in range(15):
@@ -198,12 +202,7 @@ def test_writers_of_the_same_keys_leave_no_torn_entry(store):
     (Before each write had a file of its own, this left several of the 40 entries torn.)"""
     ctx = mp.get_context("fork")  # the writers use numpy and sqlite only; fork spares 4 imports of torch
     barrier = ctx.Barrier(4)
-    procs = [ctx.Process(target=_write_same_keys, args=(str(store.root), w, barrier)) for w in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
+    run_to_the_end([ctx.Process(target=_write_same_keys, args=(str(store.root), w, barrier)) for w in range(4)])
     assert len(store) == 40
     torn = []
     for i in range(40):
