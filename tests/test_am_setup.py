@@ -3,6 +3,7 @@ names as logit channels, Stop and Ctrl-C answered within a second in the layer m
 and the results grid for a few single-stream results. Short runs on tiny_r3d (measured at 32×32)."""
 
 import _thread
+import signal
 import threading
 import time
 
@@ -193,3 +194,35 @@ def test_stop_and_ctrl_c_during_the_activation_maximum_pass(r3d, val_split, sign
             t.cancel()
     assert after < 1.0, f"answered {after:.2f} s after the {signal}"
     check_unstarted(am, r, status)
+
+
+def test_a_ctrl_c_anywhere_in_the_call_returns_a_result_per_job_and_never_raises(am):
+    """A Ctrl-C sent from inside each module call of a whole call (layer measurement, â, loop, judging, final
+    pass) always ends in one result per job, and the SIGINT handler the call installs is taken down again."""
+    jobs = [AMJob("layer4", 3, seed=0), AMJob("fc", 1, seed=5)]
+    am(jobs, steps=3)  # fills the caches: the count below is a steady call's
+    calls = [0]
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    try:
+        assert [r.status for r in am(jobs, steps=3)] == ["completed"] * 2
+    finally:
+        handle.remove()
+    for k in range(1, calls[0] + 1):  # every module call of the call
+        sent = []
+
+        def send(_module, _inputs, k=k):
+            sent.append(1)
+            if len(sent) == k:
+                _thread.interrupt_main()
+
+        handle = torch.nn.modules.module.register_module_forward_pre_hook(send)
+        try:
+            results = am(jobs, steps=3)
+        finally:
+            handle.remove()
+        assert len(sent) >= k and [r.job for r in results] == jobs, k
+        for r in results:
+            assert r.status == "interrupted" or (r.status == "completed" and r.settings["steps"] == 3), (k, r)
+        if k == 1:
+            assert [r.settings["steps"] for r in results] == [0, 0]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

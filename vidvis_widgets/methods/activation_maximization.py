@@ -24,7 +24,7 @@ from torch import nn
 
 from ..data.loading import class_index
 from ..models.architecture import final_linear, layer_layout
-from ..models.layers import Stopped, check_stop, device_of
+from ..models.layers import Stopped, check_stop, ctrl_c_stops, device_of, ended
 from ..models.probe import Probe
 from ..checks import number
 from ..models.registry import is_embedded
@@ -462,15 +462,16 @@ class ActivationMaximization:
         steps = number("steps", steps, low=1, integer=True, default=self.steps)
         every = number("every", every, low=1, integer=True)
         job_list = self.resolve(job_list)
-        try:
-            self.measure(job_list, stop)
-        except (Stopped, KeyboardInterrupt) as err:
-            results = self.unstarted(job_list, _ended(err))
-        else:
-            if self.store is not None:
-                results = self._run_stored(job_list, steps, callback, every, stop)
+        with ctrl_c_stops(stop) as halt:  # from here on a Ctrl-C is a Stop with status "interrupted"
+            try:
+                self.measure(job_list, halt)
+            except (Stopped, KeyboardInterrupt) as err:
+                results = self.unstarted(job_list, ended(err))
             else:
-                results = self._run(job_list, steps, callback, every, stop)
+                if self.store is not None:
+                    results = self._run_stored(job_list, steps, callback, every, halt)
+                else:
+                    results = self._run(job_list, steps, callback, every, halt)
         return results[0] if single else results
 
     def unstarted(self, jobs: Sequence[AMJob], status: str = "stopped") -> AMResults:
@@ -542,7 +543,7 @@ class ActivationMaximization:
             init, _ = self._starts(job_list, None)
             n = len(job_list)
             return LoopOutcome(init, np.full(n, -np.inf), np.zeros(n, np.int64),
-                               {"total": np.zeros((0, n)), "unit": np.zeros((0, n))}, 0, _ended(err),
+                               {"total": np.zeros((0, n)), "unit": np.zeros((0, n))}, 0, ended(err),
                                np.full(n, -1))
         bounds = {s: torch.full((len(job_list),), self.bound, device=self.device) for s in self.streams.names}
         layers = {s.target for s in objective.slots if s.kind == "unit"}
@@ -667,11 +668,6 @@ def _as_job(j) -> AMJob:
     if isinstance(j, tuple) and len(j) == 2 and isinstance(j[0], str):
         return AMJob(j[0], j[1])
     raise TypeError(f"expected an AMJob or a (layer, channel) pair, got {j!r}")
-
-
-def _ended(err: BaseException) -> str:
-    """The status of a run ended by ``err``: a Stop or a Ctrl-C."""
-    return "interrupted" if isinstance(err, KeyboardInterrupt) else "stopped"
 
 
 class _ValSplit(torch.utils.data.Dataset):

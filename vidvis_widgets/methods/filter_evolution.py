@@ -12,7 +12,7 @@ from typing import Sequence
 from torch import nn
 
 from ..models.checkpoints import CheckpointMismatch, embedded_checkpoints, load_state, read_checkpoint
-from ..models.layers import Stopped
+from ..models.layers import Stopped, ctrl_c_stops, ended
 from ..checks import number
 from ..models.registry import is_embedded
 from .activation_maximization import ActivationMaximization, AMJob, AMResults
@@ -84,24 +84,24 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
     ams = [ActivationMaximization(m, store=store, **am_kwargs) for m in models]
     steps = number("steps", steps, low=1, integer=True, default=ams[0].steps)
     jobs = ams[0].resolve(jobs)  # layer and class names, checked before anything is measured
-    try:
-        # the layer table belongs to the architecture: list_layers caches it, so every checkpoint after the
-        # first reuses the first one's
-        for am in ams:
-            am.measure(jobs, stop)
-    except (Stopped, KeyboardInterrupt) as err:  # every checkpoint's jobs keep their start inputs
-        status = "interrupted" if isinstance(err, KeyboardInterrupt) else "stopped"
-        return FilterEvolution(labels, jobs, [am.unstarted(jobs, status) for am in ams])
-    if stack == "auto":
-        stack = ams[0].device.type == "cuda"
-    if stack and len(models) > 1 and not _all_stored(ams, jobs, steps):
-        results = _run_stacked(ams, jobs, steps, callback, stop)
-    else:
-        results = []
-        for am in ams:
-            results.append(am(jobs, steps=steps, callback=callback, stop=stop))
-            if stop is not None and stop.is_set():
-                break
+    with ctrl_c_stops(stop) as halt:  # from here on a Ctrl-C is a Stop with status "interrupted"
+        try:
+            # the layer table belongs to the architecture: list_layers caches it, so every checkpoint after the
+            # first reuses the first one's
+            for am in ams:
+                am.measure(jobs, halt)
+        except (Stopped, KeyboardInterrupt) as err:  # every checkpoint's jobs keep their start inputs
+            return FilterEvolution(labels, jobs, [am.unstarted(jobs, ended(err)) for am in ams])
+        if stack == "auto":
+            stack = ams[0].device.type == "cuda"
+        if stack and len(models) > 1 and not _all_stored(ams, jobs, steps):
+            results = _run_stacked(ams, jobs, steps, callback, halt)
+        else:
+            results = []
+            for am in ams:
+                results.append(am(jobs, steps=steps, callback=callback, stop=halt))
+                if halt.is_set():
+                    break
     return FilterEvolution(labels[: len(results)], jobs, results)
 
 

@@ -48,7 +48,8 @@ from .inversion_terms import (batchnorm_layers, feature_statistics, l2_norm, poo
                               space_time_mean, spacetime, temporal_coherence, total_variation_l2)
 from ..models.architecture import final_linear, fixed_input_size, layer_layout, native_size, normalization
 from ..models.probe import Probe
-from ..models.layers import Stopped, check_stop, device_of, stoppable, submodule
+from ..models.layers import (Stopped, check_stop, ctrl_c_stops, device_of, ended, stop_status, stoppable,
+                             submodule)
 from ..data.loading import class_index
 from ..checks import number
 from .loop import LoopOutcome, Snapshot, frozen, run_batched
@@ -298,6 +299,10 @@ class ModelInversion:
         stage_every = number("stage_every", stage_every, low=1, integer=True, default=max(1, steps // 8))
         stimuli = [check_stimulus(v, f"stimulus {i}") for i, v in enumerate(stimuli if stimuli is not None else [])]
         jobs = [replace(j, target=self.class_index(j.target, check_range=False)) for j in jobs]
+        with ctrl_c_stops(stop) as stop:  # from here on a Ctrl-C is a Stop with status "interrupted"
+            return self._call(jobs, stimuli, steps, callback, every, stop, stage_every, stimulus_labels)
+
+    def _call(self, jobs, stimuli, steps, callback, every, stop, stage_every, stimulus_labels) -> InversionResults:
         labels = None
         if stimulus_labels is not None:
             labels = [self.class_index(c, check_range=False) for c in stimulus_labels]
@@ -317,7 +322,7 @@ class ModelInversion:
                 predicted, means_v = self._stimulus_pass(prepared)
                 check_stop(stop)
         except (Stopped, KeyboardInterrupt) as err:
-            return InversionResults(self._unrun(jobs, _ended(err), prepared))
+            return InversionResults(self._unrun(jobs, ended(err), prepared))
         self._warn_stimulus_classes(jobs, predicted, labels)
         out: list[InversionResult | None] = [None] * len(jobs)
         am = [i for i, j in enumerate(jobs) if j.variant == "am"]
@@ -333,7 +338,7 @@ class ModelInversion:
                 out[i] = r
         elif am:  # stopped or interrupted before the AM batch began: each AM job keeps its start
             for i, r in zip(am, self._run_am([jobs[i] for i in am], prepared, steps, stop, stage_every,
-                                             unstarted=status or "stopped")):
+                                             unstarted=status or stop_status(stop))):
                 out[i] = r
         return InversionResults(out)
 
@@ -676,11 +681,6 @@ def _default_size(model: nn.Module) -> tuple[int, int, int]:
     if info is not None and info.name in EMBEDDED:
         return (8, *info.size)
     return (8, 224, 224)
-
-
-def _ended(err: BaseException) -> str:
-    """The status of a call ended by ``err``: a Stop or a Ctrl-C."""
-    return "interrupted" if isinstance(err, KeyboardInterrupt) else "stopped"
 
 
 def check_stimulus(video, name: str = "the stimulus") -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models.layers import stop_status
 from ..models.probe import Layout, Probe, default_layout, final_relu
 
 
@@ -133,7 +134,7 @@ def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, l
     try:
         for step in range(steps):
             if stop is not None and stop.is_set():
-                status = "stopped"
+                status = stop_status(stop)
                 break
             for group in opt.param_groups:
                 group["lr"] = group["scale"] * cosine_lr(lr, lr_end, step, steps)

@@ -21,6 +21,7 @@ import copy
 import difflib
 import math
 import numbers
+import signal
 import threading
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -45,13 +46,73 @@ _SAME_FIELD = _ACTIVATIONS + (nn.Identity, nn.modules.batchnorm._BatchNorm)
 
 
 class Stopped(Exception):
-    """A measurement ended early because its stop event was set (see :func:`check_stop`)."""
+    """A measurement ended early because its stop event was set (see :func:`check_stop`); ``status`` is
+    "interrupted" when the stop was a Ctrl-C (see :class:`Halt`), else "stopped"."""
+
+    def __init__(self, status: str = "stopped"):
+        super().__init__(status)
+        self.status = status
 
 
-def check_stop(stop: threading.Event | None) -> None:
+class Halt:
+    """A Stop or a Ctrl-C as one flag that every phase of a run checks, so both are answered the same way at
+    the next check wherever they arrive (a KeyboardInterrupt raised between two phases' handlers would escape
+    the call). ``is_set()`` once the user's ``stop`` event is set or SIGINT arrived under :func:`ctrl_c_stops`;
+    ``status`` says which."""
+
+    def __init__(self, stop: threading.Event | None = None):
+        self.stop, self.interrupted = stop, False
+
+    def is_set(self) -> bool:
+        return self.interrupted or (self.stop is not None and self.stop.is_set())
+
+    @property
+    def status(self) -> str:
+        return "interrupted" if self.interrupted else "stopped"
+
+
+def stop_status(stop) -> str:
+    """The status of a run that ended because ``stop`` was set: "interrupted" for a Ctrl-C, else "stopped"."""
+    return stop.status if isinstance(stop, Halt) else "stopped"
+
+
+def ended(err: BaseException) -> str:
+    """The status of a run ended by ``err``: a :class:`Stopped` (a Stop, or a Ctrl-C under :func:`ctrl_c_stops`)
+    or a KeyboardInterrupt (a Ctrl-C elsewhere, or the second one)."""
+    return err.status if isinstance(err, Stopped) else "interrupted"
+
+
+@contextlib.contextmanager
+def ctrl_c_stops(stop: threading.Event | None) -> Iterator[Halt]:
+    """Yields a :class:`Halt` over ``stop``. In the main thread, a Ctrl-C (SIGINT: Jupyter's interrupt
+    button too) sets it instead of raising, so the run ends at its next check with the results so far; a
+    second Ctrl-C raises KeyboardInterrupt as usual, for a pass that will not end. Elsewhere (a background
+    thread, where no Ctrl-C reaches the run) the Halt is ``stop`` alone. Nested calls share the outer Halt."""
+    if isinstance(stop, Halt):
+        yield stop
+        return
+    halt = Halt(stop)
+
+    def on_sigint(_signum, _frame):
+        if halt.interrupted:
+            raise KeyboardInterrupt
+        halt.interrupted = True
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread
+        yield halt
+        return
+    try:
+        yield halt
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
+def check_stop(stop: threading.Event | Halt | None) -> None:
     """Raises :class:`Stopped` when ``stop`` is set: the check the measurement loops make between steps."""
     if stop is not None and stop.is_set():
-        raise Stopped("stopped")
+        raise Stopped(stop_status(stop))
 
 
 @contextlib.contextmanager
