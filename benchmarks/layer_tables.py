@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/layer_tables.py [model ...]
 
 Each model (random weights) at its native input: ``list_layers`` (one forward pass; fields derived, or "–"
-where they cannot be), then the time from an AM call on a mid-layer unit to its first step (a callback with
+where they cannot be), then the time from an AM call on a unit of the model's default AM layer to its first step (a callback with
 ``every=1``), each also as a ratio to one forward pass timed in the same run. Caches start cold per model.
 """
 
@@ -19,23 +19,22 @@ from vidvis_widgets.methods.activation_maximization import ActivationMaximizatio
 from vidvis_widgets.models import layers as layer_module
 from vidvis_widgets.models import list_layers, load_model
 
-MODELS = {  # name → (input shape, mid layer)
-    "torchvision:r3d_18": ((3, 16, 112, 112), "layer3"),
-    "torchvision:mc3_18": ((3, 16, 112, 112), "layer3"),
-    "torchvision:r2plus1d_18": ((3, 16, 112, 112), "layer3"),
-    "torchvision:s3d": ((3, 16, 224, 224), "features.8"),
-    "torchvision:mvit_v2_s": ((3, 16, 224, 224), "blocks.7"),
-    "torchvision:swin3d_t": ((3, 16, 224, 224), "features.4"),
-    "tiny_r3d": ((3, 16, 64, 64), "layer2"),
-    "tiny_two_stream": (((3, 64, 64), (20, 64, 64)), "conv5_fusion"),
+MODELS = {  # name → input shape; the AM unit is on the model's default AM layer (its adapter's am_layer)
+    "torchvision:r3d_18": (3, 16, 112, 112),
+    "torchvision:mc3_18": (3, 16, 112, 112),
+    "torchvision:r2plus1d_18": (3, 16, 112, 112),
+    "torchvision:s3d": (3, 16, 224, 224),
+    "torchvision:mvit_v2_s": (3, 16, 224, 224),
+    "torchvision:swin3d_t": (3, 16, 224, 224),
+    "tiny_r3d": (3, 16, 64, 64),
+    "tiny_two_stream": ((3, 64, 64), (20, 64, 64)),
 }
 
 
-
-
 def run(name: str) -> tuple:
-    shape, layer = MODELS[name]
+    shape = MODELS[name]
     model = load_model(name, weights=None)
+    layer = model.vidvis_adapter.am_layer
     inputs = [torch.zeros((1, *s)) for s in ([shape] if isinstance(shape[0], int) else shape)]
     with torch.no_grad():
         model(*inputs)  # warm-up

@@ -23,7 +23,7 @@ LAYERS = ("conv5_fusion", "fc6", "fc7", "fc8")
 
 
 def pure_inference(model, batches) -> float:
-    info = model.vidvis_info
+    info = model.vidvis_adapter
     device = next(model.parameters()).device
     t0 = time.perf_counter()
     with torch.no_grad():

@@ -30,7 +30,6 @@ import torch
 from vidvis_widgets.data import SyntheticActions
 from vidvis_widgets.methods import SaliencyTubes
 from vidvis_widgets.models import load_model
-from vidvis_widgets.models.architecture import normalization
 
 
 def timed(fn, device) -> float:
@@ -68,7 +67,8 @@ def main() -> None:
                                                                                              batch_size=batch)
             frames = torch.as_tensor(clips["rgb"])
             inputs = tuple(x.clone() for x in cam._model_inputs(frames, None))  # its own copy, not the buffer
-            mean, std = (v.view(1, 3, 1, 1, 1) for v in normalization(model, device))
+            a = model.vidvis_adapter
+            mean, std = (torch.tensor(v, device=device).view(1, 3, 1, 1, 1) for v in (a.mean, a.std))
             with torch.no_grad():
                 model(*inputs)  # warm-up
             cam(clips).tubes(), grad(clips, top_k=1).tubes()

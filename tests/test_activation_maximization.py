@@ -150,10 +150,10 @@ def test_nan_stops_the_job_reports_the_step_and_keeps_a_finite_input():
 
     m = Exploding()
     am = ActivationMaximization(m, input_shape=(3, 4, 16, 16), steps=50)
-    with pytest.warns(RuntimeWarning, match=r"NaN or infinite .* at step 3"):
+    with pytest.warns(RuntimeWarning, match=r"NaN or infinite .* at step 4"):
         r = am(AMJob("conv", 1))
-    # call 1 lists the target layer, call 2 checks pre-activations; steps 0–2 are calls 3–5; step 3 is the first NaN
-    assert r.status == "diverged" and r.diverged_at == 3 and np.isfinite(r.appearance).all()
+    # call 1 lists the target layer; steps 0–3 are calls 2–5; step 4 is the first NaN
+    assert r.status == "diverged" and r.diverged_at == 4 and np.isfinite(r.appearance).all()
 
 
 def test_bad_input_errors(model):

@@ -218,6 +218,6 @@ def test_a_ctrl_c_anywhere_in_the_call_returns_a_result_per_job_and_never_raises
         assert len(sent) >= k and [r.job for r in results] == jobs, k
         for r in results:
             assert r.status == "interrupted" or (r.status == "completed" and r.settings["steps"] == 3), (k, r)
-        if k == 1:
-            assert [r.settings["steps"] for r in results] == [0, 0]
+        if k == 1:  # with the caches filled the first module call is the first step's forward: it ends there
+            assert [(r.status, r.settings["steps"]) for r in results] == [("interrupted", 1)] * 2
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -29,7 +29,7 @@ def test_dataset_puts_the_spurious_cue_above_and_the_intended_cue_below():
 
 
 def test_lipstick_logit_input_moves_where_the_eyes_are_not_where_the_lipstick_is(model):
-    c = model.vidvis_info.class_names.index("apply_lipstick")
+    c = model.vidvis_adapter.class_names.index("apply_lipstick")
     # the papers' slow and medium temporal regularization, two random starts each
     results = ActivationMaximization(model)([AMJob("fc8", c, 1.0, g, s) for g in (10.0, 5.0) for s in (0, 1)])
     ratios = []

@@ -75,7 +75,7 @@ def test_jvs_of_tiny_r3ds_own_layer_means_is_one(models, val):
     feats = {}
     h = m.layer4.register_forward_hook(lambda _m, _i, o: feats.__setitem__("layer4", o))
     clips = torch.from_numpy(val["rgb"][:6]).float().div(255).permute(0, 4, 1, 2, 3)
-    mean, std = (torch.tensor(v).view(1, 3, 1, 1, 1) for v in (m.vidvis_info.mean, m.vidvis_info.std))
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1, 1) for v in (m.vidvis_adapter.mean, m.vidvis_adapter.std))
     try:
         with torch.no_grad():
             m.eval()((clips - mean) / std)
@@ -216,7 +216,7 @@ def test_leaps_lowers_its_loss_and_reaches_the_target(models, val):
     assert r.video.shape == (8, 64, 64, 3) and r.video.dtype == np.uint8 and r.x.shape == (3, 8, 64, 64)
     assert r.stimulus.shape == (8, 64, 64, 3) and r.status == "completed"
     # the colour clamp: every value inside the valid pixel range of its own channel
-    pix = r.x * np.array(m.vidvis_info.std)[:, None, None, None] + np.array(m.vidvis_info.mean)[:, None, None, None]
+    pix = r.x * np.array(m.vidvis_adapter.std)[:, None, None, None] + np.array(m.vidvis_adapter.mean)[:, None, None, None]
     assert pix.min() >= -1e-5 and pix.max() <= 1 + 1e-5
 
 
@@ -326,7 +326,7 @@ def test_nan_stops_reports_the_step_and_keeps_the_last_finite_video(models, val)
     class Poisoned(nn.Module):
         def __init__(self, inner):
             super().__init__()
-            self.inner, self.calls, self.vidvis_info = inner, 0, inner.vidvis_info
+            self.inner, self.calls, self.vidvis_adapter = inner, 0, inner.vidvis_adapter
             self.stem, self.layer1, self.layer2, self.layer3, self.layer4 = (inner.stem, inner.layer1, inner.layer2,
                                                                             inner.layer3, inner.layer4)
 

@@ -47,7 +47,7 @@ def leaps_start(seed: int, size=(8, 64, 64)) -> np.ndarray:
 def am_start(model, seed: int, size=(8, 64, 64)) -> np.ndarray:
     """The start the AM baseline draws: N(0, 1) in units of 255 × the mean input std, seeded by the job, seen by
     the model as x / (255 std) per channel."""
-    std = torch.tensor(model.vidvis_info.std).view(3, 1, 1, 1)
+    std = torch.tensor(model.vidvis_adapter.std).view(3, 1, 1, 1)
     v = torch.randn((3, *size), generator=torch.Generator().manual_seed(seed)) * float((255 * std).mean())
     return (v / (255 * std)).numpy()
 
@@ -55,7 +55,7 @@ def am_start(model, seed: int, size=(8, 64, 64)) -> np.ndarray:
 # -- class names ---------------------------------------------------------------------------------------------
 def test_a_class_name_is_taken_wherever_a_class_index_is(models, val):
     m, v = models
-    names = m.vidvis_info.class_names
+    names = m.vidvis_adapter.class_names
     stop = threading.Event()
     stop.set()  # resolution happens before anything runs: the jobs come back with their start and their index
     r = leaps(m, "disc_left", stimulus(val, 1), v, stop=stop)

@@ -84,7 +84,7 @@ def test_other_architecture_lists_the_mismatched_keys(tmp_path):
 
 def test_model_metadata_and_input_checks():
     model = load_model("tiny_two_stream")
-    info = model.vidvis_info
+    info = model.vidvis_adapter
     assert not model.training and info.kind == "two_stream" and info.class_names == CLASS_NAMES
     batch = SyntheticActions("val", samples_per_class=1).arrays(range(2))
     rgb, flow = info.prepare(batch)
@@ -100,7 +100,7 @@ def test_unknown_model_lists_known_ones():
 
 def test_torchvision_model_random_and_from_local_file(tmp_path):
     model = load_model("torchvision:r3d_18", weights=None)
-    assert model.vidvis_info.num_frames == 16 and not model.training
+    assert model.vidvis_adapter.num_frames == 16 and not model.training
     torch.save(model.state_dict(), tmp_path / "r3d.pt")
     again = load_model("torchvision:r3d_18", weights=tmp_path / "r3d.pt")
     assert torch.equal(again.fc.weight, model.fc.weight)
@@ -150,7 +150,7 @@ def test_two_stream_model_is_symmetric_by_construction(splits):
     model = load_model("tiny_two_stream")
     plain = TinyTwoStream().eval()
     plain.load_state_dict(model.state_dict())
-    rgb, flow = model.vidvis_info.prepare({k: splits["test"][k][::15] for k in ("rgb", "flow")})
+    rgb, flow = model.vidvis_adapter.prepare({k: splits["test"][k][::15] for k in ("rgb", "flow")})
     m, r = class_map("mirror"), class_map("reversal")
     no_reversal = torch.tensor(r) < 0
     acts = []

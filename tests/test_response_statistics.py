@@ -23,7 +23,7 @@ def small():
 
 def full_responses(model, arrays):
     """Every activation of every video at once, reduced the slow, obvious way."""
-    info = model.vidvis_info
+    info = model.vidvis_adapter
     out = {}
     hooks = [dict(model.named_modules())[l].register_forward_hook(
         lambda m, i, o, l=l: out.__setitem__(l, o.detach())) for l in LAYERS]
@@ -76,7 +76,7 @@ def test_sum_reduction_is_the_activation_maximization_quantity(model, small):
     out = {}
     h = model.conv5_fusion.register_forward_hook(lambda m, i, o: out.__setitem__("a", o))
     with torch.no_grad():
-        model(*model.vidvis_info.prepare(arrays))
+        model(*model.vidvis_adapter.prepare(arrays))
     h.remove()
     np.testing.assert_allclose(stats.activation_max["conv5_fusion"], out["a"].sum((2, 3)).max(0).values.numpy(),
                                rtol=1e-5)
@@ -148,7 +148,7 @@ def test_float_rgb_in_0_1_gives_the_statistics_of_uint8(model, small):
         for l in layers:
             np.testing.assert_allclose(floats.activation_max[l], ints.activation_max[l], rtol=1e-5, atol=1e-5)
             np.testing.assert_allclose(floats.class_max[l], ints.class_max[l], rtol=1e-5, atol=1e-5)
-        info = m.vidvis_info
+        info = m.vidvis_adapter
         for batch in (arrays, as_float):
             one = {"rgb": batch["rgb"][4], "flow": batch["flow"][4]}
             for a, b in zip(info.prepare(one), info.prepare(arrays)):

@@ -36,7 +36,7 @@ def test_cam_maps_match_a_direct_implementation_of_eqs_1_and_2(r3d, clips, resul
     acts = {}
     h = r3d.layer4.register_forward_hook(lambda _m, _i, o: acts.__setitem__("x", o.detach().numpy()))
     with torch.no_grad():
-        r3d(*r3d.vidvis_info.prepare(clips))
+        r3d(*r3d.vidvis_adapter.prepare(clips))
     h.remove()
     x, y = acts["x"], r3d.fc.weight.detach().numpy()
     tau = float(np.median(y))
@@ -128,9 +128,9 @@ def test_gradient_form_on_a_pool_linear_head_is_cam_rectified(clips):
 
 def _captum_inputs(model, frames):
     """The model's input as the package prepares it: uint8 → [0, 1] → the model's mean and std."""
-    from vidvis_widgets.models.architecture import normalization
+    from vidvis_widgets.models.adapter import adapter_of
 
-    mean, std = normalization(model)
+    mean, std = (torch.tensor(v) for v in (adapter_of(model).mean, adapter_of(model).std))
     x = torch.from_numpy(np.ascontiguousarray(frames)).float().permute(0, 4, 1, 2, 3) / 255
     return (x - mean.view(1, 3, 1, 1, 1)) / std.view(1, 3, 1, 1, 1)
 
@@ -142,7 +142,7 @@ def test_gradient_form_is_captums_layer_grad_cam_before_upsampling(r3d, clips):
     from torchvision.models.video import r3d_18
 
     torch.manual_seed(0)
-    frames = torch.randint(0, 256, (1, 8, 56, 56, 3), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    frames = torch.randint(0, 256, (1, 8, 112, 112, 3), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
     cases = [(r3d_18().eval(), frames.numpy(), "layer4", [3])]
     cases += [(r3d, clips["rgb"][::2], layer, clips["label"][::2].tolist()) for layer in ("layer2", "layer3")]
     for model, x, layer, target in cases:
@@ -326,7 +326,7 @@ def test_transformers_and_s3d_go_through_the_gradient_form_with_tokens_back_in_s
 def test_two_stream_tubes_cover_the_frames_the_streams_see(clips):
     model = load_model("tiny_two_stream")
     r = saliency_tubes(model, {"rgb": clips["rgb"][:2], "flow": clips["flow"][:2]})
-    info = model.vidvis_info
+    info = model.vidvis_adapter
     assert r.method == "grad" and r.layer == "conv5_fusion"
     seen = np.zeros(16, bool)
     seen[info.flow_window] = True

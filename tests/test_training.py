@@ -17,7 +17,7 @@ def test_train_command_writes_loadable_checkpoints_and_a_card(tmp_path, capsys):
     files = sorted((tmp_path / "tiny_two_stream").glob("epoch_*.pt"))
     assert [f.name for f in files] == ["epoch_01.pt", "epoch_02.pt"]
     model = load_model("tiny_two_stream", weights=files[-1])
-    assert model.vidvis_info.weights == str(files[-1])
+    assert model.vidvis_adapter.weights == str(files[-1])
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     r = metrics["models"]["tiny_two_stream"]
     assert len(r["history"]) == 2 and 0 <= r["test_accuracy"] <= 1 and len(r["confusion_matrix"]) == 14

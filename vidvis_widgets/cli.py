@@ -148,7 +148,7 @@ def _evaluate_leaps(parser: argparse.ArgumentParser, args) -> int:
     model, verifier = _load(parser, "--model", args.model), _load(parser, "--verifier", args.verifier)
     classes = None
     if args.classes is not None:  # by index or name, against the loaded model's classes, before any long work
-        names = model.vidvis_info.class_names
+        names = model.vidvis_adapter.class_names
         try:
             classes = [class_index(names, int(c) if c.lstrip("-").isdigit() else c) for c in args.classes]
         except ValueError as err:

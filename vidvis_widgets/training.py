@@ -41,7 +41,7 @@ def train_model(name: str, splits: dict, out_dir: Path, epochs: int = 10, seed: 
     lr = number("lr", lr, low=0, strict=True)
     torch.manual_seed(seed)
     model = load_model(name, weights=None)
-    info = model.vidvis_info
+    info = model.vidvis_adapter
     train = splits["train"]
     n = len(train["label"])
     steps = epochs * ((n + batch_size - 1) // batch_size)

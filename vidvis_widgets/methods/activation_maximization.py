@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..data.loading import class_index
-from ..models.architecture import final_linear, layer_layout
+from ..models.adapter import adapter_of
 from ..models.layers import Stopped, check_stop, ctrl_c_stops, device_of, ended
 from ..models.probe import Probe
 from ..checks import number
@@ -46,7 +46,7 @@ class AMJob:
     """One unit to visualize under one regularizer setting from one random start.
 
     ``channel``: the unit's channel index; on the model's class-logit layer (its last linear layer) also a
-    class name, resolved against ``model.vidvis_info.class_names`` when the run starts.
+    class name, resolved against ``model.vidvis_adapter.class_names`` when the run starts.
     ``kappa``, ``gamma``: the motion stream's R_TV weights (the video stream's for a single-stream model);
     the appearance image of a two-stream model is a single frame, regularized spatially with κ = 1."""
 
@@ -184,7 +184,7 @@ class ActivationMaximization:
     val split for the embedded models, else 1), a dict layer → (C,) array, or ``None`` (1); a non-finite â
     for a job's unit is refused, naming the unit. ``val_data``: a dict of arrays or a map-style dataset, as
     :func:`~vidvis_widgets.methods.response_statistics` takes. ``input_shape`` for models without
-    ``vidvis_info``.
+    ``vidvis_adapter``.
 
     ``regularization`` scales every λ: the papers pick this trade-off so the terms weigh alike, and we
     measured 0.1 (on top of the 1/ρ² that puts the regularizers on the unit term's scale) to let ≥ 90% of
@@ -227,7 +227,8 @@ class ActivationMaximization:
         self._max_source = UNKNOWN_MAX
         self._layer_table = None
         self._rows: dict = {}
-        self.layout = layer_layout(model)
+        self.adapter = adapter_of(model)
+        self.layout = self.adapter.layer_layout
 
     # -- layers ------------------------------------------------------------------------------------
     def _input_shape(self):
@@ -275,14 +276,11 @@ class ActivationMaximization:
         return out
 
     def _class_channel(self, job: AMJob) -> int:
-        info = getattr(self.model, "vidvis_info", None)
+        info = getattr(self.model, "vidvis_adapter", None)
         if info is None:
             raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}) names a class, but {type(self.model).__name__} "
-                             "carries no vidvis_info with class names; give the channel index")
-        try:
-            head = final_linear(self.model)
-        except ValueError:
-            head = None
+                             "carries no vidvis_adapter with class names; give the channel index")
+        head = self.adapter.logit_layer
         if job.layer != head:
             raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}): a class name selects a unit only on the "
                              f"class-logit layer ({head!r}, the model's last linear layer); on {job.layer!r} give "
@@ -315,7 +313,8 @@ class ActivationMaximization:
             raise ValueError(f"channel {job.channel} out of range for layer {job.layer!r}, which has {channels} "
                              f"channels (0…{channels - 1})")
         spatial = info.output_shape[-2:] if info.output_shape and len(info.output_shape) >= 3 else None
-        if spatial is not None and min(spatial) < 2:
+        # a class-logit layer may be a 1×1×1 convolution (S3D's head): its units are class scores, not maps
+        if spatial is not None and min(spatial) < 2 and job.layer != self.adapter.logit_layer:
             H, W = self.streams.size
             need = [2 * max(1, round(d / o)) if o else 2 * d for d, o in zip((H, W), spatial)]
             raise ValueError(f"input {H}×{W} is too small for layer {job.layer!r}: its output is "
@@ -537,7 +536,10 @@ class ActivationMaximization:
         try:
             check_stop(stop)
             init, shifts = self._starts(job_list, steps)
-            pre = self.pre_activation({j.layer for j in job_list}) if pre is None else pre
+            # on the model itself every layer is asked for before its final ReLU: the probe takes the ReLU's input
+            # only where the layer's output is that ReLU's output, so no pass is spent finding those layers (a
+            # checkpoint stack rebuilds the ReLU in its taps and is given the checked set)
+            pre = {j.layer for j in job_list} if pre is None else pre
             objective = BatchedObjective(objectives, self.device)
         except (Stopped, KeyboardInterrupt) as err:  # before the first step: every job keeps its start
             init, _ = self._starts(job_list, None)

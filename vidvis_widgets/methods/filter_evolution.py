@@ -30,7 +30,7 @@ class FilterEvolution:
 def checkpoint_models(model: nn.Module, checkpoints: Sequence[str | Path] | None = None) -> tuple[list[str], list[nn.Module]]:
     """(labels, models): ``model``'s architecture with each checkpoint's weights, all read and checked before
     any is used. ``checkpoints``: paths, or ``None`` for an embedded model's shipped per-epoch checkpoints."""
-    info = getattr(model, "vidvis_info", None)
+    info = getattr(model, "vidvis_adapter", None)
     if checkpoints is None:
         name = info.name if info is not None else None
         checkpoints = embedded_checkpoints(name) if name else []
@@ -53,7 +53,7 @@ def checkpoint_models(model: nn.Module, checkpoints: Sequence[str | Path] | None
             raise CheckpointMismatch(f"{err} (every checkpoint must come from the same architecture as the model "
                                      "given)") from None
         if info is not None:  # â then comes from this checkpoint's own validation responses
-            m.vidvis_info = dataclasses.replace(info, weights=str(p))
+            m.vidvis_adapter = dataclasses.replace(info, weights=str(p))
         labels.append(f"epoch {meta['epoch']}" if "epoch" in meta else p.stem)
         models.append(m.eval())
     return labels, models

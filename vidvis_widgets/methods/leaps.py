@@ -46,7 +46,7 @@ from torch import nn
 from .._memory import check_fits, saved_activation_bytes
 from .inversion_terms import (batchnorm_layers, feature_statistics, l2_norm, pooling, priming_loss,
                               space_time_mean, spacetime, temporal_coherence, total_variation_l2)
-from ..models.architecture import final_linear, fixed_input_size, layer_layout, native_size, normalization
+from ..models.adapter import adapter_of
 from ..models.probe import Probe
 from ..models.layers import (Stopped, check_stop, ctrl_c_stops, device_of, ended, stop_status, stoppable,
                              submodule)
@@ -200,7 +200,12 @@ class ModelInversion:
         self.device = device_of(model, device)
         self.model = model.to(self.device)
         self.verifier = verifier.to(self.device) if verifier is not None else None
-        self.layers = list(layers) if layers is not None else default_layers(model)
+        self.adapter = adapter_of(model)
+        self.verifier_adapter = adapter_of(verifier) if verifier is not None else None
+        if layers is None and not self.adapter.priming_layers:
+            raise ValueError(f"no default priming layers for {self.adapter.name}; pass layers=[...] with the names "
+                             "of space-time layers, last one deepest (vidvis_widgets.models.list_layers lists them)")
+        self.layers = list(layers) if layers is not None else list(self.adapter.priming_layers)
         for name in self.layers:
             submodule(model, name)
         self.priming_weights = _priming_weights(priming_weights, self.layers)
@@ -210,15 +215,19 @@ class ModelInversion:
         self._jitter = number("jitter", jitter, low=0, integer=True, default=None)
         self.tv_weight, self.l2_weight = number("tv_weight", tv_weight, low=0), number("l2_weight", l2_weight, low=0)
         self.bf16, self.am_gamma = bf16, number("am_gamma", am_gamma, low=0)
-        info = getattr(model, "vidvis_info", None)
+        info = getattr(model, "vidvis_adapter", None)
         self.class_names = tuple(info.class_names) if info is not None else None
-        self.size = _size(size) if size is not None else _default_size(model)
-        self.mean, self.std = normalization(model, self.device)
-        self.model_size = fixed_input_size(model)
-        self.verifier_size = native_size(self.verifier) if self.verifier is not None else None
-        if self.verifier is not None:  # the model's normalized units → the verifier's, as one affine map
-            vmean, vstd = normalization(self.verifier, self.device)
-            self._to_verifier = ((self.std / vstd).view(1, 3, 1, 1, 1), ((self.mean - vmean) / vstd).view(1, 3, 1, 1, 1))
+        # the paper's 8×224², or the model's own size where it is below 112² (the embedded models' 64²)
+        native = self.adapter.size or (224, 224)
+        paper = (8, *native) if max(native) < 112 else (8, 224, 224)
+        if self.adapter.min_shape is not None:  # a model that takes no less than its own minimum (S3D: 16×224²)
+            paper = tuple(max(p, m) for p, m in zip(paper, self.adapter.min_shape))
+        self.size = _size(size) if size is not None else paper
+        self.mean = torch.tensor(self.adapter.mean, device=self.device)
+        self.std = torch.tensor(self.adapter.std, device=self.device)
+        self.model_size = self.adapter.native_shape if self.adapter.fixed_size else None
+        # the verifier sees every video at the size it was trained at
+        self.verifier_size = self.verifier_adapter.native_shape if self.verifier is not None else None
         self._bns = batchnorm_layers(self.verifier) if self.verifier is not None else []
 
     # -- inputs ---------------------------------------------------------------------------------------
@@ -235,7 +244,7 @@ class ModelInversion:
         if isinstance(cls, str):
             if self.class_names is None:
                 raise ValueError(f"class {cls!r} is given by name, but {type(self.model).__name__} carries no class "
-                                 "names (vidvis_info); give the class index")
+                                 "names (vidvis_adapter); give the class index")
             return class_index(self.class_names, cls)
         k = number("class", cls, low=0, integer=True)
         n = self.num_classes if check_range else k + 1
@@ -250,27 +259,24 @@ class ModelInversion:
         t = torch.from_numpy(np.ascontiguousarray(v))
         pix = t.float() / 255.0 if t.dtype == torch.uint8 else t.float()
         pix = pix.permute(3, 0, 1, 2)[None].to(self.device)
-        pix = F.interpolate(pix, size=self.size, mode="trilinear", align_corners=False)[0]
-        return (pix - self.mean.view(3, 1, 1, 1)) / self.std.view(3, 1, 1, 1)
+        pix = F.interpolate(pix, size=self.size, mode="trilinear", align_corners=False)
+        return self.adapter.normalize(pix)[0]
 
     def to_video(self, x: torch.Tensor) -> np.ndarray:
         """Normalized 3×T×H×W → T×H×W×3 uint8."""
-        pix = x.detach().float().to(self.device) * self.std.view(3, 1, 1, 1) + self.mean.view(3, 1, 1, 1)
+        pix = self.adapter.denormalize(x.detach().float().to(self.device)[None])[0]
         return (pix.clamp(0, 1) * 255).round().byte().permute(1, 2, 3, 0).cpu().numpy()
 
     def model_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The inverted model on N×3×T×H×W videos in its normalized units (interpolated to a fixed input size)."""
-        if self.model_size is not None and tuple(x.shape[2:]) != self.model_size:
-            x = F.interpolate(x, size=self.model_size, mode="trilinear", align_corners=False)
-        return self.model(x)
+        return self.adapter.logits(self.model(self.adapter.model_input(x)))
 
     def verifier_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The verifier on the same videos, renormalized to its units and resampled to its trained size."""
-        scale, shift = self._to_verifier
-        v = x * scale + shift
+        v = self.verifier_adapter.normalize(self.adapter.denormalize(x))  # the model's units → the verifier's
         if self.verifier_size is not None and tuple(v.shape[2:]) != self.verifier_size:
             v = F.interpolate(v, size=self.verifier_size, mode="trilinear", align_corners=False)
-        return self.verifier(v)
+        return self.verifier_adapter.logits(self.verifier(v))
 
     # -- running --------------------------------------------------------------------------------------
     def __call__(self, jobs, stimuli: Sequence | None = None, *, steps: int | None = None,
@@ -438,7 +444,7 @@ class ModelInversion:
         """Probes the priming layers (N×C×T×H×W whatever the architecture emits) and, with ``verifier``, the inputs
         of the verifier's BatchNorm layers, on every forward pass."""
         with contextlib.ExitStack() as stack:
-            feats = stack.enter_context(Probe(self.model, self.layers, layout=layer_layout(self.model)))
+            feats = stack.enter_context(Probe(self.model, self.layers, layout=self.adapter.layer_layout))
             bns = stack.enter_context(Probe(self.verifier, batchnorm_inputs=True)) if verifier else None
             yield feats, (bns.bn_inputs if bns is not None else {})
 
@@ -594,7 +600,7 @@ class ModelInversion:
         ``unstarted`` (a status), the jobs are not run: each gets its start."""
         from .activation_maximization import ActivationMaximization, AMJob
 
-        head = final_linear(self.model)
+        head = self.adapter.logit_layer
         am = ActivationMaximization(self.model, input_shape=(3, *self.size), steps=steps, bf16=self.bf16,
                                     device=self.device)
         stages: list[tuple[int, np.ndarray]] = []
@@ -653,36 +659,6 @@ def activation_maximization_3d(model: nn.Module, target_class, *, seeds: Sequenc
     return leaps(model, target_class, None, kw.pop("verifier", None), seeds=seeds, variant="am", **kw)
 
 
-# -- model facts --------------------------------------------------------------------------------------------
-def default_layers(model: nn.Module) -> list[str]:
-    """The priming layers Λ of the known architectures: their stages, last one deepest."""
-    import torchvision.models.video as tvv
-
-    children = dict(model.named_children())
-    if all(f"layer{i}" in children for i in range(1, 5)):  # torchvision ResNets, the embedded tiny_r3d
-        return ["stem"] + [f"layer{i}" for i in range(1, 5)]
-    if all(f"block{i}" in children for i in range(1, 4)):  # the embedded tiny_verifier
-        return ["stem", "block1", "block2", "block3"]
-    if isinstance(model, tvv.MViT):
-        n = len(model.blocks)
-        return [f"blocks.{i}" for i in sorted({n // 4 - 1, n // 2 - 1, 3 * n // 4 - 1, n - 1})]
-    if isinstance(model, tvv.SwinTransformer3d):
-        return [f"features.{i}" for i in range(0, len(model.features), 2)]
-    if isinstance(model, tvv.S3D):
-        return ["features.3", "features.7", "features.13", "features.15"]
-    raise ValueError(f"no default priming layers for {type(model).__name__}; pass layers=[...] with the names of "
-                     "space-time layers, last one deepest (vidvis_widgets.models.list_layers lists them)")
-
-
-def _default_size(model: nn.Module) -> tuple[int, int, int]:
-    from ..models.registry import EMBEDDED
-
-    info = getattr(model, "vidvis_info", None)
-    if info is not None and info.name in EMBEDDED:
-        return (8, *info.size)
-    return (8, 224, 224)
-
-
 def check_stimulus(video, name: str = "the stimulus") -> np.ndarray:
     """A stimulus as a T×H×W×3 array, uint8 (0–255) or float in [0, 1]; anything else (another shape, another
     dtype, floats outside [0, 1] such as 0–255 floats, NaN or infinity) is refused, naming ``name``."""
@@ -712,7 +688,7 @@ def _single_stream(network: nn.Module, role: str) -> None:
     """LEAPS feeds one clip N×3×T×H×W; a two-stream network (rgb, flow) is refused before any work."""
     if not isinstance(network, nn.Module):
         raise TypeError(f"the {role} must be a torch.nn.Module (a video model), got {type(network).__name__}")
-    info = getattr(network, "vidvis_info", None)
+    info = getattr(network, "vidvis_adapter", None)
     params = inspect.signature(network.forward).parameters.values()
     arity = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in params)
     if (info is not None and info.kind == "two_stream") or arity > 1:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..models.layers import stop_status
-from ..models.probe import Layout, Probe, default_layout, final_relu
+from ..models.probe import Layout, Probe, final_relu
 
 
 @contextlib.contextmanager
@@ -37,7 +37,7 @@ def frozen(model: nn.Module) -> Iterator[nn.Module]:
 
 
 @contextlib.contextmanager
-def capture(model: nn.Module, layers, pre_activation=(), layout: Layout = default_layout
+def capture(model: nn.Module, layers, pre_activation=(), layout: Layout | None = None
             ) -> Iterator[dict[str, torch.Tensor]]:
     """Records the named layers on every forward pass, as N×C×T×H×W or N×C (a :class:`~..models.probe.Probe`'s
     ``outputs``). For names in ``pre_activation`` it records the input of the layer's final ReLU instead: the

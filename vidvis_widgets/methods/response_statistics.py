@@ -131,10 +131,10 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
             response_statistics(model, dataset, layers, reduce=reduce, top_k=top_k, class_top_k=class_top_k,
                                 batch_size=batch_size, num_workers=num_workers, device=device, stop=stop)))
         return ResponseStatistics.from_arrays(arrays, meta)
-    info = getattr(model, "vidvis_info", None)
+    info = getattr(model, "vidvis_adapter", None)
     if info is None:
-        raise ValueError(f"{type(model).__name__} carries no vidvis_info; load it with vidvis_widgets.models."
-                         "load_model or attach a ModelInfo as model.vidvis_info")
+        raise ValueError(f"{type(model).__name__} carries no vidvis_adapter; load it with vidvis_widgets.models."
+                         "load_model or attach a ModelAdapter as model.vidvis_adapter")
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce must be one of {', '.join(REDUCTIONS)}, got {reduce!r}")
     layers = (layers,) if isinstance(layers, str) else tuple(layers)
@@ -160,7 +160,8 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
     ctop_i: dict[str, torch.Tensor] = {}
     counts = np.zeros(K, np.int64)
     seen = 0
-    with frozen(model), capture(model, layers) as acts, stoppable(model, stop), torch.no_grad():
+    with frozen(model), capture(model, layers, layout=info.layer_layout) as acts, stoppable(model, stop), \
+            torch.no_grad():
         for batch in loader:
             check_stop(stop)
             host_labels = np.asarray(batch["label"])  # checked on the host: no device sync

@@ -64,7 +64,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..media.clips import rgb_to_uint8, to_numpy
-from ..models.architecture import channels_last, final_linear, fixed_input_size, native_size, normalization
+from ..models.adapter import adapter_of
 from ..models.layers import device_of, submodule
 from ..models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
 from ..checks import number
@@ -392,13 +392,14 @@ class SaliencyTubes:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
         self.device = device_of(model, device)
         self.model = model.to(self.device)
-        self.info = getattr(model, "vidvis_info", None)
+        self.info = getattr(model, "vidvis_adapter", None)
         self.two_stream = self.info is not None and self.info.kind == "two_stream"
         self.method, self.bf16 = method, bool(bf16)
         self.batch_size = number("batch_size", batch_size, low=1, integer=True)
-        self.channels_last = channels_last(model)
-        self.mean, self.std = normalization(model, self.device)
-        self.layer = layer if layer is not None else ("conv5_fusion" if self.two_stream else None)
+        self.adapter = adapter_of(model)
+        self.mean = torch.tensor(self.adapter.mean, device=self.device)
+        self.std = torch.tensor(self.adapter.std, device=self.device)
+        self.layer = layer if layer is not None else self.adapter.tube_layer
         if self.layer is not None:
             submodule(model, self.layer)
         self._head: nn.Linear | None = None
@@ -408,11 +409,10 @@ class SaliencyTubes:
 
     # -- model facts -------------------------------------------------------------------------------------
     def _linear_head(self) -> nn.Linear:
-        try:
-            head = submodule(self.model, final_linear(self.model))
-        except ValueError:
-            raise ValueError(self._not_cam(f"{type(self.model).__name__} has no linear classifier")) from None
-        return head
+        head = self.adapter.logit_layer
+        if head is None or not isinstance(submodule(self.model, head), nn.Linear):
+            raise ValueError(self._not_cam(f"{type(self.model).__name__} has no linear classifier"))
+        return submodule(self.model, head)
 
     def _not_cam(self, why: str) -> str:
         return (f"the CAM form of Saliency Tubes needs a head that is global average pooling of the last convolution "
@@ -437,9 +437,9 @@ class SaliencyTubes:
         x.copy_(frames.to(self.device).permute(0, 4, 1, 2, 3))
         std = self.std.view(1, 3, 1, 1, 1)
         torch.addcmul(-self.mean.view(1, 3, 1, 1, 1) / std, x, 1 / (255 * std), out=x)
-        fixed = fixed_input_size(self.model)
-        size = fixed or native_size(self.model)
-        if size is not None and tuple(x.shape[2:]) != tuple(size):
+        # a fixed-size model takes its native T×H×W; any other its native H×W at the clip's own frames
+        size, fixed = self.adapter.native_shape, self.adapter.fixed_size
+        if size is not None and tuple(x.shape[2:]) != (size if fixed else (x.shape[2], *size[1:])):
             x = F.interpolate(x, size=size if fixed else (x.shape[2], *size[1:]), mode="trilinear", align_corners=False)
         return (x,)
 
@@ -457,16 +457,11 @@ class SaliencyTubes:
         return self._buffer[:n]
 
     def _default_layer(self, inputs: tuple[torch.Tensor, ...]) -> str:
-        """The last layer, in execution order, whose output has space-time maps (more than one spatial
-        position); a parent whose output is its last child's is preferred, for a shorter name."""
-        import torchvision.models.video as tvv
-
-        if isinstance(self.model, tvv.MViT):
-            # only the class token reaches MViT's head, so the last block's patch tokens get no gradient; the
-            # block before gives the patches the last block's attention reads
-            return f"blocks.{len(self.model.blocks) - 2}"
+        """For a model whose adapter names no tube layer: the last layer, in execution order, whose output has
+        space-time maps (more than one spatial position); a parent whose output is its last child's is
+        preferred, for a shorter name."""
         found = modules_that_ran(self.model, tuple(x[:1] for x in inputs),
-                                 lambda _name, out: _has_maps(out, self.channels_last))
+                                 lambda name, out: _has_maps(out, self.adapter.layer_layout(name).channels_last))
         if not found:
             raise ValueError(f"{type(self.model).__name__} has no layer with space-time maps (N×C×T×H×W, or tokens with "
                              "their T×H×W); pass layer=")
@@ -560,8 +555,8 @@ class SaliencyTubes:
                           "are empty; choose a layer the head depends on (an earlier one)", stacklevel=3)
         return acts.detach(), logits.detach(), weights, classes, "grad"
 
-    def _layout(self, _name: str) -> LayerLayout:
-        return LayerLayout(channels_last=self.channels_last)
+    def _layout(self, name: str) -> LayerLayout:
+        return self.adapter.layer_layout(name)
 
     def _features(self, maps: torch.Tensor) -> torch.Tensor:
         """The layer's maps (:func:`~..models.probe.as_maps`: a 2D layer of the two-stream net has one "time step",

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from ..models.probe import Probe
+from ..models.probe import Probe, default_layout
 
 
 class _Tap(nn.Module):
@@ -50,8 +50,8 @@ class StackedCheckpoints(nn.Module):
         self.pre = {l for l in pre_activation if l in self.layers}
         for name in self.layers:
             self._put(name, _Tap(name in self.pre))
-        if hasattr(models[0], "vidvis_info"):
-            self.vidvis_info = models[0].vidvis_info
+        if hasattr(models[0], "vidvis_adapter"):
+            self.vidvis_adapter = models[0].vidvis_adapter
 
     def _put(self, name: str, tap: nn.Module) -> None:
         *parents, leaf = name.split(".")
@@ -65,7 +65,7 @@ class StackedCheckpoints(nn.Module):
     def _one(self, params, buffers, *inputs):
         # the taps carry each layer in the probe's one tensor form; a layout's permutation (channels last,
         # Video Swin) is left to the probe that reads the taps on this stack
-        with Probe(self._base[0], self.layers, pre_activation=self.pre) as probe:
+        with Probe(self._base[0], self.layers, pre_activation=self.pre, layout=default_layout) as probe:
             out = functional_call(self._base[0], (params, buffers), inputs)
         return out, tuple(probe[n] for n in self.layers)
 

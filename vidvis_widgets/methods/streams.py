@@ -43,9 +43,9 @@ class InputStreams:
 
     @classmethod
     def of(cls, model: nn.Module, input_shape=None) -> "InputStreams":
-        """From ``model.vidvis_info``, or from ``input_shape`` for any other module: (3, T, H, W) for a
+        """From ``model.vidvis_adapter``, or from ``input_shape`` for any other module: (3, T, H, W) for a
         clip model, ((3, H, W), (2L, H, W)) for a two-stream model."""
-        info = getattr(model, "vidvis_info", None)
+        info = getattr(model, "vidvis_adapter", None)
         if input_shape is not None:
             shapes = [tuple(input_shape)] if isinstance(input_shape[0], int) else [tuple(s) for s in input_shape]
             two = len(shapes) == 2
@@ -66,7 +66,7 @@ class InputStreams:
                            info.flow_scale if info else 1.0)
             return cls(model, "clip", shapes[0][2:], shapes[0][1], 0, std)
         if info is None:
-            raise ValueError(f"{type(model).__name__} carries no vidvis_info; give input_shape=(3, T, H, W) for a "
+            raise ValueError(f"{type(model).__name__} carries no vidvis_adapter; give input_shape=(3, T, H, W) for a "
                              "clip model or ((3, H, W), (2L, H, W)) for a two-stream model")
         return cls(model, info.kind, info.size, info.num_frames, info.flow_frames, info.std, info.flow_scale)
 

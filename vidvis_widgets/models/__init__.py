@@ -3,7 +3,7 @@
 from .checkpoints import CheckpointMismatch, embedded_checkpoints
 from .evaluation import Evaluation, evaluate
 from .folding import fold_batchnorm
-from .info import ModelInfo
+from .adapter import ModelAdapter
 from .layers import LayerInfo, LayerTable, list_layers
 from .registry import KNOWN, load_model
 from .tiny import TinyFrame2D, TinyR3D, TinyTwoStream, TinyVerifier
@@ -19,6 +19,6 @@ def model_card() -> str:
     return path.read_text(encoding="utf-8")
 
 
-__all__ = ["model_card", "load_model", "list_layers", "LayerTable", "LayerInfo", "fold_batchnorm", "ModelInfo", "KNOWN", "CheckpointMismatch", "embedded_checkpoints",
+__all__ = ["model_card", "load_model", "list_layers", "LayerTable", "LayerInfo", "fold_batchnorm", "ModelAdapter", "KNOWN", "CheckpointMismatch", "embedded_checkpoints",
            "evaluate", "Evaluation",
            "TinyTwoStream", "TinyR3D", "TinyFrame2D", "TinyVerifier"]

@@ -15,7 +15,7 @@ from .layers import device_of
 @torch.no_grad()
 def predict(model: nn.Module, arrays: dict, batch_size: int = 64) -> np.ndarray:
     """Class logits, N×classes, for dataset arrays (``rgb``, ``flow``), on the model's device."""
-    info = model.vidvis_info
+    info = model.vidvis_adapter
     device = device_of(model)
     model.eval()
     out = []
@@ -91,10 +91,10 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 64, num_workers: in
     dataset's ``cache_key``."""
     from ..data.loading import batches, check_classes, check_labels, dataset_key
 
-    info = getattr(model, "vidvis_info", None)
+    info = getattr(model, "vidvis_adapter", None)
     if info is None:
-        raise ValueError(f"{type(model).__name__} carries no vidvis_info; load it with vidvis_widgets.models."
-                         "load_model or attach a ModelInfo as model.vidvis_info")
+        raise ValueError(f"{type(model).__name__} carries no vidvis_adapter; load it with vidvis_widgets.models."
+                         "load_model or attach a ModelAdapter as model.vidvis_adapter")
     classes = tuple(info.class_names)
     from ..store import as_store
 

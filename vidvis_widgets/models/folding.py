@@ -23,6 +23,6 @@ def fold_batchnorm(model: nn.Module) -> tuple[nn.Module, int]:
                 setattr(parent, name_a, fuse_conv_bn_eval(a, b))
                 setattr(parent, name_b, nn.Identity())
                 count += 1
-    if hasattr(model, "vidvis_info"):
-        folded.vidvis_info = model.vidvis_info
+    if hasattr(model, "vidvis_adapter"):
+        folded.vidvis_adapter = model.vidvis_adapter
     return folded, count

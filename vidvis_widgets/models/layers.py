@@ -502,9 +502,9 @@ def _key(model: nn.Module, shapes) -> tuple:
 def _layout_of(model: nn.Module, layout: Layout | None) -> Layout:
     if layout is not None:
         return layout
-    from .architecture import layer_layout
+    from .adapter import adapter_of
 
-    return layer_layout(model)
+    return adapter_of(model).layer_layout
 
 
 def list_layers(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence[int]], *,

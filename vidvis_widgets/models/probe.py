@@ -24,26 +24,11 @@ from typing import Any, Callable, Iterable, Iterator
 import torch
 from torch import nn
 
-#: how a layer lays out its output: channels last (Video Swin), and the (T, H, W) grid of a token sequence
-Layout = Callable[[str], "LayerLayout"]
-
-
-class LayerLayout(tuple):
-    """``(channels_last, grid)``: grid is the (T, H, W) of a bare token sequence, or None."""
-
-    def __new__(cls, channels_last: bool = False, grid: tuple[int, int, int] | None = None):
-        return super().__new__(cls, (channels_last, grid))
-
-    @property
-    def channels_last(self) -> bool:
-        return self[0]
-
-    @property
-    def grid(self) -> tuple[int, int, int] | None:
-        return self[1]
+from .adapter import LayerLayout, Layout, adapter_of
 
 
 def default_layout(_name: str) -> LayerLayout:
+    """Every layer as its module emits it (channels first); a probe on a model takes its adapter's layout."""
     return LayerLayout()
 
 
@@ -120,19 +105,24 @@ class Probe:
 
     ``outputs[name]``: the layer's output as N×C×T×H×W or N×C (:func:`as_maps`), or, for the names in
     ``pre_activation``, the input of the layer's final ReLU in that form (cloned, since an in-place ReLU would
-    rectify it); ``pre_activation`` falls back to the output for a layer without a ReLU.
+    rectify it) where the layer's output is that ReLU's output; ``pre_activation`` falls back to the output
+    for a layer without a final ReLU (a pooling layer, an Inception block's concatenated branches).
     ``bn_inputs[name]``: with ``batchnorm_inputs``, the input of every BatchNorm layer.
     ``raw[name]``: with ``keep_raw``, what was recorded as it came (the module's output, a tuple for an MViT
     block; the cloned pre-activation), before :func:`as_maps`.
     ``leaf``: each recorded output (not a pre-activation) is replaced, for the rest of the forward pass, by a
     detached copy that requires a gradient, so that a gradient can be taken against ``raw[name]`` (its first
     tensor, :func:`first_tensor`) with the weights frozen, and the backward pass stops at the layer instead of
-    running on to the input. ``outputs[name]`` is then computed from that leaf."""
+    running on to the input. ``outputs[name]`` is then computed from that leaf.
+    ``layout``: how each layer lays out its output (:class:`LayerLayout` by name); by default the model's
+    adapter says (:func:`~.adapter.adapter_of`), so Video Swin's channels-last stages are read right
+    without the caller knowing."""
 
     def __init__(self, model: nn.Module, layers: Iterable[str] = (), *, pre_activation: Iterable[str] = (),
-                 batchnorm_inputs: bool = False, layout: Layout = default_layout, keep_raw: bool = False,
+                 batchnorm_inputs: bool = False, layout: Layout | None = None, keep_raw: bool = False,
                  leaf: bool = False):
         self.model = model
+        layout = layout if layout is not None else adapter_of(model).layer_layout
         self.layers = tuple(dict.fromkeys(layers))
         self.pre_activation = set(pre_activation) & set(self.layers)
         self.layout, self.keep_raw = layout, keep_raw or leaf
@@ -143,10 +133,11 @@ class Probe:
         for name in self.layers:
             module = model.get_submodule(name)
             relu = final_relu(module) if name in self.pre_activation else None
+            last: dict[str, Any] = {}
             if relu is not None:
-                self._handles.append(relu.register_forward_pre_hook(self._pre_hook(name)))
-            else:
-                self._handles.append(module.register_forward_hook(self._out_hook(name, leaf)))
+                self._handles.append(relu.register_forward_pre_hook(self._pre_hook(last)))
+                self._handles.append(relu.register_forward_hook(self._relu_out_hook(last)))
+            self._handles.append(module.register_forward_hook(self._out_hook(name, leaf, last)))
         if batchnorm_inputs:
             for name, bn in batchnorms(model):
                 self._handles.append(bn.register_forward_pre_hook(self._bn_hook(name)))
@@ -159,17 +150,30 @@ class Probe:
         except ValueError as e:
             raise ValueError(f"layer {name!r}: {e}") from None
 
-    def _out_hook(self, name: str, leaf: bool):
+    def _out_hook(self, name: str, leaf: bool, last: dict):
         def hook(_m, _inputs, out):
             if leaf:
                 out = as_leaf(out)
-            self._record(name, out)
+            # the pre-activation stands for the layer only where the layer's output is its final ReLU's output
+            # (a block ending in that ReLU); a concatenation of branches (an Inception block) is read as it is
+            if "out" in last and first_tensor(out) is last["out"]:
+                self._record(name, last["pre"])
+            else:
+                self._record(name, out)
+            last.clear()
             return out if leaf else None
         return hook
 
-    def _pre_hook(self, name: str):
+    @staticmethod
+    def _pre_hook(last: dict):
         def hook(_m, inputs):
-            self._record(name, inputs[0].clone())
+            last["pre"] = inputs[0].clone()  # cloned: an in-place ReLU rectifies its input
+        return hook
+
+    @staticmethod
+    def _relu_out_hook(last: dict):
+        def hook(_m, _inputs, out):
+            last["out"] = out
         return hook
 
     def _bn_hook(self, name: str):

@@ -12,12 +12,13 @@ from torch import nn
 
 from ..data.synthetic import CLASS_NAMES, class_map
 from .checkpoints import embedded_checkpoints, load_state, read_checkpoint
-from .info import ModelInfo
+from .adapter import ModelAdapter, describe
 from .tiny import TinyFrame2D, TinyR3D, TinyTwoStream, TinyVerifier
 
 EMBEDDED: dict[str, tuple[Callable[[], nn.Module], dict]] = {
     "tiny_two_stream": (lambda: TinyTwoStream(mirror=class_map("mirror"), reversal=class_map("reversal")),
-                        dict(kind="two_stream", flow_frames=10, flow_scale=2.0)),
+                        dict(kind="two_stream", flow_frames=10, flow_scale=2.0, tube_layer="conv5_fusion",
+                             am_layer="conv5_fusion")),
     "tiny_r3d": (TinyR3D, dict(kind="clip")),
     "tiny_verifier": (TinyVerifier, dict(kind="clip")),
     "tiny_frame2d": (TinyFrame2D, dict(kind="clip")),
@@ -35,13 +36,13 @@ def _unknown(name: str) -> ValueError:
     return ValueError(f"unknown model {name!r}; known models: {', '.join(KNOWN)}.{hint}")
 
 
-def _attach(model: nn.Module, info: ModelInfo) -> nn.Module:
-    model.vidvis_info = info
+def _attach(model: nn.Module, adapter: ModelAdapter) -> nn.Module:
+    model.vidvis_adapter = adapter
     return model.eval()
 
 
 def load_model(name: str, weights: Any = "embedded", num_frames: int = 16, size: int = 64) -> nn.Module:
-    """A model in eval mode, with its :class:`ModelInfo` as ``model.vidvis_info``.
+    """A model in eval mode, with its :class:`ModelAdapter` as ``model.vidvis_adapter``.
 
     Embedded models (``tiny_two_stream``, ``tiny_r3d``, ``tiny_verifier``): ``weights`` is ``"embedded"``
     (the last shipped epoch), ``"epoch_3"`` or an int epoch, a checkpoint path, or ``None`` for random.
@@ -94,9 +95,8 @@ def _load_embedded(name: str, weights: Any, num_frames: int, size: int) -> nn.Mo
         state, meta = read_checkpoint(path)
         load_state(model, state, f"checkpoint {path}")
         label = str(path)
-    info = ModelInfo(name=name, class_names=CLASS_NAMES, num_frames=num_frames, size=(size, size),
-                     layer_names=tuple(n for n, _ in model.named_modules() if n), weights=label, **kw)
-    return _attach(model, info)
+    return _attach(model, describe(model, name=name, class_names=CLASS_NAMES, num_frames=num_frames,
+                                   size=(size, size), weights=label, **kw))
 
 
 def _load_torchvision(arch: str, weights: Any) -> nn.Module:
@@ -119,10 +119,8 @@ def _load_torchvision(arch: str, weights: Any) -> nn.Module:
     else:
         w = _torchvision_weights(arch, weights)
         model, label, classes = builder(weights=w), str(w), tuple(w.meta["categories"])  # downloads on the user's machine
-    info = ModelInfo(name=f"torchvision:{arch}", kind="clip", class_names=classes, num_frames=frames,
-                     size=(side, side), layer_names=tuple(n for n, _ in model.named_modules() if n), weights=label,
-                     layout="channels_last" if arch == "swin3d_t" else "channels_first")
-    return _attach(model, info)
+    return _attach(model, describe(model, name=f"torchvision:{arch}", class_names=classes, num_frames=frames,
+                                   size=(side, side), weights=label))
 
 
 def _torchvision_weights(arch: str, weights: Any):
@@ -143,5 +141,5 @@ def _torchvision_weights(arch: str, weights: Any):
 def is_embedded(model: nn.Module) -> bool:
     """Whether ``model`` is an embedded model with trained (shipped or checkpoint) weights: its â can be taken
     on the embedded val split."""
-    info = getattr(model, "vidvis_info", None)
+    info = getattr(model, "vidvis_adapter", None)
     return info is not None and info.name in EMBEDDED and info.weights != "random"

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from ..data.loading import num_videos
 from ..media.dataset_clips import dataset_clips
 from ..methods.activation_maximization import ActivationMaximization, AMJob
-from ..models.architecture import final_linear
+from ..models.adapter import adapter_of
 from ..models.evaluation import Evaluation, evaluate
 from .clip_player import ClipPlayer
 from .regularizer_sweep import sweep_row
@@ -41,7 +41,10 @@ class ConfusionPairView(W.VBox):
             raise ValueError(f"the evaluation covers {len(self.evaluation.labels)} videos but the dataset has {n}; "
                              "pass the dataset it was computed on")
         self.am = am if am is not None else ActivationMaximization(model, store=store)
-        self.logit_layer = logit_layer or final_linear(model)
+        self.logit_layer = logit_layer or adapter_of(model).logit_layer
+        if self.logit_layer is None:
+            raise ValueError(f"{type(model).__name__} has no linear layer to take as its class logits; pass "
+                             "logit_layer='<the layer whose outputs are the class logits>'")
         self.gammas, self.kappa, self.seed, self.steps, self.samples = tuple(gammas), kappa, seed, steps, samples
         self.pair: tuple[str, str] | None = None
         self.am_results = None

@@ -1,0 +1,185 @@
+"""Every method on every torchvision video architecture, through the adapter alone. (AM runs without its
+regularizers here, so that its climb on the unit shows in four steps; they are tested on the embedded models.)
+
+Each architecture is built from its own torchvision class with random weights, in the smallest configuration
+that keeps it (S3D has no smaller configuration and runs at its native 16×224²). The methods get nothing but
+the model: they ask its adapter for the layout, the logits and their default layers. Every number is checked
+against the test's own forward hooks, which read the raw module outputs without the package's probe.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torchvision.models.video import S3D, mvit, resnet, swin_transformer
+
+from vidvis_widgets.methods import AMJob, ActivationMaximization, InversionJob, ModelInversion, SaliencyTubes
+from vidvis_widgets.methods import response_statistics
+from vidvis_widgets.models import evaluate
+from vidvis_widgets.models.adapter import KINETICS_MEAN, KINETICS_STD, describe
+
+K = 5  # classes of every small head
+CLASSES = tuple(f"action_{i}" for i in range(K))
+
+
+def _video_resnet(convs, stem) -> nn.Module:
+    return resnet.VideoResNet(resnet.BasicBlock, convs, [1, 1, 1, 1], stem, num_classes=K)
+
+
+def _build(arch: str) -> nn.Module:
+    torch.manual_seed(0)
+    if arch == "r3d":
+        model = _video_resnet([resnet.Conv3DSimple] * 4, resnet.BasicStem)
+    elif arch == "mc3":
+        model = _video_resnet([resnet.Conv3DSimple] + [resnet.Conv3DNoTemporal] * 3, resnet.BasicStem)
+    elif arch == "r2plus1d":
+        model = _video_resnet([resnet.Conv2Plus1D] * 4, resnet.R2Plus1dStem)
+    elif arch == "s3d":
+        model = S3D(num_classes=K)
+    elif arch == "mvit":
+        blocks = [mvit.MSBlockConfig(1, 8, 8, [3, 3, 3], [3, 3, 3], [1, 1, 1], [1, 2, 2]),
+                  mvit.MSBlockConfig(1, 8, 16, [3, 3, 3], [3, 3, 3], [1, 2, 2], [1, 1, 1]),
+                  mvit.MSBlockConfig(1, 16, 16, [3, 3, 3], [3, 3, 3], [1, 1, 1], [1, 1, 1]),
+                  mvit.MSBlockConfig(1, 16, 16, [3, 3, 3], [3, 3, 3], [1, 1, 1], [1, 1, 1])]
+        model = mvit.MViT(spatial_size=(32, 32), temporal_size=8, block_setting=blocks, residual_pool=True,
+                          residual_with_cls_embed=False, rel_pos_embed=True, proj_after_attn=True, num_classes=K)
+    elif arch == "swin":
+        model = swin_transformer.SwinTransformer3d(patch_size=[2, 4, 4], embed_dim=16, depths=[1, 1, 1, 1],
+                                                   num_heads=[1, 1, 2, 2], window_size=[2, 4, 4], num_classes=K)
+    else:
+        raise AssertionError(arch)
+    # random weights with BatchNorm statistics measured on random clips, as training leaves them: without them a
+    # deep plain stack (S3D) shrinks its signal ~30× per block and a mid-level unit's gradient vanishes
+    small = {} if arch in ("s3d", "mvit") else dict(num_frames=8, size=(32, 32))
+    t, h, w = describe(model, **small).native_shape
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.momentum = None  # a cumulative average over the calibration batches
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(2, 3, t, h, w))
+    model.eval()
+    # the native size of the architectures whose size is free is set to the test's small clips, as a user's
+    # adapter for a model trained at that size would say; MViT's follows from its positional grid (8×32²)
+    model.vidvis_adapter = describe(model, class_names=CLASSES, **small)
+    return model
+
+
+ARCHS = ["r3d", "mc3", "r2plus1d", "s3d", "mvit", "swin"]
+
+
+@pytest.fixture(scope="module", params=ARCHS)
+def model(request):
+    return _build(request.param)
+
+
+def _native(model) -> tuple[int, int, int]:
+    return model.vidvis_adapter.native_shape
+
+
+def _clips(model, n: int = 3, seed: int = 0) -> np.ndarray:
+    t, h, w = _native(model)
+    return np.random.default_rng(seed).integers(0, 256, (n, t, h, w, 3), dtype=np.uint8)
+
+
+def _model_units(rgb: np.ndarray) -> torch.Tensor:
+    """N×T×H×W×3 uint8 → N×3×T×H×W in Kinetics' normalization, written out here."""
+    x = torch.as_tensor(rgb).float().permute(0, 4, 1, 2, 3) / 255
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1, 1) for v in (KINETICS_MEAN, KINETICS_STD))
+    return (x - mean) / std
+
+
+def _channels_first(model, name: str, out) -> torch.Tensor:
+    """The test's own reading of a raw module output as N×C×positions."""
+    if isinstance(out, tuple):  # an MViT block: (tokens N×(1+THW)×C, thw), class token first
+        return out[0][:, 1:].transpose(1, 2)
+    if isinstance(model, swin_transformer.SwinTransformer3d) and name.startswith("features"):
+        return out.flatten(1, -2).transpose(1, 2)  # N×T×H×W×C
+    return out.flatten(2) if out.dim() > 2 else out[..., None]
+
+
+def _recorded(model, name: str, x: torch.Tensor) -> torch.Tensor:
+    """N×C×positions of layer ``name``'s output on model input ``x``."""
+    seen = {}
+    handle = model.get_submodule(name).register_forward_hook(lambda m, a, o: seen.__setitem__("x", o))
+    with torch.no_grad():
+        model(x)
+    handle.remove()
+    return _channels_first(model, name, seen["x"])
+
+
+def _am_input(model, result) -> torch.Tensor:
+    """AM's appearance (T×H×W×3, mean-subtracted RGB on 0–255) back to model input 1×3×T×H×W."""
+    std = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
+    return (torch.as_tensor(result.appearance).float().permute(3, 0, 1, 2) / 255 / std)[None]
+
+
+def test_am_climbs_the_default_mid_level_unit_and_refuses_units_past_the_layer(model):
+    adapter = model.vidvis_adapter
+    am = ActivationMaximization(model, activation_max=None, steps=4, jitter=False, regularization=0)
+    x0 = _model_units(_clips(model, 1))
+    c = _recorded(model, adapter.am_layer, x0).shape[1]
+    with pytest.raises(ValueError, match=rf"channel {c} out of range for layer '{adapter.am_layer}', which has {c}"):
+        am(AMJob(adapter.am_layer, c))
+    r = am(AMJob(adapter.am_layer, c // 2, kappa=1, gamma=1))
+    assert r.status == "completed" and r.appearance.shape == (*_native(model), 3)
+    assert r.normalized_activation > r.activation[0]  # the best input beats the start
+    # the unit summed over positions, read by the test's hook on the result's input, is what the result reports
+    own = float(_recorded(model, adapter.am_layer, _am_input(model, r))[0, c // 2].sum())
+    assert r.normalized_activation == pytest.approx(own, rel=1e-3, abs=1e-3)
+
+
+def test_am_on_a_class_logit_by_name(model):
+    adapter = model.vidvis_adapter
+    am = ActivationMaximization(model, activation_max=None, steps=4, jitter=False, regularization=0)
+    r = am(AMJob(adapter.logit_layer, "action_2"))
+    assert r.job.channel == 2 and r.normalized_activation > r.activation[0]
+    x = _am_input(model, r)
+    own = _recorded(model, adapter.logit_layer, x)[0, 2]
+    assert r.normalized_activation == pytest.approx(float(own.sum()), rel=1e-3, abs=1e-3)
+    with torch.no_grad():  # the logit layer is the class score: its mean over positions is the model's logit
+        assert float(model(x)[0, 2]) == pytest.approx(float(own.mean()), rel=1e-3, abs=1e-4)
+
+
+def test_inversion_runs_am_deepdream_and_leaps_in_job_order(model):
+    stimulus = _clips(model, 1, seed=1)[0]
+    inv = ModelInversion(model, "tiny_verifier", steps=2, size=_native(model))
+    jobs = [InversionJob("action_1", variant="am"), InversionJob(3, variant="deepdream"),
+            InversionJob(0, stimulus=0, variant="leaps")]
+    results = inv(jobs, [stimulus], stimulus_labels=[0])
+    assert [r.job.variant for r in results] == ["am", "deepdream", "leaps"]
+    assert [r.job.target for r in results] == [1, 3, 0]
+    for r in results:
+        assert r.status == "completed" and r.video.shape == (*_native(model), 3)
+        # the reported class probabilities are the model's softmax on the result's own input
+        with torch.no_grad():
+            p = torch.softmax(model(torch.as_tensor(r.x)[None].float()), 1)[0].numpy()
+        np.testing.assert_allclose(r.probabilities, p, atol=1e-4)
+
+
+def test_saliency_tubes_on_the_default_layer_follow_the_clip(model):
+    clips = _clips(model, 2)
+    result = SaliencyTubes(model)(clips)
+    assert result.layer == model.vidvis_adapter.tube_layer
+    tubes = result.tubes()
+    assert tuple(tubes.shape) == clips.shape[:4]
+    assert torch.isfinite(tubes).all() and float(tubes.min()) >= 0 and float(tubes.amax((1, 2, 3)).min()) > 0
+    with torch.no_grad():
+        logits = model(_model_units(clips))
+    torch.testing.assert_close(result.logits.float(), logits, atol=1e-4, rtol=1e-4)
+
+
+def test_response_statistics_and_evaluation_match_the_tests_own_pass(model):
+    rgb = _clips(model, 4, seed=2)
+    data = {"rgb": rgb, "label": np.array([0, 1, 2, 1])}
+    layer = model.vidvis_adapter.am_layer
+    stats = response_statistics(model, data, [layer])
+    x = _model_units(rgb)
+    own = _recorded(model, layer, x).amax(2).amax(0).numpy()  # each unit's maximum over positions and videos
+    np.testing.assert_allclose(stats.activation_max[layer], own, rtol=1e-4, atol=1e-4)
+    ev = evaluate(model, data)
+    with torch.no_grad():
+        np.testing.assert_allclose(ev.logits, model(x).numpy(), rtol=1e-4, atol=1e-4)
+    assert ev.classes == CLASSES and ev.matrix.sum() == 4

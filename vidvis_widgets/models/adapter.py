@@ -1,0 +1,272 @@
+"""One adapter per model: everything the methods ask about a model, so that none of them branches on a
+model's kind.
+
+``load_model`` attaches a :class:`ModelAdapter` as ``model.vidvis_adapter``, the way torchvision attaches
+``weights.transforms()``. It knows the model's input (streams, layout, normalization, native frames and size,
+whether the size is fixed), how its layers lay out their outputs for the probe, where its class logits are,
+its class names, and the default layer of each method. :func:`adapter_of` also describes a bare module
+(one the user built without ``load_model``) from its structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: how a layer lays out its output: channels last (Video Swin), and the (T, H, W) grid of a token sequence
+Layout = Callable[[str], "LayerLayout"]
+
+
+class LayerLayout(tuple):
+    """``(channels_last, grid)``: grid is the (T, H, W) of a bare token sequence, or None."""
+
+    def __new__(cls, channels_last: bool = False, grid: tuple[int, int, int] | None = None):
+        return super().__new__(cls, (channels_last, grid))
+
+    @property
+    def channels_last(self) -> bool:
+        return self[0]
+
+    @property
+    def grid(self) -> tuple[int, int, int] | None:
+        return self[1]
+
+
+KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
+KINETICS_STD = (0.22803, 0.22145, 0.216989)
+
+
+@dataclass(frozen=True)
+class ModelAdapter:
+    """``kind``: ``"two_stream"`` (forward(rgb, flow)) or ``"clip"`` (forward(clip N×3×T×H×W)).
+
+    Pixels are N×3×T×H×W floats in [0, 1] (or uint8 0–255); model units are the normalized inputs
+    (:meth:`normalize`, :meth:`denormalize`). A model with ``fixed_size`` takes only its native T×H×W
+    (MViT's attention pools fixed token grids): :meth:`model_input` resamples to it."""
+
+    name: str
+    kind: str
+    class_names: tuple[str, ...]
+    #: the native input frames and H×W (None for a bare module of unknown architecture)
+    num_frames: int | None
+    size: tuple[int, int] | None
+    mean: tuple[float, float, float] = KINETICS_MEAN
+    std: tuple[float, float, float] = KINETICS_STD
+    #: two-stream only: flow fields stacked on the motion input, and the divisor applied to pixel flow
+    flow_frames: int = 0
+    flow_scale: float = 1.0
+    layer_names: tuple[str, ...] = field(default=())
+    weights: str = "random"
+    #: how the model's space-time layers lay out their outputs: "channels_first" (N×C×T×H×W, 3D CNNs, MViT's
+    #: tokens as the probe reads them) or "channels_last" (N×T×H×W×C, Video Swin)
+    layout: str = "channels_first"
+    #: layers that emit channels-first maps in a channels-last model (Video Swin's patch embedding and pool)
+    channels_first_layers: tuple[str, ...] = ()
+    #: whether the model takes only its native frames and size
+    fixed_size: bool = False
+    #: the smallest input T×H×W the model takes, where it is known and above a method's default size
+    min_shape: tuple[int, int, int] | None = None
+    #: the layer whose outputs are the class logits (the last linear layer)
+    logit_layer: str | None = None
+    #: Saliency Tubes' default layer: the last with space-time maps before the head (None: found by a pass)
+    tube_layer: str | None = None
+    #: LEAPS' priming layers Λ, last one deepest
+    priming_layers: tuple[str, ...] = ()
+    #: a mid-level layer whose units activation maximization shows by default
+    am_layer: str | None = None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """The model's input streams: ("rgb",), or ("rgb", "flow") for a two-stream model."""
+        return ("rgb", "flow") if self.kind == "two_stream" else ("rgb",)
+
+    @property
+    def native_shape(self) -> tuple[int, int, int] | None:
+        """The input T×H×W the model was trained at (None where unknown)."""
+        return (self.num_frames, *self.size) if self.num_frames is not None and self.size is not None else None
+
+    def layer_layout(self, name: str) -> LayerLayout:
+        """How layer ``name`` lays out its output, as the probe takes it (``Probe(layout=adapter.layer_layout)``)."""
+        return LayerLayout(channels_last=self.layout == "channels_last" and name not in self.channels_first_layers)
+
+    def _stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (1, 3) + (1,) * (x.dim() - 2)
+        return (torch.tensor(self.mean, device=x.device).view(shape),
+                torch.tensor(self.std, device=x.device).view(shape))
+
+    def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
+        """…×3×(T×)H×W pixels (floats in [0, 1], or integers on 0–255) → model units, on their device."""
+        mean, std = self._stats(pixels)
+        x = pixels.float() if pixels.is_floating_point() else pixels.float() / 255.0
+        return (x - mean) / std
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Model units → pixels in [0, 1] (not clamped), the inverse of :meth:`normalize`."""
+        mean, std = self._stats(x)
+        return x.float() * std + mean
+
+    def model_input(self, x: torch.Tensor) -> torch.Tensor:
+        """N×3×T×H×W model units as the model takes them: resampled (trilinear) to the native T×H×W when the
+        model's size is fixed, else as they are."""
+        if self.fixed_size and tuple(x.shape[2:]) != self.native_shape:
+            return F.interpolate(x, size=self.native_shape, mode="trilinear", align_corners=False)
+        return x
+
+    def logits(self, output: Any) -> torch.Tensor:
+        """The class logits N×K from whatever ``forward`` returned: a tensor, a tuple (the first tensor), or an
+        object with ``.logits`` (Hugging Face)."""
+        if isinstance(output, torch.Tensor):
+            return output
+        if hasattr(output, "logits"):
+            return output.logits
+        if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
+            return output[0]
+        raise TypeError(f"{self.name}'s forward returned {type(output).__name__}; expected class logits as a "
+                        "tensor, a tuple starting with one, or an object with .logits")
+
+    @property
+    def rgb_frame(self) -> int:
+        """The frame the appearance stream sees: the centre of the clip."""
+        return self.num_frames // 2
+
+    @property
+    def flow_window(self) -> slice:
+        start = self.num_frames // 2 - self.flow_frames // 2
+        return slice(start, start + self.flow_frames)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def prepare(self, batch: dict, device: torch.device | str = "cpu", first: int = 0) -> tuple[torch.Tensor, ...]:
+        """Model inputs from dataset arrays: ``rgb`` N×T×H×W×3 (or one clip T×H×W×3), uint8 on 0–255 or float
+        in [0, 1], and for a two-stream model ``flow`` N×T×2×H×W (or T×2×H×W) in pixels. Both must be finite;
+        ``first``: the dataset position of the batch's first video, which errors name."""
+        rgb = np.asarray(batch["rgb"])
+        if rgb.ndim == 4:
+            rgb = rgb[None]
+        if rgb.ndim != 5 or rgb.shape[-1] != 3:
+            raise ValueError(f"rgb must be N×T×H×W×3 (or one clip T×H×W×3), channels last; got shape {rgb.shape}")
+        if tuple(rgb.shape[2:4]) != tuple(self.size) or rgb.shape[1] < self.num_frames:
+            raise ValueError(f"{self.name} expects clips of ≥{self.num_frames} frames at {self.size[0]}×{self.size[1]}, "
+                             f"got {rgb.shape[1]} frames at {rgb.shape[2]}×{rgb.shape[3]}")
+        rgb = rgb[:, : self.num_frames]
+        _check_rgb(rgb, first)
+        rgb = torch.as_tensor(rgb).to(device)
+        if self.kind == "clip":
+            return (self.normalize(rgb.permute(0, 4, 1, 2, 3)),)
+        if batch.get("flow") is None:
+            raise ValueError(f"{self.name} is a two-stream model: the batch needs 'flow' N×T×2×H×W beside 'rgb'")
+        flow = np.asarray(batch["flow"])
+        if flow.ndim == 4:
+            flow = flow[None]
+        if flow.ndim != 5 or flow.shape[2] != 2 or flow.shape[0] != rgb.shape[0] or flow.shape[1] < self.num_frames:
+            raise ValueError(f"flow must be N×T×2×H×W with T ≥ {self.num_frames} beside rgb {tuple(rgb.shape)}; "
+                             f"got shape {flow.shape}")
+        flow = flow[:, self.flow_window]
+        _check_finite("flow", flow, first)
+        stack = torch.as_tensor(flow).to(device).float().flatten(1, 2) / self.flow_scale
+        return self.normalize(rgb[:, self.rgb_frame].permute(0, 3, 1, 2)), stack
+
+
+#: how far float RGB may stray outside [0, 1] (rounding) before it is taken for another range
+_RANGE_TOLERANCE = 1e-3
+
+
+def _check_finite(name: str, a: np.ndarray, first: int) -> None:
+    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+        bad = np.flatnonzero(~np.isfinite(a.reshape(len(a), -1)).all(1))
+        raise ValueError(f"{name} of video {first + int(bad[0])} contains NaN or infinite values "
+                         f"({len(bad)} of the batch's {len(a)} videos do); {name} must be finite")
+
+
+def _check_rgb(rgb: np.ndarray, first: int) -> None:
+    """uint8 on 0–255, other integers on 0–255, floats in [0, 1]: the ranges normalize_rgb tells apart by dtype."""
+    if rgb.dtype == np.bool_ or not (np.issubdtype(rgb.dtype, np.integer) or np.issubdtype(rgb.dtype, np.floating)):
+        raise TypeError(f"rgb has dtype {rgb.dtype}; expected uint8 (0–255) or float in [0, 1]")
+    if rgb.dtype == np.uint8 or rgb.size == 0:
+        return
+    _check_finite("rgb", rgb, first)
+    lo, hi = rgb.min(), rgb.max()
+    if np.issubdtype(rgb.dtype, np.integer) and (lo < 0 or hi > 255):
+        raise ValueError(f"rgb holds integers in [{lo}, {hi}]; expected uint8 0–255 or floats in [0, 1]")
+    if np.issubdtype(rgb.dtype, np.floating) and (lo < -_RANGE_TOLERANCE or hi > 1 + _RANGE_TOLERANCE):
+        raise ValueError(f"rgb holds floats in [{float(lo):.4g}, {float(hi):.4g}]; float RGB is read as [0, 1]: pass "
+                         "uint8 0–255, or scale the floats to [0, 1] (e.g. divide 0–255 values by 255)")
+
+
+def adapter_of(model: nn.Module) -> ModelAdapter:
+    """``model.vidvis_adapter`` (what ``load_model`` attaches), else an adapter described from the module's
+    structure (:func:`describe`)."""
+    adapter = getattr(model, "vidvis_adapter", None)
+    return adapter if adapter is not None else describe(model)
+
+
+def describe(model: nn.Module, **given) -> ModelAdapter:
+    """An adapter for ``model`` from its structure; ``given`` fields override what is found. torchvision's video
+    models are known by their classes (native input, layout, fixed size, default layers); any other module is
+    taken as a clip model with Kinetics' normalization and no known native size, channels first, its class logits from its
+    last linear layer, and its default layers from its top-level stages where they follow torchvision's
+    ResNet naming (``stem``, ``layer1``–``layer4``)."""
+    fields: dict[str, Any] = dict(name=type(model).__name__, kind="clip", num_frames=None, size=None,
+                                  layer_names=tuple(n for n, _ in model.named_modules() if n))
+    fields.update(_known_architecture(model))
+    fields.setdefault("logit_layer", _last_linear(model))
+    fields.update(given)
+    if "class_names" not in fields:
+        head = model.get_submodule(fields["logit_layer"]) if fields["logit_layer"] else None
+        k = head.out_features if isinstance(head, nn.Linear) else (head.out_channels if head is not None else 0)
+        fields["class_names"] = tuple(f"class_{i}" for i in range(k))
+    return ModelAdapter(**fields)
+
+
+def _last_linear(model: nn.Module) -> str | None:
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    return names[-1] if names else None
+
+
+def _known_architecture(model: nn.Module) -> dict[str, Any]:
+    """What the methods need to know of torchvision's video models (and of models named like its ResNets)."""
+    import torchvision.models.video as tvv
+
+    children = dict(model.named_children())
+    if isinstance(model, tvv.MViT):
+        n = len(model.blocks)
+        # only the class token reaches MViT's head, so the last block's patch tokens get no gradient: the tubes
+        # are read from the block before, whose patches the last block's attention reads
+        # the native input follows the model's own positional grid (16×224² for mvit_v2_s), which its
+        # patch embedding's stride maps back to frames and pixels
+        grid = (model.pos_encoding.temporal_size, *model.pos_encoding.spatial_size)
+        t, h, w = (g * s for g, s in zip(grid, model.conv_proj.stride))
+        return dict(num_frames=t, size=(h, w), fixed_size=True, tube_layer=f"blocks.{n - 2}",
+                    am_layer=f"blocks.{n // 2}",
+                    priming_layers=tuple(f"blocks.{i}" for i in sorted({n // 4 - 1, n // 2 - 1, 3 * n // 4 - 1, n - 1})))
+    if isinstance(model, tvv.SwinTransformer3d):
+        return dict(num_frames=16, size=(224, 224), layout="channels_last",
+                    channels_first_layers=("patch_embed.proj", "avgpool"), tube_layer="norm", am_layer="features.4",
+                    priming_layers=tuple(f"features.{i}" for i in range(0, len(model.features), 2)))
+    if isinstance(model, tvv.S3D):
+        # AM's unit climbs before its final ReLU; an Inception block's output concatenates four branches, so the
+        # default unit is one of Mixed_4f's 1×1×1 branch (a rectified conv whose pre-activation is its own)
+        # its head's 2×7×7 average pool needs at least 16×224² (T/8 × H/32 × W/32)
+        return dict(num_frames=16, size=(224, 224), min_shape=(16, 224, 224), tube_layer="features",
+                    am_layer="features.12.branch0",
+                    logit_layer="classifier.1",
+                    priming_layers=("features.3", "features.7", "features.13", "features.15"))
+    if isinstance(model, tvv.VideoResNet):
+        return dict(num_frames=16, size=(112, 112), tube_layer="layer4", am_layer="layer3",
+                    priming_layers=("stem", "layer1", "layer2", "layer3", "layer4"))
+    if all(f"layer{i}" in children for i in range(1, 5)):  # models named like torchvision's ResNets (tiny_r3d)
+        return dict(tube_layer="layer4", am_layer="layer3", priming_layers=("stem", "layer1", "layer2", "layer3",
+                                                                            "layer4"))
+    if all(f"block{i}" in children for i in range(1, 4)):  # the embedded tiny_verifier
+        return dict(tube_layer="block3", am_layer="block2", priming_layers=("stem", "block1", "block2", "block3"))
+    return {}
