@@ -15,15 +15,10 @@ from typing import Any, Iterable, Literal, Sequence
 import numpy as np
 
 from .flow import FlowMode, flow_to_rgb
+from .layouts import ACCEPTED, infer_layout, to_numpy, to_thwc
 
-Layout = Literal["THWC", "TCHW", "CTHW", "HWC", "CHW"]
 Kind = Literal["rgb", "flow", "image"]
 
-LAYOUTS: tuple[str, ...] = ("THWC", "TCHW", "CTHW", "HWC", "CHW")
-_ACCEPTED = (
-    "RGB as T×H×W×3, T×3×H×W or 3×T×H×W (uint8 0–255 or float in [0, 1]), a single image as H×W×3 or 3×H×W, "
-    "or optical flow with 2 channels in the same layouts (float)"
-)
 # float inputs that are a rounding error outside [0, 1] are clipped rather than rejected
 _RANGE_TOLERANCE = 1e-3
 
@@ -46,63 +41,6 @@ class Clip:
     @property
     def width(self) -> int:
         return int(self.frames.shape[2])
-
-
-def to_numpy(x: Any, name: str) -> np.ndarray:
-    """A numpy view of a numpy array or torch tensor (any device, any grad state)."""
-    if isinstance(x, np.ndarray):
-        return x
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a core dependency
-        torch = None
-    if torch is not None and isinstance(x, torch.Tensor):
-        t = x.detach()
-        if t.dtype in (torch.bfloat16, torch.float16):
-            t = t.float()
-        return t.cpu().numpy()
-    raise TypeError(f"{name}: expected a numpy array or torch tensor ({_ACCEPTED}), got {type(x).__name__}")
-
-
-def infer_layout(shape: tuple[int, ...], name: str = "clip") -> str:
-    """The layout of a 3-D image or 4-D clip, found from where the 2 or 3 channels are."""
-    # a video 2 or 3 pixels wide is implausible, so channels-last wins whenever the last axis fits
-    if len(shape) == 4:
-        candidates = ["THWC"] if shape[3] in (2, 3) else [
-            lay for lay, axis in (("TCHW", 1), ("CTHW", 0)) if shape[axis] in (2, 3)
-        ]
-    elif len(shape) == 3:
-        candidates = ["HWC"] if shape[2] in (2, 3) else (["CHW"] if shape[0] in (2, 3) else [])
-    else:
-        raise ValueError(f"{name}: expected a 4-D clip or 3-D image ({_ACCEPTED}), got shape {tuple(shape)}")
-    if not candidates:
-        raise ValueError(
-            f"{name}: no axis of shape {tuple(shape)} has 3 (RGB) or 2 (optical flow) channels; expected {_ACCEPTED}"
-        )
-    if len(candidates) > 1:
-        raise ValueError(
-            f"{name}: shape {tuple(shape)} is ambiguous, it could be {' or '.join(candidates)}; "
-            f"pass layout= one of {', '.join(candidates)}"
-        )
-    return candidates[0]
-
-
-def to_thwc(a: np.ndarray, layout: str | None, name: str) -> np.ndarray:
-    """Reorders any accepted layout to T×H×W×C (a single image becomes a 1-frame clip)."""
-    layout = (layout or infer_layout(a.shape, name)).upper()
-    if layout not in LAYOUTS:
-        raise ValueError(f"{name}: unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
-    if a.ndim != len(layout):
-        raise ValueError(f"{name}: layout {layout} needs a {len(layout)}-D array, got shape {tuple(a.shape)}")
-    order = [layout.index(ax) for ax in "THWC" if ax in layout]
-    out = np.transpose(a, order)
-    if "T" not in layout:
-        out = out[None]
-    if out.shape[-1] not in (2, 3):
-        raise ValueError(f"{name}: layout {layout} puts {out.shape[-1]} channels last; expected 3 (RGB) or 2 (flow)")
-    if min(out.shape[:3]) == 0:
-        raise ValueError(f"{name}: clip is empty (T×H×W = {'×'.join(map(str, out.shape[:3]))})")
-    return out
 
 
 def _check_finite(a: np.ndarray, name: str) -> None:
@@ -167,7 +105,7 @@ def as_clip_list(
 ) -> list[Clip | None]:
     """A list of clips from one clip, a 5-D batch (N clips), or a sequence; ``None`` keeps a cell empty."""
     if clips is None:
-        raise ValueError(f"no clips given; expected a clip or a list of clips ({_ACCEPTED})")
+        raise ValueError(f"no clips given; expected a clip or a list of clips ({ACCEPTED})")
     items: list[Any]
     if isinstance(clips, Clip):
         items = [clips]
@@ -183,7 +121,7 @@ def as_clip_list(
             to_numpy(clips, "clips")  # raises the type error for non-arrays
             raise ValueError(f"clips: expected a clip, a 5-D batch or a list of clips, got shape {tuple(clips.shape)}")
     if not items:
-        raise ValueError(f"no clips given: the list is empty; expected at least one clip ({_ACCEPTED})")
+        raise ValueError(f"no clips given: the list is empty; expected at least one clip ({ACCEPTED})")
     layouts = list(layout) if isinstance(layout, (list, tuple)) else [layout] * len(items)
     if len(layouts) != len(items):
         raise ValueError(f"{len(layouts)} layouts given for {len(items)} clips; give one layout or one per clip")

@@ -6,11 +6,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .layouts import infer_layout, to_numpy, to_thwc
+
 FlowMode = Literal["paper", "hsv"]
 
 
 def _flow_thw2(flow: Any, layout: str | None) -> tuple[np.ndarray, bool]:
-    from .clips import infer_layout, to_numpy, to_thwc  # clips imports this module
 
     a = to_numpy(flow, "flow")
     lay = (layout or infer_layout(a.shape, "flow")).upper()
