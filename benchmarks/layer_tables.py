@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from vidvis_widgets.methods.activation_maximization import ActivationMaximization, AMJob
+from vidvis_widgets.methods.activation_maximization.am import ActivationMaximization, AMJob
 from vidvis_widgets.models import layers as layer_module
 from vidvis_widgets.models import list_layers, load_model
 

@@ -19,9 +19,9 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from vidvis_widgets.methods.inversion_terms import (batchnorm_layers, feature_statistics, priming_loss,
+from vidvis_widgets.methods.leaps.terms import (batchnorm_layers, feature_statistics, priming_loss,
                                                     space_time_mean, spacetime, temporal_coherence)
-from vidvis_widgets.methods.leaps import InversionJob, ModelInversion
+from vidvis_widgets.methods.leaps.inversion import InversionJob, ModelInversion
 from vidvis_widgets.models import load_model
 
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from vidvis_widgets.methods import Objective, energy, project_to_bound, total_variation, tv, unit
-from vidvis_widgets.methods.objectives import BatchedObjective
-from vidvis_widgets.methods.regularizers import energy_norm, temporal_variation
+from vidvis_widgets.methods.core.objectives import BatchedObjective
+from vidvis_widgets.methods.core.regularizers import energy_norm, temporal_variation
 
 
 def numpy_energy(x, alpha):

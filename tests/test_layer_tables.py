@@ -6,7 +6,7 @@ import time
 import pytest
 import torch
 
-from vidvis_widgets.methods.activation_maximization import ActivationMaximization, AMJob
+from vidvis_widgets.methods.activation_maximization.am import ActivationMaximization, AMJob
 from vidvis_widgets.models import list_layers, load_model
 from vidvis_widgets.models.layers import measured_fields
 

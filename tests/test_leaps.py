@@ -11,10 +11,10 @@ import torch
 from torch import nn
 
 from vidvis_widgets.data.synthetic import SyntheticActions
-from vidvis_widgets.methods.inversion_evaluation import frame_similarity, inception_score
-from vidvis_widgets.methods.inversion_terms import (feature_statistics, jvs, jvs_distance, pooling, priming_loss,
+from vidvis_widgets.methods.leaps.evaluation import frame_similarity, inception_score
+from vidvis_widgets.methods.leaps.terms import (feature_statistics, jvs, jvs_distance, pooling, priming_loss,
                                                     space_time_mean, spacetime, temporal_coherence)
-from vidvis_widgets.methods.leaps import InversionJob, ModelInversion, leaps
+from vidvis_widgets.methods.leaps.inversion import InversionJob, ModelInversion, leaps
 from vidvis_widgets.models import load_model
 
 rng = np.random.default_rng(0)
@@ -243,7 +243,7 @@ def test_stop_keeps_the_best_so_far(models, val):
 
 
 def test_am_and_deepdream_baselines_share_the_call(models):
-    from vidvis_widgets.methods.leaps import activation_maximization_3d, deep_dream
+    from vidvis_widgets.methods.leaps.inversion import activation_maximization_3d, deep_dream
 
     m, _ = models
     dd = deep_dream(m, 1, steps=5)

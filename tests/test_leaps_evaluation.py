@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vidvis_widgets.cli import main
-from vidvis_widgets.methods.inversion_evaluation import COLUMNS, evaluate_inversion
+from vidvis_widgets.methods.leaps.evaluation import COLUMNS, evaluate_inversion
 from vidvis_widgets.models import load_model
 
 

@@ -16,10 +16,10 @@ import torch
 
 from vidvis_widgets._memory import saved_activation_bytes
 from vidvis_widgets.data.synthetic import SyntheticActions
-from vidvis_widgets.methods.inversion_evaluation import evaluate_inversion
-from vidvis_widgets.methods.leaps import (InversionJob, ModelInversion, activation_maximization_3d, deep_dream,
+from vidvis_widgets.methods.leaps.evaluation import evaluate_inversion
+from vidvis_widgets.methods.leaps.inversion import (InversionJob, ModelInversion, activation_maximization_3d, deep_dream,
                                           leaps)
-from vidvis_widgets.methods.loop import frozen
+from vidvis_widgets.models.layers import frozen
 from vidvis_widgets.models import load_model
 
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from vidvis_widgets.data import SyntheticActions
-from vidvis_widgets.methods.localization import (centre_bias_map, cue_energy, energy_in_mask, localization_benchmark,
+from vidvis_widgets.methods.saliency_tubes.localization import (centre_bias_map, cue_energy, energy_in_mask, localization_benchmark,
                                                  pointing_game, uniform_random_map)
-from vidvis_widgets.methods.saliency_tubes import SaliencyTubes
+from vidvis_widgets.methods.saliency_tubes.tubes import SaliencyTubes
 from vidvis_widgets.models import load_model
 
 

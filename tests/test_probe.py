@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torchvision.models.video import mvit, r3d_18, swin3d_t
 
-from vidvis_widgets.methods.loop import capture, pre_activation_layers
+from vidvis_widgets.methods.core.loop import capture, pre_activation_layers
 from vidvis_widgets.models.probe import LayerLayout, Probe, as_maps, each_module, modules_that_ran
 
 

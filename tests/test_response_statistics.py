@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vidvis_widgets.data.synthetic import SyntheticActions
-from vidvis_widgets.methods.response_statistics import response_statistics
+from vidvis_widgets.methods.activation_maximization.response_statistics import response_statistics
 from vidvis_widgets.models import load_model
 
 LAYERS = ("conv5_fusion", "fc8")
@@ -121,7 +121,7 @@ class _Renamed:
 def test_stored_statistics_are_reused_not_recomputed(model, small, tmp_path, monkeypatch):
     import importlib
 
-    module = importlib.import_module("vidvis_widgets.methods.response_statistics")
+    module = importlib.import_module("vidvis_widgets.methods.activation_maximization.response_statistics")
     from vidvis_widgets.store import ResultStore
 
     store = ResultStore(tmp_path)

@@ -12,7 +12,7 @@ from scipy import ndimage
 from vidvis_widgets.data import SyntheticActions
 from vidvis_widgets.io import read_video
 from vidvis_widgets.media.tube_render import colormap
-from vidvis_widgets.methods.saliency_tubes import SaliencyTubes, cubic_upsample, normalize_over_clip, saliency_tubes
+from vidvis_widgets.methods.saliency_tubes.tubes import SaliencyTubes, cubic_upsample, normalize_over_clip, saliency_tubes
 from vidvis_widgets.models import load_model
 from vidvis_widgets.models.layers import submodule
 
@@ -269,7 +269,7 @@ def test_cubic_upsampling_keeps_constants_follows_ramps_and_matches_scipys_splin
 def test_tubes_are_the_map_interpolated_floored_at_its_minimum_and_min_max_scaled_over_the_clip(result):
     """What the module docstring says: not rectified and divided by the maximum, but floored at the map's minimum
     and min–max scaled; a map with negative values (CAM with every channel) has its minimum at 0, not its zeros."""
-    st = importlib.import_module("vidvis_widgets.methods.saliency_tubes")  # the package's name is the function
+    st = importlib.import_module("vidvis_widgets.methods.saliency_tubes.tubes")  # the package's name is the function
 
     m = result.maps(threshold=-np.inf)
     assert float(m.min()) < 0 < float(m.max())

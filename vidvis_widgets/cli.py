@@ -7,7 +7,7 @@ import math
 import time
 from pathlib import Path
 
-from .methods.leaps import TABLE_ROWS
+from .methods.leaps.inversion import TABLE_ROWS
 from .models.registry import EMBEDDED
 
 
@@ -141,8 +141,8 @@ def _load(parser: argparse.ArgumentParser, option: str, name: str):
 
 def _evaluate_leaps(parser: argparse.ArgumentParser, args) -> int:
     from .data.loading import class_index
-    from .methods.inversion_evaluation import evaluate_inversion
-    from .methods.leaps import ModelInversion
+    from .methods.leaps.evaluation import evaluate_inversion
+    from .methods.leaps.inversion import ModelInversion
 
     _out_file(parser, "--out", args.out)
     model, verifier = _load(parser, "--model", args.model), _load(parser, "--verifier", args.verifier)

@@ -1,16 +1,16 @@
 """The methods: activation maximization (two-stream and 3D), LEAPS model inversion and its baselines,
 Saliency Tubes and their localization benchmark, response statistics, and the pieces they share."""
 
-from .activation_maximization import PRESETS, ActivationMaximization, AMJob, AMResult, AMResults, activation_maximization, sweep
-from .inversion_evaluation import InversionTable, class_stimuli, evaluate_inversion, inception_score
-from .leaps import (InversionJob, InversionResult, InversionResults, ModelInversion, activation_maximization_3d,
+from .activation_maximization.am import PRESETS, ActivationMaximization, AMJob, AMResult, AMResults, activation_maximization, sweep
+from .leaps.evaluation import InversionTable, class_stimuli, evaluate_inversion, inception_score
+from .leaps.inversion import (InversionJob, InversionResult, InversionResults, ModelInversion, activation_maximization_3d,
                     deep_dream, leaps)
-from .filter_evolution import FilterEvolution, checkpoint_models, filter_evolution
-from .objectives import Objective, energy, tv, unit
-from .localization import LocalizationTable, localization_benchmark
-from .saliency_tubes import SaliencyTubeResult, SaliencyTubes, saliency_tubes
-from .response_statistics import ResponseStatistics, response_statistics
-from .regularizers import energy_norm, project_to_bound, temporal_variation, total_variation
+from .activation_maximization.filter_evolution import FilterEvolution, checkpoint_models, filter_evolution
+from .core.objectives import Objective, energy, tv, unit
+from .saliency_tubes.localization import LocalizationTable, localization_benchmark
+from .saliency_tubes.tubes import SaliencyTubeResult, SaliencyTubes, saliency_tubes
+from .activation_maximization.response_statistics import ResponseStatistics, response_statistics
+from .core.regularizers import energy_norm, project_to_bound, temporal_variation, total_variation
 
 __all__ = ["ActivationMaximization", "AMJob", "AMResult", "AMResults", "activation_maximization", "sweep", "PRESETS",
            "Objective", "unit", "energy", "tv", "energy_norm", "total_variation", "project_to_bound",

@@ -86,7 +86,7 @@ class Evaluation:
 def evaluate(model: nn.Module, dataset, *, batch_size: int = 64, num_workers: int | None = None,
              device: torch.device | str | None = None, store=None) -> Evaluation:
     """Runs ``model`` over a labelled ``dataset`` (a map-style dataset of dicts or a dict of stacked arrays,
-    as :func:`~vidvis_widgets.methods.response_statistics` takes). ``store`` (a
+    as :func:`~vidvis_widgets.methods.activation_maximization.response_statistics` takes). ``store`` (a
     :class:`~vidvis_widgets.store.ResultStore` or ``True``) keeps the logits keyed by the weights and the
     dataset's ``cache_key``."""
     from ..data.loading import batches, check_classes, check_labels, dataset_key
@@ -108,7 +108,7 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 64, num_workers: in
     device = device_of(model, device)
     model = model.to(device)
     labels, logits = [], []
-    from ..methods.loop import frozen
+    from .layers import frozen
 
     with frozen(model), torch.no_grad():
         for batch in batches(dataset, batch_size, num_workers, device):

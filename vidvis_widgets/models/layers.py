@@ -17,6 +17,7 @@ cached per architecture and input shape.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import math
@@ -25,8 +26,6 @@ import signal
 import threading
 from dataclasses import dataclass
 from typing import Iterator, Sequence
-
-import contextlib
 
 import torch
 import torch.nn.functional as F
@@ -124,6 +123,20 @@ def stoppable(model: nn.Module, stop: threading.Event | None) -> Iterator[nn.Mod
         return
     with each_module(model, lambda *_: check_stop(stop), pre=True, named_only=False):
         yield model
+
+
+@contextlib.contextmanager
+def frozen(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode and no weight gradients for the duration; the model's own flags are restored after."""
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    training = model.training
+    model.eval().requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        model.train(training)
 
 
 def device_of(model: nn.Module, device: torch.device | str | None = None) -> torch.device:

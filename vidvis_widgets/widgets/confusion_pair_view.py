@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from ..data.loading import num_videos
 from ..media.dataset_clips import dataset_clips
-from ..methods.activation_maximization import ActivationMaximization, AMJob
+from ..methods.activation_maximization.am import ActivationMaximization, AMJob
 from ..models.adapter import adapter_of
 from ..models.evaluation import Evaluation, evaluate
 from .clip_player import ClipPlayer

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..methods.filter_evolution import FilterEvolution, filter_evolution
+from ..methods.activation_maximization.filter_evolution import FilterEvolution, filter_evolution
 from .clip_player import ClipPlayer
 
 

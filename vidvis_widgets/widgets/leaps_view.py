@@ -12,8 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from ..methods.leaps import InversionJob, ModelInversion
-from ..methods.loop import Snapshot
+from ..methods.leaps.inversion import InversionJob, ModelInversion
+from ..methods.core.loop import Snapshot
 from ..media.grid import ROW_CELLS
 from .background_run import BackgroundRun
 from .clip_player import ClipPlayer

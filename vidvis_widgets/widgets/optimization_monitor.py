@@ -10,8 +10,8 @@ import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
 
-from ..methods.activation_maximization import ActivationMaximization, AMJob, _as_job
-from ..methods.loop import Snapshot
+from ..methods.activation_maximization.am import ActivationMaximization, AMJob, as_job
+from ..methods.core.loop import Snapshot
 from ..media.grid import ROW_CELLS
 from .background_run import BackgroundRun
 from .clip_player import ClipPlayer
@@ -30,7 +30,7 @@ class OptimizationMonitor(BackgroundRun, W.VBox):
         self.method, self.jobs, self.steps, self.every, self.show = method, jobs, steps, max(1, every), show
         controls = self._init_controls("End the optimization and keep each job's best input so far")
         single = isinstance(jobs, AMJob) or (isinstance(jobs, tuple) and len(jobs) == 2 and isinstance(jobs[0], str))
-        job_list = [_as_job(j) for j in ([jobs] if single else list(jobs))]
+        job_list = [as_job(j) for j in ([jobs] if single else list(jobs))]
         self._titles = [j.unit for j in job_list]
         streams = method.streams
         n = min(show, len(job_list))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..methods.activation_maximization import PRESETS, ActivationMaximization, AMJob, AMResults
+from ..methods.activation_maximization.am import PRESETS, ActivationMaximization, AMJob, AMResults
 from .clip_player import ClipPlayer
 
 

@@ -17,8 +17,8 @@ import plotly.graph_objects as go
 
 from ..data.loading import num_videos
 from ..media.dataset_clips import dataset_clips
-from ..methods.activation_maximization import ActivationMaximization, AMJob
-from ..methods.response_statistics import ResponseStatistics
+from ..methods.activation_maximization.am import ActivationMaximization, AMJob
+from ..methods.activation_maximization.response_statistics import ResponseStatistics
 from .clip_player import ClipPlayer
 from .regularizer_sweep import sweep_row
 

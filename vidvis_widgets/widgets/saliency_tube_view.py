@@ -8,7 +8,7 @@ import math
 
 import ipywidgets as W
 
-from ..methods.saliency_tubes import SaliencyTubeResult, SaliencyTubes
+from ..methods.saliency_tubes.tubes import SaliencyTubeResult, SaliencyTubes
 from .clip_player import ClipPlayer
 
 

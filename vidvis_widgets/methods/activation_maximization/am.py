@@ -22,16 +22,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.loading import class_index
-from ..models.adapter import adapter_of
-from ..models.layers import Stopped, check_stop, ctrl_c_stops, device_of, ended
-from ..models.probe import Probe
-from ..checks import number
-from ..models.registry import is_embedded
-from .loop import LoopOutcome, Snapshot, frozen, pre_activation_layers, run_batched
-from .objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
-from .regularizers import project_to_bound
-from .streams import InputStreams
+from ...data.loading import class_index
+from ...models.adapter import adapter_of
+from ...models.layers import Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen
+from ...models.probe import Probe
+from ...checks import number
+from ...models.registry import is_embedded
+from ..core.loop import LoopOutcome, Snapshot, pre_activation_layers, run_batched
+from ..core.objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
+from ..core.regularizers import project_to_bound
+from ..core.streams import InputStreams
 
 #: the papers' regularizer sweeps for the motion input, as (κ, γ) pairs
 PRESETS: dict[str, tuple[tuple[float, float], ...]] = {
@@ -125,7 +125,7 @@ class AMResult:
 
     def appearance_clip(self):
         """The appearance input rendered min–max over the whole sequence, as in the papers."""
-        from ..media.clips import as_clip
+        from ...media.clips import as_clip
 
         a = self.appearance
         lo, hi = float(a.min()), float(a.max())
@@ -133,8 +133,8 @@ class AMResult:
         return as_clip(rgb, layout="HWC" if rgb.ndim == 3 else "THWC")  # a two-stream appearance is one image
 
     def motion_clip(self, mode: str = "paper"):
-        from ..media.clips import Clip
-        from ..media.flow import flow_to_rgb
+        from ...media.clips import Clip
+        from ...media.flow import flow_to_rgb
 
         if self.motion is None:
             raise ValueError("a single-stream model has no motion input")
@@ -144,7 +144,7 @@ class AMResult:
         return [self.appearance_clip()] + ([self.motion_clip()] if self.motion is not None else [])
 
     def show(self, **kw):
-        from ..widgets.clip_player import ClipPlayer
+        from ...widgets.clip_player import ClipPlayer
 
         names = ["appearance"] + (["motion"] if self.motion is not None else [])
         return ClipPlayer(self.clips(), captions=[f"{self.title} · {n}" for n in names], **kw)
@@ -161,7 +161,7 @@ class AMResults(list):
     """The results of a batch of jobs, in job order."""
 
     def show(self, cols: int | None = None, **kw):
-        from ..widgets.clip_player import ClipPlayer
+        from ...widgets.clip_player import ClipPlayer
 
         clips, captions = [], []
         for r in self:
@@ -208,12 +208,12 @@ class ActivationMaximization:
         lr, lr_end = number("lr", lr, low=0, strict=True), number("lr_end", lr_end, low=0, strict=True)
         regularization = number("regularization", regularization, low=0)
         motion_tv_factor = number("motion_tv_factor", motion_tv_factor, low=0)
-        from ..store import as_store
+        from ...store import as_store
 
         self.store = as_store(store)
         self.streams = InputStreams.of(model, input_shape)
         if fold_bn:
-            from ..models.folding import fold_batchnorm
+            from ...models.folding import fold_batchnorm
 
             model, _ = fold_batchnorm(model)
         self.device = device_of(model, device)
@@ -240,7 +240,7 @@ class ActivationMaximization:
         """The model's whole layer table (output shape, receptive field, stride), cached. ``stop``: an Event
         that ends the work with :class:`~vidvis_widgets.models.layers.Stopped` within a layer."""
         if self._layer_table is None:
-            from ..models.layers import list_layers
+            from ...models.layers import list_layers
 
             self._layer_table = list_layers(self.model, self._input_shape(), layout=self.layout, stop=stop)
         return self._layer_table
@@ -255,7 +255,7 @@ class ActivationMaximization:
         """``name``'s row of the layer table: its output shape from one (cached) forward pass, and the field and
         stride where they derive from the modules' geometry (nothing is measured for AM)."""
         if name not in self._rows:
-            from ..models.layers import list_layers
+            from ...models.layers import list_layers
 
             if name not in dict(self.model.named_modules()) or not name:
                 raise self._unknown_layer(name, [n for n, _ in self.model.named_modules() if n])
@@ -329,7 +329,7 @@ class ActivationMaximization:
         if len(info.output_shape) >= 3:  # not derivable (attention): the input-to-output size ratio
             return max(max(1, round(d / o)) for d, o in zip(self.streams.size, info.output_shape[-2:]))
         # fc layers: every preceding downsampling accumulated (the deepest spatial stride)
-        from ..models.layers import deepest_stride
+        from ...models.layers import deepest_stride
 
         return deepest_stride(self.model, self._input_shape(), layout=self.layout)
 
@@ -455,7 +455,7 @@ class ActivationMaximization:
         pass for â included: each job then has a result with status "stopped" or "interrupted", holding its
         best input so far (its start input when no step ran)."""
         single = isinstance(jobs, AMJob) or (isinstance(jobs, tuple) and len(jobs) == 2 and isinstance(jobs[0], str))
-        job_list = [_as_job(j) for j in ([jobs] if single else list(jobs))]
+        job_list = [as_job(j) for j in ([jobs] if single else list(jobs))]
         if not job_list:
             raise ValueError("no jobs given; expected an AMJob, a (layer, channel) pair or a list of them")
         steps = number("steps", steps, low=1, integer=True, default=self.steps)
@@ -492,7 +492,7 @@ class ActivationMaximization:
 
     def stored(self, jobs: list[AMJob], steps: int) -> list[AMResult | None]:
         """Each job's stored result, ``None`` where the store has none."""
-        from ..store import weights_hash
+        from ...store import weights_hash
 
         for j in jobs:
             self.check(j)
@@ -502,7 +502,7 @@ class ActivationMaximization:
 
     def keep(self, results: list[AMResult], steps: int) -> None:
         """Stores the results that are their job's answer: completed or diverged, not stopped."""
-        from ..store import weights_hash
+        from ...store import weights_hash
 
         weights = weights_hash(self.model)
         for r in results:
@@ -664,7 +664,7 @@ def _from_entry(job: AMJob, arrays: dict, meta: dict) -> AMResult:
                     **meta)
 
 
-def _as_job(j) -> AMJob:
+def as_job(j) -> AMJob:
     if isinstance(j, AMJob):
         return j
     if isinstance(j, tuple) and len(j) == 2 and isinstance(j[0], str):
@@ -677,7 +677,7 @@ class _ValSplit(torch.utils.data.Dataset):
     rounded to float16 as ``SyntheticActions("val").arrays(flow_dtype=np.float16)`` gives it."""
 
     def __init__(self):
-        from ..data.synthetic import SyntheticActions
+        from ...data.synthetic import SyntheticActions
 
         self.data = SyntheticActions("val")
 

@@ -11,11 +11,11 @@ from typing import Sequence
 
 from torch import nn
 
-from ..models.checkpoints import CheckpointMismatch, embedded_checkpoints, load_state, read_checkpoint
-from ..models.layers import Stopped, ctrl_c_stops, ended
-from ..checks import number
-from ..models.registry import is_embedded
-from .activation_maximization import ActivationMaximization, AMJob, AMResults
+from ...models.checkpoints import CheckpointMismatch, embedded_checkpoints, load_state, read_checkpoint
+from ...models.layers import Stopped, ctrl_c_stops, ended
+from ...checks import number
+from ...models.registry import is_embedded
+from .am import ActivationMaximization, AMJob, AMResults
 
 
 @dataclass
@@ -78,7 +78,7 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
     if "val_data" not in am_kwargs and am_kwargs.get("activation_max", "auto") == "auto" and is_embedded(models[0]):
         import numpy as np
 
-        from ..data.synthetic import SyntheticActions
+        from ...data.synthetic import SyntheticActions
 
         am_kwargs["val_data"] = SyntheticActions("val").arrays(flow_dtype=np.float16)  # drawn once, not per epoch
     ams = [ActivationMaximization(m, store=store, **am_kwargs) for m in models]
@@ -111,7 +111,7 @@ def _all_stored(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int
 
 def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int, callback, stop):
     """All checkpoints' jobs in one loop: each job's objective carries its own checkpoint's â."""
-    from .stacked import StackedCheckpoints
+    from ..core.stacked import StackedCheckpoints
 
     first = ams[0]
     for j in jobs:
@@ -133,7 +133,7 @@ def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: in
 
 
 def _slice(outcome, rows: slice):
-    from .loop import LoopOutcome
+    from ..core.loop import LoopOutcome
 
     diverged = outcome.diverged_at[rows]
     status = outcome.status

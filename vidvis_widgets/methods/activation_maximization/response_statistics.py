@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.loading import batches, check_classes, check_labels, class_index, dataset_key
-from ..models.layers import check_stop, device_of, stoppable
-from .loop import capture, frozen
+from ...data.loading import batches, check_classes, check_labels, class_index, dataset_key
+from ...models.layers import check_stop, device_of, frozen, stoppable
+from ..core.loop import capture
 
 REDUCTIONS = ("max", "sum")
 
@@ -121,7 +121,7 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
     ends the pass with :class:`~vidvis_widgets.models.layers.Stopped` within one layer of being set (the
     statistics of part of a dataset would be wrong, so nothing is returned).
     """
-    from ..store import as_store
+    from ...store import as_store
 
     store = as_store(store)
     if store is not None:

@@ -18,22 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..models.layers import stop_status
-from ..models.probe import Layout, Probe, final_relu
-
-
-@contextlib.contextmanager
-def frozen(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode and no weight gradients for the duration; the model's own flags are restored after."""
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    training = model.training
-    model.eval().requires_grad_(False)
-    try:
-        yield model
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-        model.train(training)
+from ...models.layers import stop_status
+from ...models.probe import Layout, Probe, final_relu
 
 
 @contextlib.contextmanager

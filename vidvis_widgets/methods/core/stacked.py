@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from ..models.probe import Probe, default_layout
+from ...models.probe import Probe, default_layout
 
 
 class _Tap(nn.Module):

@@ -13,9 +13,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..table import Table
-from ..checks import number
-from .leaps import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, ModelInversion
+from ...table import Table
+from ...checks import number
+from .inversion import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, ModelInversion
 
 COLUMNS = ("method", "videos", "top1_m", "top1_v", "is_m", "is_m_std", "is_v", "is_v_std", "ssim", "psnr")
 
@@ -61,7 +61,7 @@ class InversionTable(Table):
 
 def score_videos(inv: ModelInversion, xs: torch.Tensor, targets: Sequence[int], *, splits: int = 1) -> dict:
     """The table's measures for N×3×T×H×W videos in the model's normalized units with their classes."""
-    from .loop import frozen
+    from ...models.layers import frozen
 
     y = torch.as_tensor(list(targets), device=inv.device)
     xs = xs.to(inv.device)
@@ -116,7 +116,7 @@ def evaluate_inversion(model, verifier="tiny_verifier", *, classes: Sequence[int
     per_class = number("per_class", per_class, low=1, integer=True)
     splits = number("splits", splits, low=1, integer=True)
     if stimuli is None:
-        from ..data.synthetic import SyntheticActions
+        from ...data.synthetic import SyntheticActions
 
         cls = list(range(inv.num_classes)) if classes is None else [inv.class_index(c) for c in classes]
         stimuli, stimulus_labels = class_stimuli(SyntheticActions("val"), cls, per_class)

@@ -43,16 +43,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._memory import check_fits, saved_activation_bytes
-from .inversion_terms import (batchnorm_layers, feature_statistics, l2_norm, pooling, priming_loss,
+from ..._memory import check_fits, saved_activation_bytes
+from .terms import (batchnorm_layers, feature_statistics, l2_norm, pooling, priming_loss,
                               space_time_mean, spacetime, temporal_coherence, total_variation_l2)
-from ..models.adapter import adapter_of
-from ..models.probe import Probe
-from ..models.layers import (Stopped, check_stop, ctrl_c_stops, device_of, ended, stop_status, stoppable,
-                             submodule)
-from ..data.loading import class_index
-from ..checks import number
-from .loop import LoopOutcome, Snapshot, frozen, run_batched
+from ...models.adapter import adapter_of
+from ...models.probe import Probe
+from ...models.layers import (Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen, stop_status,
+                             stoppable, submodule)
+from ...data.loading import class_index
+from ...checks import number
+from ..core.loop import LoopOutcome, Snapshot, run_batched
 
 #: which terms of eq. 4 each variant uses: (L_CE, L_prim, R_coh, R_feat, TV, l2), as on/off weights
 #: (R_coh and R_feat are then scaled by r, TV and l2 by the DeepDream weights)
@@ -126,13 +126,13 @@ class InversionResult:
         return self.job.title
 
     def clips(self) -> list:
-        from ..media.clips import as_clip
+        from ...media.clips import as_clip
 
         return ([as_clip(self.stimulus, layout="THWC")] if self.stimulus is not None else []) + \
             [as_clip(self.video, layout="THWC")]
 
     def show(self, **kw):
-        from ..widgets.clip_player import ClipPlayer
+        from ...widgets.clip_player import ClipPlayer
 
         captions = (["stimulus"] if self.stimulus is not None else []) + [self.title]
         return ClipPlayer(self.clips(), captions=captions, **kw)
@@ -152,7 +152,7 @@ class InversionResults(list):
     """The results of a batch of jobs, in job order."""
 
     def show(self, cols: int | None = None, **kw):
-        from ..widgets.clip_player import ClipPlayer
+        from ...widgets.clip_player import ClipPlayer
 
         clips, captions = [], []
         for r in self:
@@ -186,7 +186,7 @@ class ModelInversion:
                  tv_weight: float = 0.1, l2_weight: float = 0.01, bf16: bool = False,
                  device: torch.device | str | None = None, am_gamma: float = 1.0, init_scale: float = 0.1,
                  jitter: int | None = None, feature_pooling: str = "batch"):
-        from ..models.registry import load_model
+        from ...models.registry import load_model
 
         if feature_pooling not in ("batch", "video"):
             raise ValueError(f"feature_pooling must be 'batch' or 'video', got {feature_pooling!r}")
@@ -598,7 +598,7 @@ class ModelInversion:
     def _run_am(self, jobs, prepared, steps, stop, stage_every, unstarted: str | None = None) -> list[InversionResult]:
         """3D AM on the class logit (the two-stream AM method on a single-stream model), at x*'s size. With
         ``unstarted`` (a status), the jobs are not run: each gets its start."""
-        from .activation_maximization import ActivationMaximization, AMJob
+        from ..activation_maximization.am import ActivationMaximization, AMJob
 
         head = self.adapter.logit_layer
         am = ActivationMaximization(self.model, input_shape=(3, *self.size), steps=steps, bf16=self.bf16,

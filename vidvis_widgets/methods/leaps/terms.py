@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..models.probe import LayerLayout, as_maps
+from ...models.probe import LayerLayout, as_maps
 
 
 def spacetime(out, channels_last: bool = False) -> torch.Tensor:

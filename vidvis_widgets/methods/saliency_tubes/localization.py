@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..table import Table
+from ...table import Table
 
 COLUMNS = ("key", "map", "clips", "frames", "energy_in_mask", "pointing", "mask_fraction")
 MAP_NAMES = {"cam": "Saliency Tubes (CAM, eqs. 1–2)", "grad": "gradient-weighted tubes (last layer)",
@@ -62,7 +62,7 @@ def centre_bias_map(shape: Sequence[int], sigma: float = 0.25, device: torch.dev
 def resolution_ceiling(mask: torch.Tensor, grid: Sequence[int]) -> torch.Tensor:
     """The best a tube made at a layer's T'×H'×W' ``grid`` can do: the mask itself, averaged down to that grid
     and interpolated back up as tubes are. Both measures of any tube at that resolution are bounded near it."""
-    from .saliency_tubes import cubic_upsample, normalize_over_clip
+    from .tubes import cubic_upsample, normalize_over_clip
 
     low = F.adaptive_avg_pool3d(mask.float()[:, None], tuple(grid))[:, 0]
     return normalize_over_clip(cubic_upsample(low, mask.shape[1:], floor_at_min=True))
@@ -90,7 +90,7 @@ def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "
     with ``rgb``, ``mask`` and ``label``). ``target``: ``"label"`` (the true class) or ``"predicted"``;
     ``classes``: only clips of these classes. ``threshold``: τ for every map, in each form's own units; None, each
     form's default (CAM τ = 0, the gradient form every channel: Grad-CAM)."""
-    from .saliency_tubes import SaliencyTubes
+    from .tubes import SaliencyTubes
 
     if target not in ("label", "predicted"):
         raise ValueError(f"target must be 'label' or 'predicted', got {target!r}")

@@ -63,12 +63,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..media.clips import rgb_to_uint8, to_numpy
-from ..models.adapter import adapter_of
-from ..models.layers import device_of, submodule
-from ..models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
-from ..checks import number
-from .loop import frozen
+from ...media.clips import rgb_to_uint8, to_numpy
+from ...models.adapter import adapter_of
+from ...models.layers import device_of, frozen, submodule
+from ...models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
+from ...checks import number
 
 METHODS = ("auto", "cam", "grad")
 _FORMS = "a clip T×H×W×3, a batch N×T×H×W×3 (uint8, or float in [0, 1]), a list of equal-sized clips, or a dict " \
@@ -304,14 +303,14 @@ class SaliencyTubeResult:
     def heat(self, target=None, threshold: float | None = None, feature: int | None = None, *,
              colormap: str = "Turbo", alpha: float = 0.5) -> np.ndarray:
         """Heat tubes: a colormap blended over the frames, N×T×H×W×3 uint8."""
-        from ..media.tube_render import heat_tube
+        from ...media.tube_render import heat_tube
 
         return heat_tube(self.frames, self.tubes(target, threshold, feature), colormap, alpha).cpu().numpy()
 
     def focus(self, target=None, threshold: float | None = None, feature: int | None = None, *,
               floor: float = 20 / 255) -> np.ndarray:
         """Focus tubes: the saliency as an alpha mask over the frames (on black), N×T×H×W×3 uint8."""
-        from ..media.tube_render import focus_tube
+        from ...media.tube_render import focus_tube
 
         return focus_tube(self.frames, self.tubes(target, threshold, feature), floor).cpu().numpy()
 
@@ -319,7 +318,7 @@ class SaliencyTubeResult:
                        colormap: str = "Turbo", alpha: float = 0.5,
                        floor: float = 20 / 255) -> tuple[np.ndarray, np.ndarray]:
         """Both renderings from one computation of the tubes: (heat, focus), each N×T×H×W×3 uint8."""
-        from ..media.tube_render import focus_tube, heat_tube
+        from ...media.tube_render import focus_tube, heat_tube
 
         tubes = self.tubes(target, threshold, feature)
         return (heat_tube(self.frames, tubes, colormap, alpha).cpu().numpy(),
@@ -331,7 +330,7 @@ class SaliencyTubeResult:
 
     def show(self, target=None, threshold: float | None = None, feature: int | None = None, *, indices=None, **kw):
         """A ClipPlayer: one row per clip, with the clip, its heat tube and its focus tube."""
-        from ..widgets.clip_player import ClipPlayer
+        from ...widgets.clip_player import ClipPlayer
 
         idx = list(range(self.num_clips)) if indices is None else [int(i) for i in indices]
         targets = self._targets(target)
@@ -349,7 +348,7 @@ class SaliencyTubeResult:
              feature: int | None = None, fps: float = 8.0) -> Any:
         """Writes clip ``index``'s heat tube, focus tube or ``"both"`` beside the clip, as MP4, WebM or GIF (by
         the suffix)."""
-        from ..io import write_video
+        from ...io import write_video
 
         if kind not in ("heat", "focus", "both"):
             raise ValueError(f"kind must be 'heat', 'focus' or 'both', got {kind!r}")

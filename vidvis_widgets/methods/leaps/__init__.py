@@ -1,0 +1,10 @@
+"""LEAPS model inversion and its baselines (Stergiou & Deligiannis, ICCV 2023): the inversion loop and its
+variants (:mod:`.inversion`), the loss terms of eq. 4 (:mod:`.terms`), and the paper's evaluation table
+(:mod:`.evaluation`)."""
+
+from .evaluation import InversionTable, class_stimuli, evaluate_inversion, inception_score
+from .inversion import (InversionJob, InversionResult, InversionResults, ModelInversion, activation_maximization_3d,
+                        deep_dream, leaps)
+
+__all__ = ["InversionJob", "InversionResult", "InversionResults", "ModelInversion", "activation_maximization_3d",
+           "deep_dream", "leaps", "InversionTable", "class_stimuli", "evaluate_inversion", "inception_score"]
