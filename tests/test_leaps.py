@@ -13,7 +13,7 @@ from torch import nn
 from vidvis_widgets.data.synthetic import SyntheticActions
 from vidvis_widgets.methods.leaps.evaluation import frame_similarity, inception_score
 from vidvis_widgets.methods.leaps.terms import (feature_statistics, jvs, jvs_distance, pooling, priming_loss,
-                                                    space_time_mean, spacetime, temporal_coherence)
+                                                space_time_mean, spacetime, temporal_coherence, term_weights)
 from vidvis_widgets.methods.leaps.inversion import InversionJob, ModelInversion, leaps
 from vidvis_widgets.models import load_model
 
@@ -351,3 +351,14 @@ def test_leaps_view_takes_a_class_name_and_captions_it(models, val):
     assert "1 (disc_left)" in view.player.captions[0]
     with pytest.raises(ValueError, match="unknown class 'no_such_class'"):
         LeapsView(ModelInversion(*models), "no_such_class", stim)
+
+
+def test_variant_losses_read_like_eq_4_and_weight_each_term():
+    inv = ModelInversion(load_model("tiny_r3d"), steps=2, r=0.5, tv_weight=0.25, l2_weight=0.125)
+    assert repr(inv.loss("leaps")) == "1·ce('video') + 1·prim('video') + 0.5·coh('video') + 0.5·feat('video')"
+    assert term_weights(inv.loss("prim+feat")) == {"ce": 1, "prim": 1, "coh": 0, "feat": 0.5, "tv": 0, "l2": 0}
+    assert term_weights(inv.loss("deepdream")) == {"ce": 1, "prim": 0, "coh": 0, "feat": 0, "tv": 0.25, "l2": 0.125}
+    w = inv._weights([InversionJob(0, 0, variant="leaps"), InversionJob(1, variant="deepdream")])
+    assert w["coh"].tolist() == [0.5, 0] and w["tv"].tolist() == [0, 0.25]
+    with pytest.raises(ValueError, match="variant 'am' has no loss of its own"):
+        inv.loss("am")  # 3D AM runs activation maximization's eq. 1 instead

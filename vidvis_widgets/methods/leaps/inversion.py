@@ -44,8 +44,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..._memory import check_fits, saved_activation_bytes
-from .terms import (batchnorm_layers, feature_statistics, l2_norm, pooling, priming_loss,
-                              space_time_mean, spacetime, temporal_coherence, total_variation_l2)
+from .terms import (TERMS, batchnorm_layers, ce, coh, feat, feature_statistics, l2, l2_norm, pooling, prim,
+                    priming_loss, space_time_mean, spacetime, temporal_coherence, term_weights, total_variation_l2, tv)
 from ...models.adapter import adapter_of
 from ...models.probe import Probe
 from ...models.layers import (Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen, stop_status,
@@ -53,21 +53,21 @@ from ...models.layers import (Stopped, check_stop, ctrl_c_stops, device_of, ende
 from ...data.loading import class_index
 from ...checks import number
 from ..core.loop import LoopOutcome, Snapshot, run_batched
+from ..core.objectives import Objective
 
-#: which terms of eq. 4 each variant uses: (L_CE, L_prim, R_coh, R_feat, TV, l2), as on/off weights
-#: (R_coh and R_feat are then scaled by r, TV and l2 by the DeepDream weights)
-VARIANTS: dict[str, tuple[int, int, int, int, int, int]] = {
-    "deepdream": (1, 0, 0, 0, 1, 1),
-    "prim": (1, 1, 0, 0, 0, 0),
-    "prim+coh": (1, 1, 1, 0, 0, 0),
-    "prim+feat": (1, 1, 0, 1, 0, 0),
-    "leaps": (1, 1, 1, 1, 0, 0),
+#: the variants' losses, minimized: eq. 4 of the paper and its ablations (Table 3), and 3D DeepDream; ``r``
+#: scales the regularizers, ``tv_weight`` and ``l2_weight`` DeepDream's image priors
+VARIANTS: dict[str, Callable[..., Objective]] = {
+    "deepdream": lambda r, tv_weight, l2_weight: ce() + tv_weight * tv() + l2_weight * l2(),
+    "prim": lambda r, tv_weight, l2_weight: ce() + prim(),
+    "prim+coh": lambda r, tv_weight, l2_weight: ce() + prim() + r * coh(),
+    "prim+feat": lambda r, tv_weight, l2_weight: ce() + prim() + r * feat(),
+    "leaps": lambda r, tv_weight, l2_weight: ce() + prim() + r * (coh() + feat()),
 }
 #: the rows of the paper's Tables 1 and 3, in their order
 TABLE_ROWS = ("deepdream", "am", "prim", "prim+coh", "prim+feat", "leaps")
 ROW_NAMES = {"deepdream": "3D DeepDream", "am": "3D AM", "prim": "LEAPS (L_prim)",
              "prim+coh": "LEAPS (L_prim + R_coh)", "prim+feat": "LEAPS (L_prim + R_feat)", "leaps": "LEAPS (full)"}
-_TERMS = ("ce", "prim", "coh", "feat", "tv", "l2")
 
 
 @dataclass(frozen=True)
@@ -364,7 +364,7 @@ class ModelInversion:
             out.append(InversionResult(
                 job=j, video=self.to_video(x), x=x.float().cpu().numpy(),
                 stimulus=self.to_video(stim) if stim is not None else None,
-                history={k: np.empty(0, np.float32) for k in ("total",) + _TERMS},
+                history={k: np.empty(0, np.float32) for k in ("total",) + TERMS},
                 stages=[], probabilities=self._no_probabilities(), best_step=0, status=status,
                 diverged_at=None, settings={**settings, "steps": 0, "job": asdict(j)}))
         return out
@@ -420,7 +420,7 @@ class ModelInversion:
         video = 4 * 3 * math.prod(self.size)
         rest = [j for j in jobs if j.variant != "am"]
         model = self._probe(verifier=False)[0]
-        uses_feat = self.verifier is not None and any(VARIANTS[j.variant][3] for j in rest)
+        uses_feat = self.verifier is not None and any(term_weights(self.loss(j.variant))["feat"] for j in rest)
         verifier = self._probe(verifier=True)[0] if uses_feat else 0
         activations = max(len(rest) * (model + verifier), (len(jobs) - len(rest)) * model, n_stimuli * model)
         need = 7 * video * len(jobs) + 2 * video * n_stimuli + 2 * activations
@@ -460,7 +460,7 @@ class ModelInversion:
 
     def _check(self, jobs: list[InversionJob], n_stimuli: int) -> None:
         for j in jobs:
-            terms = dict(zip(_TERMS, VARIANTS.get(j.variant, (0,) * len(_TERMS))))
+            terms = term_weights(self.loss(j.variant)) if j.variant in VARIANTS else dict.fromkeys(TERMS, 0.0)
             if terms["prim"] and j.stimulus is None:
                 raise ValueError(f"variant {j.variant!r} primes the model, so job {j} needs a stimulus number")
             if j.stimulus is not None and not 0 <= j.stimulus < n_stimuli:
@@ -488,10 +488,17 @@ class ModelInversion:
         """Class ``c`` as captions show it: its index and, where the model names its classes, its name."""
         return f"{c} ({self.class_names[c]})" if self.class_names is not None and c < len(self.class_names) else str(c)
 
+    def loss(self, variant: str) -> Objective:
+        """The loss a variant minimizes, with this inversion's r and DeepDream weights: for ``"leaps"``,
+        ``ce() + prim() + r * (coh() + feat())``, eq. 4 (printable: ``repr(inv.loss("leaps"))``)."""
+        if variant not in VARIANTS:
+            raise ValueError(f"variant {variant!r} has no loss of its own; those with one: {', '.join(VARIANTS)}")
+        return VARIANTS[variant](r=self.r, tv_weight=self.tv_weight, l2_weight=self.l2_weight)
+
     def _weights(self, jobs: list[InversionJob]) -> dict[str, torch.Tensor]:
-        scale = {"coh": self.r, "feat": self.r, "tv": self.tv_weight, "l2": self.l2_weight}
-        w = np.array([VARIANTS[j.variant] for j in jobs], np.float32)
-        return {t: torch.tensor(w[:, i] * scale.get(t, 1.0), device=self.device) for i, t in enumerate(_TERMS)}
+        """Each term's weight per job (N,), from the jobs' losses."""
+        w = [term_weights(self.loss(j.variant)) for j in jobs]
+        return {t: torch.tensor([wj[t] for wj in w], dtype=torch.float32, device=self.device) for t in TERMS}
 
     @property
     def jitter(self) -> int:
@@ -546,7 +553,7 @@ class ModelInversion:
                     parts["feat"] = zero
                 parts["tv"] = total_variation_l2(x) if use["tv"] else zero
                 parts["l2"] = l2_norm(x) if use["l2"] else zero
-                parts["total"] = sum(weights[t] * parts[t] for t in _TERMS)
+                parts["total"] = sum(weights[t] * parts[t] for t in TERMS)
                 return parts
 
             def project(xs):  # keep every colour channel inside its valid pixel range
@@ -579,7 +586,7 @@ class ModelInversion:
                 probabilities=probs[i], best_step=int(outcome.best_step[i]),
                 status="diverged" if outcome.diverged_at[i] >= 0 else outcome.status.replace("diverged", "completed"),
                 diverged_at=int(outcome.diverged_at[i]) if outcome.diverged_at[i] >= 0 else None,
-                settings={**settings, "steps": outcome.steps_run, "job": asdict(j)}))
+                settings={**settings, "steps": outcome.steps_run, "job": asdict(j), "loss": repr(self.loss(j.variant))}))
         bad = [f"{r.title} at step {r.diverged_at}" for r in out if r.diverged_at is not None]
         if bad:
             warnings.warn("the loss became NaN or infinite for " + "; ".join(bad) + ": those videos stopped there "

@@ -14,6 +14,54 @@ import torch
 from torch import nn
 
 from ...models.probe import LayerLayout, as_maps
+from ..core.objectives import Objective, Term
+
+#: the terms a LEAPS loss is made of, in the order its history keeps them
+TERMS = ("ce", "prim", "coh", "feat", "tv", "l2")
+
+
+def _term(kind: str) -> Objective:
+    return Objective([Term(kind, "video", 1.0, ())])
+
+
+def ce() -> Objective:
+    """L_CE: the cross-entropy of the inverted model's logits against the job's target class."""
+    return _term("ce")
+
+
+def prim() -> Objective:
+    """L_prim (eq. 1): the priming layers' space-time means against the stimulus's, by JVS, weighted per layer."""
+    return _term("prim")
+
+
+def coh() -> Objective:
+    """R_coh (eq. 2): temporal coherence of the deepest priming layer that still has time in it."""
+    return _term("coh")
+
+
+def feat() -> Objective:
+    """R_feat (eq. 3): the verifier's BatchNorm input statistics against its running statistics."""
+    return _term("feat")
+
+
+def tv() -> Objective:
+    """The 3D DeepDream baseline's squared total variation of the video."""
+    return _term("tv")
+
+
+def l2() -> Objective:
+    """The 3D DeepDream baseline's l2 norm of the video."""
+    return _term("l2")
+
+
+def term_weights(loss: Objective) -> dict[str, float]:
+    """A loss's weight on each of :data:`TERMS` (0 where it lacks the term)."""
+    weights = dict.fromkeys(TERMS, 0.0)
+    for t in loss.terms:
+        if t.kind not in weights:
+            raise ValueError(f"a LEAPS loss is made of {', '.join(TERMS)}; got a {t.kind!r} term")
+        weights[t.kind] += t.weight
+    return weights
 
 
 def spacetime(out, channels_last: bool = False) -> torch.Tensor:
