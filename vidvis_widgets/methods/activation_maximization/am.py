@@ -15,7 +15,7 @@ import dataclasses
 import difflib
 import math
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -28,6 +28,7 @@ from ...models.layers import Stopped, check_stop, ctrl_c_stops, device_of, ended
 from ...models.probe import Probe
 from ...checks import number
 from ...models.registry import is_embedded
+from ..core.result import OptimizedResult
 from ..core.loop import LoopOutcome, Snapshot, pre_activation_layers, run_batched
 from ..core.objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
 from ..core.regularizers import project_to_bound
@@ -89,7 +90,7 @@ NOT_MEASURED = "not measured (stopped before the first step)"
 
 
 @dataclass
-class AMResult:
+class AMResult(OptimizedResult):
     """One job's outcome. ``appearance``: H×W×3 (two-stream) or T×H×W×3 (single-stream) mean-subtracted
     RGB on 0–255; ``motion``: L×2×H×W flow in pixels (two-stream only). ``activation`` and ``objective``:
     per step, the normalized activation a/â (with jitter) and the full objective of eq. 1."""
@@ -102,10 +103,6 @@ class AMResult:
     normalized_activation: float
     activation_max: float
     activation_max_source: str
-    best_step: int
-    status: str
-    diverged_at: int | None
-    settings: dict = field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -635,9 +632,7 @@ class ActivationMaximization:
                 activation_max=float(a_hat[i]),
                 activation_max_source=self._max_source if a_hat[i] > 0 else
                 f"{self._max_source}: the unit never fires there (â = {a_hat[i]:g}), so a/â is undefined",
-                best_step=int(outcome.best_step[i]),
-                status="diverged" if outcome.diverged_at[i] >= 0 else status.replace("diverged", "completed"),
-                diverged_at=int(outcome.diverged_at[i]) if outcome.diverged_at[i] >= 0 else None,
+                **outcome.job_status(i, status),
                 settings={**settings, "objective": repr(self.objective(j)), "job": asdict(j)}))
         return out
 

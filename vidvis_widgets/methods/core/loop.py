@@ -79,6 +79,15 @@ class LoopOutcome:
     diverged_at: np.ndarray  # (N,), −1 where the job stayed finite
     extra: dict = field(default_factory=dict)
 
+    def job_status(self, i: int, status: str | None = None) -> dict:
+        """Job ``i``'s ``best_step``, ``status`` and ``diverged_at`` (an :class:`~.result.OptimizedResult`'s
+        fields): "diverged" for a job that did, else how the run ended (``status`` overrides it), where another
+        job's divergence counts as "completed" for this one."""
+        diverged = int(self.diverged_at[i]) >= 0
+        run = (status or self.status).replace("diverged", "completed")
+        return dict(best_step=int(self.best_step[i]), status="diverged" if diverged else run,
+                    diverged_at=int(self.diverged_at[i]) if diverged else None)
+
 
 #: ``score(moved, xs)``: the inputs as the model sees them this step (jittered) and as optimized → each
 #: job's terms as (N,) tensors, with the objective under "total"

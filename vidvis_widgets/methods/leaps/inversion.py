@@ -35,7 +35,7 @@ import inspect
 import math
 import threading
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -52,6 +52,7 @@ from ...models.layers import (Stopped, check_stop, ctrl_c_stops, device_of, ende
                              stoppable, submodule)
 from ...data.loading import class_index
 from ...checks import number
+from ..core.result import OptimizedResult
 from ..core.loop import LoopOutcome, Snapshot, run_batched
 from ..core.objectives import Objective
 
@@ -96,7 +97,7 @@ class InversionJob:
 
 
 @dataclass
-class InversionResult:
+class InversionResult(OptimizedResult):
     """One synthesized video. ``video``: T×H×W×3 uint8 in the colours the model sees (its normalization
     undone, clamped to 0–255); ``x``: the optimized input itself, 3×T×H×W in the model's normalized units
     (what the evaluation feeds the networks); ``stimulus``: the priming video as synthesized-size uint8;
@@ -110,10 +111,6 @@ class InversionResult:
     history: dict[str, np.ndarray]
     stages: list[tuple[int, np.ndarray]]
     probabilities: np.ndarray
-    best_step: int
-    status: str
-    diverged_at: int | None
-    settings: dict = field(default_factory=dict)
 
     @property
     def predicted(self) -> int | None:
@@ -583,9 +580,7 @@ class ModelInversion:
                 stimulus=self.to_video(prepared[j.stimulus]) if j.stimulus is not None else None,
                 history={k: v[:, i] for k, v in outcome.history.items()},
                 stages=[(s, self.to_video(v[i])) for s, v in stages],
-                probabilities=probs[i], best_step=int(outcome.best_step[i]),
-                status="diverged" if outcome.diverged_at[i] >= 0 else outcome.status.replace("diverged", "completed"),
-                diverged_at=int(outcome.diverged_at[i]) if outcome.diverged_at[i] >= 0 else None,
+                probabilities=probs[i], **outcome.job_status(i),
                 settings={**settings, "steps": outcome.steps_run, "job": asdict(j), "loss": repr(self.loss(j.variant))}))
         bad = [f"{r.title} at step {r.diverged_at}" for r in out if r.diverged_at is not None]
         if bad:
