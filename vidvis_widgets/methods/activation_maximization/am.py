@@ -29,7 +29,7 @@ from ...models.probe import Probe
 from ...checks import number
 from ...models.registry import is_embedded
 from ..core.result import OptimizedResult
-from ..core.loop import LoopOutcome, Snapshot, pre_activation_layers, run_batched
+from ..core.loop import LoopOutcome, Snapshot, autocast, pre_activation_layers, run_batched
 from ..core.objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
 from ..core.regularizers import project_to_bound
 from ..core.streams import InputStreams
@@ -546,13 +546,13 @@ class ActivationMaximization:
                                np.full(n, -1))
         bounds = {s: torch.full((len(job_list),), self.bound, device=self.device) for s in self.streams.names}
         layers = {s.target for s in objective.slots if s.kind == "unit"}
-        streams, device_type, bf16 = self.streams, self.device.type, self.bf16
+        streams, device, bf16 = self.streams, self.device, self.bf16
 
         with frozen(model), Probe(model, layers, pre_activation=pre, layout=self.layout) as probe:
             acts = probe.outputs
 
             def score(moved, xs):
-                with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+                with autocast(device, bf16):
                     model(*streams.model_inputs(moved))
                 return objective(acts, xs)
 

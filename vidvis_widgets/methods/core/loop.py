@@ -89,6 +89,12 @@ class LoopOutcome:
                     diverged_at=int(self.diverged_at[i]) if diverged else None)
 
 
+def autocast(device: torch.device, bf16: bool) -> torch.autocast:
+    """bfloat16 autocast of a model's forward pass on ``device`` when ``bf16`` (every method's ``bf16=``); a
+    no-op context otherwise. A new context each call: one may be entered once."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(bf16))
+
+
 #: ``score(moved, xs)``: the inputs as the model sees them this step (jittered) and as optimized → each
 #: job's terms as (N,) tensors, with the objective under "total"
 Score = Callable[[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor]], dict]

@@ -53,7 +53,7 @@ from ...models.layers import (Stopped, check_stop, ctrl_c_stops, device_of, ende
 from ...data.loading import class_index
 from ...checks import number
 from ..core.result import OptimizedResult
-from ..core.loop import LoopOutcome, Snapshot, run_batched
+from ..core.loop import LoopOutcome, Snapshot, autocast, run_batched
 from ..core.objectives import Objective
 
 #: the variants' losses, minimized: eq. 4 of the paper and its ablations (Table 3), and 3D DeepDream; ``r``
@@ -395,7 +395,7 @@ class ModelInversion:
                 return out
 
             try:
-                with frozen(net), torch.autocast(**self._amp):
+                with frozen(net), autocast(self.device, self.bf16):
                     saved = saved_activation_bytes(forward)
             except RuntimeError as e:  # too small for the network: try a larger probe
                 error = e
@@ -432,10 +432,6 @@ class ModelInversion:
                    self.memory_needed(jobs, n_stimuli, steps, stage_every), self.device,
                    hint="Use a smaller size=, fewer frames, or fewer jobs (seeds, classes) per call.")
 
-    @property
-    def _amp(self) -> dict:
-        return dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
-
     @contextlib.contextmanager
     def _taps(self, verifier: bool):
         """Probes the priming layers (N×C×T×H×W whatever the architecture emits) and, with ``verifier``, the inputs
@@ -450,7 +446,8 @@ class ModelInversion:
         and μ(z_l(v)) per priming layer, (stimuli, C_l)."""
         if not prepared:
             return [], []
-        with self._taps(verifier=False) as (feats, _), torch.no_grad(), frozen(self.model), torch.autocast(**self._amp):
+        with self._taps(verifier=False) as (feats, _), torch.no_grad(), frozen(self.model), \
+                autocast(self.device, self.bf16):
             logits = self.model_logits(torch.stack(prepared))
             means = [space_time_mean(spacetime(feats[n])) for n in self.layers]
         return logits.argmax(1).tolist(), means
@@ -521,7 +518,6 @@ class ModelInversion:
         use = {t: bool((w != 0).any()) for t, w in weights.items()}
         lo = ((0 - self.mean) / self.std).view(1, 3, 1, 1, 1)
         hi = ((1 - self.mean) / self.std).view(1, 3, 1, 1, 1)
-        amp = self._amp
         index = torch.tensor([j.stimulus if j.stimulus is not None else 0 for j in jobs], device=self.device)
         means_v = [m[index] for m in stimulus_means]  # each job's stimulus's μ(z_l(v))
         pool = pooling([j.variant if self.feature_pooling == "batch" else i for i, j in enumerate(jobs)],
@@ -532,7 +528,7 @@ class ModelInversion:
 
             def score(moved, xs):
                 x = moved["video"]
-                with torch.autocast(**amp):
+                with autocast(self.device, self.bf16):
                     logits = self.model_logits(x)
                 z = [spacetime(feats[n]) for n in self.layers]  # N×C×T×S
                 parts = {"ce": F.cross_entropy(logits.float(), targets, reduction="none")}
@@ -542,7 +538,7 @@ class ModelInversion:
                 deepest = next((f for f in reversed(z) if f.shape[2] >= 2), z[-1])
                 parts["coh"] = temporal_coherence(deepest, self.delta) if use["coh"] else zero
                 if use["feat"]:
-                    with torch.autocast(**amp):
+                    with autocast(self.device, self.bf16):
                         self.verifier_logits(x)
                     parts["feat"] = feature_statistics([bn_inputs[n] for n, _ in self._bns],
                                                        [bn for _, bn in self._bns], pool)
@@ -566,7 +562,7 @@ class ModelInversion:
             outcome = run_batched(score, {"video": init}, steps=steps, lr=self.lr, lr_end=0.0, shifts=shifts,
                                   maximize=False, project=project, stop=stop, callback=on_progress,
                                   every=_gcd_every(every, stage_every))
-            with torch.no_grad(), torch.autocast(**amp):
+            with torch.no_grad(), autocast(self.device, self.bf16):
                 probs = self.model_logits(outcome.best["video"]).float().softmax(1).cpu().numpy()
         return self._results(jobs, outcome, prepared, stages, probs)
 

@@ -66,6 +66,7 @@ from torch import nn
 from ...media.clips import rgb_to_uint8, to_numpy
 from ...models.adapter import adapter_of
 from ...models.layers import device_of, frozen, submodule
+from ..core.loop import autocast
 from ...models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
 from ...checks import number
 
@@ -523,9 +524,8 @@ class SaliencyTubes:
         if self.layer is None:
             self.layer = self._default_layer(inputs)
         # the layer's output becomes a leaf: the gradient form's backward pass starts there, not at the input
-        amp = dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
         with Probe(self.model, [self.layer], layout=self._layout, leaf=True) as probe, frozen(self.model), \
-                torch.enable_grad(), torch.autocast(**amp):
+                torch.enable_grad(), autocast(self.device, self.bf16):
             logits = self.model(*inputs)
         if self.layer not in probe.raw:
             raise ValueError(f"layer {self.layer!r} did not run in {self._name}'s forward pass; pick a layer the "
