@@ -62,7 +62,7 @@ def centre_bias_map(shape: Sequence[int], sigma: float = 0.25, device: torch.dev
 def resolution_ceiling(mask: torch.Tensor, grid: Sequence[int]) -> torch.Tensor:
     """The best a tube made at a layer's T'×H'×W' ``grid`` can do: the mask itself, averaged down to that grid
     and interpolated back up as tubes are. Both measures of any tube at that resolution are bounded near it."""
-    from .tubes import cubic_upsample, normalize_over_clip
+    from ...media.interpolation import cubic_upsample, normalize_over_clip
 
     low = F.adaptive_avg_pool3d(mask.float()[:, None], tuple(grid))[:, 0]
     return normalize_over_clip(cubic_upsample(low, mask.shape[1:], floor_at_min=True))
