@@ -16,7 +16,7 @@ import time
 import torch
 
 from vidvis_widgets.methods.activation_maximization.am import ActivationMaximization, AMJob
-from vidvis_widgets.models import layers as layer_module
+from vidvis_widgets.models.layers import clear_layer_caches
 from vidvis_widgets.models import list_layers, load_model
 
 MODELS = {  # name → input shape; the AM unit is on the model's default AM layer (its adapter's am_layer)
@@ -41,12 +41,11 @@ def run(name: str) -> tuple:
         t = time.perf_counter()
         model(*inputs)
         forward = time.perf_counter() - t
-    layer_module._TRACES.clear()
-    layer_module._MEASURED.clear()
+    clear_layer_caches()
     t = time.perf_counter()
     table = list_layers(model, shape)
     listing = time.perf_counter() - t
-    layer_module._TRACES.clear()  # the AM call starts cold too
+    clear_layer_caches()  # the AM call starts cold too
     am = ActivationMaximization(model, activation_max=None)
     seen = []
     t = time.perf_counter()

@@ -15,6 +15,7 @@ from torch.utils.data import Dataset
 from vidvis_widgets.data.synthetic import CLASS_NAMES, SyntheticActions
 from vidvis_widgets.methods import ActivationMaximization, AMJob, AMResults
 from vidvis_widgets.models import load_model
+from vidvis_widgets.models.layers import clear_layer_caches
 
 SHAPE = (3, 16, 32, 32)  # a small input keeps the layer measurement short
 TINY = (3, 4, 16, 16)  # smaller still, for instances that only need to reach the pass for â
@@ -132,7 +133,9 @@ def test_a_stop_set_before_the_call_returns_the_start_inputs(r3d):
 @pytest.mark.parametrize("signal, status", [("stop", "stopped"), ("interrupt", "interrupted")])
 def test_stop_and_ctrl_c_during_the_layer_measurement(signal, status):
     # the signal is sent from inside the first forward pass of the call, the target rows' table pass, so it lands
-    # there however fast that pass is (a timer once did this, when the table took minutes)
+    # there however fast that pass is (a timer once did this, when the table took minutes); the tables are
+    # cached per architecture, so earlier tests' tables are forgotten first, or the first pass would be a step's
+    clear_layer_caches()
     model = load_model("tiny_two_stream")
     stop, sent = threading.Event(), []
 

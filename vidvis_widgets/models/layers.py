@@ -507,6 +507,13 @@ _TRACES: dict[tuple, dict] = {}
 _MEASURED: dict[tuple, dict] = {}
 
 
+def clear_layer_caches() -> None:
+    """Forgets every cached layer table and measured field, so the next listing runs its passes again (a
+    benchmark timing a cold start, a test that needs the table pass to run)."""
+    _TRACES.clear()
+    _MEASURED.clear()
+
+
 def _key(model: nn.Module, shapes) -> tuple:
     return (type(model).__name__, tuple(shapes), tuple(n for n, _ in model.named_modules()),
             tuple((k, tuple(v.shape)) for k, v in model.state_dict().items()))
