@@ -358,7 +358,13 @@ def test_variant_losses_read_like_eq_4_and_weight_each_term():
     assert repr(inv.loss("leaps")) == "1·ce('video') + 1·prim('video') + 0.5·coh('video') + 0.5·feat('video')"
     assert term_weights(inv.loss("prim+feat")) == {"ce": 1, "prim": 1, "coh": 0, "feat": 0.5, "tv": 0, "l2": 0}
     assert term_weights(inv.loss("deepdream")) == {"ce": 1, "prim": 0, "coh": 0, "feat": 0, "tv": 0.25, "l2": 0.125}
-    w = inv._weights([InversionJob(0, 0, variant="leaps"), InversionJob(1, variant="deepdream")])
-    assert w["coh"].tolist() == [0.5, 0] and w["tv"].tolist() == [0, 0.25]
+    # one batch of two variants: each job's loss is its own terms, weighted as its variant says
+    stimulus = SyntheticActions("test", samples_per_class=1)[0]["rgb"]
+    jobs = [InversionJob(0, 0, variant="leaps"), InversionJob(1, variant="deepdream")]
+    for r in inv(jobs, [stimulus], steps=1, stimulus_labels=[0]):
+        weights = term_weights(inv.loss(r.job.variant))
+        assert r.settings["loss"] == repr(inv.loss(r.job.variant))
+        total = sum(weights[t] * r.history[t] for t in weights)
+        np.testing.assert_allclose(r.history["total"], total, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="variant 'am' has no loss of its own"):
         inv.loss("am")  # 3D AM runs activation maximization's eq. 1 instead
