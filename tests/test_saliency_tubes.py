@@ -12,7 +12,8 @@ from scipy import ndimage
 from vidvis_widgets.data import SyntheticActions
 from vidvis_widgets.io import read_video
 from vidvis_widgets.media.tube_render import colormap
-from vidvis_widgets.methods.saliency_tubes.tubes import SaliencyTubes, cubic_upsample, normalize_over_clip, saliency_tubes
+from vidvis_widgets.media.interpolation import cubic_upsample, normalize_over_clip
+from vidvis_widgets.methods.saliency_tubes.tubes import SaliencyTubes, saliency_tubes
 from vidvis_widgets.models import load_model
 from vidvis_widgets.models.layers import submodule
 

@@ -1,9 +1,12 @@
-"""Grid geometry shared by the widgets and by video export."""
+"""Clip grids as data: their geometry (shared by the widgets and by video export), the :class:`ClipGrid` a
+result turns into, and the :class:`Displayable` base that shows one through the registered renderer."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -53,3 +56,64 @@ def tile_clips(
         idx = np.minimum(np.arange(t), c.num_frames - 1)
         out[:, y : y + c.height, x : x + c.width] = c.frames[idx]
     return out
+
+
+@dataclass
+class ClipGrid:
+    """What a displayable object shows, as data: clips on a grid with their captions and headers.
+
+    ``clips``: anything :func:`~vidvis_widgets.media.clips.as_clip` takes (or ``None`` for an empty cell);
+    ``fps``: the playback rate (``None``: the player's default). Methods build grids; one place in
+    ``widgets/`` turns a grid into a player and into a notebook output."""
+
+    clips: list
+    captions: list[str] | None = None
+    rows: int | None = None
+    cols: int | None = None
+    row_headers: list[str] | None = None
+    col_headers: list[str] | None = None
+    fps: float | None = None
+
+    def replace(self, **changes) -> "ClipGrid":
+        return dataclasses.replace(self, **changes)
+
+
+#: the grid's own fields; ``show(**kw)`` applies these to the grid and hands the rest to the player
+GRID_FIELDS = frozenset(f.name for f in dataclasses.fields(ClipGrid))
+
+_renderer: Callable | None = None
+
+
+def register_renderer(render: Callable) -> None:
+    """Sets what turns a :class:`ClipGrid` into a displayable player (``widgets/`` registers the ClipPlayer)."""
+    global _renderer
+    _renderer = render
+
+
+def render(grid: ClipGrid, **player_options):
+    if _renderer is None:
+        raise RuntimeError("no clip renderer is registered; import vidvis_widgets (its widgets register one)")
+    return _renderer(grid, **player_options)
+
+
+class Displayable:
+    """An object that shows itself as a clip grid: subclasses give :meth:`clip_grid`.
+
+    ``show(*args, **kw)``: ``kw`` naming a :class:`ClipGrid` field (``rows``, ``cols``, ``captions``, ``fps``,
+    …) changes the grid, any other player option (``image_format``, ``zoom``, …) goes to the player, and the
+    rest to :meth:`clip_grid`. In a notebook the object displays as :meth:`show` does with no arguments."""
+
+    def clip_grid(self, *args, **kw) -> ClipGrid:  # pragma: no cover - the interface
+        raise NotImplementedError
+
+    def show(self, *args, **kw):
+        import inspect
+
+        grid_kw = {k: kw.pop(k) for k in list(kw) if k in GRID_FIELDS}
+        params = inspect.signature(self.clip_grid).parameters
+        own = {k: kw.pop(k) for k in list(kw) if k in params}
+        grid = self.clip_grid(*args, **own)
+        return render(grid.replace(**{k: v for k, v in grid_kw.items()}), **kw)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.show()._repr_mimebundle_(include=include, exclude=exclude)

@@ -15,7 +15,7 @@ import dataclasses
 import difflib
 import math
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Callable, Sequence
 
 import numpy as np
@@ -28,147 +28,15 @@ from ...models.layers import Stopped, check_stop, ctrl_c_stops, device_of, ended
 from ...models.probe import Probe
 from ...checks import number
 from ...models.registry import is_embedded
-from ..core.result import OptimizedResult
-from ..core.loop import LoopOutcome, Snapshot, autocast, pre_activation_layers, run_batched
+from ..core.cache import Cached
+from ..core.loop import LoopOutcome, Snapshot, autocast, pre_activation_layers, run_batched, seeded_starts
 from ..core.objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
 from ..core.regularizers import project_to_bound
 from ..core.streams import InputStreams
+from .results import NOT_MEASURED, PRESETS, UNKNOWN_MAX, AMJob, AMResult, AMResults, as_job, sweep
 
-#: the papers' regularizer sweeps for the motion input, as (κ, γ) pairs
-PRESETS: dict[str, tuple[tuple[float, float], ...]] = {
-    "anisotropic": ((1.0, 10.0), (1.0, 5.0), (1.0, 1.0), (1.0, 0.0)),
-    "isotropic": ((10.0, 10.0), (5.0, 5.0), (2.5, 2.5), (1.0, 1.0)),
-    "spatial": ((1.0, 0.0),),
-}
-
-
-@dataclass(frozen=True)
-class AMJob:
-    """One unit to visualize under one regularizer setting from one random start.
-
-    ``channel``: the unit's channel index; on the model's class-logit layer (its last linear layer) also a
-    class name, resolved against ``model.vidvis_adapter.class_names`` when the run starts.
-    ``kappa``, ``gamma``: the motion stream's R_TV weights (the video stream's for a single-stream model);
-    the appearance image of a two-stream model is a single frame, regularized spatially with κ = 1."""
-
-    layer: str
-    channel: int | str
-    kappa: float = 1.0
-    gamma: float = 0.0
-    seed: int = 0
-
-    def __post_init__(self):
-        if not isinstance(self.layer, str) or not self.layer:
-            raise ValueError(f"AMJob layer must be a layer name (a non-empty str), got {self.layer!r}")
-        if not isinstance(self.channel, str) or not self.channel:
-            try:
-                number("AMJob channel", self.channel, low=0, integer=True)
-            except ValueError as err:
-                raise ValueError(f"{err}; or a class name (str) on the model's class-logit layer") from None
-        number("AMJob kappa (spatial TV weight)", self.kappa, low=0)
-        number("AMJob gamma (temporal TV weight)", self.gamma, low=0)
-        number("AMJob seed", self.seed, low=0, integer=True)
-
-    @property
-    def unit(self) -> str:
-        """"layer cN" (or "layer class_name"): how grids and legends label the unit."""
-        return f"{self.layer} {self.channel}" if isinstance(self.channel, str) else f"{self.layer} c{self.channel}"
-
-
-def sweep(layer: str, channel: int, preset: str = "anisotropic", seed: int = 0) -> list[AMJob]:
-    """The jobs of one of the papers' regularizer sweeps for a unit: ``anisotropic`` (κ = 1, γ ∈ {10, 5, 1, 0}),
-    ``isotropic`` (κ = γ ∈ {10, 5, 2.5, 1}) or ``spatial`` (γ = 0)."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
-    return [AMJob(layer, channel, k, g, seed) for k, g in PRESETS[preset]]
-
-
-#: ``activation_max_source`` when no maximum is known: â is taken as 1, so a/â is the raw activation
-UNKNOWN_MAX = "unknown (â = 1)"
-#: ``activation_max_source`` of a job stopped before â was measured
-NOT_MEASURED = "not measured (stopped before the first step)"
-
-
-@dataclass
-class AMResult(OptimizedResult):
-    """One job's outcome. ``appearance``: H×W×3 (two-stream) or T×H×W×3 (single-stream) mean-subtracted
-    RGB on 0–255; ``motion``: L×2×H×W flow in pixels (two-stream only). ``activation`` and ``objective``:
-    per step, the normalized activation a/â (with jitter) and the full objective of eq. 1."""
-
-    job: AMJob
-    appearance: np.ndarray
-    motion: np.ndarray | None
-    activation: np.ndarray
-    objective: np.ndarray
-    normalized_activation: float
-    activation_max: float
-    activation_max_source: str
-
-    @property
-    def title(self) -> str:
-        return f"{self.job.unit} κ={self.job.kappa:g} γ={self.job.gamma:g}"
-
-    @property
-    def activation_caption(self) -> str:
-        """The final activation as the grids caption it. A raw activation is never labelled as a ratio: with no
-        â it reads "a 15.29 (â unknown)", and for a unit that never fires on the validation set a/â is undefined."""
-        if self.settings.get("steps") == 0 and self.status in ("stopped", "interrupted"):
-            return f"{self.status} before the first step"
-        if self.activation_max_source == UNKNOWN_MAX:
-            return f"a {self.normalized_activation:.2f} (â unknown)"
-        if not self.activation_max > 0:
-            return f"a/â undefined (â = {self.activation_max:g})"
-        return f"a/â {self.normalized_activation:.2f}"
-
-    def appearance_clip(self):
-        """The appearance input rendered min–max over the whole sequence, as in the papers."""
-        from ...media.clips import as_clip
-
-        a = self.appearance
-        lo, hi = float(a.min()), float(a.max())
-        rgb = ((a - lo) / (hi - lo) * 255 if hi > lo else np.full_like(a, 128)).round().astype(np.uint8)
-        return as_clip(rgb, layout="HWC" if rgb.ndim == 3 else "THWC")  # a two-stream appearance is one image
-
-    def motion_clip(self, mode: str = "paper"):
-        from ...media.clips import Clip
-        from ...media.flow import flow_to_rgb
-
-        if self.motion is None:
-            raise ValueError("a single-stream model has no motion input")
-        return Clip(flow_to_rgb(self.motion, mode=mode, layout="TCHW"), "flow")
-
-    def clips(self) -> list:
-        return [self.appearance_clip()] + ([self.motion_clip()] if self.motion is not None else [])
-
-    def show(self, **kw):
-        from ...widgets.clip_player import ClipPlayer
-
-        names = ["appearance"] + (["motion"] if self.motion is not None else [])
-        return ClipPlayer(self.clips(), captions=[f"{self.title} · {n}" for n in names], **kw)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return self.show()._repr_mimebundle_(include=include, exclude=exclude)
-
-    def __repr__(self) -> str:
-        return (f"AMResult({self.title}: normalized activation {self.normalized_activation:.3g} "
-                f"(â from {self.activation_max_source}), best at step {self.best_step}, {self.status})")
-
-
-class AMResults(list):
-    """The results of a batch of jobs, in job order."""
-
-    def show(self, cols: int | None = None, **kw):
-        from ...widgets.clip_player import ClipPlayer
-
-        clips, captions = [], []
-        for r in self:
-            for name, clip in zip(("appearance", "motion"), r.clips()):
-                clips.append(clip)
-                captions.append(f"{r.title} · {name}")
-        # a result's streams side by side, up to four single-stream results to a row; fewer cells, fewer columns
-        per_row = 2 if self and self[0].motion is not None else 4
-        return ClipPlayer(clips, captions=captions, cols=cols or max(1, min(per_row, len(clips))), **kw)
-
+__all__ = ["ActivationMaximization", "activation_maximization", "AMJob", "AMResult", "AMResults", "PRESETS",
+           "as_job", "sweep"]
 
 class ActivationMaximization:
     """Activation maximization on a model: build once, call with jobs.
@@ -205,9 +73,6 @@ class ActivationMaximization:
         lr, lr_end = number("lr", lr, low=0, strict=True), number("lr_end", lr_end, low=0, strict=True)
         regularization = number("regularization", regularization, low=0)
         motion_tv_factor = number("motion_tv_factor", motion_tv_factor, low=0)
-        from ...store import as_store
-
-        self.store = as_store(store)
         self.streams = InputStreams.of(model, input_shape)
         if fold_bn:
             from ...models.folding import fold_batchnorm
@@ -215,6 +80,8 @@ class ActivationMaximization:
             model, _ = fold_batchnorm(model)
         self.device = device_of(model, device)
         self.model = model.to(self.device)
+        self.cache = Cached(store, self.model, "activation_maximization")
+        self.store = self.cache.store
         self.bound, self.alpha, self.steps, self.lr, self.lr_end = bound, alpha, steps, lr, lr_end
         self.jitter, self.regularization, self.motion_tv_factor = jitter, regularization, motion_tv_factor
         self.fold_bn, self.bf16 = fold_bn, bf16
@@ -464,10 +331,7 @@ class ActivationMaximization:
             except (Stopped, KeyboardInterrupt) as err:
                 results = self.unstarted(job_list, ended(err))
             else:
-                if self.store is not None:
-                    results = self._run_stored(job_list, steps, callback, every, halt)
-                else:
-                    results = self._run(job_list, steps, callback, every, halt)
+                results = self._run_stored(job_list, steps, callback, every, halt)
         return results[0] if single else results
 
     def unstarted(self, jobs: Sequence[AMJob], status: str = "stopped") -> AMResults:
@@ -489,31 +353,18 @@ class ActivationMaximization:
 
     def stored(self, jobs: list[AMJob], steps: int) -> list[AMResult | None]:
         """Each job's stored result, ``None`` where the store has none."""
-        from ...store import weights_hash
-
         for j in jobs:
             self.check(j)
-        weights = weights_hash(self.model)
-        hits = [self.store.get(weights, "activation_maximization", self._store_params(j, steps)) for j in jobs]
-        return [_from_entry(j, *h) if h is not None else None for j, h in zip(jobs, hits)]
+        return self.cache.lookup(jobs, key=lambda j: self._store_params(j, steps), decode=AMResult.from_entry)
 
     def keep(self, results: list[AMResult], steps: int) -> None:
         """Stores the results that are their job's answer: completed or diverged, not stopped."""
-        from ...store import weights_hash
-
-        weights = weights_hash(self.model)
-        for r in results:
-            if r.status in ("completed", "diverged"):
-                self.store.put(weights, "activation_maximization", self._store_params(r.job, steps), *_to_entry(r))
+        self.cache.keep([r.job for r in results], results, key=lambda j: self._store_params(j, steps),
+                        encode=AMResult.to_entry)
 
     def _run_stored(self, jobs: list[AMJob], steps: int, callback, every: int, stop) -> AMResults:
-        out = AMResults(self.stored(jobs, steps))
-        todo = [i for i, r in enumerate(out) if r is None]
-        fresh = self._run([jobs[i] for i in todo], steps, callback, every, stop) if todo else []
-        self.keep(fresh, steps)
-        for i, r in zip(todo, fresh):
-            out[i] = r
-        return out
+        return AMResults(self.cache(jobs, lambda todo: self._run(todo, steps, callback, every, stop),
+                                    key=lambda j: self._store_params(j, steps), encode=AMResult.to_entry, decode=AMResult.from_entry))
 
     def _run(self, job_list: list[AMJob], steps: int, callback, every: int, stop) -> AMResults:
         outcome = self.optimize(self.model, job_list, [self.objective(j) for j in job_list], steps, callback,
@@ -579,17 +430,11 @@ class ActivationMaximization:
     def _starts(self, jobs: list[AMJob], steps: int | None) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
         """Each job's random start and jitter from its own seed, so a batch equals its jobs run alone; the
         starts alone (no layer table needed) when ``steps`` is None."""
-        inits = {s.name: [] for s in self.streams.specs}
-        shifts = []
-        for j in jobs:
-            g = torch.Generator().manual_seed(j.seed)
-            for s in self.streams.specs:
-                inits[s.name].append(torch.randn(s.shape, generator=g) * (self.init_scale * self.streams.unit_scale(s.name)))
-            if steps is not None:
-                stride = self._jitter(j.layer) if self.jitter else 1
-                shifts.append(torch.randint(0, max(stride, 1), (steps, 2), generator=g))
-        init = {k: torch.stack(v).to(self.device) for k, v in inits.items()}
-        return init, (torch.stack(shifts, 1).to(self.device) if self.jitter and steps is not None else None)
+        specs = self.streams.specs
+        ranges = [(0, max(self._jitter(j.layer), 1)) for j in jobs] if self.jitter and steps is not None else None
+        return seeded_starts([j.seed for j in jobs], {s.name: s.shape for s in specs},
+                             {s.name: self.init_scale * self.streams.unit_scale(s.name) for s in specs}, self.device,
+                             steps=steps, shift_ranges=ranges)
 
     def _display(self, streams: dict[str, torch.Tensor], i: int) -> dict:
         """Job ``i``'s inputs as an AMResult holds them: ``appearance`` and ``motion`` (None for one stream)."""
@@ -642,29 +487,6 @@ def activation_maximization(model: nn.Module, layer: str, channel: int, *, kappa
     """One unit, one setting: ``ActivationMaximization(model, **kw)(AMJob(layer, channel, kappa, gamma, seed))``."""
     am = ActivationMaximization(model, **kw)
     return am(AMJob(layer, channel, kappa, gamma, seed), steps=steps, callback=callback, stop=stop)
-
-
-_ARRAYS = ("appearance", "motion", "activation", "objective")
-
-
-def _to_entry(r: AMResult) -> tuple[dict, dict]:
-    arrays = {k: getattr(r, k) for k in _ARRAYS if getattr(r, k) is not None}
-    meta = {k: getattr(r, k) for k in ("normalized_activation", "activation_max", "activation_max_source",
-                                       "best_step", "status", "diverged_at", "settings")}
-    return arrays, meta
-
-
-def _from_entry(job: AMJob, arrays: dict, meta: dict) -> AMResult:
-    return AMResult(job=job, motion=arrays.get("motion"), **{k: arrays[k] for k in _ARRAYS if k != "motion"},
-                    **meta)
-
-
-def as_job(j) -> AMJob:
-    if isinstance(j, AMJob):
-        return j
-    if isinstance(j, tuple) and len(j) == 2 and isinstance(j[0], str):
-        return AMJob(j[0], j[1])
-    raise TypeError(f"expected an AMJob or a (layer, channel) pair, got {j!r}")
 
 
 class _ValSplit(torch.utils.data.Dataset):

@@ -12,7 +12,7 @@ import contextlib
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -192,3 +192,23 @@ def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, l
     best_step = torch.where(take_last, done, best_step)
     return LoopOutcome(final, sign * best_score.cpu().numpy(), best_step.cpu().numpy(),
                        {k: v[:done].cpu().numpy() for k, v in hist.items()}, done, status, diverged_at.cpu().numpy())
+
+
+def seeded_starts(seeds: Sequence[int], shapes: Mapping[str, tuple], scales: Mapping[str, float], device, *,
+                  steps: int | None = None, shift_ranges: Sequence[tuple[int, int]] | None = None
+                  ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+    """Each job's random start and jitter, drawn from its own seed only, so a batch equals its jobs run alone.
+
+    Returns the starts (per stream, N×shape, N(0, scale²)) and, when ``steps`` and ``shift_ranges`` are
+    given, the jitter: steps×N×2 integer shifts, job i's in ``[lo, hi)`` of ``shift_ranges[i]``."""
+    starts: dict[str, list[torch.Tensor]] = {k: [] for k in shapes}
+    shifts = []
+    for i, seed in enumerate(seeds):
+        g = torch.Generator().manual_seed(int(seed))
+        for k, shape in shapes.items():
+            starts[k].append(torch.randn(tuple(shape), generator=g) * scales[k])
+        if steps is not None and shift_ranges is not None:
+            lo, hi = shift_ranges[i]
+            shifts.append(torch.randint(lo, hi, (steps, 2), generator=g))
+    return ({k: torch.stack(v).to(device) for k, v in starts.items()},
+            torch.stack(shifts, 1).to(device) if shifts else None)

@@ -35,7 +35,7 @@ import inspect
 import math
 import threading
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -52,9 +52,13 @@ from ...models.layers import (Stopped, check_stop, ctrl_c_stops, device_of, ende
                              stoppable, submodule)
 from ...data.loading import class_index
 from ...checks import number
-from ..core.result import OptimizedResult
-from ..core.loop import LoopOutcome, Snapshot, autocast, run_batched
+from ..core.cache import Cached, content_hash
+from ..core.loop import LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
 from ..core.objectives import Objective
+from .results import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, InversionResults
+
+__all__ = ["ModelInversion", "leaps", "deep_dream", "activation_maximization_3d", "InversionJob", "InversionResult",
+           "InversionResults", "ROW_NAMES", "TABLE_ROWS", "VARIANTS"]
 
 #: the variants' losses, minimized: eq. 4 of the paper and its ablations (Table 3), and 3D DeepDream; ``r``
 #: scales the regularizers, ``tv_weight`` and ``l2_weight`` DeepDream's image priors
@@ -65,99 +69,6 @@ VARIANTS: dict[str, Callable[..., Objective]] = {
     "prim+feat": lambda r, tv_weight, l2_weight: ce() + prim() + r * feat(),
     "leaps": lambda r, tv_weight, l2_weight: ce() + prim() + r * (coh() + feat()),
 }
-#: the rows of the paper's Tables 1 and 3, in their order
-TABLE_ROWS = ("deepdream", "am", "prim", "prim+coh", "prim+feat", "leaps")
-ROW_NAMES = {"deepdream": "3D DeepDream", "am": "3D AM", "prim": "LEAPS (L_prim)",
-             "prim+coh": "LEAPS (L_prim + R_coh)", "prim+feat": "LEAPS (L_prim + R_feat)", "leaps": "LEAPS (full)"}
-
-
-@dataclass(frozen=True)
-class InversionJob:
-    """One video to synthesize: class ``target`` (an index, or a name of the model's classes), primed by
-    stimulus number ``stimulus`` of the stimuli given with the call (``None`` for the variants without
-    priming), from random start ``seed``. A call resolves a class name to its index in its results."""
-
-    target: int | str
-    stimulus: int | None = None
-    seed: int = 0
-    variant: str = "leaps"
-
-    def __post_init__(self):
-        if not isinstance(self.target, str):
-            number("InversionJob target (a class index or name)", self.target, low=0, integer=True)
-        number("InversionJob stimulus", self.stimulus, low=0, integer=True, default=None)
-        number("InversionJob seed", self.seed, low=0, integer=True)
-        if self.variant not in TABLE_ROWS:
-            raise ValueError(f"unknown variant {self.variant!r}; expected one of {', '.join(TABLE_ROWS)}")
-
-    @property
-    def title(self) -> str:
-        s = f" · stimulus {self.stimulus}" if self.stimulus is not None else ""
-        return f"class {self.target}{s} · seed {self.seed} · {ROW_NAMES.get(self.variant, self.variant)}"
-
-
-@dataclass
-class InversionResult(OptimizedResult):
-    """One synthesized video. ``video``: T×H×W×3 uint8 in the colours the model sees (its normalization
-    undone, clamped to 0–255); ``x``: the optimized input itself, 3×T×H×W in the model's normalized units
-    (what the evaluation feeds the networks); ``stimulus``: the priming video as synthesized-size uint8;
-    ``history``: every loss term per step; ``stages``: (step, video) every ``stage_every`` steps, as in
-    the paper's Fig. 8; ``probabilities``: the inverted model's softmax on the result."""
-
-    job: InversionJob
-    video: np.ndarray
-    x: np.ndarray
-    stimulus: np.ndarray | None
-    history: dict[str, np.ndarray]
-    stages: list[tuple[int, np.ndarray]]
-    probabilities: np.ndarray
-
-    @property
-    def predicted(self) -> int | None:
-        """The inverted model's class for the result; ``None`` for a job stopped before it ran."""
-        p = np.asarray(self.probabilities, np.float64)
-        return int(np.argmax(p)) if p.size and np.isfinite(p).all() else None
-
-    @property
-    def title(self) -> str:
-        return self.job.title
-
-    def clips(self) -> list:
-        from ...media.clips import as_clip
-
-        return ([as_clip(self.stimulus, layout="THWC")] if self.stimulus is not None else []) + \
-            [as_clip(self.video, layout="THWC")]
-
-    def show(self, **kw):
-        from ...widgets.clip_player import ClipPlayer
-
-        captions = (["stimulus"] if self.stimulus is not None else []) + [self.title]
-        return ClipPlayer(self.clips(), captions=captions, **kw)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return self.show()._repr_mimebundle_(include=include, exclude=exclude)
-
-    def __repr__(self) -> str:
-        if self.predicted is None:
-            return f"InversionResult({self.title}: not run, its start only, {self.status})"
-        return (f"InversionResult({self.title}: predicted {self.predicted} "
-                f"(p = {self.probabilities[self.job.target]:.2f} for the target), best at step {self.best_step}, "
-                f"{self.status})")
-
-
-class InversionResults(list):
-    """The results of a batch of jobs, in job order."""
-
-    def show(self, cols: int | None = None, **kw):
-        from ...widgets.clip_player import ClipPlayer
-
-        clips, captions = [], []
-        for r in self:
-            clips.append(r.clips()[-1])
-            captions.append(r.title)
-        return ClipPlayer(clips, captions=captions, cols=cols or min(4, max(1, len(clips))), **kw)
-
-
 class ModelInversion:
     """Model inversion on a video model: build once, call with jobs and their stimuli.
 
@@ -175,6 +86,10 @@ class ModelInversion:
     ``feature_pooling``: ``"batch"`` (R_feat's statistics over all the jobs of a variant in the call, so
     a batch spanning the classes is held to the dataset's statistics as a whole) or ``"video"`` (each video
     to them alone, so a batch gives exactly what its jobs give alone).
+    ``store``: a :class:`~vidvis_widgets.store.ResultStore` (or ``True`` for the default one), as for
+    activation maximization: each job's answer is kept under both networks' weights, the job, its stimulus's
+    content and every setting; a later call loads it instead of optimizing. With ``feature_pooling="batch"``
+    a job's answer depends on its batch-mates, so it is kept for, and found by, the same batch of jobs.
     """
 
     def __init__(self, model: nn.Module, verifier: nn.Module | str | None = "tiny_verifier", *,
@@ -182,7 +97,7 @@ class ModelInversion:
                  r: float = 0.01, delta: float = 1.0, lr: float = 0.2, steps: int = 2000, size=None,
                  tv_weight: float = 0.1, l2_weight: float = 0.01, bf16: bool = False,
                  device: torch.device | str | None = None, am_gamma: float = 1.0, init_scale: float = 0.1,
-                 jitter: int | None = None, feature_pooling: str = "batch"):
+                 jitter: int | None = None, feature_pooling: str = "batch", store=None):
         from ...models.registry import load_model
 
         if feature_pooling not in ("batch", "video"):
@@ -226,6 +141,7 @@ class ModelInversion:
         # the verifier sees every video at the size it was trained at
         self.verifier_size = self.verifier_adapter.native_shape if self.verifier is not None else None
         self._bns = batchnorm_layers(self.verifier) if self.verifier is not None else []
+        self.cache = Cached(store, self.model, "leaps")
 
     # -- inputs ---------------------------------------------------------------------------------------
     @property
@@ -303,7 +219,23 @@ class ModelInversion:
         stimuli = [check_stimulus(v, f"stimulus {i}") for i, v in enumerate(stimuli if stimuli is not None else [])]
         jobs = [replace(j, target=self.class_index(j.target, check_range=False)) for j in jobs]
         with ctrl_c_stops(stop) as stop:  # from here on a Ctrl-C is a Stop with status "interrupted"
-            return self._call(jobs, stimuli, steps, callback, every, stop, stage_every, stimulus_labels)
+            return InversionResults(self.cache(
+                jobs, lambda todo: self._call(todo, stimuli, steps, callback, every, stop, stage_every, stimulus_labels),
+                key=self._store_key(stimuli, steps, stage_every), encode=InversionResult.to_entry, decode=InversionResult.from_entry,
+                together=self.feature_pooling == "batch"))
+
+    def _store_key(self, stimuli: list[np.ndarray], steps: int, stage_every: int) -> Callable[[InversionJob], dict]:
+        """What decides a job's answer: every setting, the job, its stimulus's content and the verifier's weights
+        (with R_feat pooled over the batch, the store keys each job by its batch-mates too)."""
+        if self.cache.store is None:
+            return lambda j: {}
+        from ...store import weights_hash
+
+        base = {**self.settings(), "steps": steps, "stage_every": stage_every,
+                "verifier_weights": weights_hash(self.verifier) if self.verifier is not None else None}
+        hashes = [content_hash(v) for v in stimuli]
+        return lambda j: {**base, "job": asdict(j),
+                          "stimulus": hashes[j.stimulus] if j.stimulus is not None and j.stimulus < len(hashes) else None}
 
     def _call(self, jobs, stimuli, steps, callback, every, stop, stage_every, stimulus_labels) -> InversionResults:
         labels = None
@@ -502,13 +434,10 @@ class ModelInversion:
 
     def _starts(self, jobs: list[InversionJob], steps: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Each job's noise start and jitter from its own seed, so a batch equals its jobs run alone."""
-        starts, shifts = [], []
-        for j in jobs:
-            g = torch.Generator().manual_seed(j.seed)
-            starts.append(self.init_scale * torch.randn((3, *self.size), generator=g))
-            shifts.append(torch.randint(-self.jitter, self.jitter + 1, (steps, 2), generator=g))
-        return (torch.stack(starts).to(self.device),
-                torch.stack(shifts, 1).to(self.device) if self.jitter > 0 else None)
+        starts, shifts = seeded_starts([j.seed for j in jobs], {"video": (3, *self.size)}, {"video": self.init_scale},
+                                       self.device, steps=steps,
+                                       shift_ranges=[(-self.jitter, self.jitter + 1)] * len(jobs) if self.jitter else None)
+        return starts["video"], shifts
 
     def _run(self, jobs, prepared, stimulus_means, steps, callback, every, stop,
              stage_every) -> list[InversionResult]:
@@ -590,6 +519,7 @@ class ModelInversion:
                 "size": list(self.size), "tv_weight": self.tv_weight,
                 "l2_weight": self.l2_weight, "bf16": self.bf16, "device": str(self.device),
                 "verifier": type(self.verifier).__name__ if self.verifier is not None else None,
+                "init_scale": self.init_scale, "jitter": self.jitter, "am_gamma": self.am_gamma,
                 "model_size": list(self.model_size) if self.model_size else None}
 
     # -- the 3D AM baseline -------------------------------------------------------------------------------

@@ -50,12 +50,7 @@ The model runs once per clip batch; the activations, logits and weights are kept
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import numbers
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -63,12 +58,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...media.clips import rgb_to_uint8, to_numpy
-from ...media.interpolation import cubic_upsample, normalize_over_clip
 from ...models.adapter import adapter_of
 from ...models.layers import device_of, frozen, submodule
+from ..core.cache import Cached, content_hash
+from .result import SaliencyTubeResult, check_threshold, class_index_of, given_classes, is_predicted
 from ..core.loop import autocast
 from ...models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
 from ...checks import number
+
+__all__ = ["SaliencyTubes", "SaliencyTubeResult", "saliency_tubes", "as_frames", "METHODS"]
 
 METHODS = ("auto", "cam", "grad")
 _FORMS = "a clip T×H×W×3, a batch N×T×H×W×3 (uint8, or float in [0, 1]), a list of equal-sized clips, or a dict " \
@@ -116,211 +114,6 @@ def as_frames(clips) -> tuple[torch.Tensor, torch.Tensor | None]:
     return rgb, flow
 
 
-# -- the result ----------------------------------------------------------------------------------------------
-@dataclass
-class SaliencyTubeResult:
-    """Tubes for N clips, recomputable for any class, τ or channel without running the model again.
-
-    ``frames``: the clips as the tubes overlay them, N×T×H×W×3 uint8; ``activations``: the layer's
-    N×C×T'×H'×W'; ``logits``: N×classes; ``method``: ``"cam"`` (eqs. 1–2 with the linear head's weights
-    ``head_weights``, classes×C) or ``"grad"`` (gradient weights ``grad_weights``, N×K×C, for the classes
-    ``grad_classes``, N×K: each clip's top-k and the requested targets); ``targets``: each clip's default class;
-    ``threshold``: the default τ, in the form's units (None: the form's default, see :meth:`resolved_threshold`);
-    ``support``: the frames the model sees (all of them, except for a two-stream model)."""
-
-    frames: torch.Tensor
-    activations: torch.Tensor
-    logits: torch.Tensor
-    method: str
-    layer: str
-    targets: torch.Tensor
-    threshold: float | None = None
-    class_names: tuple[str, ...] | None = None
-    head_weights: torch.Tensor | None = None
-    grad_weights: torch.Tensor | None = None
-    grad_classes: torch.Tensor | None = None
-    support: torch.Tensor | None = None
-    model_name: str = ""
-    settings: dict = field(default_factory=dict)
-
-    def select(self, indices) -> "SaliencyTubeResult":
-        """The result for some of the clips (views of the kept tensors; the model does not run)."""
-        idx = torch.as_tensor(list(indices), dtype=torch.long, device=self.logits.device)
-        pick = lambda t: None if t is None else t[idx.to(t.device)]  # noqa: E731
-        return dataclasses.replace(self, frames=pick(self.frames), activations=pick(self.activations),
-                                   logits=pick(self.logits), targets=pick(self.targets),
-                                   grad_weights=pick(self.grad_weights), grad_classes=pick(self.grad_classes))
-
-    # -- classes ---------------------------------------------------------------------------------------
-    @property
-    def num_clips(self) -> int:
-        return int(self.frames.shape[0])
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.logits.shape[1])
-
-    @property
-    def probs(self) -> torch.Tensor:
-        return self.logits.float().softmax(1)
-
-    @property
-    def predicted(self) -> torch.Tensor:
-        return self.logits.argmax(1)
-
-    def class_name(self, c: int) -> str:
-        return self.class_names[c] if self.class_names is not None and c < len(self.class_names) else f"class {c}"
-
-    def class_index(self, c: int | str) -> int:
-        return _class_index(c, self.class_names, self.num_classes, "the model")
-
-    def _targets(self, target) -> torch.Tensor:
-        """(N,) class per clip from None (the defaults), 'predicted', one class, or one per clip."""
-        if target is None:
-            return self.targets
-        return _resolve_targets(target, self.num_clips, self.class_index, self.predicted)
-
-    def top_k(self, k: int = 5) -> list[list[tuple[int, str, float]]]:
-        """Per clip, the k most probable classes as (index, name, probability)."""
-        p, i = self.probs.topk(min(k, self.num_classes), dim=1)
-        return [[(int(c), self.class_name(int(c)), float(q)) for c, q in zip(ci, pi)] for ci, pi in zip(i.cpu(), p.cpu())]
-
-    # -- eqs. 1 and 2 ----------------------------------------------------------------------------------
-    def channel_weights(self, target=None) -> torch.Tensor:
-        """y_{i,j} (CAM) or α_{i,j} (gradient form) for each clip's class i: N×C."""
-        t = self._targets(target)
-        if self.method == "cam":
-            return self.head_weights[t]
-        hit = self.grad_classes == t[:, None]
-        missing = ~hit.any(1)
-        if bool(missing.any()):
-            n = int(missing.nonzero()[0, 0])
-            raise ValueError(f"gradient weights for class {self.class_name(int(t[n]))} of clip {n} were not computed; "
-                             f"this result has each clip's top-{self.grad_classes.shape[1]} and its targets. Pass "
-                             "target= (or a larger top_k) to the call")
-        return self.grad_weights[torch.arange(self.num_clips, device=t.device), hit.float().argmax(1)]
-
-    def resolved_threshold(self, threshold: float | None = None) -> float:
-        """The τ used: ``threshold``, else the result's, else the form's default — 0 for CAM (the channels whose
-        linear weight raises the class score) and −∞ for the gradient form (every channel, as Grad-CAM). CAM's τ
-        is in the linear weights' units, the gradient form's in α's (see the module docstring)."""
-        tau = _threshold(self.threshold if threshold is None else threshold)
-        if tau is None:
-            return 0.0 if self.method == "cam" else -math.inf
-        return tau
-
-    def kept_channels(self, target=None, threshold: float | None = None) -> torch.Tensor:
-        """How many channels pass τ, per clip: (N,)."""
-        return (self.channel_weights(target) >= self.resolved_threshold(threshold)).sum(1)
-
-    def contributions(self, target=None) -> torch.Tensor:
-        """y_{i,j} · mean(a_j): what each channel adds to the class score, N×C (for CAM these sum to the logit
-        minus its bias). Sort them to find the features worth a per-feature tube."""
-        return self.channel_weights(target) * self.activations.mean((2, 3, 4))
-
-    def maps(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
-        """The un-interpolated tubes, N×T'×H'×W', before upsampling: for CAM eq. 2's sum of the channels that pass
-        τ (eq. 1); for the gradient form Grad-CAM, ReLU(Σ α_j a_j) over the channels that pass τ (every channel by
-        default); or with ``feature``, the single activation map a_j (the paper's Fig. 1b)."""
-        a = self.activations
-        if feature is not None:
-            if not 0 <= int(feature) < a.shape[1]:
-                raise ValueError(f"feature {feature} is out of range: layer {self.layer} has {a.shape[1]} channels "
-                                 f"(0…{a.shape[1] - 1})")
-            return a[:, int(feature)]
-        tau = self.resolved_threshold(threshold)
-        w = self.channel_weights(target)
-        w = torch.where(w >= tau, w, torch.zeros_like(w))
-        summed = torch.einsum("nc,ncthw->nthw", w, a)
-        return summed if self.method == "cam" else summed.clamp_min(0)  # Grad-CAM's ReLU
-
-    def tubes(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
-        """The saliency tubes, N×T×H×W in [0, 1] on the model's device, normalized over each whole clip."""
-        n, T, H, W, _ = self.frames.shape
-        return normalize_over_clip(cubic_upsample(self.maps(target, threshold, feature), (T, H, W), floor_at_min=True),
-                                   self.support)
-
-    def top_k_tubes(self, k: int = 3, threshold: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One tube per top-k class: (tubes N×k×T×H×W, classes N×k, probabilities N×k)."""
-        p, c = self.probs.topk(min(k, self.num_classes), dim=1)
-        tubes = torch.stack([self.tubes(c[:, j], threshold) for j in range(c.shape[1])], 1)
-        return tubes, c, p
-
-    def frame_energy(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
-        """The mean saliency of each frame, N×T: flat for a model that looks at every frame alike."""
-        return self.tubes(target, threshold, feature).mean((2, 3))
-
-    # -- renderings ------------------------------------------------------------------------------------
-    def heat(self, target=None, threshold: float | None = None, feature: int | None = None, *,
-             colormap: str = "Turbo", alpha: float = 0.5) -> np.ndarray:
-        """Heat tubes: a colormap blended over the frames, N×T×H×W×3 uint8."""
-        from ...media.tube_render import heat_tube
-
-        return heat_tube(self.frames, self.tubes(target, threshold, feature), colormap, alpha).cpu().numpy()
-
-    def focus(self, target=None, threshold: float | None = None, feature: int | None = None, *,
-              floor: float = 20 / 255) -> np.ndarray:
-        """Focus tubes: the saliency as an alpha mask over the frames (on black), N×T×H×W×3 uint8."""
-        from ...media.tube_render import focus_tube
-
-        return focus_tube(self.frames, self.tubes(target, threshold, feature), floor).cpu().numpy()
-
-    def heat_and_focus(self, target=None, threshold: float | None = None, feature: int | None = None, *,
-                       colormap: str = "Turbo", alpha: float = 0.5,
-                       floor: float = 20 / 255) -> tuple[np.ndarray, np.ndarray]:
-        """Both renderings from one computation of the tubes: (heat, focus), each N×T×H×W×3 uint8."""
-        from ...media.tube_render import focus_tube, heat_tube
-
-        tubes = self.tubes(target, threshold, feature)
-        return (heat_tube(self.frames, tubes, colormap, alpha).cpu().numpy(),
-                focus_tube(self.frames, tubes, floor).cpu().numpy())
-
-    def caption(self, n: int, target=None) -> str:
-        c = int(self._targets(target)[n])
-        return f"{self.class_name(c)} p={float(self.probs[n, c]):.2f}"
-
-    def show(self, target=None, threshold: float | None = None, feature: int | None = None, *, indices=None, **kw):
-        """A ClipPlayer: one row per clip, with the clip, its heat tube and its focus tube."""
-        from ...widgets.clip_player import ClipPlayer
-
-        idx = list(range(self.num_clips)) if indices is None else [int(i) for i in indices]
-        targets = self._targets(target)
-        heat, focus = self.select(idx).heat_and_focus(targets[idx], threshold, feature)
-        frames = self.frames[idx].cpu().numpy()
-        clips, caps = [], []
-        for k, n in enumerate(idx):
-            clips += [frames[k], heat[k], focus[k]]
-            caps += [f"clip {n}", self.caption(n, targets), "focus"]
-        kw.setdefault("fps", 8.0)
-        return ClipPlayer(clips, captions=caps, rows=len(idx), cols=3, col_headers=["clip", "heat tube", "focus tube"],
-                          **kw)
-
-    def save(self, path, index: int = 0, kind: str = "both", target=None, threshold: float | None = None,
-             feature: int | None = None, fps: float = 8.0) -> Any:
-        """Writes clip ``index``'s heat tube, focus tube or ``"both"`` beside the clip, as MP4, WebM or GIF (by
-        the suffix)."""
-        from ...io import write_video
-
-        if kind not in ("heat", "focus", "both"):
-            raise ValueError(f"kind must be 'heat', 'focus' or 'both', got {kind!r}")
-        if not 0 <= index < self.num_clips:
-            raise IndexError(f"clip index {index} is out of range for {self.num_clips} clips")
-        one = self.select([index])
-        heat, focus = one.heat_and_focus(self._targets(target)[index:index + 1], threshold, feature)
-        if kind == "heat":
-            return write_video(path, heat[0], fps=fps)
-        if kind == "focus":
-            return write_video(path, focus[0], fps=fps)
-        return write_video(path, [one.frames[0].cpu().numpy(), heat[0], focus[0]], fps=fps, cols=3)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return self.show()._repr_mimebundle_(include=include, exclude=exclude)
-
-    def __repr__(self) -> str:
-        return (f"SaliencyTubeResult({self.num_clips} clips of {tuple(self.frames.shape[1:4])}, method={self.method!r}, "
-                f"layer={self.layer!r}, maps {tuple(self.activations.shape[1:])}, τ={self.resolved_threshold():g})")
-
-
 # -- the method ----------------------------------------------------------------------------------------------
 class SaliencyTubes:
     """Saliency Tubes on a video model: build once, call with clips.
@@ -333,11 +126,13 @@ class SaliencyTubes:
     logits), ``"grad"`` (the gradient-weighted form, any model and layer) or ``"auto"`` (CAM where the
     head allows it). ``layer``: the layer whose maps the tubes are made of (default: the last layer with
     space-time maps before the head; conv5_fusion for the two-stream model). ``batch_size``: clips per
-    forward pass. ``bf16``: autocast the forward pass on devices that support it.
+    forward pass. ``bf16``: autocast the forward pass on devices that support it. ``store``: a
+    :class:`~vidvis_widgets.store.ResultStore` (or ``True``): a call's result is kept under the model's weights,
+    the clips' content and the settings, and the same call again loads it instead of running the model.
     """
 
     def __init__(self, model: nn.Module, *, method: str = "auto", layer: str | None = None,
-                 device: torch.device | str | None = None, batch_size: int = 32, bf16: bool = False):
+                 device: torch.device | str | None = None, batch_size: int = 32, bf16: bool = False, store=None):
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
         self.device = device_of(model, device)
@@ -356,6 +151,7 @@ class SaliencyTubes:
         self._buffer: torch.Tensor | None = None
         if method == "cam":
             self._head = self._linear_head()
+        self.cache = Cached(store, self.model, "saliency_tubes")
 
     # -- model facts -------------------------------------------------------------------------------------
     def _linear_head(self) -> nn.Linear:
@@ -425,7 +221,7 @@ class SaliencyTubes:
         its target, so those can be shown without re-running. ``threshold``: τ of eq. 1 in the form's units
         (CAM: the linear weights'; gradient form: α's); None: the form's default (CAM 0, gradient form every
         channel). ``start``: the first frame used when clips are longer than the model's input."""
-        top_k, threshold = number("top_k", top_k, low=1, integer=True), _threshold(threshold)
+        top_k, threshold = number("top_k", top_k, low=1, integer=True), check_threshold(threshold)
         start = number("start", start, low=0, integer=True)
         frames, flow = as_frames(clips)
         need = self.min_frames
@@ -439,8 +235,19 @@ class SaliencyTubes:
         if flow is not None:
             flow = flow[:, start:start + length]
         # a given class, or one per clip, is checked once against all clips; each batch gets its slice
-        given = None if target is None or _is_predicted(target) else _given_classes(target, len(frames),
+        given = None if target is None or is_predicted(target) else given_classes(target, len(frames),
                                                                                       self._class_index)
+        settings = {"top_k": top_k, "start": start, "bf16": self.bf16, "interpolation": "cubic"}
+        if self.cache.store is None:
+            return self._tubes(frames, flow, given, threshold, settings)
+        key = {**settings, "clips": content_hash(frames, flow), "given": None if given is None else given.tolist(),
+               "threshold": threshold, "layer": self.layer, "method": self.method}
+        return self.cache([key], lambda _: [self._tubes(frames, flow, given, threshold, settings)], key=lambda k: k,
+                          encode=SaliencyTubeResult.to_entry,
+                          decode=lambda _, arrays, meta: SaliencyTubeResult.from_entry(arrays, meta, self.device))[0]
+
+    def _tubes(self, frames, flow, given, threshold, settings) -> SaliencyTubeResult:
+        top_k, length = settings["top_k"], frames.shape[1]
         bs = self.batch_size
         parts = [self._run(frames[i:i + bs], None if flow is None else flow[i:i + bs],
                            None if given is None else given[i:i + bs], top_k) for i in range(0, len(frames), bs)]
@@ -459,15 +266,14 @@ class SaliencyTubes:
             frames=frames.to(self.device), activations=acts, logits=logits, method=method, layer=self.layer,
             targets=targets, threshold=threshold, class_names=self.info.class_names if self.info else None,
             head_weights=self._head.weight.detach().float() if method == "cam" else None, grad_weights=gw,
-            grad_classes=gc, support=support, model_name=self._name,
-            settings={"top_k": top_k, "start": start, "bf16": self.bf16, "interpolation": "cubic"})
+            grad_classes=gc, support=support, model_name=self._name, settings=settings)
 
     @property
     def _name(self) -> str:
         return self.info.name if self.info is not None else type(self.model).__name__
 
     def _class_index(self, c) -> int:
-        return _class_index(c, self.info.class_names if self.info is not None else None, self._num_classes, self._name)
+        return class_index_of(c, self.info.class_names if self.info is not None else None, self._num_classes, self._name)
 
     def _run(self, frames, flow, given, top_k):
         inputs = self._model_inputs(frames, flow)
@@ -556,47 +362,6 @@ def saliency_tubes(model: nn.Module, clip, target=None, threshold: float | None 
     """Saliency Tubes for one clip or a batch: see :class:`SaliencyTubes` (``kw`` go to its constructor)."""
     return SaliencyTubes(model, method=method, layer=layer, **kw)(clip, target=target, top_k=top_k,
                                                                   threshold=threshold, start=start)
-
-
-def _class_index(c, names: Sequence[str] | None, num_classes: int, owner: str) -> int:
-    """A class given by name or index, checked against the model's classes."""
-    if isinstance(c, str):
-        if not names or c not in names:
-            known = ", ".join(names[:20]) if names else "unnamed (pass an index)"
-            raise ValueError(f"unknown class {c!r}; {owner}'s classes are: {known}")
-        return list(names).index(c)
-    if not 0 <= int(c) < num_classes:
-        raise ValueError(f"class {int(c)} is out of range: {owner} has {num_classes} classes (0…{num_classes - 1})")
-    return int(c)
-
-
-def _threshold(tau) -> float | None:
-    """τ as a float (±∞ allowed: −∞ keeps every channel), or None for the form's default."""
-    if tau is None:
-        return None
-    if isinstance(tau, bool) or not isinstance(tau, numbers.Real) or math.isnan(tau):
-        raise ValueError(f"threshold must be a number (τ of eq. 1, in the units of the form's channel weights) or "
-                         f"None (the form's default), got {tau!r}")
-    return float(tau)
-
-
-def _is_predicted(target) -> bool:
-    return isinstance(target, str) and target == "predicted"
-
-
-def _given_classes(target, n: int, index) -> torch.Tensor:
-    """(n,) class per clip, on the CPU, from one class (index or name) or one per clip."""
-    if isinstance(target, (list, tuple, np.ndarray, torch.Tensor)):
-        t = [index(c) for c in (target.tolist() if hasattr(target, "tolist") else target)]
-        if len(t) != n:
-            raise ValueError(f"{len(t)} targets for {n} clips; give one class, or one per clip")
-        return torch.tensor(t, dtype=torch.long)
-    return torch.full((n,), index(target), dtype=torch.long)
-
-
-def _resolve_targets(target, n: int, index, predicted: torch.Tensor) -> torch.Tensor:
-    """(n,) class per clip from 'predicted', one class (index or name), or one per clip, on the predictions' device."""
-    return predicted if _is_predicted(target) else _given_classes(target, n, index).to(predicted.device)
 
 
 def _like(out, g: torch.Tensor):

@@ -1,0 +1,86 @@
+"""The architecture's rules, checked on the source: data flows one way, one probe registers hooks, and no
+module reaches into another's private names."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore:clips have different lengths")
+
+import vidvis_widgets
+from vidvis_widgets.media.grid import ClipGrid, Displayable
+
+PACKAGE = Path(vidvis_widgets.__file__).parent
+#: the rooms below the display: none of them may import widgets/
+BELOW_DISPLAY = ("data", "media", "models", "methods")
+
+
+def _modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE)
+        yield rel, ast.parse(path.read_text(), str(path))
+
+
+def _imported(rel: Path, tree: ast.AST):
+    """(module, names) for every import, with relative imports resolved to dotted paths in the package."""
+    here = ["vidvis_widgets", *rel.with_suffix("").parts]
+    if rel.name == "__init__.py":
+        here = here[:-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = here[: len(here) - node.level] if node.level else []
+            mod = ".".join(base + ([node.module] if node.module else []))
+            yield mod, [a.name for a in node.names]
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                yield a.name, []
+
+
+def test_nothing_below_the_display_imports_widgets():
+    offenders = [f"{rel} imports {mod}" for rel, tree in _modules() if rel.parts[0] in BELOW_DISPLAY
+                 for mod, names in _imported(rel, tree)
+                 if mod.startswith("vidvis_widgets.widgets") or (mod == "vidvis_widgets" and "widgets" in names)]
+    assert offenders == []
+
+
+def test_no_module_imports_another_modules_private_names():
+    offenders = [f"{rel}: from {mod} import {n}" for rel, tree in _modules() for mod, names in _imported(rel, tree)
+                 if mod.startswith("vidvis_widgets") for n in names if n.startswith("_") and not n.startswith("__")
+                 # a package-private module (vidvis_widgets._frontend) is the package's own, not a module's name
+                 and not (PACKAGE / Path(*mod.split(".")[1:]) / f"{n}.py").exists()]
+    assert offenders == []
+
+
+def test_only_the_probe_registers_hooks():
+    hooks = ("register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook")
+    users = sorted({str(rel) for rel, tree in _modules() for node in ast.walk(tree)
+                    if isinstance(node, ast.Attribute) and node.attr in hooks})
+    assert users == ["models/probe.py"]
+
+
+class _Pair(Displayable):
+    def clip_grid(self, reverse: bool = False) -> ClipGrid:
+        clips = [np.full((3, 8, 8, 3), 10, np.uint8), np.full((5, 8, 8, 3), 200, np.uint8)]
+        return ClipGrid(clips[::-1] if reverse else clips, captions=["a", "b"][::-1] if reverse else ["a", "b"],
+                        fps=4.0)
+
+
+def test_a_displayable_shows_through_the_registered_player():
+    from vidvis_widgets import ClipPlayer
+
+    p = _Pair().show()
+    assert isinstance(p, ClipPlayer) and p.captions == ["a", "b"] and p.fps == 4.0 and (p.rows, p.cols) == (1, 2)
+    assert [c.num_frames for c in p.clips] == [3, 5]
+    # grid fields change the grid, the method's own arguments reach clip_grid, the rest go to the player
+    q = _Pair().show(True, cols=1, fps=12.0, image_format="png")
+    assert q.captions == ["b", "a"] and (q.rows, q.cols) == (2, 1) and q.fps == 12.0
+    assert all(c["format"] == "png" and c["data"][:4] == b"\x89PNG" for c in q._clips)
+    assert [c.num_frames for c in _Pair().show(reverse=True).clips] == [5, 3]
+    bundle = _Pair()._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in (bundle[0] if isinstance(bundle, tuple) else bundle)
+    with pytest.raises(TypeError):
+        _Pair().show(no_such_option=1)

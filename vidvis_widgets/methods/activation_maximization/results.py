@@ -1,0 +1,162 @@
+"""Activation maximization's jobs and results: a unit under a regularizer setting (:class:`AMJob`), the
+papers' sweeps over (κ, γ), and what a run gives (:class:`AMResult`), as data that shows itself as clips."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...checks import number
+from ...media.grid import ClipGrid, Displayable
+from ..core.result import OptimizedResult
+
+#: the papers' regularizer sweeps for the motion input, as (κ, γ) pairs
+PRESETS: dict[str, tuple[tuple[float, float], ...]] = {
+    "anisotropic": ((1.0, 10.0), (1.0, 5.0), (1.0, 1.0), (1.0, 0.0)),
+    "isotropic": ((10.0, 10.0), (5.0, 5.0), (2.5, 2.5), (1.0, 1.0)),
+    "spatial": ((1.0, 0.0),),
+}
+
+
+@dataclass(frozen=True)
+class AMJob:
+    """One unit to visualize under one regularizer setting from one random start.
+
+    ``channel``: the unit's channel index; on the model's class-logit layer (its last linear layer) also a
+    class name, resolved against ``model.vidvis_adapter.class_names`` when the run starts.
+    ``kappa``, ``gamma``: the motion stream's R_TV weights (the video stream's for a single-stream model);
+    the appearance image of a two-stream model is a single frame, regularized spatially with κ = 1."""
+
+    layer: str
+    channel: int | str
+    kappa: float = 1.0
+    gamma: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.layer, str) or not self.layer:
+            raise ValueError(f"AMJob layer must be a layer name (a non-empty str), got {self.layer!r}")
+        if not isinstance(self.channel, str) or not self.channel:
+            try:
+                number("AMJob channel", self.channel, low=0, integer=True)
+            except ValueError as err:
+                raise ValueError(f"{err}; or a class name (str) on the model's class-logit layer") from None
+        number("AMJob kappa (spatial TV weight)", self.kappa, low=0)
+        number("AMJob gamma (temporal TV weight)", self.gamma, low=0)
+        number("AMJob seed", self.seed, low=0, integer=True)
+
+    @property
+    def unit(self) -> str:
+        """"layer cN" (or "layer class_name"): how grids and legends label the unit."""
+        return f"{self.layer} {self.channel}" if isinstance(self.channel, str) else f"{self.layer} c{self.channel}"
+
+
+def sweep(layer: str, channel: int, preset: str = "anisotropic", seed: int = 0) -> list[AMJob]:
+    """The jobs of one of the papers' regularizer sweeps for a unit: ``anisotropic`` (κ = 1, γ ∈ {10, 5, 1, 0}),
+    ``isotropic`` (κ = γ ∈ {10, 5, 2.5, 1}) or ``spatial`` (γ = 0)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    return [AMJob(layer, channel, k, g, seed) for k, g in PRESETS[preset]]
+
+
+#: ``activation_max_source`` when no maximum is known: â is taken as 1, so a/â is the raw activation
+UNKNOWN_MAX = "unknown (â = 1)"
+#: ``activation_max_source`` of a job stopped before â was measured
+NOT_MEASURED = "not measured (stopped before the first step)"
+
+
+@dataclass
+class AMResult(Displayable, OptimizedResult):
+    """One job's outcome. ``appearance``: H×W×3 (two-stream) or T×H×W×3 (single-stream) mean-subtracted
+    RGB on 0–255; ``motion``: L×2×H×W flow in pixels (two-stream only). ``activation`` and ``objective``:
+    per step, the normalized activation a/â (with jitter) and the full objective of eq. 1."""
+
+    job: AMJob
+    appearance: np.ndarray
+    motion: np.ndarray | None
+    activation: np.ndarray
+    objective: np.ndarray
+    normalized_activation: float
+    activation_max: float
+    activation_max_source: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.job.unit} κ={self.job.kappa:g} γ={self.job.gamma:g}"
+
+    @property
+    def activation_caption(self) -> str:
+        """The final activation as the grids caption it. A raw activation is never labelled as a ratio: with no
+        â it reads "a 15.29 (â unknown)", and for a unit that never fires on the validation set a/â is undefined."""
+        if self.settings.get("steps") == 0 and self.status in ("stopped", "interrupted"):
+            return f"{self.status} before the first step"
+        if self.activation_max_source == UNKNOWN_MAX:
+            return f"a {self.normalized_activation:.2f} (â unknown)"
+        if not self.activation_max > 0:
+            return f"a/â undefined (â = {self.activation_max:g})"
+        return f"a/â {self.normalized_activation:.2f}"
+
+    def appearance_clip(self):
+        """The appearance input rendered min–max over the whole sequence, as in the papers."""
+        from ...media.clips import as_clip
+
+        a = self.appearance
+        lo, hi = float(a.min()), float(a.max())
+        rgb = ((a - lo) / (hi - lo) * 255 if hi > lo else np.full_like(a, 128)).round().astype(np.uint8)
+        return as_clip(rgb, layout="HWC" if rgb.ndim == 3 else "THWC")  # a two-stream appearance is one image
+
+    def motion_clip(self, mode: str = "paper"):
+        from ...media.clips import Clip
+        from ...media.flow import flow_to_rgb
+
+        if self.motion is None:
+            raise ValueError("a single-stream model has no motion input")
+        return Clip(flow_to_rgb(self.motion, mode=mode, layout="TCHW"), "flow")
+
+    def clips(self) -> list:
+        return [self.appearance_clip()] + ([self.motion_clip()] if self.motion is not None else [])
+
+    def clip_grid(self) -> ClipGrid:
+        names = ["appearance"] + (["motion"] if self.motion is not None else [])
+        return ClipGrid(self.clips(), captions=[f"{self.title} · {n}" for n in names])
+
+    def to_entry(self) -> tuple[dict, dict]:
+        """The result as a store entry: (arrays, meta)."""
+        arrays = {k: getattr(self, k) for k in _ARRAYS if getattr(self, k) is not None}
+        meta = {k: getattr(self, k) for k in ("normalized_activation", "activation_max", "activation_max_source",
+                                              "best_step", "status", "diverged_at", "settings")}
+        return arrays, meta
+
+    @classmethod
+    def from_entry(cls, job: AMJob, arrays: dict, meta: dict) -> "AMResult":
+        return cls(job=job, motion=arrays.get("motion"), **{k: arrays[k] for k in _ARRAYS if k != "motion"}, **meta)
+
+    def __repr__(self) -> str:
+        return (f"AMResult({self.title}: normalized activation {self.normalized_activation:.3g} "
+                f"(â from {self.activation_max_source}), best at step {self.best_step}, {self.status})")
+
+
+class AMResults(Displayable, list):
+    """The results of a batch of jobs, in job order."""
+
+    def clip_grid(self) -> ClipGrid:
+        clips, captions = [], []
+        for r in self:
+            for name, clip in zip(("appearance", "motion"), r.clips()):
+                clips.append(clip)
+                captions.append(f"{r.title} · {name}")
+        # a result's streams side by side, up to four single-stream results to a row; fewer cells, fewer columns
+        per_row = 2 if self and self[0].motion is not None else 4
+        return ClipGrid(clips, captions=captions, cols=max(1, min(per_row, len(clips))))
+
+
+_ARRAYS = ("appearance", "motion", "activation", "objective")
+
+
+def as_job(j) -> AMJob:
+    if isinstance(j, AMJob):
+        return j
+    if isinstance(j, tuple) and len(j) == 2 and isinstance(j[0], str):
+        return AMJob(j[0], j[1])
+    raise TypeError(f"expected an AMJob or a (layer, channel) pair, got {j!r}")

@@ -1,0 +1,275 @@
+"""What Saliency Tubes give (:class:`SaliencyTubeResult`): a layer's maps and the class weights for N clips,
+from which tubes for any class, τ or channel are recomputed and rendered without running the model again."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ...media.grid import ClipGrid, Displayable
+from ...media.interpolation import cubic_upsample, normalize_over_clip
+
+_TENSORS = ("frames", "activations", "logits", "targets", "head_weights", "grad_weights", "grad_classes", "support")
+
+
+# -- the result ----------------------------------------------------------------------------------------------
+@dataclass
+class SaliencyTubeResult(Displayable):
+    """Tubes for N clips, recomputable for any class, τ or channel without running the model again.
+
+    ``frames``: the clips as the tubes overlay them, N×T×H×W×3 uint8; ``activations``: the layer's
+    N×C×T'×H'×W'; ``logits``: N×classes; ``method``: ``"cam"`` (eqs. 1–2 with the linear head's weights
+    ``head_weights``, classes×C) or ``"grad"`` (gradient weights ``grad_weights``, N×K×C, for the classes
+    ``grad_classes``, N×K: each clip's top-k and the requested targets); ``targets``: each clip's default class;
+    ``threshold``: the default τ, in the form's units (None: the form's default, see :meth:`resolved_threshold`);
+    ``support``: the frames the model sees (all of them, except for a two-stream model)."""
+
+    frames: torch.Tensor
+    activations: torch.Tensor
+    logits: torch.Tensor
+    method: str
+    layer: str
+    targets: torch.Tensor
+    threshold: float | None = None
+    class_names: tuple[str, ...] | None = None
+    head_weights: torch.Tensor | None = None
+    grad_weights: torch.Tensor | None = None
+    grad_classes: torch.Tensor | None = None
+    support: torch.Tensor | None = None
+    model_name: str = ""
+    settings: dict = field(default_factory=dict)
+
+    def select(self, indices) -> "SaliencyTubeResult":
+        """The result for some of the clips (views of the kept tensors; the model does not run)."""
+        idx = torch.as_tensor(list(indices), dtype=torch.long, device=self.logits.device)
+        pick = lambda t: None if t is None else t[idx.to(t.device)]  # noqa: E731
+        return dataclasses.replace(self, frames=pick(self.frames), activations=pick(self.activations),
+                                   logits=pick(self.logits), targets=pick(self.targets),
+                                   grad_weights=pick(self.grad_weights), grad_classes=pick(self.grad_classes))
+
+    # -- classes ---------------------------------------------------------------------------------------
+    @property
+    def num_clips(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.logits.shape[1])
+
+    @property
+    def probs(self) -> torch.Tensor:
+        return self.logits.float().softmax(1)
+
+    @property
+    def predicted(self) -> torch.Tensor:
+        return self.logits.argmax(1)
+
+    def class_name(self, c: int) -> str:
+        return self.class_names[c] if self.class_names is not None and c < len(self.class_names) else f"class {c}"
+
+    def class_index(self, c: int | str) -> int:
+        return class_index_of(c, self.class_names, self.num_classes, "the model")
+
+    def _targets(self, target) -> torch.Tensor:
+        """(N,) class per clip from None (the defaults), 'predicted', one class, or one per clip."""
+        if target is None:
+            return self.targets
+        return resolve_targets(target, self.num_clips, self.class_index, self.predicted)
+
+    def top_k(self, k: int = 5) -> list[list[tuple[int, str, float]]]:
+        """Per clip, the k most probable classes as (index, name, probability)."""
+        p, i = self.probs.topk(min(k, self.num_classes), dim=1)
+        return [[(int(c), self.class_name(int(c)), float(q)) for c, q in zip(ci, pi)] for ci, pi in zip(i.cpu(), p.cpu())]
+
+    # -- eqs. 1 and 2 ----------------------------------------------------------------------------------
+    def channel_weights(self, target=None) -> torch.Tensor:
+        """y_{i,j} (CAM) or α_{i,j} (gradient form) for each clip's class i: N×C."""
+        t = self._targets(target)
+        if self.method == "cam":
+            return self.head_weights[t]
+        hit = self.grad_classes == t[:, None]
+        missing = ~hit.any(1)
+        if bool(missing.any()):
+            n = int(missing.nonzero()[0, 0])
+            raise ValueError(f"gradient weights for class {self.class_name(int(t[n]))} of clip {n} were not computed; "
+                             f"this result has each clip's top-{self.grad_classes.shape[1]} and its targets. Pass "
+                             "target= (or a larger top_k) to the call")
+        return self.grad_weights[torch.arange(self.num_clips, device=t.device), hit.float().argmax(1)]
+
+    def resolved_threshold(self, threshold: float | None = None) -> float:
+        """The τ used: ``threshold``, else the result's, else the form's default — 0 for CAM (the channels whose
+        linear weight raises the class score) and −∞ for the gradient form (every channel, as Grad-CAM). CAM's τ
+        is in the linear weights' units, the gradient form's in α's (see the module docstring)."""
+        tau = check_threshold(self.threshold if threshold is None else threshold)
+        if tau is None:
+            return 0.0 if self.method == "cam" else -math.inf
+        return tau
+
+    def kept_channels(self, target=None, threshold: float | None = None) -> torch.Tensor:
+        """How many channels pass τ, per clip: (N,)."""
+        return (self.channel_weights(target) >= self.resolved_threshold(threshold)).sum(1)
+
+    def contributions(self, target=None) -> torch.Tensor:
+        """y_{i,j} · mean(a_j): what each channel adds to the class score, N×C (for CAM these sum to the logit
+        minus its bias). Sort them to find the features worth a per-feature tube."""
+        return self.channel_weights(target) * self.activations.mean((2, 3, 4))
+
+    def maps(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
+        """The un-interpolated tubes, N×T'×H'×W', before upsampling: for CAM eq. 2's sum of the channels that pass
+        τ (eq. 1); for the gradient form Grad-CAM, ReLU(Σ α_j a_j) over the channels that pass τ (every channel by
+        default); or with ``feature``, the single activation map a_j (the paper's Fig. 1b)."""
+        a = self.activations
+        if feature is not None:
+            if not 0 <= int(feature) < a.shape[1]:
+                raise ValueError(f"feature {feature} is out of range: layer {self.layer} has {a.shape[1]} channels "
+                                 f"(0…{a.shape[1] - 1})")
+            return a[:, int(feature)]
+        tau = self.resolved_threshold(threshold)
+        w = self.channel_weights(target)
+        w = torch.where(w >= tau, w, torch.zeros_like(w))
+        summed = torch.einsum("nc,ncthw->nthw", w, a)
+        return summed if self.method == "cam" else summed.clamp_min(0)  # Grad-CAM's ReLU
+
+    def tubes(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
+        """The saliency tubes, N×T×H×W in [0, 1] on the model's device, normalized over each whole clip."""
+        n, T, H, W, _ = self.frames.shape
+        return normalize_over_clip(cubic_upsample(self.maps(target, threshold, feature), (T, H, W), floor_at_min=True),
+                                   self.support)
+
+    def top_k_tubes(self, k: int = 3, threshold: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One tube per top-k class: (tubes N×k×T×H×W, classes N×k, probabilities N×k)."""
+        p, c = self.probs.topk(min(k, self.num_classes), dim=1)
+        tubes = torch.stack([self.tubes(c[:, j], threshold) for j in range(c.shape[1])], 1)
+        return tubes, c, p
+
+    def frame_energy(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
+        """The mean saliency of each frame, N×T: flat for a model that looks at every frame alike."""
+        return self.tubes(target, threshold, feature).mean((2, 3))
+
+    # -- renderings ------------------------------------------------------------------------------------
+    def heat(self, target=None, threshold: float | None = None, feature: int | None = None, *,
+             colormap: str = "Turbo", alpha: float = 0.5) -> np.ndarray:
+        """Heat tubes: a colormap blended over the frames, N×T×H×W×3 uint8."""
+        from ...media.tube_render import heat_tube
+
+        return heat_tube(self.frames, self.tubes(target, threshold, feature), colormap, alpha).cpu().numpy()
+
+    def focus(self, target=None, threshold: float | None = None, feature: int | None = None, *,
+              floor: float = 20 / 255) -> np.ndarray:
+        """Focus tubes: the saliency as an alpha mask over the frames (on black), N×T×H×W×3 uint8."""
+        from ...media.tube_render import focus_tube
+
+        return focus_tube(self.frames, self.tubes(target, threshold, feature), floor).cpu().numpy()
+
+    def heat_and_focus(self, target=None, threshold: float | None = None, feature: int | None = None, *,
+                       colormap: str = "Turbo", alpha: float = 0.5,
+                       floor: float = 20 / 255) -> tuple[np.ndarray, np.ndarray]:
+        """Both renderings from one computation of the tubes: (heat, focus), each N×T×H×W×3 uint8."""
+        from ...media.tube_render import focus_tube, heat_tube
+
+        tubes = self.tubes(target, threshold, feature)
+        return (heat_tube(self.frames, tubes, colormap, alpha).cpu().numpy(),
+                focus_tube(self.frames, tubes, floor).cpu().numpy())
+
+    def caption(self, n: int, target=None) -> str:
+        c = int(self._targets(target)[n])
+        return f"{self.class_name(c)} p={float(self.probs[n, c]):.2f}"
+
+    def clip_grid(self, target=None, threshold: float | None = None, feature: int | None = None, *,
+                  indices=None) -> ClipGrid:
+        """One row per clip, with the clip, its heat tube and its focus tube (``show()`` plays it)."""
+        idx = list(range(self.num_clips)) if indices is None else [int(i) for i in indices]
+        targets = self._targets(target)
+        heat, focus = self.select(idx).heat_and_focus(targets[idx], threshold, feature)
+        frames = self.frames[idx].cpu().numpy()
+        clips, caps = [], []
+        for k, n in enumerate(idx):
+            clips += [frames[k], heat[k], focus[k]]
+            caps += [f"clip {n}", self.caption(n, targets), "focus"]
+        return ClipGrid(clips, captions=caps, rows=len(idx), cols=3, col_headers=["clip", "heat tube", "focus tube"],
+                        fps=8.0)
+
+    def save(self, path, index: int = 0, kind: str = "both", target=None, threshold: float | None = None,
+             feature: int | None = None, fps: float = 8.0) -> Any:
+        """Writes clip ``index``'s heat tube, focus tube or ``"both"`` beside the clip, as MP4, WebM or GIF (by
+        the suffix)."""
+        from ...io import write_video
+
+        if kind not in ("heat", "focus", "both"):
+            raise ValueError(f"kind must be 'heat', 'focus' or 'both', got {kind!r}")
+        if not 0 <= index < self.num_clips:
+            raise IndexError(f"clip index {index} is out of range for {self.num_clips} clips")
+        one = self.select([index])
+        heat, focus = one.heat_and_focus(self._targets(target)[index:index + 1], threshold, feature)
+        if kind == "heat":
+            return write_video(path, heat[0], fps=fps)
+        if kind == "focus":
+            return write_video(path, focus[0], fps=fps)
+        return write_video(path, [one.frames[0].cpu().numpy(), heat[0], focus[0]], fps=fps, cols=3)
+
+    def to_entry(self) -> tuple[dict, dict]:
+        """The result as a store entry: (arrays, meta); bfloat16 tensors are kept as float32."""
+        arrays = {k: getattr(self, k).detach().cpu() for k in _TENSORS if getattr(self, k) is not None}
+        arrays = {k: (v.float() if v.is_floating_point() else v).numpy() for k, v in arrays.items()}
+        return arrays, {"method": self.method, "layer": self.layer, "threshold": self.threshold,
+                        "model_name": self.model_name, "settings": self.settings,
+                        "class_names": list(self.class_names) if self.class_names is not None else None}
+
+    @classmethod
+    def from_entry(cls, arrays: dict, meta: dict, device: torch.device | str = "cpu") -> "SaliencyTubeResult":
+        names = meta["class_names"]
+        return cls(**{k: torch.as_tensor(v, device=device) for k, v in arrays.items()},
+                   **{k: v for k, v in meta.items() if k != "class_names"},
+                   class_names=tuple(names) if names is not None else None)
+
+    def __repr__(self) -> str:
+        return (f"SaliencyTubeResult({self.num_clips} clips of {tuple(self.frames.shape[1:4])}, method={self.method!r}, "
+                f"layer={self.layer!r}, maps {tuple(self.activations.shape[1:])}, τ={self.resolved_threshold():g})")
+
+
+
+def class_index_of(c, names: Sequence[str] | None, num_classes: int, owner: str) -> int:
+    """A class given by name or index, checked against the model's classes."""
+    if isinstance(c, str):
+        if not names or c not in names:
+            known = ", ".join(names[:20]) if names else "unnamed (pass an index)"
+            raise ValueError(f"unknown class {c!r}; {owner}'s classes are: {known}")
+        return list(names).index(c)
+    if not 0 <= int(c) < num_classes:
+        raise ValueError(f"class {int(c)} is out of range: {owner} has {num_classes} classes (0…{num_classes - 1})")
+    return int(c)
+
+
+def check_threshold(tau) -> float | None:
+    """τ as a float (±∞ allowed: −∞ keeps every channel), or None for the form's default."""
+    if tau is None:
+        return None
+    if isinstance(tau, bool) or not isinstance(tau, numbers.Real) or math.isnan(tau):
+        raise ValueError(f"threshold must be a number (τ of eq. 1, in the units of the form's channel weights) or "
+                         f"None (the form's default), got {tau!r}")
+    return float(tau)
+
+
+def is_predicted(target) -> bool:
+    return isinstance(target, str) and target == "predicted"
+
+
+def given_classes(target, n: int, index) -> torch.Tensor:
+    """(n,) class per clip, on the CPU, from one class (index or name) or one per clip."""
+    if isinstance(target, (list, tuple, np.ndarray, torch.Tensor)):
+        t = [index(c) for c in (target.tolist() if hasattr(target, "tolist") else target)]
+        if len(t) != n:
+            raise ValueError(f"{len(t)} targets for {n} clips; give one class, or one per clip")
+        return torch.tensor(t, dtype=torch.long)
+    return torch.full((n,), index(target), dtype=torch.long)
+
+
+def resolve_targets(target, n: int, index, predicted: torch.Tensor) -> torch.Tensor:
+    """(n,) class per clip from 'predicted', one class (index or name), or one per clip, on the predictions' device."""
+    return predicted if is_predicted(target) else given_classes(target, n, index).to(predicted.device)
