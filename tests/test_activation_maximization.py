@@ -15,9 +15,8 @@ from vidvis_widgets.models import load_model
 from vidvis_widgets.models.folding import fold_batchnorm
 
 # evenly spaced, not hand-picked: 16 fusion channels, 8 units of fc6 and of fc7, 8 class logits, among the
-# units that fire on some validation clip (for a unit that never does, a/â is undefined). The symmetric model
-# lists each unit beside its three twins (256 fusion channels, 512 per fc layer), so the sample is twice
-# what it was for the plain model; at 20 units one unit is 5 points of the 90% criterion
+# units that fire on some validation clip (for a unit that never does, a/â is undefined). 40 units: at 20 one
+# unit is 5 points of the 90% criterion
 PICKS = {"conv5_fusion": 16, "fc6": 8, "fc7": 8, "fc8": 8}
 
 
@@ -160,9 +159,8 @@ def test_bad_input_errors(model):
     am = ActivationMaximization(model, steps=2)
     with pytest.raises(ValueError, match=r"unknown layer 'conv5_fusoin'.*did you mean conv5_fusion"):
         am(AMJob("conv5_fusoin", 0))
-    # 64 units, each beside its three twins on the mirrored and reversed views
-    with pytest.raises(ValueError, match=r"channel 256 out of range for layer 'conv5_fusion', which has 256 channels"):
-        am(AMJob("conv5_fusion", 256))
+    with pytest.raises(ValueError, match=r"channel 64 out of range for layer 'conv5_fusion', which has 64 channels"):
+        am(AMJob("conv5_fusion", 64))
     with pytest.raises(ValueError, match="single-stream model, but input_shape gives 2 input"):
         ActivationMaximization(load_model("tiny_r3d"), input_shape=((3, 64, 64), (20, 64, 64)))
     with pytest.raises(ValueError, match="not a two-stream model"):

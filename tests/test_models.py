@@ -9,6 +9,7 @@ from vidvis_widgets.models import CheckpointMismatch, TinyTwoStream, embedded_ch
 from vidvis_widgets.models.checkpoints import save_checkpoint
 from vidvis_widgets.models.evaluation import confusion_matrix, most_confused_pairs, predict
 from vidvis_widgets.models.layers import list_layers
+from vidvis_widgets.models.probe import Probe
 from vidvis_widgets.models.tiny import mirror_views, reverse_views
 
 EMBEDDED = ("tiny_two_stream", "tiny_r3d", "tiny_verifier")
@@ -115,8 +116,8 @@ def test_layer_table_reproduces_the_papers_vgg_fields():
     for layer, (rf, stride) in expected.items():
         row = table[f"motion.{layer}"]
         assert row.receptive_field == (rf, rf) and row.stride == (stride, stride), (layer, row)
-    # 64 fusion units, each beside its three twins (mirrored, reversed, both): 4 × 64 channels
-    assert table["conv5_fusion"].output_shape == (4 * 64, 4, 4) and table["conv5_fusion"].stride == (16, 16)
+    # the papers' plain layers: 64 fusion units (the symmetric model's views ride on the batch axis, unlisted)
+    assert table["conv5_fusion"].output_shape == (64, 4, 4) and table["conv5_fusion"].stride == (16, 16)
     assert table["fc8"].output_shape == (14,)
 
 
@@ -167,12 +168,21 @@ def test_two_stream_model_is_symmetric_by_construction(splits):
         maps = ~no_reversal
         torch.testing.assert_close(model(*reverse_views(rgb, flow))[:, torch.tensor(safe)[maps]], scores[:, maps],
                                    rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(model.one_view(rgb, flow), plain(rgb, flow))
+        # the probe reads each layer on the clip itself: the plain network's units, N×C
+        with Probe(model, ["motion.conv1_1", "conv5_fusion"]) as probe:
+            model(rgb, flow)
+        with Probe(plain, ["motion.conv1_1", "conv5_fusion"]) as own:
+            plain(rgb, flow)
     hook.remove()
-    units = model.motion.conv1_1.conv.out_channels
+    n, units = len(rgb), model.motion.conv1_1.conv.out_channels
     clip, mirrored = acts[0], acts[1]
-    assert clip.shape[1] == 4 * units
-    torch.testing.assert_close(clip[:, units:2 * units], mirrored[:, :units])  # view 1 of the clip is view 0 of its mirror
-    assert not torch.equal(clip[:, :units], clip[:, units:2 * units])  # the twins are not copies
+    assert clip.shape[:2] == (4 * n, units)  # the four views, one after another on the batch axis
+    torch.testing.assert_close(clip[n:2 * n], mirrored[:n])  # view 1 of the clip is view 0 of its mirror
+    assert not torch.equal(clip[:n], clip[n:2 * n])  # the views are not copies
+    for name in ("motion.conv1_1", "conv5_fusion"):
+        assert probe[name].shape == own[name].shape and probe[name].shape[:2] == (n, own[name].shape[1])
+        torch.testing.assert_close(probe[name], own[name])
 
 
 @pytest.mark.parametrize("call, error, message", [

@@ -48,12 +48,13 @@ def train_model(name: str, splits: dict, out_dir: Path, epochs: int = 10, seed: 
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     gen = torch.Generator().manual_seed(seed)
-    symmetric = getattr(model, "symmetric", False)
+    # a symmetric model trains its plain network one view at a time: random views, labels mapped
+    symmetric = getattr(model, "num_views", 1) > 1
+    forward = model.one_view if symmetric else model
     history = []
     bar = tqdm(total=steps, desc=f"train {name}", disable=not progress, unit="batch")
     for epoch in range(1, epochs + 1):
         model.train()
-        model.symmetric = False  # a symmetric model trains one view at a time: random views, labels mapped
         order = torch.randperm(n, generator=gen).numpy()
         total = torch.zeros(())
         for i in range(0, n, batch_size):
@@ -62,7 +63,7 @@ def train_model(name: str, splits: dict, out_dir: Path, epochs: int = 10, seed: 
             inputs, labels = info.prepare(batch), torch.as_tensor(train["label"][idx])
             if symmetric:
                 inputs, labels = random_views(model, *inputs, labels, gen)
-            loss = nn.functional.cross_entropy(model(*inputs), labels)
+            loss = nn.functional.cross_entropy(forward(*inputs), labels)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -70,7 +71,6 @@ def train_model(name: str, splits: dict, out_dir: Path, epochs: int = 10, seed: 
             total += loss.detach() * len(idx)  # summed on the device; read once per epoch
             bar.update(1)
         model.eval()
-        model.symmetric = symmetric
         record = {"epoch": epoch, "train_loss": float(total) / n, "val_accuracy": _accuracy(model, splits["val"])}
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record['val_accuracy']:.3f}")
         save_checkpoint(out_dir / name / f"epoch_{epoch:02d}.pt", model,

@@ -23,10 +23,15 @@ Layout = Callable[[str], "LayerLayout"]
 
 
 class LayerLayout(tuple):
-    """``(channels_last, grid)``: grid is the (T, H, W) of a bare token sequence, or None."""
+    """``(channels_last, grid, views)``: grid is the (T, H, W) of a bare token sequence, or None; ``views``: how
+    many views of the input the layer carries one after another on the batch axis (the clip itself first)."""
 
-    def __new__(cls, channels_last: bool = False, grid: tuple[int, int, int] | None = None):
-        return super().__new__(cls, (channels_last, grid))
+    def __new__(cls, channels_last: bool = False, grid: tuple[int, int, int] | None = None, views: int = 1):
+        return super().__new__(cls, (channels_last, grid, views))
+
+    @property
+    def views(self) -> int:
+        return self[2]
 
     @property
     def channels_last(self) -> bool:
@@ -79,6 +84,9 @@ class ModelAdapter:
     priming_layers: tuple[str, ...] = ()
     #: a mid-level layer whose units activation maximization shows by default
     am_layer: str | None = None
+    #: views of the input the layers carry on the batch axis (the symmetric two-stream net's clip, mirror image,
+    #: reversal and both); every layer but the logit layer is read on the first, the input itself
+    views: int = 1
 
     @property
     def num_classes(self) -> int:
@@ -96,7 +104,8 @@ class ModelAdapter:
 
     def layer_layout(self, name: str) -> LayerLayout:
         """How layer ``name`` lays out its output, as the probe takes it (``Probe(layout=adapter.layer_layout)``)."""
-        return LayerLayout(channels_last=self.layout == "channels_last" and name not in self.channels_first_layers)
+        return LayerLayout(channels_last=self.layout == "channels_last" and name not in self.channels_first_layers,
+                           views=self.views if name and name != self.logit_layer else 1)
 
     def _stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         shape = (1, 3) + (1,) * (x.dim() - 2)

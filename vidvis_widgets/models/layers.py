@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .probe import Layout, as_maps, each_module, first_tensor
+from .probe import Layout, as_maps, each_module, first_tensor, first_view
 
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Hardswish, nn.LeakyReLU, nn.ELU, nn.Sigmoid, nn.Tanh,
                 nn.Softplus, nn.Mish, nn.Hardsigmoid, nn.Dropout, nn.Dropout2d, nn.Dropout3d)
@@ -255,7 +255,7 @@ def _maps(out, layout) -> torch.Tensor | None:
     are, else its first tensor as it is; None without one."""
     x = first_tensor(out)
     if isinstance(x, torch.Tensor) and x.dim() == 4:
-        return x
+        return first_view(x, layout.views)
     try:
         return as_maps(out, layout)
     except ValueError:
@@ -433,8 +433,7 @@ def _measure(lin: nn.Module, shapes: list[tuple[int, ...]], spatial: int, only, 
             for shift in (0, 1):
                 check_stop(stop)
                 pos = [min(c + shift, s - 1) for c, s in zip(centre, out.shape[2:])]
-                # channel 0 alone: in a view-stacked model (TinyTwoStream, symmetric) the other channels
-                # include mirrored twins, whose fields lie mirrored about the centre
+                # channel 0 of the first clip: every unit of a channel has the same field
                 grads = torch.autograd.grad(out[(0, 0, *pos)], inputs, retain_graph=True, allow_unused=True)
                 merged = sum(g.abs().sum(1, keepdim=True) if g is not None else 0 for g in grads)
                 regions.append(_extent(merged, spatial))

@@ -8,7 +8,9 @@ pass and hands them back in one form, whatever the module emits:
 - ``(tokens N×L×C, (T, H, W))`` from MViT blocks, and bare token sequences N×L×C with a known token grid
   (Hugging Face video transformers), reshaped to N×C×T×H×W after dropping leading class tokens;
 - N×C×H×W maps of 2D layers (the two-stream net's) as N×C×1×H×W: one time step;
-- N×C vectors (pooled features, logits), as they are; tuples, by their first tensor.
+- N×C vectors (pooled features, logits), as they are; tuples, by their first tensor;
+- of a layer that carries several views of its input on the batch axis (the symmetric two-stream net), the
+  input's own rows only.
 
 Where a method needs them it also records a layer's pre-activation (the input of its final ReLU, the same unit
 before rectification) and the inputs of BatchNorm layers (LEAPS' feature-statistics regularizer).
@@ -44,10 +46,20 @@ def first_tensor(out: Any) -> Any:
     return out
 
 
+def first_view(x: torch.Tensor, views: int) -> torch.Tensor:
+    """The rows of the input itself, where a layer carries ``views`` views of it one after another on the
+    batch axis (G·N rows, the input first)."""
+    return x[: x.shape[0] // views] if views > 1 else x
+
+
 def as_maps(out: Any, layout: LayerLayout = LayerLayout()) -> torch.Tensor:
     """A layer's output as N×C×T×H×W (space-time layers) or N×C (vectors); see the module docstring.
 
     A ValueError says what came out when it is neither."""
+    return first_view(_as_maps(out, layout), layout.views)
+
+
+def _as_maps(out: Any, layout: LayerLayout) -> torch.Tensor:
     if (isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[0], torch.Tensor)
             and isinstance(out[1], (tuple, list)) and len(out[1]) == 3):
         tokens, grid = out  # MViT: (tokens with a leading class token, (T, H, W))

@@ -18,7 +18,7 @@ from .tiny import TinyFrame2D, TinyR3D, TinyTwoStream, TinyVerifier
 EMBEDDED: dict[str, tuple[Callable[[], nn.Module], dict]] = {
     "tiny_two_stream": (lambda: TinyTwoStream(mirror=class_map("mirror"), reversal=class_map("reversal")),
                         dict(kind="two_stream", flow_frames=10, flow_scale=2.0, tube_layer="conv5_fusion",
-                             am_layer="conv5_fusion")),
+                             am_layer="conv5_fusion", views=4)),
     "tiny_r3d": (TinyR3D, dict(kind="clip")),
     "tiny_verifier": (TinyVerifier, dict(kind="clip")),
     "tiny_frame2d": (TinyFrame2D, dict(kind="clip")),

@@ -18,34 +18,7 @@ from torch import nn
 VGG_STAGES = ((2, 8), (2, 16), (3, 32), (3, 48), (3, 64))
 
 
-_ELEMENTWISE = (nn.ReLU, nn.Dropout, nn.Identity)
-
-
-class PerView(nn.Sequential):
-    """A layer applied to each view of a view-stacked input with the same weights.
-
-    A symmetrized TinyTwoStream carries G views of its input side by side on the channel axis (N×G·C×…), so
-    that every hook, every layer table and every optimizer sees one plain tensor per layer, with each unit's
-    G twins next to it. Folding the views into the batch axis here runs them through one set of weights."""
-
-    def _views(self, x: torch.Tensor) -> int:
-        first = next(m for m in self if isinstance(m, (nn.Conv2d, nn.Linear)))
-        return x.shape[1] // first.in_channels if isinstance(first, nn.Conv2d) else x[0].numel() // first.in_features
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, views = x.shape[0], self._views(x)
-        for layer in self:
-            if views == 1 or isinstance(layer, _ELEMENTWISE):
-                # elementwise layers see the layer's own N×G·C shape: activation maximization climbs a unit's
-                # value before its final ReLU, and finds it by that ReLU's input having the output's shape
-                x = layer(x)
-            else:
-                y = layer(x.reshape(n * views, -1, *x.shape[2:]))
-                x = y.reshape(n, -1, *y.shape[2:])
-        return x
-
-
-class ConvReLU(PerView):
+class ConvReLU(nn.Sequential):
     """A named conv layer whose output is taken after the ReLU, as the papers' activations are.
 
     BatchNorm sits between conv and ReLU: a 13-layer plain VGG stream does not train from scratch in a
@@ -74,19 +47,20 @@ class VGGStream(nn.Sequential):
 
 class ViewAveragedLinear(nn.Linear):
     """fc8: per-view class scores, each read off for the class its view maps onto, then averaged over the
-    views in which the class exists (a square played backwards moves up, which no class does)."""
+    views in which the class exists (a square played backwards moves up, which no class does). Its input
+    holds the G views one after another on the batch axis (G·N rows, view-major); it returns N rows."""
 
     def __init__(self, in_features: int, num_classes: int):
         super().__init__(in_features, num_classes)
         self.register_buffer("class_of_view", torch.arange(num_classes)[None], persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        views = x.shape[1] // self.in_features
+        views = self.class_of_view.shape[0]
         if views == 1:
             return super().forward(x)
-        z = super().forward(x.reshape(x.shape[0], views, self.in_features))  # N×G×K
+        z = super().forward(x).view(views, -1, self.out_features).transpose(0, 1)  # N×G×K
         present = (self.class_of_view >= 0).to(z.dtype)  # G×K
-        picked = z.gather(2, self.class_of_view.clamp(min=0)[None].expand(x.shape[0], -1, -1))
+        picked = z.gather(2, self.class_of_view.clamp(min=0)[None].expand(z.shape[0], -1, -1))
         return (picked * present).sum(1) / present.sum(0)
 
 
@@ -122,10 +96,13 @@ class TinyTwoStream(nn.Module):
     ``mirror`` and ``reversal`` (class maps: for each class, the class a clip's mirror image or its time
     reversal belongs to, −1 for none) make the network symmetric by construction: it scores the clip, its
     mirror image, its reversal and both with one set of weights and averages each class's four scores, taken
-    from the class its view maps onto (over the views where that class exists). Its scores then cannot prefer rightward over leftward motion, or forward over
-    backward playing, for any reason but the classes. Every layer carries the four views side by side:
-    channel ``v·C + c`` is unit ``c`` on view ``v`` (0 the clip, 1 mirrored, 2 reversed, 3 both), so a
-    layer of C units lists 4·C, each unit followed, C apart, by its three twins."""
+    from the class its view maps onto (over the views where that class exists). Its scores then cannot prefer
+    rightward over leftward motion, or forward over backward playing, for any reason but the classes.
+
+    The layers are the papers' plain network, C units each: the four views run through them one after another
+    on the batch axis (G·N rows, the clip itself first), and the model's adapter says so (``views=4``), so the
+    probe reads every layer on the clip itself, N×C. :meth:`one_view` is the plain network on its input alone,
+    which is how it trains (random mirroring and reversal, the labels mapped with them)."""
 
     def __init__(self, num_classes: int = 14, flow_frames: int = 10, mirror=None, reversal=None):
         super().__init__()
@@ -135,34 +112,40 @@ class TinyTwoStream(nn.Module):
         c5 = VGG_STAGES[-1][1]
         self.conv5_fusion = ConvReLU(2 * c5, c5)
         self.pool5 = nn.AdaptiveMaxPool2d(2)
-        self.fc6 = PerView(nn.Flatten(), nn.Linear(4 * c5, 128), nn.ReLU(), nn.Dropout(0.3))
-        self.fc7 = PerView(nn.Linear(128, 128), nn.ReLU(), nn.Dropout(0.3))
+        self.fc6 = nn.Sequential(nn.Flatten(), nn.Linear(4 * c5, 128), nn.ReLU(), nn.Dropout(0.3))
+        self.fc7 = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Dropout(0.3))
         self.fc8 = ViewAveragedLinear(128, num_classes)
-        self.symmetric = mirror is not None or reversal is not None
-        if self.symmetric:
+        if mirror is not None or reversal is not None:
             ident = torch.arange(num_classes)
             m = _class_map(mirror, num_classes, "mirror", total=True) if mirror is not None else ident
             r = _class_map(reversal, num_classes, "reversal") if reversal is not None else ident
             both = torch.where(m >= 0, r[m.clamp(min=0)], -1)
             self.fc8.class_of_view = torch.stack([ident, m, r, both])
 
+    @property
+    def num_views(self) -> int:
+        """G: 4 for the symmetric network (the clip, mirrored, reversed, both), else 1."""
+        return self.fc8.class_of_view.shape[0]
+
     def views(self, rgb: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The inputs as the first layers see them: the four views side by side on the channel axis."""
-        if not self.symmetric:
+        """The inputs as the first layers see them: the views one after another on the batch axis."""
+        if self.num_views == 1:
             return rgb, flow
         pairs = [(rgb, flow), mirror_views(rgb, flow)]
         pairs += [reverse_views(*p) for p in pairs]
-        return torch.cat([p[0] for p in pairs], 1), torch.cat([p[1] for p in pairs], 1)
+        return torch.cat([p[0] for p in pairs], 0), torch.cat([p[1] for p in pairs], 0)
+
+    def _features(self, rgb: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        # conv5_fusion sees the appearance and motion maps stacked, as in the papers
+        x = self.conv5_fusion(torch.cat([self.appearance(rgb), self.motion(flow)], 1))
+        return self.fc7(self.fc6(self.pool5(x)))
 
     def forward(self, rgb: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-        rgb, flow = self.views(rgb, flow)
-        a = self.appearance(rgb)
-        m = self.motion(flow)
-        n, _, h, w = a.shape
-        views = a.shape[1] // VGG_STAGES[-1][1]
-        # each view's conv5_fusion sees its own appearance and motion maps, stacked as in the papers
-        x = self.conv5_fusion(torch.cat([a.view(n, views, -1, h, w), m.view(n, views, -1, h, w)], 2).view(n, -1, h, w))
-        return self.fc8(self.fc7(self.fc6(self.pool5(x))))
+        return self.fc8(self._features(*self.views(rgb, flow)))
+
+    def one_view(self, rgb: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        """The plain network's class scores for the inputs as they are (no mirrored or reversed views)."""
+        return nn.Linear.forward(self.fc8, self._features(rgb, flow))
 
 
 def _conv3d_bn(cin: int, cout: int, kernel, stride=1) -> nn.Sequential:

@@ -399,7 +399,9 @@ class ActivationMaximization:
         layers = {s.target for s in objective.slots if s.kind == "unit"}
         streams, device, bf16 = self.streams, self.device, self.bf16
 
-        with frozen(model), Probe(model, layers, pre_activation=pre, layout=self.layout) as probe:
+        # the model run may be a stack of checkpoints, whose adapter says how its taps lay out the layers
+        layout = self.layout if model is self.model else adapter_of(model).layer_layout
+        with frozen(model), Probe(model, layers, pre_activation=pre, layout=layout) as probe:
             acts = probe.outputs
 
             def score(moved, xs):

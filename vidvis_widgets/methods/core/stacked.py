@@ -10,13 +10,15 @@ a layer's final ReLU) sees an (E·J, …) tensor just as it would on one model.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Sequence
 
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from ...models.probe import Probe, default_layout
+from ...models.adapter import LayerLayout, adapter_of
+from ...models.probe import Probe
 
 
 class _Tap(nn.Module):
@@ -50,8 +52,11 @@ class StackedCheckpoints(nn.Module):
         self.pre = {l for l in pre_activation if l in self.layers}
         for name in self.layers:
             self._put(name, _Tap(name in self.pre))
+        adapter = adapter_of(models[0])
+        # the taps carry the input's own view only (a symmetric model's other views stay inside the stack)
+        self._views = adapter.layer_layout
         if hasattr(models[0], "vidvis_adapter"):
-            self.vidvis_adapter = models[0].vidvis_adapter
+            self.vidvis_adapter = dataclasses.replace(models[0].vidvis_adapter, views=1)
 
     def _put(self, name: str, tap: nn.Module) -> None:
         *parents, leaf = name.split(".")
@@ -63,9 +68,10 @@ class StackedCheckpoints(nn.Module):
         node.add_module(leaf, tap)
 
     def _one(self, params, buffers, *inputs):
-        # the taps carry each layer in the probe's one tensor form; a layout's permutation (channels last,
-        # Video Swin) is left to the probe that reads the taps on this stack
-        with Probe(self._base[0], self.layers, pre_activation=self.pre, layout=default_layout) as probe:
+        # the taps carry each layer in the probe's one tensor form, the input's own view only; a layout's
+        # permutation (channels last, Video Swin) is left to the probe that reads the taps on this stack
+        layout = lambda name: LayerLayout(views=self._views(name).views)  # noqa: E731
+        with Probe(self._base[0], self.layers, pre_activation=self.pre, layout=layout) as probe:
             out = functional_call(self._base[0], (params, buffers), inputs)
         return out, tuple(probe[n] for n in self.layers)
 
