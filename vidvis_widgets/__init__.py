@@ -4,6 +4,8 @@ from . import io
 from .media.clips import Clip, as_clip
 from .media.flow import flow_to_rgb
 from .widgets.clip_player import ClipPlayer
+from .widgets.display import save_clips
+from .widgets.static import static_outputs
 from .widgets.confusion_pair_view import ConfusionPairView
 from .widgets.filter_evolution_grid import FilterEvolutionGrid
 from .widgets.leaps_view import LeapsView
@@ -13,5 +15,5 @@ from .widgets.response_histogram import ResponseHistogram
 from .widgets.saliency_tube_view import SaliencyTubeView
 
 __all__ = ["ClipPlayer", "ConfusionPairView", "FilterEvolutionGrid", "LeapsView", "OptimizationMonitor", "RegularizerSweep",
-           "ResponseHistogram", "SaliencyTubeView", "Clip", "as_clip", "flow_to_rgb", "io"]
+           "ResponseHistogram", "SaliencyTubeView", "Clip", "as_clip", "flow_to_rgb", "io", "save_clips", "static_outputs"]
 __version__ = "0.1.0"

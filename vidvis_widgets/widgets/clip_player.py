@@ -87,6 +87,16 @@ class ClipPlayer(anywidget.AnyWidget):
         return list(self._clip_objs)
 
     @property
+    def image_format(self) -> str:
+        """How the frames travel: 'jpeg', 'webp' or 'png'."""
+        return self._encoding["fmt"]
+
+    @property
+    def payload(self) -> list[dict | None]:
+        """The clips as sent to the front end: one encoded image sheet and its geometry per cell."""
+        return list(self._clips)
+
+    @property
     def num_frames(self) -> int:
         """Length of the shared timeline: the longest clip."""
         return max(c.num_frames for c in self._clip_objs if c is not None)
@@ -171,6 +181,18 @@ class ClipPlayer(anywidget.AnyWidget):
         if self._clip_objs and not 0 <= frame < self.num_frames:
             raise traitlets.TraitError(f"frame {frame} is out of range; the clips have frames 0..{self.num_frames - 1}")
         return frame
+
+    def _repr_mimebundle_(self, **kwargs: Any):
+        from .display import mimebundle
+
+        return mimebundle(self, super()._repr_mimebundle_(**kwargs))
+
+    def __repr__(self) -> str:
+        caps = [c for c in self.captions if c]
+        shown = "; ".join(caps[:4]) + ("; …" if len(caps) > 4 else "")
+        n = sum(c is not None for c in self._clip_objs)
+        return (f"ClipPlayer({n} clips on a {self.rows}×{self.cols} grid, "
+                f"{self.num_frames if n else 0} frames at {self.fps:g} fps{': ' + shown if shown else ''})")
 
     def to_html(self, path: str | Path, title: str = "vidvis-widgets clips") -> Path:
         """Writes a standalone page that plays these clips in any browser, offline, without a kernel."""

@@ -16,10 +16,11 @@ from ..methods.activation_maximization.am import ActivationMaximization, AMJob
 from ..models.adapter import adapter_of
 from ..models.evaluation import Evaluation, evaluate
 from .clip_player import ClipPlayer
+from .display import SavedView
 from .regularizer_sweep import sweep_row
 
 
-class ConfusionPairView(W.VBox):
+class ConfusionPairView(SavedView, W.VBox):
     """Pick a pair in the ranked list, or click an off-diagonal cell of the heatmap.
 
         ConfusionPairView(model, SyntheticActions("test"), store=True)

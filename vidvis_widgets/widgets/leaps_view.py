@@ -17,11 +17,12 @@ from ..methods.core.loop import Snapshot
 from ..media.grid import ROW_CELLS
 from .background_run import BackgroundRun
 from .clip_player import ClipPlayer
+from .display import SavedView
 
 _CURVES = (("total", "L (eq. 4)"), ("ce", "L_CE"), ("prim", "L_prim"), ("coh", "R_coh"), ("feat", "R_feat"))
 
 
-class LeapsView(BackgroundRun, W.VBox):
+class LeapsView(SavedView, BackgroundRun, W.VBox):
     """LEAPS for one class and one stimulus from several seeds, shown while it runs.
 
         view = LeapsView(ModelInversion(model), target=3, stimulus=video, seeds=(0, 1, 2))

@@ -15,9 +15,10 @@ from ..methods.core.loop import Snapshot
 from ..media.grid import ROW_CELLS
 from .background_run import BackgroundRun
 from .clip_player import ClipPlayer
+from .display import SavedView
 
 
-class OptimizationMonitor(BackgroundRun, W.VBox):
+class OptimizationMonitor(SavedView, BackgroundRun, W.VBox):
     """Shows the current inputs of the first ``show`` jobs every ``every`` steps and every job's objective.
 
         monitor = OptimizationMonitor(ActivationMaximization(model), jobs, every=10)

@@ -20,12 +20,13 @@ from ..media.dataset_clips import dataset_clips
 from ..methods.activation_maximization.am import ActivationMaximization, AMJob
 from ..methods.activation_maximization.response_statistics import ResponseStatistics
 from .clip_player import ClipPlayer
+from .display import SavedView
 from .regularizer_sweep import sweep_row
 
 _BAR, _PICKED = "#8da0cb", "#e7298a"
 
 
-class ResponseHistogram(W.VBox):
+class ResponseHistogram(SavedView, W.VBox):
     """For one unit at a time: sorted per-class maxima (plotly bars), its AM inputs, and top clips.
 
         stats = response_statistics(model, SyntheticActions("test"), ["conv5_fusion", "fc8"])

@@ -10,9 +10,10 @@ import ipywidgets as W
 
 from ..methods.saliency_tubes.tubes import SaliencyTubeResult, SaliencyTubes
 from .clip_player import ClipPlayer
+from .display import SavedView
 
 
-class SaliencyTubeView(W.VBox):
+class SaliencyTubeView(SavedView, W.VBox):
     """``SaliencyTubeView(model, clips)`` runs :class:`~vidvis_widgets.methods.SaliencyTubes` once;
     ``SaliencyTubeView(result)`` shows a result already computed.
 
