@@ -1,19 +1,15 @@
 """The method notebooks run top to bottom in a real kernel (with few optimization steps)."""
 
-from pathlib import Path
-
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+from .conftest import SHIPPED
+
+CLIPS = "application/vnd.vidvis.clips.v1+json"
 
 
-def run(name: str, monkeypatch, tmp_path):
-    monkeypatch.setenv("VIDVIS_AM_STEPS", "6")
-    monkeypatch.setenv("VIDVIS_CACHE_DIR", str(tmp_path / "cache"))
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+def run(name: str, executed_notebooks):
+    nb = nbformat.read(executed_notebooks(name), as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
@@ -21,28 +17,26 @@ def run(name: str, monkeypatch, tmp_path):
     return views, text
 
 
-def test_response_histograms_notebook(monkeypatch, tmp_path):
-    views, text = run("response_histograms.ipynb", monkeypatch, tmp_path)
+def test_response_histograms_notebook(executed_notebooks):
+    views, text = run("response_histograms.ipynb", executed_notebooks)
     assert len(views) == 2 and text.count("selectivity") == 6
 
 
-def test_filter_evolution_notebook(monkeypatch, tmp_path):
-    views, text = run("filter_evolution.ipynb", monkeypatch, tmp_path)
+def test_filter_evolution_notebook(executed_notebooks):
+    views, text = run("filter_evolution.ipynb", executed_notebooks)
     assert len(views) == 1 and "epoch 10: validation accuracy" in text and "epoch 10 " in text
 
 
-def test_dataset_bias_notebook_states_the_evidence(monkeypatch, tmp_path):
-    views, text = run("dataset_bias.ipynb", monkeypatch, tmp_path)
+def test_dataset_bias_notebook_states_the_evidence(executed_notebooks):
+    views, text = run("dataset_bias.ipynb", executed_notebooks)
     assert len(views) == 3
     assert "apply_eye_makeup / apply_lipstick test accuracy: 100%" in text
     assert "bias_probe accuracy: 0%" in text and text.count("upper (eyes) / lower (mouth)") == 4
 
 
 @pytest.mark.parametrize("name", ["two_stream_am.ipynb"])
-def test_notebook_runs_and_shows_widgets(name, monkeypatch, tmp_path):
-    monkeypatch.setenv("VIDVIS_AM_STEPS", "6")
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+def test_notebook_runs_and_shows_widgets(name, executed_notebooks):
+    nb = nbformat.read(executed_notebooks(name), as_version=4)
     views = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
              if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
@@ -52,9 +46,8 @@ def test_notebook_runs_and_shows_widgets(name, monkeypatch, tmp_path):
     assert "unit('conv5_fusion', channel=7)" in text and "disc_right: mean flow" in text
 
 
-def test_leaps_notebook_runs_the_view_the_baselines_the_table_and_torchvision(monkeypatch, tmp_path):
-    monkeypatch.setenv("VIDVIS_LEAPS_STEPS", "6")
-    views, text = run("leaps.ipynb", monkeypatch, tmp_path)
+def test_leaps_notebook_runs_the_view_the_baselines_the_table_and_torchvision(executed_notebooks):
+    views, text = run("leaps.ipynb", executed_notebooks)
     assert len(views) == 3  # the live view, the baselines' player, the torchvision result
     assert "inverting tiny_r3d for class 'bar_clockwise', 6 steps" in text
     assert text.count("InversionResult(class 2 · stimulus 0 · seed") == 3
@@ -63,11 +56,35 @@ def test_leaps_notebook_runs_the_view_the_baselines_the_table_and_torchvision(mo
         assert row in text
 
 
-def test_saliency_tubes_notebook(monkeypatch, tmp_path):
-    views, text = run("saliency_tubes.ipynb", monkeypatch, tmp_path)
+def test_saliency_tubes_notebook(executed_notebooks):
+    views, text = run("saliency_tubes.ipynb", executed_notebooks)
     assert len(views) == 8  # the result, its show(), the view, top-k, 2D vs 3D, layer1's tubes, bias probe, r3d_18
     assert "Saliency Tubes (CAM, eqs. 1–2)                 |   420 |   6720" in text and "centre-bias map" in text
     assert "gradient-weighted tubes at layer1              |   420 |   6720" in text
     assert "apply_eye_makeup clips → predicted apply_lipstick" in text
     assert "method='cam', layer='layer4', maps (512, 2, 7, 7)" in text  # r3d_18 at its 112²
-    assert (tmp_path / "disc_tube.mp4").stat().st_size > 1000
+    assert (executed_notebooks("saliency_tubes.ipynb").parent / "disc_tube.mp4").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_clip_output_of_a_saved_notebook_holds_its_static_copies(name, executed_notebooks):
+    """Beside each live widget: the vidvis grid, offline HTML and a PNG poster, within the default budget."""
+    import base64
+    import json
+
+    path = executed_notebooks(name)
+    nb = nbformat.read(path, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "data" in o]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o["data"]]
+    assert views
+    for o in views:
+        data = o["data"]
+        if CLIPS not in data:  # a control-only widget (a Stop button) has no clips to save
+            assert "image/png" not in data
+            continue
+        assert data["text/html"].count(f'<script type="{CLIPS}">') == 1
+        png = base64.b64decode(data["image/png"])
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        size = len(json.dumps(data[CLIPS])) + len(data["text/html"]) + len(data["image/png"])
+        assert size <= 2.1 * 2**20, size
+    assert sum(CLIPS in o["data"] for o in views) >= max(1, len(views) - 1)

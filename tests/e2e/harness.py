@@ -56,8 +56,9 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
 class JupyterLab:
     """``jupyter lab`` on 127.0.0.1 with a private token, settings and workspace folder."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, starts_kernel: bool = True, app: str = "jupyterlab"):
         self.root = root
+        self.starts_kernel, self.app = starts_kernel, app
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.log_path = root / "jupyter.log"
@@ -73,12 +74,13 @@ class JupyterLab:
         (notify / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
         env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(state / "runtime"), JUPYTER_CONFIG_DIR=str(state / "config"),
                    JUPYTER_PLATFORM_DIRS="1", PYTHONUNBUFFERED="1")
+        app = "LabApp" if self.app == "jupyterlab" else "JupyterNotebookApp"
         cmd = [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+            sys.executable, "-m", self.app, "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}", "--ServerApp.allow_root=True",
-            "--ServerApp.open_browser=False", "--LabApp.expose_app_in_browser=True",
-            f"--LabApp.user_settings_dir={state / 'settings'}", f"--LabApp.workspaces_dir={state / 'workspaces'}",
-            "--LabServerApp.notebook_starts_kernel=True",
+            "--ServerApp.open_browser=False", f"--{app}.expose_app_in_browser=True",
+            f"--{app}.user_settings_dir={state / 'settings'}", f"--{app}.workspaces_dir={state / 'workspaces'}",
+            f"--LabServerApp.notebook_starts_kernel={self.starts_kernel}",
         ]
         self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=open(self.log_path, "w"),
                                      stderr=subprocess.STDOUT)
@@ -99,6 +101,8 @@ class JupyterLab:
         return f"http://127.0.0.1:{self.port}"
 
     def url(self, notebook: str) -> str:
+        if self.app == "notebook":
+            return f"{self.base}/notebooks/{notebook}?token={self.token}"
         return f"{self.base}/lab/tree/{notebook}?token={self.token}&reset"
 
     def stop(self) -> None:

@@ -1,0 +1,49 @@
+"""Fixtures shared by the Python and browser tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+#: every shipped notebook
+SHIPPED = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+#: how the test runs keep notebooks short: few optimization steps, a private result store
+FAST = {"VIDVIS_AM_STEPS": "6", "VIDVIS_LEAPS_STEPS": "6"}
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(tmp_path_factory):
+    """``executed(name)``: the shipped notebook run top to bottom in a real kernel (nbclient, as ``jupyter
+    nbconvert --execute`` runs it) and saved, once per session; returns the saved path. The notebooks run in
+    one folder, which their files land in, with a private result store. ``VIDVIS_EXECUTED_NOTEBOOKS`` names a
+    folder of already executed notebooks to reuse instead (for iterating on the browser tests)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    folder = tmp_path_factory.mktemp("executed")
+    done: dict[str, Path] = {}
+
+    reuse = os.environ.get("VIDVIS_EXECUTED_NOTEBOOKS")
+
+    def executed(name: str) -> Path:
+        if reuse and (Path(reuse) / name).exists():
+            return Path(reuse) / name
+        if name not in done:
+            nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+            saved = dict(os.environ)
+            os.environ.update(FAST, VIDVIS_CACHE_DIR=str(folder / "cache"))
+            try:
+                # no widget state in the file, as JupyterLab saves a notebook by default
+                NotebookClient(nb, timeout=900, kernel_name="python3", store_widget_state=False,
+                               resources={"metadata": {"path": str(folder)}}).execute()
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+            nbformat.write(nb, folder / name)
+            done[name] = folder / name
+        return done[name]
+
+    return executed
