@@ -1,8 +1,9 @@
 """Every method on every torchvision video architecture, through the adapter alone. (AM runs without its
 regularizers here, so that its climb on the unit shows in four steps; they are tested on the embedded models.)
 
-Each architecture is built from its own torchvision class with random weights, in the smallest configuration
-that keeps it (S3D has no smaller configuration and runs at its native 16×224²). The methods get nothing but
+Each architecture is built from its own torchvision or Hugging Face class with random weights, in the smallest
+configuration that keeps it (S3D has no smaller configuration and runs at its native 16×224²); the Hugging Face
+models (VideoMAE, TimeSformer, ViViT) go through ``load_model(instance)`` as a user's would. The methods get nothing but
 the model: they ask its adapter for the layout, the logits and their default layers. Every number is checked
 against the test's own forward hooks, which read the raw module outputs without the package's probe.
 """
@@ -12,12 +13,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import transformers
 from torch import nn
 from torchvision.models.video import S3D, mvit, resnet, swin_transformer
 
 from vidvis_widgets.methods import AMJob, ActivationMaximization, InversionJob, ModelInversion, SaliencyTubes
 from vidvis_widgets.methods import response_statistics
-from vidvis_widgets.models import evaluate
+from vidvis_widgets.models import evaluate, load_model
 from vidvis_widgets.models.adapter import KINETICS_MEAN, KINETICS_STD, describe
 
 K = 5  # classes of every small head
@@ -28,8 +30,24 @@ def _video_resnet(convs, stem) -> nn.Module:
     return resnet.VideoResNet(resnet.BasicBlock, convs, [1, 1, 1, 1], stem, num_classes=K)
 
 
+def _hugging_face(arch: str) -> nn.Module:
+    """A small random-weight Hugging Face video classifier, loaded as a user loads one."""
+    common = dict(image_size=32, num_frames=8, hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                  intermediate_size=64, id2label=dict(enumerate(CLASSES)), label2id={c: i for i, c in enumerate(CLASSES)})
+    if arch == "videomae":
+        hf = transformers.VideoMAEForVideoClassification(transformers.VideoMAEConfig(patch_size=8, tubelet_size=2,
+                                                                                     **common))
+    elif arch == "timesformer":
+        hf = transformers.TimesformerForVideoClassification(transformers.TimesformerConfig(patch_size=8, **common))
+    else:
+        hf = transformers.VivitForVideoClassification(transformers.VivitConfig(tubelet_size=[2, 8, 8], **common))
+    return load_model(hf.eval())
+
+
 def _build(arch: str) -> nn.Module:
     torch.manual_seed(0)
+    if arch in HF:
+        return _hugging_face(arch)
     if arch == "r3d":
         model = _video_resnet([resnet.Conv3DSimple] * 4, resnet.BasicStem)
     elif arch == "mc3":
@@ -67,7 +85,8 @@ def _build(arch: str) -> nn.Module:
     return model
 
 
-ARCHS = ["r3d", "mc3", "r2plus1d", "s3d", "mvit", "swin"]
+HF = ["videomae", "timesformer", "vivit"]
+ARCHS = ["r3d", "mc3", "r2plus1d", "s3d", "mvit", "swin", *HF]
 
 
 @pytest.fixture(scope="module", params=ARCHS)
@@ -84,19 +103,32 @@ def _clips(model, n: int = 3, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (n, t, h, w, 3), dtype=np.uint8)
 
 
-def _model_units(rgb: np.ndarray) -> torch.Tensor:
-    """N×T×H×W×3 uint8 → N×3×T×H×W in Kinetics' normalization, written out here."""
+def _stats(model) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's normalization: Kinetics' for torchvision (written out here); a Hugging Face model's is its
+    image processor's, which a separate test checks against the processor's own preprocessing."""
+    a = model.vidvis_adapter
+    mean, std = (a.mean, a.std) if a.name.startswith("hf:") else (KINETICS_MEAN, KINETICS_STD)
+    return torch.tensor(mean).view(1, 3, 1, 1, 1), torch.tensor(std).view(1, 3, 1, 1, 1)
+
+
+def _model_units(rgb: np.ndarray, model) -> torch.Tensor:
+    """N×T×H×W×3 uint8 → N×3×T×H×W model units."""
     x = torch.as_tensor(rgb).float().permute(0, 4, 1, 2, 3) / 255
-    mean, std = (torch.tensor(v).view(1, 3, 1, 1, 1) for v in (KINETICS_MEAN, KINETICS_STD))
+    mean, std = _stats(model)
     return (x - mean) / std
 
 
 def _channels_first(model, name: str, out) -> torch.Tensor:
     """The test's own reading of a raw module output as N×C×positions."""
-    if isinstance(out, tuple):  # an MViT block: (tokens N×(1+THW)×C, thw), class token first
-        return out[0][:, 1:].transpose(1, 2)
+    if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], (tuple, list)):
+        return out[0][:, 1:].transpose(1, 2)  # an MViT block: (tokens N×(1+THW)×C, thw), class token first
+    if isinstance(out, tuple):
+        out = out[0]
     if isinstance(model, swin_transformer.SwinTransformer3d) and name.startswith("features"):
         return out.flatten(1, -2).transpose(1, 2)  # N×T×H×W×C
+    grid = model.vidvis_adapter.token_grid
+    if grid is not None and out.dim() == 3:  # Hugging Face tokens: the last T·H·W are the patches
+        return out[:, -int(np.prod(grid)):].transpose(1, 2)
     return out.flatten(2) if out.dim() > 2 else out[..., None]
 
 
@@ -112,14 +144,14 @@ def _recorded(model, name: str, x: torch.Tensor) -> torch.Tensor:
 
 def _am_input(model, result) -> torch.Tensor:
     """AM's appearance (T×H×W×3, mean-subtracted RGB on 0–255) back to model input 1×3×T×H×W."""
-    std = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
-    return (torch.as_tensor(result.appearance).float().permute(3, 0, 1, 2) / 255 / std)[None]
+    _, std = _stats(model)
+    return (torch.as_tensor(result.appearance).float().permute(3, 0, 1, 2)[None] / 255 / std)
 
 
 def test_am_climbs_the_default_mid_level_unit_and_refuses_units_past_the_layer(model):
     adapter = model.vidvis_adapter
     am = ActivationMaximization(model, activation_max=None, steps=4, jitter=False, regularization=0)
-    x0 = _model_units(_clips(model, 1))
+    x0 = _model_units(_clips(model, 1), model)
     c = _recorded(model, adapter.am_layer, x0).shape[1]
     with pytest.raises(ValueError, match=rf"channel {c} out of range for layer '{adapter.am_layer}', which has {c}"):
         am(AMJob(adapter.am_layer, c))
@@ -167,7 +199,7 @@ def test_saliency_tubes_on_the_default_layer_follow_the_clip(model):
     assert tuple(tubes.shape) == clips.shape[:4]
     assert torch.isfinite(tubes).all() and float(tubes.min()) >= 0 and float(tubes.amax((1, 2, 3)).min()) > 0
     with torch.no_grad():
-        logits = model(_model_units(clips))
+        logits = model(_model_units(clips, model))
     torch.testing.assert_close(result.logits.float(), logits, atol=1e-4, rtol=1e-4)
 
 
@@ -176,7 +208,7 @@ def test_response_statistics_and_evaluation_match_the_tests_own_pass(model):
     data = {"rgb": rgb, "label": np.array([0, 1, 2, 1])}
     layer = model.vidvis_adapter.am_layer
     stats = response_statistics(model, data, [layer])
-    x = _model_units(rgb)
+    x = _model_units(rgb, model)
     own = _recorded(model, layer, x).amax(2).amax(0).numpy()  # each unit's maximum over positions and videos
     np.testing.assert_allclose(stats.activation_max[layer], own, rtol=1e-4, atol=1e-4)
     ev = evaluate(model, data)

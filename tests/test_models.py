@@ -186,7 +186,7 @@ def test_two_stream_model_is_symmetric_by_construction(splits):
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: load_model(123), TypeError, r"model name must be a str, got 123; known models: tiny_two_stream"),
+    (lambda: load_model(123), TypeError, r"model must be a name \(str\) or an nn.Module, got 123; known models: tiny_two_stream"),
     (lambda: load_model("tiny_r3d", num_frames=0), ValueError, r"num_frames must be an integer ≥ 1, got 0"),
     (lambda: load_model("tiny_r3d", size=-64), ValueError, r"size must be an integer ≥ 1, got -64"),
     (lambda: load_model("tiny_r3d", size="64"), ValueError, r"size must be an integer ≥ 1, got '64'"),

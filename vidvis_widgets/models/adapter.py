@@ -23,11 +23,16 @@ Layout = Callable[[str], "LayerLayout"]
 
 
 class LayerLayout(tuple):
-    """``(channels_last, grid, views)``: grid is the (T, H, W) of a bare token sequence, or None; ``views``: how
-    many views of the input the layer carries one after another on the batch axis (the clip itself first)."""
+    """``(channels_last, grid, views, order)``: grid is the (T, H, W) of a bare token sequence, or None; ``views``:
+    how many views of the input the layer carries one after another on the batch axis (the clip itself first);
+    ``order``: how a token sequence runs over its grid, ``"thw"`` (time slowest: tubelet embeddings) or ``"hwt"``
+    (time fastest: TimeSformer's divided space-time tokens)."""
 
-    def __new__(cls, channels_last: bool = False, grid: tuple[int, int, int] | None = None, views: int = 1):
-        return super().__new__(cls, (channels_last, grid, views))
+    def __new__(cls, channels_last: bool = False, grid: tuple[int, int, int] | None = None, views: int = 1,
+                order: str = "thw"):
+        if order not in ("thw", "hwt"):
+            raise ValueError(f"token order must be 'thw' or 'hwt', got {order!r}")
+        return super().__new__(cls, (channels_last, grid, views, order))
 
     @property
     def views(self) -> int:
@@ -40,6 +45,10 @@ class LayerLayout(tuple):
     @property
     def grid(self) -> tuple[int, int, int] | None:
         return self[1]
+
+    @property
+    def order(self) -> str:
+        return self[3]
 
 
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
@@ -84,6 +93,10 @@ class ModelAdapter:
     priming_layers: tuple[str, ...] = ()
     #: a mid-level layer whose units activation maximization shows by default
     am_layer: str | None = None
+    #: a transformer's patch-token grid (T, H, W) and the order its tokens run over it ("thw", or "hwt" for
+    #: TimeSformer): token-sequence layers are read as maps on it, after their leading class tokens
+    token_grid: tuple[int, int, int] | None = None
+    token_order: str = "thw"
     #: views of the input the layers carry on the batch axis (the symmetric two-stream net's clip, mirror image,
     #: reversal and both); every layer but the logit layer is read on the first, the input itself
     views: int = 1
@@ -105,7 +118,8 @@ class ModelAdapter:
     def layer_layout(self, name: str) -> LayerLayout:
         """How layer ``name`` lays out its output, as the probe takes it (``Probe(layout=adapter.layer_layout)``)."""
         return LayerLayout(channels_last=self.layout == "channels_last" and name not in self.channels_first_layers,
-                           views=self.views if name and name != self.logit_layer else 1)
+                           grid=self.token_grid, views=self.views if name and name != self.logit_layer else 1,
+                           order=self.token_order)
 
     def _stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         shape = (1, 3) + (1,) * (x.dim() - 2)
@@ -219,12 +233,28 @@ def adapter_of(model: nn.Module) -> ModelAdapter:
     return adapter if adapter is not None else describe(model)
 
 
+def check_loadable(model: nn.Module) -> None:
+    """Refuses, with how to load it, a model the methods cannot call as it is: an unwrapped Hugging Face video
+    classifier."""
+    from .huggingface import is_hf_video_classifier
+
+    if is_hf_video_classifier(model):
+        raise TypeError(f"{type(model).__name__} is a Hugging Face video classifier (pixel_values B×T×C×H×W in, "
+                        "an object with .logits out); pass it through vidvis_widgets.models.load_model(model), "
+                        "which wraps it and reads its frames, size, normalization, token grid and labels")
+
+
 def describe(model: nn.Module, **given) -> ModelAdapter:
     """An adapter for ``model`` from its structure; ``given`` fields override what is found. torchvision's video
     models are known by their classes (native input, layout, fixed size, default layers); any other module is
     taken as a clip model with Kinetics' normalization and no known native size, channels first, its class logits from its
     last linear layer, and its default layers from its top-level stages where they follow torchvision's
     ResNet naming (``stem``, ``layer1``–``layer4``)."""
+    from .huggingface import HFVideoClassifier, hf_adapter
+
+    if isinstance(model, HFVideoClassifier):
+        return hf_adapter(model, **given)
+    check_loadable(model)
     fields: dict[str, Any] = dict(name=type(model).__name__, kind="clip", num_frames=None, size=None,
                                   layer_names=tuple(n for n, _ in model.named_modules() if n))
     fields.update(_known_architecture(model))

@@ -72,20 +72,24 @@ def _as_maps(out: Any, layout: LayerLayout) -> torch.Tensor:
     if x.dim() == 4:
         return x.unsqueeze(2)
     if x.dim() == 3 and layout.grid is not None:
-        return tokens_to_maps(x, layout.grid)
+        return tokens_to_maps(x, layout.grid, layout.order)
     if x.dim() == 2:
         return x
     raise ValueError(f"expected space-time maps N×C×T×H×W, N×T×H×W×C, 2D maps N×C×H×W, tokens N×L×C with a known "
                      f"T×H×W grid, or vectors N×C; got a tensor of shape {tuple(x.shape)}")
 
 
-def tokens_to_maps(tokens: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
-    """N×L×C tokens on a T×H×W grid (after L − T·H·W leading class tokens) as N×C×T×H×W."""
+def tokens_to_maps(tokens: torch.Tensor, grid: tuple[int, int, int], order: str = "thw") -> torch.Tensor:
+    """N×L×C tokens on a T×H×W grid (after L − T·H·W leading class tokens) as N×C×T×H×W. ``order``: ``"thw"``
+    when time runs slowest along the sequence, ``"hwt"`` when it runs fastest (TimeSformer)."""
     t, h, w = grid
     n, length, c = tokens.shape
     if length < t * h * w:
         raise ValueError(f"{length} tokens cannot fill a {t}×{h}×{w} grid ({t * h * w} positions)")
-    return tokens[:, length - t * h * w:].transpose(1, 2).reshape(n, c, t, h, w)
+    patches = tokens[:, length - t * h * w:].transpose(1, 2)
+    if order == "hwt":
+        return patches.reshape(n, c, h, w, t).permute(0, 1, 4, 2, 3)
+    return patches.reshape(n, c, t, h, w)
 
 
 def as_leaf(out: Any) -> Any:

@@ -33,7 +33,8 @@ KNOWN = tuple(EMBEDDED) + tuple(f"torchvision:{n}" for n in TORCHVISION)
 def _unknown(name: str) -> ValueError:
     close = difflib.get_close_matches(name, KNOWN, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    return ValueError(f"unknown model {name!r}; known models: {', '.join(KNOWN)}.{hint}")
+    return ValueError(f"unknown model {name!r}; known models: {', '.join(KNOWN)}, or 'hf:<model id>' (a Hugging Face "
+                      f"video classifier), or an nn.Module instance.{hint}")
 
 
 def _attach(model: nn.Module, adapter: ModelAdapter) -> nn.Module:
@@ -41,8 +42,15 @@ def _attach(model: nn.Module, adapter: ModelAdapter) -> nn.Module:
     return model.eval()
 
 
-def load_model(name: str, weights: Any = "embedded", num_frames: int = 16, size: int = 64) -> nn.Module:
+def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int = 16, size: int = 64, *,
+               processor: Any = None) -> nn.Module:
     """A model in eval mode, with its :class:`ModelAdapter` as ``model.vidvis_adapter``.
+
+    Hugging Face video classifiers (VideoMAE, TimeSformer, ViViT): ``"hf:<model id or local folder>"``, which
+    ``transformers`` downloads on a machine with internet access, with the checkpoint's image processor; or a
+    model instance (``processor``: its image processor, else the model type's defaults). The model comes back
+    wrapped to take N×3×T×H×W clips like every other model here, its layers under their own names.
+    Any other ``nn.Module`` instance gets an adapter described from its structure (``describe``).
 
     Embedded models (``tiny_two_stream``, ``tiny_r3d``, ``tiny_verifier``): ``weights`` is ``"embedded"``
     (the last shipped epoch), ``"epoch_3"`` or an int epoch, a checkpoint path, or ``None`` for random.
@@ -54,8 +62,16 @@ def load_model(name: str, weights: Any = "embedded", num_frames: int = 16, size:
     """
     from ..checks import number
 
+    if isinstance(name, nn.Module):
+        return _load_instance(name, processor)
     if not isinstance(name, str):
-        raise TypeError(f"model name must be a str, got {name!r}; known models: {', '.join(KNOWN)}")
+        raise TypeError(f"model must be a name (str) or an nn.Module, got {name!r}; known models: {', '.join(KNOWN)}, "
+                        "or 'hf:<model id>'")
+    if name.startswith("hf:") and len(name) > 3:
+        from .huggingface import from_pretrained
+
+        hf, processor = from_pretrained(name[3:])
+        return _load_instance(hf, processor)
     num_frames = number("num_frames", num_frames, low=1, integer=True)
     size = number("size", size, low=1, integer=True)
     if name in EMBEDDED:
@@ -63,6 +79,17 @@ def load_model(name: str, weights: Any = "embedded", num_frames: int = 16, size:
     if name.startswith("torchvision:") and name.split(":", 1)[1] in TORCHVISION:
         return _load_torchvision(name.split(":", 1)[1], weights)
     raise _unknown(name)
+
+
+def _load_instance(model: nn.Module, processor: Any) -> nn.Module:
+    from .huggingface import hf_adapter, is_hf_video_classifier, wrap
+
+    if is_hf_video_classifier(model):
+        model = wrap(model)
+        return _attach(model, hf_adapter(model, processor))
+    if processor is not None:
+        raise ValueError(f"processor is for Hugging Face video classifiers; {type(model).__name__} is not one")
+    return _attach(model, describe(model))
 
 
 def _load_embedded(name: str, weights: Any, num_frames: int, size: int) -> nn.Module:

@@ -68,9 +68,13 @@ class StackedCheckpoints(nn.Module):
         node.add_module(leaf, tap)
 
     def _one(self, params, buffers, *inputs):
-        # the taps carry each layer in the probe's one tensor form, the input's own view only; a layout's
-        # permutation (channels last, Video Swin) is left to the probe that reads the taps on this stack
-        layout = lambda name: LayerLayout(views=self._views(name).views)  # noqa: E731
+        # the taps carry each layer in the probe's one tensor form, the input's own view only, a transformer's
+        # tokens on their grid; a layout's permutation (channels last, Video Swin) is left to the probe that reads
+        # the taps on this stack
+        def layout(name: str) -> LayerLayout:
+            own = self._views(name)
+            return LayerLayout(grid=own.grid, views=own.views, order=own.order)
+
         with Probe(self._base[0], self.layers, pre_activation=self.pre, layout=layout) as probe:
             out = functional_call(self._base[0], (params, buffers), inputs)
         return out, tuple(probe[n] for n in self.layers)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ...models.adapter import check_loadable
+
 FLOW_UNITS_PER_PIXEL = 255.0 / 40.0
 
 
@@ -45,6 +47,7 @@ class InputStreams:
     def of(cls, model: nn.Module, input_shape=None) -> "InputStreams":
         """From ``model.vidvis_adapter``, or from ``input_shape`` for any other module: (3, T, H, W) for a
         clip model, ((3, H, W), (2L, H, W)) for a two-stream model."""
+        check_loadable(model)
         info = getattr(model, "vidvis_adapter", None)
         if input_shape is not None:
             shapes = [tuple(input_shape)] if isinstance(input_shape[0], int) else [tuple(s) for s in input_shape]
