@@ -38,7 +38,9 @@ def check_classes(dataset, classes: tuple[str, ...]) -> None:
         diff = [f"{i}: {a!r} vs {b!r}" for i, (a, b) in enumerate(zip(ds_classes, classes)) if a != b]
         raise ValueError(f"the dataset's classes do not match the model's ({len(ds_classes)} vs {len(classes)} "
                          f"classes{'; first differences: ' + ', '.join(diff[:3]) if diff else ''}); "
-                         "expected the class list the model was trained on, in the same order")
+                         "expected the class list the model was trained on, in the same order. If the model's "
+                         "head was trained on the dataset's classes, name them when loading it: "
+                         "load_model(..., class_names=dataset.classes)")
 
 
 def class_index(classes: tuple[str, ...], cls) -> int:

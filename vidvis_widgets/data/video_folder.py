@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import warnings
 from pathlib import Path
@@ -40,43 +41,90 @@ def estimate_flow(frames: np.ndarray, method: str = "dis") -> np.ndarray:
     return np.stack(flows).transpose(0, 3, 1, 2).astype(np.float32)
 
 
+FITS = ("crop", "letterbox")
+SPLITS = ("train", "val", "test")
+
+
 class VideoFolder:
     """Videos under ``root/<class name>/*.mp4|avi|webm|…``; ``ds[i]`` is a dict like SyntheticActions'.
 
-    Each item: ``rgb`` T×H×W×3 uint8 (``num_frames`` frames every ``stride``, resized to ``size``), ``flow``
-    T×2×H×W float32 forward flow (None when ``flow=None``) and ``label``. Flow is computed once per video and
-    setting, then read from ``cache_dir`` (atomic writes, so an interrupted run leaves no broken entry).
-    Unreadable files are skipped with a warning naming them.
+    Each item: ``rgb`` T×H×W×3 uint8 (``num_frames`` frames every ``stride``), ``flow`` T×2×H×W float32 forward
+    flow (None when ``flow=None``), ``label`` and ``path``. Every clip comes out at ``size``: an int for a square
+    (the model's input), or (height, width). ``fit="crop"`` (the default) resizes the shorter side to cover it
+    and crops the centre; ``fit="letterbox"`` fits the whole frame inside and pads with black. So clips of any
+    aspect ratio batch together.
+
+    ``model``: take ``num_frames`` and ``size`` from its adapter's native input where they are not given.
+    ``split``: read ``root/<split>/<class>/…`` (``train``, ``val`` or ``test`` sub-folders); ``files``: a list
+    file (one path per line, relative to ``root``, its class the folder it is in; blank lines and ``#``
+    comments skipped). ``classes`` are the class folder names, sorted; ``load_model(..., class_names=
+    ds.classes)`` names a model's head after them.
+
+    Flow is computed once per video and setting, then read from ``cache_dir`` (atomic writes, so an interrupted
+    run leaves no broken entry). Unreadable files are skipped with a warning naming them. ``cache_key``
+    identifies the clips in the result store: the file list, each file's size and modification time, and the
+    settings.
     """
 
-    def __init__(self, root: str | Path, *, num_frames: int = 16, stride: int = 1, size: int | tuple[int, int] = 112,
-                 flow: str | None = "dis", cache_dir: str | Path | None = None, check: bool = True):
+    def __init__(self, root: str | Path, *, num_frames: int | None = None, stride: int = 1,
+                 size: int | tuple[int, int] | None = None, fit: str = "crop", flow: str | None = "dis",
+                 cache_dir: str | Path | None = None, check: bool = True, model=None, split: str | None = None,
+                 files: str | Path | None = None):
         if not isinstance(root, (str, os.PathLike)):
             raise ValueError(f"root must be a folder path (str or Path), got {root!r}")
         if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
             raise ValueError(f"cache_dir must be a folder path (str or Path) or None, got {cache_dir!r}")
+        native = _native(model)
+        if num_frames is None:
+            num_frames = native[0] if native else 16
+        if size is None:
+            size = native[1] if native else 112
         num_frames = number("num_frames", num_frames, integer=True, low=1)
         stride = number("stride", stride, integer=True, low=1)
         size = check_size(size)
+        size = (size, size) if isinstance(size, int) else size
+        if fit not in FITS:
+            raise ValueError(f"fit must be one of {', '.join(map(repr, FITS))}, got {fit!r}")
         if flow is not None and flow not in FLOW_METHODS:
             raise ValueError(f"unknown flow method {flow!r}; expected one of {', '.join(FLOW_METHODS)} or None")
         if not isinstance(check, (bool, np.bool_)):
             raise ValueError(f"check must be True or False, got {check!r}")
+        if split is not None and files is not None:
+            raise ValueError("give split= (a sub-folder) or files= (a list file), not both")
+        if split is not None and split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(map(repr, SPLITS))} or None, got {split!r}")
+        if files is not None and not isinstance(files, (str, os.PathLike)):
+            raise ValueError(f"files must be the path of a list file (str or Path), got {files!r}")
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"video folder {self.root} does not exist or is not a folder")
-        self.num_frames, self.stride, self.size, self.flow = num_frames, stride, size, flow
+        if split is not None:
+            if not (self.root / split).is_dir():
+                have = [d for d in SPLITS if (self.root / d).is_dir()]
+                raise FileNotFoundError(f"no {split}/ sub-folder in {self.root}" + (
+                    f"; it has {', '.join(have)}" if have else "; expected train/, val/ and test/ sub-folders, "
+                    "each holding class folders"))
+            self.root = self.root / split
+        self.num_frames, self.stride, self.size, self.fit, self.flow = num_frames, stride, size, fit, flow
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self.classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
-        files = [(p, c) for c, name in enumerate(self.classes)
-                 for p in sorted((self.root / name).iterdir()) if p.suffix.lower() in VIDEO_SUFFIXES]
-        if not files:
+        listed = _listed(self.root, Path(files)) if files is not None else None
+        if listed is not None:
+            self.classes = sorted({p.parent.name for p in listed})
+            files_found = [(p, self.classes.index(p.parent.name)) for p in listed]
+        else:
+            self.classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
+            files_found = [(p, c) for c, name in enumerate(self.classes)
+                           for p in sorted((self.root / name).iterdir()) if p.suffix.lower() in VIDEO_SUFFIXES]
+        if not files_found:
+            hint = (" (it has train/, val/ or test/ sub-folders: pass split=)" if listed is None and any(
+                (self.root / d).is_dir() for d in SPLITS) else "")
             raise ValueError(f"no videos in {self.root}: expected class sub-folders holding "
-                             f"{', '.join(VIDEO_SUFFIXES)} files, e.g. {self.root}/juggling/clip01.mp4")
+                             f"{', '.join(VIDEO_SUFFIXES)} files, e.g. {self.root}/juggling/clip01.mp4{hint}")
         self.skipped: list[tuple[Path, str]] = []
         self.samples: list[tuple[Path, int]] = []
+        self._frame_size: dict[Path, tuple[int, int]] = {}
         need = (num_frames + (1 if flow else 0) - 1) * stride + 1
-        for path, label in files:
+        for path, label in files_found:
             if not check:
                 self.samples.append((path, label))
                 continue
@@ -85,20 +133,34 @@ class VideoFolder:
                 if info.num_frames < need:
                     raise VideoReadError(f"{path}: has {info.num_frames} frames, needs {need}")
                 self.samples.append((path, label))
+                self._frame_size[path] = (info.height, info.width)
             except VideoReadError as err:
                 self.skipped.append((path, str(err)))
         if self.skipped:
             names = "; ".join(f"{p.relative_to(self.root)} ({why.split(': ', 1)[-1]})" for p, why in self.skipped)
-            warnings.warn(f"skipped {len(self.skipped)} of {len(files)} videos in {self.root}: {names}", stacklevel=2)
+            warnings.warn(f"skipped {len(self.skipped)} of {len(files_found)} videos in {self.root}: {names}",
+                          stacklevel=2)
         if not self.samples:
-            raise ValueError(f"none of the {len(files)} videos in {self.root} could be read")
+            raise ValueError(f"none of the {len(files_found)} videos in {self.root} could be read")
+
+    @property
+    def cache_key(self) -> str:
+        """What identifies these clips in the result store: every file's path, label, size and modification
+        time, and the settings that shape the clips."""
+        h = hashlib.sha256()
+        h.update(f"{self.num_frames}|{self.stride}|{self.size}|{self.fit}|{self.flow}|{self.classes}".encode())
+        for path, label in self.samples:
+            st = path.stat()
+            h.update(f"|{path.relative_to(self.root)}|{label}|{st.st_size}|{st.st_mtime_ns}".encode())
+        return f"videofolder/{h.hexdigest()}"
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def _cache_path(self, path: Path) -> Path:
         st = path.stat()
-        key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.num_frames}|{self.stride}|{self.size}|{self.flow}"
+        key = (f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.num_frames}|{self.stride}|{self.size}|{self.fit}|"
+               f"{self.flow}")
         return self.cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npy"
 
     def _flow(self, path: Path, frames: np.ndarray) -> np.ndarray:
@@ -113,13 +175,61 @@ class VideoFolder:
             np.save(tmp, flow)
         return flow
 
+    def _read(self, path: Path, num_frames: int) -> np.ndarray:
+        """The clip at ``size``: resized to cover it and centre-cropped, or fitted inside it and padded."""
+        if path not in self._frame_size:
+            info = video_info(path)
+            self._frame_size[path] = (info.height, info.width)
+        (src_h, src_w), (h, w) = self._frame_size[path], self.size
+        scale = max(h / src_h, w / src_w) if self.fit == "crop" else min(h / src_h, w / src_w)
+        rh = max(h, math.ceil(src_h * scale - 1e-6)) if self.fit == "crop" else min(h, max(1, round(src_h * scale)))
+        rw = max(w, math.ceil(src_w * scale - 1e-6)) if self.fit == "crop" else min(w, max(1, round(src_w * scale)))
+        frames = read_video(path, num_frames=num_frames, stride=self.stride, size=(rh, rw))
+        if self.fit == "crop":
+            top, left = (rh - h) // 2, (rw - w) // 2
+            return np.ascontiguousarray(frames[:, top:top + h, left:left + w])
+        out = np.zeros((len(frames), h, w, 3), np.uint8)
+        top, left = (h - rh) // 2, (w - rw) // 2
+        out[:, top:top + rh, left:left + rw] = frames
+        return out
+
     def __getitem__(self, index: int) -> dict:
         path, label = self.samples[index]
         extra = 1 if self.flow else 0
-        frames = read_video(path, num_frames=self.num_frames + extra, stride=self.stride, size=self.size)
+        frames = self._read(path, self.num_frames + extra)
         item = {"rgb": frames[: self.num_frames], "label": label, "path": str(path)}
         item["flow"] = self._flow(path, frames) if self.flow else None
         return item
 
     def __repr__(self) -> str:
-        return f"VideoFolder({str(self.root)!r}, {len(self)} videos, {len(self.classes)} classes)"
+        return (f"VideoFolder({str(self.root)!r}, {len(self)} videos, {len(self.classes)} classes, "
+                f"{self.num_frames}×{self.size[0]}×{self.size[1]} ({self.fit}))")
+
+
+def _native(model) -> tuple[int, int | tuple[int, int]] | None:
+    """(frames, (height, width)) of a model's native input, from its adapter; None without one."""
+    if model is None:
+        return None
+    adapter = getattr(model, "vidvis_adapter", None)  # what load_model attaches (data does not import models)
+    if adapter is None or adapter.native_shape is None:
+        raise ValueError(f"model={type(model).__name__} does not say its native input (load it with load_model, or "
+                         "give num_frames= and size=)")
+    return adapter.num_frames, tuple(adapter.size)
+
+
+def _listed(root: Path, list_file: Path) -> list[Path]:
+    """The videos a list file names, relative to ``root``; a missing one is named."""
+    if not list_file.is_file():
+        raise FileNotFoundError(f"list file {list_file} does not exist")
+    paths = []
+    for n, line in enumerate(list_file.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        p = root / line.split()[0]
+        if not p.is_file():
+            raise FileNotFoundError(f"{list_file}, line {n}: {p} does not exist (paths are relative to {root})")
+        if p.parent == root:
+            raise ValueError(f"{list_file}, line {n}: {line!r} is not in a class folder; expected <class>/<file>")
+        paths.append(p)
+    return paths

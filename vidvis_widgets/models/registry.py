@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import numbers
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from torch import nn
 
@@ -42,7 +43,8 @@ def _attach(model: nn.Module, adapter: ModelAdapter) -> nn.Module:
     return model.eval()
 
 
-def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int = 16, size: int = 64, *,
+def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int | None = None,
+               size: int | None = None, *, class_names: Sequence[str] | None = None, num_classes: int | None = None,
                processor: Any = None) -> nn.Module:
     """A model in eval mode, with its :class:`ModelAdapter` as ``model.vidvis_adapter``.
 
@@ -58,27 +60,67 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
     torchvision models (``torchvision:r3d_18``, ``mc3_18``, ``r2plus1d_18``, ``s3d``, ``mvit_v2_s``,
     ``swin3d_t``): ``weights`` is ``None`` (random, what tests use), a local checkpoint path, or a
     torchvision weights name/enum such as ``"DEFAULT"``, which torchvision downloads on a machine with
-    internet access.
+    internet access. ``num_frames`` and ``size`` set the input the model is used at (the native 16 frames at
+    112² or 224² by default; MViT takes only its own); ``num_classes`` builds a head of that many classes
+    (for random weights; a checkpoint's head says its own).
+
+    ``class_names`` names the classes of any model's head (e.g. a ``VideoFolder``'s ``classes`` for a
+    checkpoint fine-tuned on it), in the head's order; their number must be the head's.
     """
     from ..checks import number
 
-    if isinstance(name, nn.Module):
-        return _load_instance(name, processor)
-    if not isinstance(name, str):
+    if not isinstance(name, (str, nn.Module)):
         raise TypeError(f"model must be a name (str) or an nn.Module, got {name!r}; known models: {', '.join(KNOWN)}, "
                         "or 'hf:<model id>'")
-    if name.startswith("hf:") and len(name) > 3:
-        from .huggingface import from_pretrained
+    if num_frames is not None:
+        num_frames = number("num_frames", num_frames, low=1, integer=True)
+    if size is not None:
+        size = number("size", size, low=1, integer=True)
+    if num_classes is not None:
+        num_classes = number("num_classes", num_classes, low=1, integer=True)
+    if class_names is not None:
+        if isinstance(class_names, str) or not all(isinstance(c, str) and c for c in class_names):
+            raise ValueError(f"class_names must be a list of non-empty strings, got {class_names!r}")
+        class_names = tuple(class_names)
+        if len(set(class_names)) != len(class_names):
+            raise ValueError(f"class_names repeats a name: {sorted(c for c in set(class_names) if class_names.count(c) > 1)}")
+        if num_classes is not None and num_classes != len(class_names):
+            raise ValueError(f"num_classes={num_classes} but class_names has {len(class_names)} names")
+    is_tv = isinstance(name, str) and name.startswith("torchvision:") and name.split(":", 1)[1] in TORCHVISION
+    if num_classes is not None and not is_tv:
+        raise ValueError("num_classes builds a new head for a torchvision model; for other models name the "
+                         "head's classes with class_names=")
+    if isinstance(name, nn.Module) or name.startswith("hf:") and len(name) > 3:
+        if num_frames is not None or size is not None:
+            raise ValueError("num_frames and size are read from a model instance's or Hugging Face model's own config; "
+                             "give them to describe(model, num_frames=..., size=(h, w)) for a bare module")
+        if isinstance(name, nn.Module):
+            model = _load_instance(name, processor)
+        else:
+            from .huggingface import from_pretrained
 
-        hf, processor = from_pretrained(name[3:])
-        return _load_instance(hf, processor)
-    num_frames = number("num_frames", num_frames, low=1, integer=True)
-    size = number("size", size, low=1, integer=True)
-    if name in EMBEDDED:
-        return _load_embedded(name, weights, num_frames, size)
-    if name.startswith("torchvision:") and name.split(":", 1)[1] in TORCHVISION:
-        return _load_torchvision(name.split(":", 1)[1], weights)
-    raise _unknown(name)
+            hf, hf_processor = from_pretrained(name[3:])
+            model = _load_instance(hf, processor if processor is not None else hf_processor)
+    elif name in EMBEDDED:
+        model = _load_embedded(name, weights, num_frames or 16, size or 64)
+    elif is_tv:
+        arch = name.split(":", 1)[1]
+        model = _load_torchvision(arch, weights, num_frames, size, num_classes or (len(class_names) if class_names
+                                                                                   and weights is None else None))
+    else:
+        raise _unknown(name)
+    return _named(model, class_names) if class_names is not None else model
+
+
+def _named(model: nn.Module, class_names: tuple[str, ...]) -> nn.Module:
+    adapter = model.vidvis_adapter
+    if len(class_names) != adapter.num_classes:
+        raise ValueError(f"class_names has {len(class_names)} names but {adapter.name}'s head has "
+                         f"{adapter.num_classes} classes; name them all, in the head's order"
+                         + (", or give num_classes= with weights=None for a new head" if adapter.name.startswith(
+                             "torchvision:") else ""))
+    model.vidvis_adapter = dataclasses.replace(adapter, class_names=class_names)
+    return model
 
 
 def _load_instance(model: nn.Module, processor: Any) -> nn.Module:
@@ -126,16 +168,24 @@ def _load_embedded(name: str, weights: Any, num_frames: int, size: int) -> nn.Mo
                                    size=(size, size), weights=label, **kw))
 
 
-def _load_torchvision(arch: str, weights: Any) -> nn.Module:
+def _load_torchvision(arch: str, weights: Any, num_frames: int | None, size: int | None,
+                      num_classes: int | None) -> nn.Module:
     import torchvision.models.video as tvv
 
     builder = getattr(tvv, arch)
     frames, side = TORCHVISION[arch]
+    if arch == "mvit_v2_s" and (num_frames or frames, size or side) != (frames, side):
+        raise ValueError(f"torchvision:{arch} takes only its native {frames}×{side}² (its attention pools fixed "
+                         f"token grids), got num_frames={num_frames}, size={size}; other clips are resampled to it")
     if isinstance(weights, str) and weights == "embedded":
         raise ValueError(f"torchvision:{arch} has no embedded weights; pass weights=None (random), a local checkpoint "
                          "path, or a torchvision weights name such as 'DEFAULT' (downloaded by torchvision)")
+    if num_classes is not None and weights is not None:
+        raise ValueError(f"num_classes builds a new, random head; torchvision:{arch} with weights={weights!r} has the "
+                         "head of its weights (a checkpoint's own number of classes)")
     if weights is None:
-        model, label, classes = builder(weights=None), "random", tuple(f"class_{i}" for i in range(400))
+        k = num_classes or 400
+        model, label, classes = builder(weights=None, num_classes=k), "random", tuple(f"class_{i}" for i in range(k))
     elif isinstance(weights, (str, Path)) and Path(weights).suffix in (".pt", ".pth", ".bin"):
         state, _ = read_checkpoint(weights)
         fc = [k for k in state if k.endswith(("fc.weight", "head.weight", "head.1.weight", "classifier.1.weight"))]
@@ -146,8 +196,8 @@ def _load_torchvision(arch: str, weights: Any) -> nn.Module:
     else:
         w = _torchvision_weights(arch, weights)
         model, label, classes = builder(weights=w), str(w), tuple(w.meta["categories"])  # downloads on the user's machine
-    return _attach(model, describe(model, name=f"torchvision:{arch}", class_names=classes, num_frames=frames,
-                                   size=(side, side), weights=label))
+    return _attach(model, describe(model, name=f"torchvision:{arch}", class_names=classes,
+                                   num_frames=num_frames or frames, size=(size or side, size or side), weights=label))
 
 
 def _torchvision_weights(arch: str, weights: Any):
