@@ -63,6 +63,11 @@ def _build(arch: str) -> nn.Module:
                   mvit.MSBlockConfig(1, 16, 16, [3, 3, 3], [3, 3, 3], [1, 1, 1], [1, 1, 1])]
         model = mvit.MViT(spatial_size=(32, 32), temporal_size=8, block_setting=blocks, residual_pool=True,
                           residual_with_cls_embed=False, rel_pos_embed=True, proj_after_attn=True, num_classes=K)
+    elif arch == "x3d":  # PyTorchVideo's builder, as a user's instance (loaded with load_model below)
+        from pytorchvideo.models.x3d import create_x3d
+
+        model = create_x3d(input_clip_length=4, input_crop_size=64, model_num_class=K, width_factor=1.0,
+                           depth_factor=1.0, head_activation=None)
     elif arch == "swin":
         model = swin_transformer.SwinTransformer3d(patch_size=[2, 4, 4], embed_dim=16, depths=[1, 1, 1, 1],
                                                    num_heads=[1, 1, 2, 2], window_size=[2, 4, 4], num_classes=K)
@@ -70,7 +75,7 @@ def _build(arch: str) -> nn.Module:
         raise AssertionError(arch)
     # random weights with BatchNorm statistics measured on random clips, as training leaves them: without them a
     # deep plain stack (S3D) shrinks its signal ~30× per block and a mid-level unit's gradient vanishes
-    small = {} if arch in ("s3d", "mvit") else dict(num_frames=8, size=(32, 32))
+    small = {} if arch in ("s3d", "mvit", "x3d") else dict(num_frames=8, size=(32, 32))
     t, h, w = describe(model, **small).native_shape
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -80,13 +85,14 @@ def _build(arch: str) -> nn.Module:
         model(torch.randn(2, 3, t, h, w))
     model.eval()
     # the native size of the architectures whose size is free is set to the test's small clips, as a user's
-    # adapter for a model trained at that size would say; MViT's follows from its positional grid (8×32²)
+    # adapter for a model trained at that size would say; MViT's follows from its positional grid (8×32²), X3D's
+    # from its head's pool (4×64²)
     model.vidvis_adapter = describe(model, class_names=CLASSES, **small)
     return model
 
 
 HF = ["videomae", "timesformer", "vivit"]
-ARCHS = ["r3d", "mc3", "r2plus1d", "s3d", "mvit", "swin", *HF]
+ARCHS = ["r3d", "mc3", "r2plus1d", "s3d", "mvit", "swin", "x3d", *HF]
 
 
 @pytest.fixture(scope="module", params=ARCHS)
@@ -107,7 +113,12 @@ def _stats(model) -> tuple[torch.Tensor, torch.Tensor]:
     """The model's normalization: Kinetics' for torchvision (written out here); a Hugging Face model's is its
     image processor's, which a separate test checks against the processor's own preprocessing."""
     a = model.vidvis_adapter
-    mean, std = (a.mean, a.std) if a.name.startswith("hf:") else (KINETICS_MEAN, KINETICS_STD)
+    if a.name.startswith("hf:"):
+        mean, std = a.mean, a.std
+    elif a.name == "Net":  # PyTorchVideo's X3D: its Kinetics transform's
+        mean, std = (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)
+    else:
+        mean, std = KINETICS_MEAN, KINETICS_STD
     return torch.tensor(mean).view(1, 3, 1, 1, 1), torch.tensor(std).view(1, 3, 1, 1, 1)
 
 

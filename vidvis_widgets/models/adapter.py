@@ -262,6 +262,9 @@ def describe(model: nn.Module, **given) -> ModelAdapter:
     fields.update(given)
     if "class_names" not in fields:
         head = model.get_submodule(fields["logit_layer"]) if fields["logit_layer"] else None
+        if head is not None and not isinstance(head, nn.Linear) and not hasattr(head, "out_channels"):
+            last = _last_linear(model)  # a pool after the projection (X3D's output pool): the projection's classes
+            head = model.get_submodule(last) if last else None
         k = head.out_features if isinstance(head, nn.Linear) else (head.out_channels if head is not None else 0)
         fields["class_names"] = tuple(f"class_{i}" for i in range(k))
     return ModelAdapter(**fields)
@@ -300,6 +303,9 @@ def _known_architecture(model: nn.Module) -> dict[str, Any]:
                     am_layer="features.12.branch0",
                     logit_layer="classifier.1",
                     priming_layers=("features.3", "features.7", "features.13", "features.15"))
+    x3d = _x3d_fields(model)
+    if x3d:
+        return x3d
     if isinstance(model, tvv.VideoResNet):
         return dict(num_frames=16, size=(112, 112), tube_layer="layer4", am_layer="layer3",
                     priming_layers=("stem", "layer1", "layer2", "layer3", "layer4"))
@@ -309,3 +315,24 @@ def _known_architecture(model: nn.Module) -> dict[str, Any]:
     if all(f"block{i}" in children for i in range(1, 4)):  # the embedded tiny_verifier
         return dict(tube_layer="block3", am_layer="block2", priming_layers=("stem", "block1", "block2", "block3"))
     return {}
+
+
+#: PyTorchVideo's Kinetics normalization (its X3D and SlowFast transforms)
+PYTORCHVIDEO_MEAN, PYTORCHVIDEO_STD = (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)
+
+
+def _x3d_fields(model: nn.Module) -> dict[str, Any]:
+    """PyTorchVideo's X3D (``create_x3d``): a ``Net`` of blocks whose last is a head pooling with a projected
+    pool. Its native input follows the head's pool kernel: T × (32·h) × (32·w)."""
+    if type(model).__name__ != "Net" or not type(model).__module__.startswith("pytorchvideo"):
+        return {}
+    blocks = getattr(model, "blocks", None)
+    head = blocks[-1] if blocks is not None and len(blocks) else None
+    pool = getattr(getattr(head, "pool", None), "pool", None)
+    if type(getattr(head, "pool", None)).__name__ != "ProjectedPool" or not isinstance(pool, nn.AvgPool3d):
+        return {}
+    t, h, w = (int(k) for k in pool.kernel_size)
+    n = len(blocks)
+    return dict(num_frames=t, size=(32 * h, 32 * w), fixed_size=True, mean=PYTORCHVIDEO_MEAN, std=PYTORCHVIDEO_STD,
+                logit_layer=f"blocks.{n - 1}.output_pool", tube_layer=f"blocks.{n - 2}", am_layer=f"blocks.{n // 2}",
+                priming_layers=tuple(f"blocks.{i}" for i in range(1, n - 1)))

@@ -25,7 +25,8 @@ def save_checkpoint(path: Path, model: nn.Module, meta: dict, half: bool = True)
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict, dict]:
-    """(state_dict, meta) from a vidvis checkpoint or a plain state_dict file, never unpickling code."""
+    """(state_dict, meta) from a vidvis checkpoint, a PyTorchVideo training checkpoint (``model_state``) or a plain
+    state_dict file, never unpickling code."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint {p} does not exist")
@@ -35,6 +36,8 @@ def read_checkpoint(path: str | Path) -> tuple[dict, dict]:
         raise ValueError(f"checkpoint {p} cannot be read as weights: {err}") from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         return obj["state_dict"], dict(obj.get("meta") or {})
+    if isinstance(obj, dict) and isinstance(obj.get("model_state"), dict):  # PyTorchVideo / PySlowFast training
+        return obj["model_state"], {}
     if isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
         return obj, {}
     raise ValueError(f"checkpoint {p} holds {type(obj).__name__}, not a state_dict")

@@ -28,7 +28,9 @@ TORCHVISION = {
     "r3d_18": (16, 112), "mc3_18": (16, 112), "r2plus1d_18": (16, 112), "s3d": (16, 224),
     "mvit_v2_s": (16, 224), "swin3d_t": (16, 224),
 }
-KNOWN = tuple(EMBEDDED) + tuple(f"torchvision:{n}" for n in TORCHVISION)
+#: PyTorchVideo's X3D sizes (Feichtenhofer, CVPR 2020): frames and crop; ``pip install 'vidvis-widgets[pytorchvideo]'``
+PYTORCHVIDEO = {"x3d_xs": (4, 160), "x3d_s": (13, 160), "x3d_m": (16, 224)}
+KNOWN = tuple(EMBEDDED) + tuple(f"torchvision:{n}" for n in TORCHVISION) + tuple(f"pytorchvideo:{n}" for n in PYTORCHVIDEO)
 
 
 def _unknown(name: str) -> ValueError:
@@ -87,9 +89,10 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
         if num_classes is not None and num_classes != len(class_names):
             raise ValueError(f"num_classes={num_classes} but class_names has {len(class_names)} names")
     is_tv = isinstance(name, str) and name.startswith("torchvision:") and name.split(":", 1)[1] in TORCHVISION
-    if num_classes is not None and not is_tv:
-        raise ValueError("num_classes builds a new head for a torchvision model; for other models name the "
-                         "head's classes with class_names=")
+    is_pv = isinstance(name, str) and name.startswith("pytorchvideo:") and name.split(":", 1)[1] in PYTORCHVIDEO
+    if num_classes is not None and not (is_tv or is_pv):
+        raise ValueError("num_classes builds a new head for a torchvision or PyTorchVideo model; for other models "
+                         "name the head's classes with class_names=")
     if isinstance(name, nn.Module) or name.startswith("hf:") and len(name) > 3:
         if num_frames is not None or size is not None:
             raise ValueError("num_frames and size are read from a model instance's or Hugging Face model's own config; "
@@ -107,9 +110,46 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
         arch = name.split(":", 1)[1]
         model = _load_torchvision(arch, weights, num_frames, size, num_classes or (len(class_names) if class_names
                                                                                    and weights is None else None))
+    elif is_pv:
+        if num_frames is not None or size is not None:
+            raise ValueError(f"{name} takes only its own input, {PYTORCHVIDEO[name.split(':', 1)[1]][0]} frames at "
+                             f"{PYTORCHVIDEO[name.split(':', 1)[1]][1]}² (its head pools a fixed grid); other clips are "
+                             "resampled to it")
+        model = _load_pytorchvideo(name.split(":", 1)[1], weights, num_classes or (
+            len(class_names) if class_names else None))
     else:
         raise _unknown(name)
     return _named(model, class_names) if class_names is not None else model
+
+
+def _load_pytorchvideo(arch: str, weights: Any, num_classes: int | None) -> nn.Module:
+    """X3D built by PyTorchVideo's ``create_x3d`` at the paper's size, with random weights (``weights=None``) or
+    a local checkpoint (a state dict, or PyTorchVideo's ``{"model_state": ...}``)."""
+    try:
+        from pytorchvideo.models.x3d import create_x3d
+    except ImportError:
+        raise ImportError("pytorchvideo: models need PyTorchVideo: pip install 'vidvis-widgets[pytorchvideo]'") from None
+    frames, crop = PYTORCHVIDEO[arch]
+    state = None
+    if weights is None:
+        k = num_classes or 400
+    elif isinstance(weights, (str, os.PathLike)) and Path(weights).suffix in (".pt", ".pth", ".pyth", ".bin"):
+        state, _ = read_checkpoint(weights)
+        heads = [key for key in state if key.endswith("proj.weight")]
+        k = state[heads[-1]].shape[0] if heads else 400
+        if num_classes is not None and num_classes != k:
+            raise ValueError(f"num_classes={num_classes} but the checkpoint {weights} has a head of {k} classes")
+    else:
+        raise ValueError(f"pytorchvideo:{arch} takes weights=None (random) or a local checkpoint file (.pyth, .pt, "
+                         f".pth or .bin), got {weights!r}; PyTorchVideo's Kinetics checkpoints are downloaded by the "
+                         "user (torch.hub) and passed as a path")
+    model = create_x3d(input_clip_length=frames, input_crop_size=crop, model_num_class=k, head_activation=None)
+    label = "random"
+    if state is not None:
+        load_state(model, state, f"checkpoint {weights}")
+        label = str(weights)
+    return _attach(model, describe(model, name=f"pytorchvideo:{arch}", weights=label,
+                                   class_names=tuple(f"class_{i}" for i in range(k))))
 
 
 def _named(model: nn.Module, class_names: tuple[str, ...]) -> nn.Module:

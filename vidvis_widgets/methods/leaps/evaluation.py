@@ -94,7 +94,7 @@ def class_stimuli(dataset, classes: Sequence[int], per_class: int = 1, seed: int
     return videos, out_labels
 
 
-def evaluate_inversion(model, verifier="tiny_verifier", *, classes: Sequence[int | str] | None = None, stimuli=None,
+def evaluate_inversion(model, verifier="auto", *, classes: Sequence[int | str] | None = None, stimuli=None,
                        stimulus_labels: Sequence[int | str] | None = None, per_class: int = 1,
                        seeds: Sequence[int] = (0,), methods: Sequence[str] = TABLE_ROWS, steps: int = 2000,
                        splits: int = 1, stop=None, callback=None, **kw) -> tuple[InversionTable, list[InversionResult]]:

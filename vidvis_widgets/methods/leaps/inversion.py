@@ -75,8 +75,9 @@ class ModelInversion:
         inv = ModelInversion(load_model("tiny_r3d"), verifier=load_model("tiny_verifier"))
         results = inv([InversionJob(3, stimulus=0, seed=s) for s in range(4)], stimuli=[video])
 
-    ``verifier``: the network S of R_feat, with BatchNorm layers (default: the embedded ``tiny_verifier``;
-    ``None`` for the variants without R_feat). ``layers``: the priming layers Λ (default: the stages of the
+    ``verifier``: the network S of R_feat, with BatchNorm layers: ``"auto"`` (the default) picks one trained on
+    the model's data (the embedded ``tiny_verifier`` for the embedded models) or says what to pass (the paper
+    uses X3D-S: ``load_model("pytorchvideo:x3d_s", weights=...)``); ``None`` for the variants without R_feat. ``layers``: the priming layers Λ (default: the stages of the
     known architectures), the last of which is R_coh's layer L (or the deepest one that still has two
     temporal positions, where the last has pooled time away); ``priming_weights``: λ_l, one per layer or
     one for all, 0 < λ ≤ 1. ``r``: the regularizer scale of eq. 4. ``size``: (T, H, W) of x*; default
@@ -92,7 +93,7 @@ class ModelInversion:
     a job's answer depends on its batch-mates, so it is kept for, and found by, the same batch of jobs.
     """
 
-    def __init__(self, model: nn.Module, verifier: nn.Module | str | None = "tiny_verifier", *,
+    def __init__(self, model: nn.Module, verifier: nn.Module | str | None = "auto", *,
                  layers: Sequence[str] | None = None, priming_weights: float | Sequence[float] = 1.0,
                  r: float = 0.01, delta: float = 1.0, lr: float = 0.2, steps: int = 2000, size=None,
                  tv_weight: float = 0.1, l2_weight: float = 0.01, bf16: bool = False,
@@ -104,6 +105,8 @@ class ModelInversion:
             raise ValueError(f"feature_pooling must be 'batch' or 'video', got {feature_pooling!r}")
         self.feature_pooling = feature_pooling
         _single_stream(model, "inverted model")
+        if isinstance(verifier, str) and verifier == "auto":
+            verifier = default_verifier(adapter_of(model))
         if isinstance(verifier, str):
             verifier = load_model(verifier)
         if verifier is not None:
@@ -561,7 +564,7 @@ class ModelInversion:
 
 
 def leaps(model: nn.Module, target_class: int | str | Sequence[int | str], stimulus,
-          verifier: nn.Module | str | None = "tiny_verifier",
+          verifier: nn.Module | str | None = "auto",
           *, seeds: Sequence[int] = (0,), variant: str = "leaps", steps: int | None = None, callback=None,
           stop=None, every: int = 25, stage_every: int | None = None, **kw):
     """LEAPS on ``model``: one synthesized video per (class, seed), each primed by ``stimulus``, a video
@@ -637,6 +640,22 @@ def _priming_weights(weights, layers: list[str]) -> np.ndarray:
     if not (w <= 1).all():
         raise ValueError(f"priming weights λ_l must lie in (0, 1] (eq. 1); got {w.tolist()}")
     return np.broadcast_to(w, (len(layers),)).copy()
+
+
+def default_verifier(adapter) -> str:
+    """The verifier ``verifier="auto"`` picks: one trained on the model's data at a size that fits it. Only the
+    embedded models have one here (``tiny_verifier``, trained on the same synthetic 64² clips); for any other
+    model a clear error says what to pass."""
+    from ...models.registry import EMBEDDED
+
+    if adapter.name in EMBEDDED:
+        return "tiny_verifier"
+    shape = "×".join(map(str, adapter.native_shape)) if adapter.native_shape else "unknown"
+    raise ValueError(
+        f"verifier='auto' has no verifier for {adapter.name} (input {shape}): the embedded tiny_verifier knows only "
+        "the synthetic 64² clips. Pass verifier= a network trained on the model's data, with BatchNorm layers, e.g. "
+        "load_model('pytorchvideo:x3d_s', weights='X3D_S.pyth') as the paper does (X3D-S, 13×160²), or "
+        "verifier=None to run without R_feat")
 
 
 def _size(size) -> tuple[int, int, int]:
