@@ -122,3 +122,22 @@ def test_load_model_names_heads_builds_them_and_honours_the_input_it_is_given():
     for call, message in cases:
         with pytest.raises(ValueError, match=message):
             call()
+
+
+def test_folders_named_after_the_models_classes_are_labelled_by_its_head(tmp_path):
+    from vidvis_widgets.data.synthetic import CLASS_NAMES, SyntheticActions
+
+    test = SyntheticActions("test")
+    root = tmp_path / "subset"
+    picked = [CLASS_NAMES.index("disc_right"), CLASS_NAMES.index("bar_clockwise")]
+    for k in picked:
+        (root / CLASS_NAMES[k]).mkdir(parents=True)
+        i = next(j for j in range(len(test)) if test[j]["label"] == k)
+        write_video(root / CLASS_NAMES[k] / "clip.mp4", test[i]["rgb"], fps=8, quality=10)
+    model = load_model("tiny_r3d")
+    ds = VideoFolder(root, model=model, flow=None, cache_dir=tmp_path / "flow")
+    assert ds.classes == list(CLASS_NAMES) and sorted(label for _, label in ds.samples) == sorted(picked)
+    ev = evaluate(model, ds)
+    assert list(ev.labels) == [label for _, label in ds.samples] and ev.logits.shape == (2, len(CLASS_NAMES))
+    with pytest.raises(ValueError, match=r"class folders \['bar_clockwise'\] are not among the 2 classes given"):
+        VideoFolder(root, classes=["disc_right", "x"], flow=None)

@@ -7,6 +7,7 @@ import math
 import os
 import warnings
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -57,8 +58,10 @@ class VideoFolder:
     ``model``: take ``num_frames`` and ``size`` from its adapter's native input where they are not given.
     ``split``: read ``root/<split>/<class>/…`` (``train``, ``val`` or ``test`` sub-folders); ``files``: a list
     file (one path per line, relative to ``root``, its class the folder it is in; blank lines and ``#``
-    comments skipped). ``classes`` are the class folder names, sorted; ``load_model(..., class_names=
-    ds.classes)`` names a model's head after them.
+    comments skipped). ``classes`` are the class folder names, sorted, and labels index them; with ``model``
+    whose class names include every folder's, its class list instead, so labels index its head (a Kinetics
+    model on folders named after Kinetics classes); ``classes=`` gives the list. ``load_model(...,
+    class_names=ds.classes)`` names a fine-tuned model's head after the folders.
 
     Flow is computed once per video and setting, then read from ``cache_dir`` (atomic writes, so an interrupted
     run leaves no broken entry). Unreadable files are skipped with a warning naming them. ``cache_key``
@@ -69,7 +72,7 @@ class VideoFolder:
     def __init__(self, root: str | Path, *, num_frames: int | None = None, stride: int = 1,
                  size: int | tuple[int, int] | None = None, fit: str = "crop", flow: str | None = "dis",
                  cache_dir: str | Path | None = None, check: bool = True, model=None, split: str | None = None,
-                 files: str | Path | None = None):
+                 files: str | Path | None = None, classes: Sequence[str] | None = None):
         if not isinstance(root, (str, os.PathLike)):
             raise ValueError(f"root must be a folder path (str or Path), got {root!r}")
         if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
@@ -109,12 +112,14 @@ class VideoFolder:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         listed = _listed(self.root, Path(files)) if files is not None else None
         if listed is not None:
-            self.classes = sorted({p.parent.name for p in listed})
-            files_found = [(p, self.classes.index(p.parent.name)) for p in listed]
+            folders = sorted({p.parent.name for p in listed})
+            found = [(p, p.parent.name) for p in listed]
         else:
-            self.classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
-            files_found = [(p, c) for c, name in enumerate(self.classes)
-                           for p in sorted((self.root / name).iterdir()) if p.suffix.lower() in VIDEO_SUFFIXES]
+            folders = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
+            found = [(p, name) for name in folders
+                     for p in sorted((self.root / name).iterdir()) if p.suffix.lower() in VIDEO_SUFFIXES]
+        self.classes = _class_list(folders, classes, model)
+        files_found = [(p, self.classes.index(name)) for p, name in found]
         if not files_found:
             hint = (" (it has train/, val/ or test/ sub-folders: pass split=)" if listed is None and any(
                 (self.root / d).is_dir() for d in SPLITS) else "")
@@ -215,6 +220,23 @@ def _native(model) -> tuple[int, int | tuple[int, int]] | None:
         raise ValueError(f"model={type(model).__name__} does not say its native input (load it with load_model, or "
                          "give num_frames= and size=)")
     return adapter.num_frames, tuple(adapter.size)
+
+
+def _class_list(folders: list[str], classes: Sequence[str] | None, model) -> list[str]:
+    """The class list labels index: ``classes`` if given; else the model's own class names when every class
+    folder is one of them (a Kinetics model on folders named after Kinetics classes); else the folders, sorted."""
+    if classes is not None:
+        if isinstance(classes, str) or not all(isinstance(c, str) for c in classes):
+            raise ValueError(f"classes must be a list of class names, got {classes!r}")
+        missing = [f for f in folders if f not in classes]
+        if missing:
+            raise ValueError(f"class folders {missing[:5]} are not among the {len(classes)} classes given; "
+                             "name every folder's class, or leave classes=None to take the folders as the classes")
+        return list(classes)
+    names = getattr(getattr(model, "vidvis_adapter", None), "class_names", None)
+    if names is not None and folders and set(folders) <= set(names):
+        return list(names)
+    return folders
 
 
 def _listed(root: Path, list_file: Path) -> list[Path]:
