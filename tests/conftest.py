@@ -14,6 +14,20 @@ SHIPPED = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 FAST = {"VIDVIS_AM_STEPS": "6", "VIDVIS_LEAPS_STEPS": "6"}
 
 
+def user_video_folders(folder: Path) -> dict[str, str]:
+    """A user's folder of real MP4s of mixed sizes and aspect ratios (two clips per class of the test split),
+    and a probe folder (the biased pair with its cue swapped), for ``your_videos.ipynb``."""
+    from vidvis_widgets.data import SyntheticActions
+
+    videos = SyntheticActions("test").write_folder(folder / "user_videos", per_class=2)
+    probe = SyntheticActions("bias_probe").write_folder(folder / "user_probe", per_class=4)
+    return {"VIDVIS_VIDEO_FOLDER": str(videos), "VIDVIS_PROBE_FOLDER": str(probe)}
+
+
+#: what a notebook needs in place before it runs, as environment variables it reads
+PREPARE = {"your_videos.ipynb": user_video_folders}
+
+
 @pytest.fixture(scope="session")
 def executed_notebooks(tmp_path_factory):
     """``executed(name)``: the shipped notebook run top to bottom in a real kernel (nbclient, as ``jupyter
@@ -34,7 +48,7 @@ def executed_notebooks(tmp_path_factory):
         if name not in done:
             nb = nbformat.read(NOTEBOOKS / name, as_version=4)
             saved = dict(os.environ)
-            os.environ.update(FAST, VIDVIS_CACHE_DIR=str(folder / "cache"))
+            os.environ.update(FAST, VIDVIS_CACHE_DIR=str(folder / "cache"), **PREPARE.get(name, lambda _: {})(folder))
             try:
                 # no widget state in the file, as JupyterLab saves a notebook by default
                 NotebookClient(nb, timeout=900, kernel_name="python3", store_widget_state=False,

@@ -66,6 +66,19 @@ def test_saliency_tubes_notebook(executed_notebooks):
     assert (executed_notebooks("saliency_tubes.ipynb").parent / "disc_tube.mp4").stat().st_size > 1000
 
 
+def test_your_videos_notebook_runs_the_bias_workflow_on_a_folder_of_mixed_size_mp4s(executed_notebooks):
+    import imageio_ffmpeg
+
+    views, text = run("your_videos.ipynb", executed_notebooks)
+    folder = executed_notebooks("your_videos.ipynb").parent / "user_videos"
+    sizes = {imageio_ffmpeg.read_frames(str(p)).__next__()["size"] for p in folder.glob("*/*.mp4")}
+    assert len(sizes) >= 3  # the folder really holds clips of several sizes and aspect ratios
+    assert "16×64×64 (crop)" in text and "28 videos, 14 classes" in text  # all at the model's input
+    assert "Evaluation(28 videos" in text and "clips misclassified" in text
+    assert "probe accuracy: 0% on 8 clips" in text and "apply_eye_makeup ↔ apply_lipstick: 8 errors" in text
+    assert len(views) == 4  # confusion pairs, response histogram, the logits' inputs, the tubes
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_clip_output_of_a_saved_notebook_holds_its_static_copies(name, executed_notebooks):
     """Beside each live widget: the vidvis grid, offline HTML and a PNG poster, within the default budget."""

@@ -298,6 +298,33 @@ class SyntheticActions:
             batch["label"][row] = self._render(int(i), views)["label"]
         return batch
 
+    def write_folder(self, root, *, per_class: int | None = None,
+                     shapes: tuple[tuple[int, int], ...] = ((64, 64), (64, 112), (96, 64), (128, 128)),
+                     fps: float = 8.0, quality: int = 10):
+        """Writes the split as a folder of real H.264 clips, ``root/<class>/<index>.mp4``, the way a user's own
+        videos come: of mixed sizes and aspect ratios. Clip i gets ``shapes[i % len(shapes)]`` (height, width):
+        a square larger than the clip is the clip upscaled, any other shape the clip with its edges extended, so
+        a centre crop at the clip's own size finds the clip again. ``per_class``: the first clips of each class
+        (all by default). Returns the folder; ``VideoFolder(root, ...)`` reads it."""
+        from pathlib import Path
+
+        from ..io import write_video
+
+        root = Path(root)
+        for k in sorted(set(self._labels.tolist())):
+            picked = np.flatnonzero(self._labels == k)[:per_class]
+            (root / CLASS_NAMES[k]).mkdir(parents=True, exist_ok=True)
+            for n, i in enumerate(picked):
+                rgb = self[int(i)]["rgb"]
+                h, w = shapes[int(i) % len(shapes)]
+                if h == w and h > self.size:  # the same view, larger
+                    rgb = np.repeat(np.repeat(rgb, -(-h // self.size), 1), -(-w // self.size), 2)[:, :h, :w]
+                else:
+                    dy, dx = max(0, h - self.size), max(0, w - self.size)
+                    rgb = np.pad(rgb, ((0, 0), (dy // 2, dy - dy // 2), (dx // 2, dx - dx // 2), (0, 0)), mode="edge")
+                write_video(root / CLASS_NAMES[k] / f"{self.split}_{int(i):04d}.mp4", rgb, fps=fps, quality=quality)
+        return root
+
     def __repr__(self) -> str:
         return (f"SyntheticActions(split={self.split!r}, {len(self)} clips, {len(set(self._labels))} classes, "
                 f"{self.num_frames}×{self.size}×{self.size})")
