@@ -75,6 +75,7 @@ def main() -> int:
     for args in (["--steps", "0"], ["--classes", "99"], ["--methods", "magic"], ["--per-class", "-1"]):
         attempt(f"vidvis evaluate-leaps {' '.join(args)}", lambda args=args: _cli(["evaluate-leaps", *args]), "exit 2")
     attempt("vidvis train --epochs 0", lambda: _cli(["train", "--epochs", "0"]), "exit 2")
+    _user_world_rows(tmp)
 
     width = max(len(r[0]) for r in ROWS)
     print(f"{'input':<{width}}  result   seconds  what the user gets")
@@ -125,6 +126,37 @@ def _cli(argv):
     tail = (out.stderr or out.stdout).strip().splitlines()
     usage = any(line.startswith("usage:") for line in tail)
     raise SystemExit(f"exit {out.returncode}{' with usage' if usage else ''}: {tail[-1] if tail else ''}")
+
+
+
+def _user_world_rows(tmp) -> None:
+    """The errors the user's-models-and-videos issue measured, tried again."""
+    import torch
+    import transformers
+
+    from vidvis_widgets.data import SyntheticActions, VideoFolder
+    from vidvis_widgets.methods import ActivationMaximization, ModelInversion
+    from vidvis_widgets.models import evaluate, load_model
+    from vidvis_widgets.store import ResultStore
+
+    config = transformers.VideoMAEConfig(image_size=32, patch_size=8, num_frames=4, tubelet_size=2, hidden_size=32,
+                                         num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, num_labels=3)
+    hf = transformers.VideoMAEForVideoClassification(config)
+    attempt("AM on an unwrapped VideoMAE", lambda: ActivationMaximization(hf), "load_model")
+    attempt("load_model(VideoMAE instance) runs", lambda: load_model(hf)(torch.zeros(1, 3, 4, 32, 32)), "<returns>")
+    folder = SyntheticActions("test", samples_per_class=1).write_folder(tmp / "mixed", per_class=1)
+    r3d = load_model("torchvision:r3d_18", weights=None, num_frames=8)
+    videos = VideoFolder(folder, model=r3d, flow=None)
+    attempt("VideoFolder of mixed sizes batches", lambda: evaluate(load_model("tiny_r3d"), VideoFolder(
+        folder, model=load_model("tiny_r3d"), flow=None), batch_size=14), "<returns>")
+    attempt("evaluate(VideoFolder, store=) on a 400-class model", lambda: evaluate(r3d, videos, store=ResultStore(
+        tmp / "s2")), "class_names=")
+    named = load_model("torchvision:r3d_18", weights=None, num_frames=8, class_names=videos.classes)
+    attempt("evaluate(VideoFolder, store=) named", lambda: evaluate(named, videos, store=ResultStore(tmp / "s3")),
+            "<returns>")
+    attempt("load_model(torchvision, num_frames=8) honoured", lambda: r3d.vidvis_adapter.num_frames == 8 or 1 / 0,
+            "<returns>")
+    attempt("LEAPS' default verifier for r3d_18", lambda: ModelInversion(r3d), "verifier")
 
 
 if __name__ == "__main__":

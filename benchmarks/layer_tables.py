@@ -4,7 +4,10 @@
 
 Each model (random weights) at its native input: ``list_layers`` (one forward pass; fields derived, or "–"
 where they cannot be), then the time from an AM call on a unit of the model's default AM layer to its first step (a callback with
-``every=1``), each also as a ratio to one forward pass timed in the same run. Caches start cold per model.
+``every=1``), and Saliency Tubes on a batch of 2 clips at its default layer, each also as a ratio to one forward
+pass timed in the same run. Caches start cold per model. The Hugging Face rows are each family's base config
+(transformers' defaults: VideoMAE-B 16×224², TimeSformer-B 8×224², ViViT-B 32×224²), built with random weights
+through ``load_model(instance)``; X3D-S is PyTorchVideo's at 13×160².
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 
 import torch
 
+from vidvis_widgets.methods import SaliencyTubes
 from vidvis_widgets.methods.activation_maximization.am import ActivationMaximization, AMJob
 from vidvis_widgets.models.layers import clear_layer_caches
 from vidvis_widgets.models import list_layers, load_model
@@ -28,12 +32,29 @@ MODELS = {  # name → input shape; the AM unit is on the model's default AM lay
     "torchvision:swin3d_t": (3, 16, 224, 224),
     "tiny_r3d": (3, 16, 64, 64),
     "tiny_two_stream": ((3, 64, 64), (20, 64, 64)),
+    "pytorchvideo:x3d_s": None,
+    "hf:videomae-base": None,
+    "hf:timesformer-base": None,
+    "hf:vivit-base": None,
 }
+HF = {"hf:videomae-base": ("VideoMAEForVideoClassification", "VideoMAEConfig"),
+      "hf:timesformer-base": ("TimesformerForVideoClassification", "TimesformerConfig"),
+      "hf:vivit-base": ("VivitForVideoClassification", "VivitConfig")}
+
+
+def build(name: str):
+    if name in HF:
+        import transformers
+
+        model_cls, config_cls = (getattr(transformers, n) for n in HF[name])
+        model = load_model(model_cls(config_cls(num_labels=400)).eval())
+        return model, (3, *model.vidvis_adapter.native_shape)
+    model = load_model(name, weights=None)
+    return model, MODELS[name] or (3, *model.vidvis_adapter.native_shape)
 
 
 def run(name: str) -> tuple:
-    shape = MODELS[name]
-    model = load_model(name, weights=None)
+    model, shape = build(name)
     layer = model.vidvis_adapter.am_layer
     inputs = [torch.zeros((1, *s)) for s in ([shape] if isinstance(shape[0], int) else shape)]
     with torch.no_grad():
@@ -53,19 +74,27 @@ def run(name: str) -> tuple:
     to_first = seen[0] if seen else float("nan")
     derived = sum(r.receptive_field is not None for r in table if len(r.output_shape) > 1)
     spatial = sum(len(r.output_shape) > 1 for r in table)
-    return name, layer, forward, listing, to_first, f"{derived}/{spatial}"
+    tube = float("nan")
+    if isinstance(shape[0], int):
+        clips = torch.randint(0, 256, (2, *shape[1:], 3), dtype=torch.uint8).numpy()
+        tubes = SaliencyTubes(model)
+        t = time.perf_counter()
+        tubes(clips).tubes()
+        tube = time.perf_counter() - t
+    return name, layer, forward, listing, to_first, f"{derived}/{spatial}", tube
 
 
 def main(names) -> None:
     torch.set_num_threads(torch.get_num_threads())
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}")
-    print("| model | AM layer | forward | list_layers | ×fwd | AM call → 1st step | ×fwd | fields derived |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | AM layer | forward | list_layers | ×fwd | AM call → 1st step | ×fwd | tubes, 2 clips | ×fwd | "
+          "fields derived |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
-        n, layer, fwd, lst, first, derived = run(name)
+        n, layer, fwd, lst, first, derived, tube = run(name)
         print(f"| {n} | {layer} | {fwd:.2f} s | {lst:.2f} s | {lst / fwd:.1f} | {first:.2f} s | {first / fwd:.1f} | "
-              f"{derived} |", flush=True)
+              f"{tube:.2f} s | {tube / fwd:.1f} | {derived} |", flush=True)
 
 
 if __name__ == "__main__":
