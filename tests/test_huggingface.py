@@ -80,8 +80,8 @@ def test_a_saved_checkpoint_folder_loads_offline_with_its_processors_normalizati
     model = load_model(f"hf:{tmp_path}")
     adapter = model.vidvis_adapter
     assert adapter.class_names == CLASSES and adapter.name == f"hf:{tmp_path}"
-    np.testing.assert_allclose(adapter.mean, (0.485, 0.456, 0.406)) and np.testing.assert_allclose(
-        adapter.std, (0.229, 0.224, 0.225))
+    np.testing.assert_allclose(adapter.mean, (0.485, 0.456, 0.406))
+    np.testing.assert_allclose(adapter.std, (0.229, 0.224, 0.225))
     x = torch.randn(2, 3, 8, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(model(x), hf(pixel_values=x.transpose(1, 2)).logits)
