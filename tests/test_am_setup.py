@@ -198,6 +198,7 @@ def test_a_ctrl_c_anywhere_in_the_call_returns_a_result_per_job_and_never_raises
     """A Ctrl-C sent from inside each module call of a whole call (layer measurement, â, loop, judging, final
     pass) always ends in one result per job, and the SIGINT handler the call installs is taken down again."""
     jobs = [AMJob("layer4", 3, seed=0), AMJob("fc", 1, seed=5)]
+    before = signal.getsignal(signal.SIGINT)  # Python's default handler; SIG_IGN when started in the background
     am(jobs, steps=3)  # fills the caches: the count below is a steady call's
     calls = [0]
     handle = torch.nn.modules.module.register_module_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
@@ -223,4 +224,4 @@ def test_a_ctrl_c_anywhere_in_the_call_returns_a_result_per_job_and_never_raises
             assert r.status == "interrupted" or (r.status == "completed" and r.settings["steps"] == 3), (k, r)
         if k == 1:  # with the caches filled the first module call is the first step's forward: it ends there
             assert [(r.status, r.settings["steps"]) for r in results] == [("interrupted", 1)] * 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before  # restored

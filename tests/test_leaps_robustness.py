@@ -256,6 +256,7 @@ def test_a_ctrl_c_anywhere_in_the_call_returns_one_result_per_job_and_never_rais
     sent at 12 points spread over a whole call (set-up, both batches' loops, the judging, the final pass)."""
     m, v = models
     jobs = [InversionJob(4, 0, 0), InversionJob(5, None, 1, "am")]
+    before = signal_module.getsignal(signal_module.SIGINT)  # the default handler; SIG_IGN when run in the background
     ModelInversion(m, v)(jobs, [stimulus(val, 4)], steps=3)  # fills the caches: the count below is a steady call's
     calls = [0]
     handle = torch.nn.modules.module.register_module_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
@@ -273,7 +274,7 @@ def test_a_ctrl_c_anywhere_in_the_call_returns_one_result_per_job_and_never_rais
             assert r.status == "interrupted" or (r.status == "completed" and r.settings["steps"] == 3), (k, r)
         if k == 1:  # in the set-up: every job keeps its start
             assert [r.settings["steps"] for r in results] == [0, 0]
-    assert signal_module.getsignal(signal_module.SIGINT) is signal_module.default_int_handler  # restored
+    assert signal_module.getsignal(signal_module.SIGINT) is before  # restored
 
 
 def test_stop_set_before_the_call_returns_at_once(models, val):

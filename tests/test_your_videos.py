@@ -114,7 +114,7 @@ def test_load_model_names_heads_builds_them_and_honours_the_input_it_is_given():
         (lambda: load_model("torchvision:r3d_18", weights=None, num_classes=3, class_names=["a"]),
          "num_classes=3 but class_names has 1 names"),
         (lambda: load_model("tiny_r3d", class_names=["a", "b"]), r"class_names has 2 names but tiny_r3d's head has 14"),
-        (lambda: load_model("tiny_r3d", num_classes=3), "num_classes builds a new head for a torchvision model"),
+        (lambda: load_model("tiny_r3d", num_classes=3), "num_classes builds a new head for a torchvision or PyTorchVideo model"),
         (lambda: load_model("torchvision:mvit_v2_s", weights=None, size=112), "takes only its native 16×224²"),
         (lambda: load_model("torchvision:r3d_18", weights=None, class_names="abc"), "class_names must be a list"),
         (lambda: load_model("torchvision:r3d_18", weights=None, class_names=["a", "a"]), "repeats a name: \\['a'\\]"),
