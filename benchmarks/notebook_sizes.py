@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.conftest import run_notebook  # noqa: E402 — the tests' own way of running a notebook
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CLIPS = "application/vnd.vidvis.clips.v1+json"
@@ -28,19 +29,10 @@ STATIC = (CLIPS, "text/html", "image/png")
 KEEP = {"none": (), "poster": ("image/png",), "full": STATIC}
 
 
-def execute(name: str, steps: int, folder: Path) -> tuple[nbformat.NotebookNode, float]:
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    env = dict(os.environ)
-    os.environ.update(VIDVIS_STATIC="full", VIDVIS_AM_STEPS=str(steps), VIDVIS_LEAPS_STEPS=str(steps),
-                      VIDVIS_CACHE_DIR=str(folder / "cache"))
-    t = time.perf_counter()
-    try:
-        NotebookClient(nb, timeout=1800, kernel_name="python3", store_widget_state=False,
-                       resources={"metadata": {"path": str(folder)}}).execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(env)
-    return nb, time.perf_counter() - t
+def execute(name: str, steps: int, folder: Path) -> nbformat.NotebookNode:
+    env = dict(VIDVIS_STATIC="full", VIDVIS_AM_STEPS=str(steps), VIDVIS_LEAPS_STEPS=str(steps),
+               VIDVIS_CACHE_DIR=str(folder / "cache"))
+    return run_notebook(NOTEBOOKS / name, folder, env, timeout=1800)
 
 
 def with_mode(nb: nbformat.NotebookNode, mode: str) -> nbformat.NotebookNode:
@@ -84,7 +76,7 @@ def main() -> None:
             nb = nbformat.read(args.executed / path.name, as_version=4)
         else:
             with tempfile.TemporaryDirectory() as tmp:
-                nb, _ = execute(path.name, args.steps, Path(tmp))
+                nb = execute(path.name, args.steps, Path(tmp))
         parts = static_parts(nb)
         largest = max((sum(len(json.dumps(d[k])) for k in STATIC if k in d) for d in parts), default=0)
         shrunk = sum(1 for d in parts if CLIPS in d and "note" in d[CLIPS])

@@ -28,6 +28,25 @@ def user_video_folders(folder: Path) -> dict[str, str]:
 PREPARE = {"your_videos.ipynb": user_video_folders}
 
 
+def run_notebook(path: Path, folder: Path, env: dict[str, str], timeout: int = 900):
+    """The notebook at ``path`` run top to bottom in a real kernel (nbclient, as ``jupyter nbconvert --execute``
+    runs it) in ``folder`` with ``env`` added to the environment, without widget state (as JupyterLab saves a
+    notebook by default); returns it executed."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
+                       resources={"metadata": {"path": str(folder)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return nb
+
+
 @pytest.fixture(scope="session")
 def executed_notebooks(tmp_path_factory):
     """``executed(name)``: the shipped notebook run top to bottom in a real kernel (nbclient, as ``jupyter
@@ -35,7 +54,6 @@ def executed_notebooks(tmp_path_factory):
     one folder, which their files land in, with a private result store. ``VIDVIS_EXECUTED_NOTEBOOKS`` names a
     folder of already executed notebooks to reuse instead (for iterating on the browser tests)."""
     import nbformat
-    from nbclient import NotebookClient
 
     folder = tmp_path_factory.mktemp("executed")
     done: dict[str, Path] = {}
@@ -46,17 +64,8 @@ def executed_notebooks(tmp_path_factory):
         if reuse and (Path(reuse) / name).exists():
             return Path(reuse) / name
         if name not in done:
-            nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-            saved = dict(os.environ)
-            os.environ.update(FAST, VIDVIS_CACHE_DIR=str(folder / "cache"), **PREPARE.get(name, lambda _: {})(folder))
-            try:
-                # no widget state in the file, as JupyterLab saves a notebook by default
-                NotebookClient(nb, timeout=900, kernel_name="python3", store_widget_state=False,
-                               resources={"metadata": {"path": str(folder)}}).execute()
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
-            nbformat.write(nb, folder / name)
+            env = {**FAST, "VIDVIS_CACHE_DIR": str(folder / "cache"), **PREPARE.get(name, lambda _: {})(folder)}
+            nbformat.write(run_notebook(NOTEBOOKS / name, folder, env), folder / name)
             done[name] = folder / name
         return done[name]
 

@@ -114,6 +114,8 @@ def test_results_and_analysis_views_save_their_clips_and_plots(tmp_path):
     result = ActivationMaximization(model, activation_max=None)(AMJob("conv5_fusion", 3), steps=2)
     doc = bundle(result)[CLIPS_MIME]
     assert [c["kind"] for c in doc["clips"]] == ["image", "flow"] and "appearance" in doc["captions"][0]
+    saved = json.loads(vv.save_clips(result, tmp_path / "am.vidvis.json").read_text())  # the grid it shows
+    assert saved["captions"] == doc["captions"] and [c["kind"] for c in saved["clips"]] == ["image", "flow"]
     test = SyntheticActions("test", samples_per_class=2)
     stats = response_statistics(model, test, ["conv5_fusion"])
     view = vv.ResponseHistogram(stats, test)

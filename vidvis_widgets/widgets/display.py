@@ -16,7 +16,7 @@ from plotly.basedatatypes import BaseFigure
 
 from .._atomic import atomic_path
 from ..media.clips import as_clip
-from ..media.grid import GRID_FIELDS, ClipGrid, register_renderer
+from ..media.grid import GRID_FIELDS, ClipGrid, grid_shape, register_renderer
 from .clip_player import ClipPlayer
 from .figure_image import figure_image
 from .static import grid_json, static_bundle
@@ -122,15 +122,15 @@ def save_clips(obj, path: str | Path, *, image_format: str = "jpeg", quality: in
     if isinstance(obj, ClipPlayer):
         grid = ClipGrid(obj.clips, captions=list(obj.captions), rows=obj.rows, cols=obj.cols,
                         row_headers=list(obj.row_headers), col_headers=list(obj.col_headers), fps=obj.fps)
-    elif hasattr(obj, "clip_grid"):
-        shown = obj.show()
-        return save_clips(shown, path, image_format=image_format, quality=quality)
+    elif hasattr(obj, "clip_grid"):  # a result describes itself as a grid: no player needs building
+        grid = obj.clip_grid()
     elif hasattr(obj, "children"):
         grid = view_grid(obj)
     else:
         raise TypeError(f"save_clips takes a ClipPlayer, a result with clip_grid(), or an analysis view; "
                         f"got {type(obj).__name__}")
-    doc = grid_json(grid.clips, captions=grid.captions or [""] * len(grid.clips), rows=grid.rows, cols=grid.cols,
+    rows, cols = grid_shape(len(grid.clips), grid.rows, grid.cols)  # a result's grid may leave them to the player
+    doc = grid_json(grid.clips, captions=grid.captions or [""] * len(grid.clips), rows=rows, cols=cols,
                     row_headers=grid.row_headers or (), col_headers=grid.col_headers or (), fps=grid.fps or 10.0,
                     fmt=image_format, quality=quality)
     with atomic_path(path) as tmp:
