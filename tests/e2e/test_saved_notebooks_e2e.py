@@ -107,6 +107,7 @@ def test_jupyterlab_without_a_kernel_plays_every_saved_grid(name, kernelless_lab
     assert [e for e in page.page_errors if "reading 'kernel'" not in e] == []
     if name == "quickstart.ipynb":
         ARTIFACTS.mkdir(exist_ok=True)
+        page.locator(f".vv-clips-output {READY}").first.scroll_into_view_if_needed()  # a saved player, playing
         page.screenshot(path=str(ARTIFACTS / "saved_quickstart_no_kernel.png"))
 
 
