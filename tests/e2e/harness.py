@@ -198,17 +198,19 @@ class NotebookPage:
 
 
 # the range of one colour channel per canvas of a player: a cell that decoded real frames is not flat
-_PIXEL_SPREAD = """([player, channel]) => Array.from(document.querySelectorAll('.vv-player')[player]
+_PIXEL_SPREAD = """([player, channels]) => Array.from(document.querySelectorAll('.vv-player')[player]
     .querySelectorAll('canvas')).map((c) => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let lo = 255, hi = 0;
-    for (let i = channel; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
-    return hi - lo; })"""
+    return Math.max(...channels.map((channel) => {
+        let lo = 255, hi = 0;
+        for (let i = channel; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
+        return hi - lo; })); })"""
 
 
-def pixel_spread(page, player: int, channel: int) -> list[int]:
-    """Per canvas of the ``player``-th clip player: the range of one colour channel (flat cells give 0)."""
-    return page.evaluate(_PIXEL_SPREAD, [player, channel])
+def pixel_spread(page, player: int, channel: int | None) -> list[int]:
+    """Per canvas of the ``player``-th clip player: the range of one colour channel, or with ``channel=None``
+    the widest range of the three (flat cells give 0 either way)."""
+    return page.evaluate(_PIXEL_SPREAD, [player, [0, 1, 2] if channel is None else [channel]])
 
 
 def assert_inside_output(element) -> None:
