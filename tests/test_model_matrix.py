@@ -1,9 +1,11 @@
 """Every method on every torchvision video architecture, through the adapter alone. (AM runs without its
 regularizers here, so that its climb on the unit shows in four steps; they are tested on the embedded models.)
 
-Each architecture is built from its own torchvision or Hugging Face class with random weights, in the smallest
-configuration that keeps it (S3D has no smaller configuration and runs at its native 16×224²); the Hugging Face
-models (VideoMAE, TimeSformer, ViViT) go through ``load_model(instance)`` as a user's would. The methods get nothing but
+Each architecture is built from its own torchvision, PyTorchVideo or Hugging Face class with random weights, in the
+smallest configuration that keeps it (S3D has no smaller configuration and runs at its native 16×224²); the Hugging
+Face models (VideoMAE, TimeSformer, ViViT) go through ``load_model(instance)`` as a user's would. SlowFast takes a
+list of two pathways, which the test packs itself as PyTorchVideo's ``PackPathway`` does (α = 4); its AM result
+holds one input per pathway, and the test feeds those back as they are. The methods get nothing but
 the model: they ask its adapter for the layout, the logits and their default layers. Every number is checked
 against the test's own forward hooks, which read the raw module outputs without the package's probe.
 """
@@ -68,6 +70,11 @@ def _build(arch: str) -> nn.Module:
 
         model = create_x3d(input_clip_length=4, input_crop_size=64, model_num_class=K, width_factor=1.0,
                            depth_factor=1.0, head_activation=None)
+    elif arch == "slowfast":  # 2 slow and 8 fast frames at 64²: R50's stages and lateral fusions, thin stems
+        from pytorchvideo.models.slowfast import create_slowfast
+
+        model = create_slowfast(model_num_class=K, stem_dim_outs=(8, 1), head_activation=None,
+                                head_pool_kernel_sizes=((2, 2, 2), (8, 2, 2)))
     elif arch == "swin":
         model = swin_transformer.SwinTransformer3d(patch_size=[2, 4, 4], embed_dim=16, depths=[1, 1, 1, 1],
                                                    num_heads=[1, 1, 2, 2], window_size=[2, 4, 4], num_classes=K)
@@ -75,24 +82,37 @@ def _build(arch: str) -> nn.Module:
         raise AssertionError(arch)
     # random weights with BatchNorm statistics measured on random clips, as training leaves them: without them a
     # deep plain stack (S3D) shrinks its signal ~30× per block and a mid-level unit's gradient vanishes
-    small = {} if arch in ("s3d", "mvit", "x3d") else dict(num_frames=8, size=(32, 32))
+    small = {} if arch in ("s3d", "mvit", "x3d", "slowfast") else dict(num_frames=8, size=(32, 32))
     t, h, w = describe(model, **small).native_shape
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             m.momentum = None  # a cumulative average over the calibration batches
     model.train()
     with torch.no_grad():
-        model(torch.randn(2, 3, t, h, w))
+        _forward(model, torch.randn(2, 3, t, h, w))
     model.eval()
     # the native size of the architectures whose size is free is set to the test's small clips, as a user's
     # adapter for a model trained at that size would say; MViT's follows from its positional grid (8×32²), X3D's
-    # from its head's pool (4×64²)
+    # from its head's pool (4×64²), SlowFast's from its pathways' pools (8×64²)
     model.vidvis_adapter = describe(model, class_names=CLASSES, **small)
     return model
 
 
 HF = ["videomae", "timesformer", "vivit"]
-ARCHS = ["r3d", "mc3", "r2plus1d", "s3d", "mvit", "swin", "x3d", *HF]
+ARCHS = ["r3d", "mc3", "r2plus1d", "s3d", "mvit", "swin", "x3d", "slowfast", *HF]
+
+
+def _is_slowfast(model) -> bool:
+    return type(model).__name__ == "Net" and type(model.blocks[0]).__name__ == "MultiPathWayWithFuse"
+
+
+def _forward(model, x):
+    """The model on a clip N×3×T×H×W, or on pathway inputs given as a list; a SlowFast clip is packed into its
+    slow (every 4th frame, PyTorchVideo's linspace sampling) and fast pathways here, independently of the package."""
+    if _is_slowfast(model) and isinstance(x, torch.Tensor):
+        t = x.shape[2]
+        x = [x.index_select(2, torch.linspace(0, t - 1, t // 4).long()), x]
+    return model(list(x) if isinstance(x, list) else x)  # a fresh list: SlowFast's blocks overwrite it in place
 
 
 @pytest.fixture(scope="module", params=ARCHS)
@@ -115,7 +135,7 @@ def _stats(model) -> tuple[torch.Tensor, torch.Tensor]:
     a = model.vidvis_adapter
     if a.name.startswith("hf:"):
         mean, std = a.mean, a.std
-    elif a.name == "Net":  # PyTorchVideo's X3D: its Kinetics transform's
+    elif a.name == "Net":  # PyTorchVideo's X3D and SlowFast: their Kinetics transforms'
         mean, std = (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)
     else:
         mean, std = KINETICS_MEAN, KINETICS_STD
@@ -148,15 +168,20 @@ def _recorded(model, name: str, x: torch.Tensor) -> torch.Tensor:
     seen = {}
     handle = model.get_submodule(name).register_forward_hook(lambda m, a, o: seen.__setitem__("x", o))
     with torch.no_grad():
-        model(x)
+        _forward(model, x)
     handle.remove()
     return _channels_first(model, name, seen["x"])
 
 
-def _am_input(model, result) -> torch.Tensor:
-    """AM's appearance (T×H×W×3, mean-subtracted RGB on 0–255) back to model input 1×3×T×H×W."""
+def _am_input(model, result):
+    """AM's appearance (T×H×W×3, mean-subtracted RGB on 0–255) back to model input 1×3×T×H×W; SlowFast's two
+    pathway inputs, each so, as the list it takes."""
     _, std = _stats(model)
-    return (torch.as_tensor(result.appearance).float().permute(3, 0, 1, 2)[None] / 255 / std)
+
+    def units(a):
+        return torch.as_tensor(a).float().permute(3, 0, 1, 2)[None] / 255 / std
+
+    return [units(result.pathways["slow"]), units(result.pathways["fast"])] if result.pathways else units(result.appearance)
 
 
 def test_am_climbs_the_default_mid_level_unit_and_refuses_units_past_the_layer(model):
@@ -167,7 +192,12 @@ def test_am_climbs_the_default_mid_level_unit_and_refuses_units_past_the_layer(m
     with pytest.raises(ValueError, match=rf"channel {c} out of range for layer '{adapter.am_layer}', which has {c}"):
         am(AMJob(adapter.am_layer, c))
     r = am(AMJob(adapter.am_layer, c // 2, kappa=1, gamma=1))
-    assert r.status == "completed" and r.appearance.shape == (*_native(model), 3)
+    t, h, w = _native(model)
+    if _is_slowfast(model):  # one input per pathway, each at its own frame rate
+        assert r.status == "completed" and list(r.pathways) == ["slow", "fast"]
+        assert r.pathways["slow"].shape == (t // 4, h, w, 3) and r.pathways["fast"].shape == (t, h, w, 3)
+    else:
+        assert r.status == "completed" and r.appearance.shape == (t, h, w, 3)
     assert r.normalized_activation > r.activation[0]  # the best input beats the start
     # the unit summed over positions, read by the test's hook on the result's input, is what the result reports
     own = float(_recorded(model, adapter.am_layer, _am_input(model, r))[0, c // 2].sum())
@@ -183,7 +213,7 @@ def test_am_on_a_class_logit_by_name(model):
     own = _recorded(model, adapter.logit_layer, x)[0, 2]
     assert r.normalized_activation == pytest.approx(float(own.sum()), rel=1e-3, abs=1e-3)
     with torch.no_grad():  # the logit layer is the class score: its mean over positions is the model's logit
-        assert float(model(x)[0, 2]) == pytest.approx(float(own.mean()), rel=1e-3, abs=1e-4)
+        assert float(_forward(model, x)[0, 2]) == pytest.approx(float(own.mean()), rel=1e-3, abs=1e-4)
 
 
 def test_inversion_runs_am_deepdream_and_leaps_in_job_order(model):
@@ -198,7 +228,7 @@ def test_inversion_runs_am_deepdream_and_leaps_in_job_order(model):
         assert r.status == "completed" and r.video.shape == (*_native(model), 3)
         # the reported class probabilities are the model's softmax on the result's own input
         with torch.no_grad():
-            p = torch.softmax(model(torch.as_tensor(r.x)[None].float()), 1)[0].numpy()
+            p = torch.softmax(_forward(model, torch.as_tensor(r.x)[None].float()), 1)[0].numpy()
         np.testing.assert_allclose(r.probabilities, p, atol=1e-4)
 
 
@@ -210,7 +240,7 @@ def test_saliency_tubes_on_the_default_layer_follow_the_clip(model):
     assert tuple(tubes.shape) == clips.shape[:4]
     assert torch.isfinite(tubes).all() and float(tubes.min()) >= 0 and float(tubes.amax((1, 2, 3)).min()) > 0
     with torch.no_grad():
-        logits = model(_model_units(clips, model))
+        logits = _forward(model, _model_units(clips, model))
     torch.testing.assert_close(result.logits.float(), logits, atol=1e-4, rtol=1e-4)
 
 
@@ -224,5 +254,5 @@ def test_response_statistics_and_evaluation_match_the_tests_own_pass(model):
     np.testing.assert_allclose(stats.activation_max[layer], own, rtol=1e-4, atol=1e-4)
     ev = evaluate(model, data)
     with torch.no_grad():
-        np.testing.assert_allclose(ev.logits, model(x).numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(ev.logits, _forward(model, x).numpy(), rtol=1e-4, atol=1e-4)
     assert ev.classes == CLASSES and ev.matrix.sum() == 4

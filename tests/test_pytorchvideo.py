@@ -1,6 +1,7 @@
 """PyTorchVideo's X3D through load_model (by name at the paper's sizes, as an instance, from a checkpoint) and as
-LEAPS' verifier, as in the paper; and what LEAPS' default verifier does for a model it has none for.
-(Every method on X3D is checked in test_model_matrix.py.)"""
+LEAPS' verifier, as in the paper; what LEAPS' default verifier does for a model it has none for; and SlowFast's
+two pathways: prepared from one clip, and activation maximization with one input per pathway (or one video).
+(Every method on X3D and SlowFast is checked in test_model_matrix.py.)"""
 
 from __future__ import annotations
 
@@ -63,3 +64,92 @@ def test_leaps_default_verifier_is_the_embedded_one_for_embedded_models_and_name
                                          r"pytorchvideo:x3d_s.*verifier=None"):
         ModelInversion(r3d)
     assert ModelInversion(r3d, None, size=(8, 112, 112)).verifier is None
+
+
+# -- SlowFast: two pathways at two frame rates --------------------------------------------------------------
+
+def small_slowfast(classes: int = 5):
+    """R50's stages and lateral fusions with thin stems: 2 slow and 8 fast frames (α = 4) at 64²."""
+    from pytorchvideo.models.slowfast import create_slowfast
+
+    torch.manual_seed(0)
+    return load_model(create_slowfast(model_num_class=classes, stem_dim_outs=(8, 1), head_activation=None,
+                                      head_pool_kernel_sizes=((2, 2, 2), (8, 2, 2))).eval())
+
+
+def _pack(x: torch.Tensor) -> list[torch.Tensor]:
+    """PyTorchVideo's PackPathway (α = 4), written out: the slow pathway takes T/4 frames spread by linspace."""
+    t = x.shape[2]
+    return [x.index_select(2, torch.linspace(0, t - 1, t // 4).long()), x]
+
+
+def test_slowfast_by_name_reads_its_pathways_and_prepares_both_from_one_clip():
+    model = load_model("pytorchvideo:slowfast_r50", weights=None, num_classes=3)
+    a = model.vidvis_adapter
+    assert a.kind == "pathways" and a.pathways == (("slow", 4), ("fast", 1)) and a.streams == ("slow", "fast")
+    assert a.native_shape == (32, 224, 224) and a.num_classes == 3 and a.logit_layer == "blocks.6.output_pool"
+    small = small_slowfast()
+    rgb = np.random.default_rng(0).integers(0, 256, (2, 8, 64, 64, 3), dtype=np.uint8)
+    (pathways,) = small.vidvis_adapter.prepare({"rgb": rgb})
+    x = (torch.as_tensor(rgb).float().permute(0, 4, 1, 2, 3) / 255 - 0.45) / 0.225
+    for got, want in zip(pathways, _pack(x)):
+        torch.testing.assert_close(got, want)
+    assert [p.shape[2] for p in pathways] == [2, 8]
+
+
+def test_slowfast_am_optimizes_one_input_per_pathway_each_bounded_and_regularized_on_its_own():
+    from vidvis_widgets.methods import ActivationMaximization, AMJob
+    from vidvis_widgets.methods.core.regularizers import local_norm, temporal_variation
+
+    model = small_slowfast()
+    layer = model.vidvis_adapter.am_layer
+    am = ActivationMaximization(model, activation_max=None, steps=40, jitter=False, regularization=10, bound=160)
+    objective = repr(am.objective(AMJob(layer, 3, kappa=1, gamma=5)))
+    for p in ("slow", "fast"):
+        assert f"energy('{p}', alpha=3)" in objective and f"tv('{p}', kappa=1, gamma=5)" in objective
+    smooth, rough = am([AMJob(layer, 3, kappa=1, gamma=2000), AMJob(layer, 3, kappa=1, gamma=0)])
+    for r in (smooth, rough):
+        assert list(r.pathways) == ["slow", "fast"] and r.motion is None
+        assert r.pathways["slow"].shape == (2, 64, 64, 3) and r.pathways["fast"].shape == (8, 64, 64, 3)
+        for v in r.pathways.values():  # the bound B is projected onto each pathway's input (γ = 0's slow one reaches it)
+            assert float(local_norm(torch.as_tensor(v).permute(3, 0, 1, 2)[None]).max()) <= 160 + 1e-3
+    # γ smooths each pathway in time: both pathways change less from frame to frame under γ = 2000 than γ = 0
+    for p in ("fast", "slow"):
+        tv = [float(temporal_variation(torch.as_tensor(r.pathways[p]).permute(3, 0, 1, 2)[None])[0])
+              for r in (smooth, rough)]
+        assert tv[0] < 0.7 * tv[1], (p, tv)
+    # the result's two inputs, fed back as the list SlowFast takes, give the unit the result reports
+    std = torch.tensor((0.225,) * 3).view(1, 3, 1, 1, 1)
+    xs = [torch.as_tensor(rough.pathways[p]).float().permute(3, 0, 1, 2)[None] / 255 / std for p in ("slow", "fast")]
+    seen = {}
+    handle = model.get_submodule(layer).register_forward_hook(lambda m, a, o: seen.__setitem__("x", o))
+    with torch.no_grad():
+        model(xs)
+    handle.remove()
+    assert rough.normalized_activation == pytest.approx(float(seen["x"][0, 3].sum()), rel=1e-3)
+    # shown and stored: one cell per pathway, the slow one's frames held for α = 4 fast frames
+    grid = rough.clip_grid()
+    assert [c.num_frames for c in grid.clips] == [8, 8] and grid.captions[0].endswith("· slow")
+    np.testing.assert_array_equal(grid.clips[0].frames[0], grid.clips[0].frames[3])
+    again = type(rough).from_entry(rough.job, *rough.to_entry())
+    np.testing.assert_array_equal(again.pathways["fast"], rough.pathways["fast"])
+
+
+def test_slowfast_joint_am_optimizes_one_video_its_pathways_sample():
+    from vidvis_widgets.methods import ActivationMaximization, AMJob
+
+    model = small_slowfast()
+    layer = model.vidvis_adapter.am_layer
+    r = ActivationMaximization(model, activation_max=None, steps=3, jitter=False, pathways="joint")(AMJob(layer, 1))
+    assert r.pathways is None and r.appearance.shape == (8, 64, 64, 3)
+    x = torch.as_tensor(r.appearance).float().permute(3, 0, 1, 2)[None] / 255 / 0.225
+    seen = {}
+    handle = model.get_submodule(layer).register_forward_hook(lambda m, a, o: seen.__setitem__("x", o))
+    with torch.no_grad():
+        model(_pack(x))
+    handle.remove()
+    assert r.normalized_activation == pytest.approx(float(seen["x"][0, 1].sum()), rel=1e-3)
+    with pytest.raises(ValueError, match="pathways must be 'separate' .* or 'joint'"):
+        ActivationMaximization(model, pathways="both")
+    with pytest.raises(ValueError, match=r"input_shape of .* a multi-pathway model, is its clip \(3, T, H, W\)"):
+        ActivationMaximization(model, input_shape=((3, 2, 64, 64), (3, 8, 64, 64)))

@@ -51,13 +51,18 @@ class LayerLayout(tuple):
         return self[3]
 
 
+#: the input conventions an adapter describes (see :class:`ModelAdapter`)
+KINDS = ("clip", "two_stream", "pathways")
+
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
 KINETICS_STD = (0.22803, 0.22145, 0.216989)
 
 
 @dataclass(frozen=True)
 class ModelAdapter:
-    """``kind``: ``"two_stream"`` (forward(rgb, flow)) or ``"clip"`` (forward(clip N×3×T×H×W)).
+    """``kind``: ``"two_stream"`` (forward(rgb, flow)), ``"clip"`` (forward(clip N×3×T×H×W)) or ``"pathways"``
+    (forward([clip at each pathway's frame rate, …]): SlowFast, whose pathways see the one clip at ``pathways``'
+    frame strides).
 
     Pixels are N×3×T×H×W floats in [0, 1] (or uint8 0–255); model units are the normalized inputs
     (:meth:`normalize`, :meth:`denormalize`). A model with ``fixed_size`` takes only its native T×H×W
@@ -100,6 +105,14 @@ class ModelAdapter:
     #: views of the input the layers carry on the batch axis (the symmetric two-stream net's clip, mirror image,
     #: reversal and both); every layer but the logit layer is read on the first, the input itself
     views: int = 1
+    #: a multi-pathway model's pathways, slowest first: (name, frame stride), e.g. (("slow", 4), ("fast", 1))
+    pathways: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"adapter kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if (self.kind == "pathways") != bool(self.pathways):
+            raise ValueError("a 'pathways' adapter names its pathways as (name, frame stride) pairs, and only it does")
 
     @property
     def num_classes(self) -> int:
@@ -107,7 +120,9 @@ class ModelAdapter:
 
     @property
     def streams(self) -> tuple[str, ...]:
-        """The model's input streams: ("rgb",), or ("rgb", "flow") for a two-stream model."""
+        """The model's input streams: ("rgb",), ("rgb", "flow") for a two-stream model, or its pathways' names."""
+        if self.kind == "pathways":
+            return tuple(name for name, _ in self.pathways)
         return ("rgb", "flow") if self.kind == "two_stream" else ("rgb",)
 
     @property
@@ -143,6 +158,28 @@ class ModelAdapter:
         if self.fixed_size and tuple(x.shape[2:]) != self.native_shape:
             return F.interpolate(x, size=self.native_shape, mode="trilinear", align_corners=False)
         return x
+
+    def split(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """N×3×T×H×W model units → one clip per input stream: the clip itself, or for a multi-pathway model
+        each pathway's frames, T/stride of them spread evenly over the clip (PyTorchVideo's ``PackPathway``)."""
+        if self.kind != "pathways":
+            return [x]
+        t = x.shape[2]
+        out = []
+        for _, stride in self.pathways:
+            index = torch.linspace(0, t - 1, max(1, t // stride), device=x.device).long()
+            out.append(x if stride == 1 else x.index_select(2, index))
+        return out
+
+    def forward_args(self, inputs) -> tuple:
+        """The ``forward`` arguments for the model's inputs in stream order: each its own argument, or for a
+        multi-pathway model all in one list (PyTorchVideo's ``model([slow, fast])``)."""
+        return (list(inputs),) if self.kind == "pathways" else tuple(inputs)
+
+    def model_args(self, x: torch.Tensor) -> tuple:
+        """N×3×T×H×W model units as ``forward`` arguments: resampled where the size is fixed, split into
+        pathways where the model has them (``model(*adapter.model_args(x))``)."""
+        return self.forward_args(self.split(self.model_input(x)))
 
     def logits(self, output: Any) -> torch.Tensor:
         """The class logits N×K from whatever ``forward`` returned: a tensor, a tuple (the first tensor), or an
@@ -184,8 +221,8 @@ class ModelAdapter:
         rgb = rgb[:, : self.num_frames]
         _check_rgb(rgb, first)
         rgb = torch.as_tensor(rgb).to(device)
-        if self.kind == "clip":
-            return (self.normalize(rgb.permute(0, 4, 1, 2, 3)),)
+        if self.kind != "two_stream":
+            return self.model_args(self.normalize(rgb.permute(0, 4, 1, 2, 3)))
         if batch.get("flow") is None:
             raise ValueError(f"{self.name} is a two-stream model: the batch needs 'flow' N×T×2×H×W beside 'rgb'")
         flow = np.asarray(batch["flow"])
@@ -303,9 +340,9 @@ def _known_architecture(model: nn.Module) -> dict[str, Any]:
                     am_layer="features.12.branch0",
                     logit_layer="classifier.1",
                     priming_layers=("features.3", "features.7", "features.13", "features.15"))
-    x3d = _x3d_fields(model)
-    if x3d:
-        return x3d
+    pytorchvideo = _x3d_fields(model) or _slowfast_fields(model)
+    if pytorchvideo:
+        return pytorchvideo
     if isinstance(model, tvv.VideoResNet):
         return dict(num_frames=16, size=(112, 112), tube_layer="layer4", am_layer="layer3",
                     priming_layers=("stem", "layer1", "layer2", "layer3", "layer4"))
@@ -336,3 +373,35 @@ def _x3d_fields(model: nn.Module) -> dict[str, Any]:
     return dict(num_frames=t, size=(32 * h, 32 * w), fixed_size=True, mean=PYTORCHVIDEO_MEAN, std=PYTORCHVIDEO_STD,
                 logit_layer=f"blocks.{n - 1}.output_pool", tube_layer=f"blocks.{n - 2}", am_layer=f"blocks.{n // 2}",
                 priming_layers=tuple(f"blocks.{i}" for i in range(1, n - 1)))
+
+
+def _slowfast_fields(model: nn.Module) -> dict[str, Any]:
+    """PyTorchVideo's SlowFast (``create_slowfast``): a ``Net`` whose blocks take a list of pathways, fuse the fast
+    one into the slow one after each stage, and pool each pathway with its own average pool before the head.
+    The pools' kernels fix the native input: the fast pathway's T frames at (32·h) × (32·w), and each pathway's
+    frame stride T_fast / T_pathway. Layers named ``blocks.k`` read the slow pathway (a block's list of outputs
+    by its first); ``blocks.k.multipathway_blocks.p`` read pathway p alone."""
+    if type(model).__name__ != "Net" or not type(model).__module__.startswith("pytorchvideo"):
+        return {}
+    blocks = getattr(model, "blocks", None)
+    if blocks is None or not len(blocks) or type(blocks[0]).__name__ != "MultiPathWayWithFuse":
+        return {}
+    pool_at = next((i for i, b in enumerate(blocks) if type(b).__name__ == "PoolConcatPathway"), None)
+    pools = getattr(blocks[pool_at], "pool", None) if pool_at is not None else None
+    if pools is None or not all(isinstance(p, nn.AvgPool3d) for p in pools):
+        return {}
+    kernels = [tuple(int(k) for k in p.kernel_size) for p in pools]
+    frames = [k[0] for k in kernels]
+    fastest = max(frames)
+    if any(fastest % f for f in frames):
+        return {}
+    names = ("slow", "fast") if len(frames) == 2 else tuple(f"pathway{i}" for i in range(len(frames)))
+    h, w = kernels[0][1:]
+    last = pool_at - 1  # the last stage: its pathways' maps are what the head pools
+    stages = range(1, pool_at)
+    return dict(kind="pathways", pathways=tuple((n, fastest // f) for n, f in zip(names, frames)),
+                num_frames=fastest, size=(32 * h, 32 * w), fixed_size=True, mean=PYTORCHVIDEO_MEAN,
+                std=PYTORCHVIDEO_STD, logit_layer=f"blocks.{len(blocks) - 1}.output_pool",
+                tube_layer=f"blocks.{last}.multipathway_blocks.0", am_layer=f"blocks.{last - 1}.multipathway_blocks.0",
+                priming_layers=tuple(f"blocks.{i}.multipathway_blocks.{p}" for i in stages
+                                     for p in reversed(range(len(frames)))))

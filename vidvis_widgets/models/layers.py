@@ -250,6 +250,24 @@ def _leaf_field(mod: nn.Module, f: _Field, in_size, out_size) -> _Field | None:
     return None
 
 
+def _forward(model: nn.Module, inputs: list[torch.Tensor]):
+    """``model`` on one tensor per input shape, passed as its adapter says (a multi-pathway model takes a list)."""
+    from .adapter import adapter_of
+
+    return model(*adapter_of(model).forward_args(inputs))
+
+
+def _pathway_shapes(model: nn.Module, shapes: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    """A multi-pathway model's clip shape (3, T, H, W) as its pathways' shapes, each at its frame stride."""
+    from .adapter import adapter_of
+
+    adapter = adapter_of(model)
+    if adapter.kind != "pathways" or len(shapes) != 1 or len(shapes[0]) != 4:
+        return shapes
+    c, t, h, w = shapes[0]
+    return [(c, max(1, t // stride), h, w) for _, stride in adapter.pathways]
+
+
 def _maps(out, layout) -> torch.Tensor | None:
     """A layer's output as the table shows it: N×C×T×H×W or N×C as the probe reads it, 2D maps N×C×H×W as they
     are, else its first tensor as it is; None without one."""
@@ -335,7 +353,7 @@ def _trace(model: nn.Module, shapes: list[tuple[int, ...]], spatial: int, layout
         rows[name] = (type(mod).__name__, tuple(maps.shape[1:]), f)
 
     with torch.no_grad(), each_module(model, enter, pre=True, named_only=False), each_module(model, record):
-        model(*inputs)
+        _forward(model, inputs)
     return rows
 
 
@@ -422,7 +440,7 @@ def _measure(lin: nn.Module, shapes: list[tuple[int, ...]], spatial: int, only, 
                 outputs[name] = maps
 
     with each_module(lin, record):
-        lin(*inputs)
+        _forward(lin, inputs)
     fields = {}
     for name, out in outputs.items():
         rf = stride = None
@@ -541,7 +559,7 @@ def list_layers(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence
     e.g. channels-last for Video Swin, when None). ``stop``: an Event that ends the work with
     :class:`Stopped` within one layer of being set. Unknown names are refused before anything runs.
     """
-    shapes = _shapes(input_shape)
+    shapes = _pathway_shapes(model, _shapes(input_shape))
     if layers is not None:
         if isinstance(layers, str):
             layers = [layers]
@@ -590,7 +608,7 @@ def deepest_stride(model: nn.Module, input_shape, *, layout: Layout | None = Non
     """The largest spatial stride (H, W) of any layer: a vector layer's jitter range. From the traced pass
     (derived strides, else the input-to-output size ratio), measuring nothing."""
     table = list_layers(model, input_shape, measure=False, layout=layout)
-    shapes = _shapes(input_shape)
+    shapes = _pathway_shapes(model, _shapes(input_shape))
     best = 1
     for r in table:
         if r.stride:
@@ -605,7 +623,7 @@ def measured_fields(model: nn.Module, input_shape, layers: Sequence[str], *, lay
     """name → (receptive field, stride, truncated) of the space-time ``layers``, measured by input gradients on
     the linearized copy (the fallback :func:`list_layers` uses where fields cannot be derived), never cached:
     an independent check of the derived fields."""
-    shapes = _shapes(input_shape)
+    shapes = _pathway_shapes(model, _shapes(input_shape))
     for name in layers:
         submodule(model, name)
     spatial = min(len(s) for s in shapes) - 1

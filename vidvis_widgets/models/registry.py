@@ -28,8 +28,9 @@ TORCHVISION = {
     "r3d_18": (16, 112), "mc3_18": (16, 112), "r2plus1d_18": (16, 112), "s3d": (16, 224),
     "mvit_v2_s": (16, 224), "swin3d_t": (16, 224),
 }
-#: PyTorchVideo's X3D sizes (Feichtenhofer, CVPR 2020): frames and crop; ``pip install 'vidvis-widgets[pytorchvideo]'``
-PYTORCHVIDEO = {"x3d_xs": (4, 160), "x3d_s": (13, 160), "x3d_m": (16, 224)}
+#: PyTorchVideo's X3D sizes (Feichtenhofer, CVPR 2020) and SlowFast R50 8×8 (Feichtenhofer et al., ICCV 2019, α = 4):
+#: frames (the fast pathway's for SlowFast) and crop; ``pip install 'vidvis-widgets[pytorchvideo]'``
+PYTORCHVIDEO = {"x3d_xs": (4, 160), "x3d_s": (13, 160), "x3d_m": (16, 224), "slowfast_r50": (32, 224)}
 KNOWN = tuple(EMBEDDED) + tuple(f"torchvision:{n}" for n in TORCHVISION) + tuple(f"pytorchvideo:{n}" for n in PYTORCHVIDEO)
 
 
@@ -123,9 +124,11 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
 
 
 def _load_pytorchvideo(arch: str, weights: Any, num_classes: int | None) -> nn.Module:
-    """X3D built by PyTorchVideo's ``create_x3d`` at the paper's size, with random weights (``weights=None``) or
-    a local checkpoint (a state dict, or PyTorchVideo's ``{"model_state": ...}``)."""
+    """X3D built by PyTorchVideo's ``create_x3d`` at the paper's size, or SlowFast R50 by its ``create_slowfast``
+    (8 slow and 32 fast frames at 224²), with random weights (``weights=None``) or a local checkpoint (a state
+    dict, or PyTorchVideo's ``{"model_state": ...}``)."""
     try:
+        from pytorchvideo.models.slowfast import create_slowfast
         from pytorchvideo.models.x3d import create_x3d
     except ImportError:
         raise ImportError("pytorchvideo: models need PyTorchVideo: pip install 'vidvis-widgets[pytorchvideo]'") from None
@@ -143,7 +146,10 @@ def _load_pytorchvideo(arch: str, weights: Any, num_classes: int | None) -> nn.M
         raise ValueError(f"pytorchvideo:{arch} takes weights=None (random) or a local checkpoint file (.pyth, .pt, "
                          f".pth or .bin), got {weights!r}; PyTorchVideo's Kinetics checkpoints are downloaded by the "
                          "user (torch.hub) and passed as a path")
-    model = create_x3d(input_clip_length=frames, input_crop_size=crop, model_num_class=k, head_activation=None)
+    if arch.startswith("slowfast"):
+        model = create_slowfast(model_depth=50, model_num_class=k, head_activation=None)
+    else:
+        model = create_x3d(input_clip_length=frames, input_crop_size=crop, model_num_class=k, head_activation=None)
     label = "random"
     if state is not None:
         load_state(model, state, f"checkpoint {weights}")

@@ -15,20 +15,20 @@ class FilterEvolutionGrid(ClipPlayer):
         FilterEvolutionGrid.run(load_model("tiny_two_stream"), [("conv5_fusion", 3), ("fc8", 12)])
 
     With no ``checkpoints`` an embedded model uses its shipped per-epoch checkpoints. A two-stream
-    model shows each unit's appearance and motion input side by side.
+    model shows each unit's appearance and motion input side by side, a multi-pathway model each pathway's.
     """
 
     def __init__(self, evolution: FilterEvolution, **kw):
         self.evolution = evolution
-        two_stream = evolution.results[0][0].motion is not None
         clips, captions = [], []
         for row in evolution.results:
             for r in row:
-                cell = r.clips()  # appearance, then motion for a two-stream model: the caption goes under the first
+                cell = r.clips()  # each input (appearance and motion, or each pathway): the caption under the first
                 clips += cell
                 captions += [r.activation_caption] + [""] * (len(cell) - 1)
         units = [j.unit for j in evolution.jobs]
-        col_headers = [f"{u} · {s}" for u in units for s in ("appearance", "motion")] if two_stream else units
+        names = evolution.results[0][0].stream_names
+        col_headers = [f"{u} · {s}" for u in units for s in names] if len(names) > 1 else units
         kw.setdefault("fps", 6.0)
         super().__init__(clips, captions=captions, rows=len(evolution.results), cols=len(col_headers),
                          row_headers=evolution.labels, col_headers=col_headers, **kw)

@@ -35,8 +35,11 @@ class OptimizationMonitor(SavedView, BackgroundRun, W.VBox):
         self._titles = [j.unit for j in job_list]
         streams = method.streams
         n = min(show, len(job_list))
-        blank = [np.zeros((s.shape[1], s.shape[2], s.shape[3], 3), np.uint8) if s.shape[1] > 1
-                 else np.zeros((s.shape[2], s.shape[3], 3), np.uint8) for s in streams.specs]
+        # a multi-pathway model's pathways all play on the fast one's clock
+        frames = [max(x.shape[1] for x in streams.specs) if streams.kind == "pathways" else x.shape[1]
+                  for x in streams.specs]
+        blank = [np.zeros((t, s.shape[2], s.shape[3], 3), np.uint8) if t > 1
+                 else np.zeros((s.shape[2], s.shape[3], 3), np.uint8) for t, s in zip(frames, streams.specs)]
         self.player = ClipPlayer([b for _ in range(n) for b in blank], cols=_cols(n, len(streams.specs)),
                                  captions=[f"{t} · {s}" for t in self._titles[:n] for s in streams.names],
                                  rescale=True, fps=6.0)
@@ -67,8 +70,11 @@ class OptimizationMonitor(SavedView, BackgroundRun, W.VBox):
         clips = []
         for i in range(min(self.show, snap.total.shape[1])):
             row = []
+            longest = max(s.shape[1] for s in specs.specs)
             for s in specs.specs:
                 x = specs.to_display(s.name, _tensor(snap.streams[s.name][i]))
+                if specs.kind == "pathways":  # each pathway on the fast one's clock, as its result shows it
+                    x = np.repeat(x, max(1, longest // len(x)), axis=0)
                 row.append(x[0] if s.name == "appearance" else x)
             clips.append(row)
         self._show_inputs(clips)

@@ -51,6 +51,11 @@ class ActivationMaximization:
     :func:`~vidvis_widgets.methods.response_statistics` takes. ``input_shape`` for models without
     ``vidvis_adapter``.
 
+    A multi-pathway model (PyTorchVideo's SlowFast) is the two-stream case generalized: with
+    ``pathways="separate"`` (the default) each pathway gets its own input at its own frame rate, bounded and
+    regularized on its own with the job's (κ, γ), as the papers treat appearance and motion; ``"joint"``
+    optimizes one video that the pathways sample, as they sample a real clip.
+
     ``regularization`` scales every λ: the papers pick this trade-off so the terms weigh alike, and we
     measured 0.1 (on top of the 1/ρ² that puts the regularizers on the unit term's scale) to let ≥ 90% of
     the embedded model's fusion and fc units pass their validation maximum; at 1 the inputs are smoother
@@ -66,14 +71,14 @@ class ActivationMaximization:
                  steps: int = 300, lr: float = 0.5, lr_end: float = 0.1, jitter: bool = True,
                  regularization: float = 0.1, motion_tv_factor: float = 10.0, fold_bn: bool = False,
                  bf16: bool = False, device: torch.device | str | None = None, activation_max="auto",
-                 val_data=None, init_scale: float = 1.0, store=None):
+                 val_data=None, init_scale: float = 1.0, store=None, pathways: str = "separate"):
         self.init_scale = number("init_scale", init_scale, low=0, strict=True)
         bound, alpha = number("bound", bound, low=0, strict=True), number("alpha", alpha, low=1)
         steps = number("steps", steps, low=1, integer=True)
         lr, lr_end = number("lr", lr, low=0, strict=True), number("lr_end", lr_end, low=0, strict=True)
         regularization = number("regularization", regularization, low=0)
         motion_tv_factor = number("motion_tv_factor", motion_tv_factor, low=0)
-        self.streams = InputStreams.of(model, input_shape)
+        self.streams = InputStreams.of(model, input_shape, pathways)
         if fold_bn:
             from ...models.folding import fold_batchnorm
 
@@ -305,7 +310,9 @@ class ActivationMaximization:
         # λ_B R_B and λ_TV R_TV are per-pixel averages of order 1, so the regularizers share the 1/ρ²
         trade_off = self.regularization / rho2
         for s, (lam_b, lam_tv) in self.lambdas(trade_off).items():
-            k, g = (job.kappa, job.gamma) if s in ("motion", "video") else (1.0, 0.0)
+            # the job's (κ, γ) for every input with time (a multi-pathway model's each pathway on its own); a
+            # two-stream model's appearance is one frame, regularized spatially
+            k, g = (1.0, 0.0) if s == "appearance" else (job.kappa, job.gamma)
             obj = obj - lam_b * energy(s, self.alpha) - lam_tv * tv(s, k, g)
         return obj
 
@@ -439,8 +446,12 @@ class ActivationMaximization:
                              steps=steps, shift_ranges=ranges)
 
     def _display(self, streams: dict[str, torch.Tensor], i: int) -> dict:
-        """Job ``i``'s inputs as an AMResult holds them: ``appearance`` and ``motion`` (None for one stream)."""
+        """Job ``i``'s inputs as an AMResult holds them: ``appearance`` and ``motion`` (None for one stream); for
+        a multi-pathway model ``pathways``, each pathway's video, with the first as ``appearance``."""
         shown = {k: self.streams.to_display(k, v[i]) for k, v in streams.items()}
+        if self.streams.kind == "pathways" and not self.streams.joint:
+            pathways = {s: shown[s] for s in self.streams.names}
+            return {"appearance": pathways[self.streams.names[0]], "motion": None, "pathways": pathways}
         appearance = shown.get("appearance", shown.get("video"))
         return {"appearance": appearance[0] if self.streams.kind == "two_stream" else appearance,
                 "motion": shown.get("motion")}

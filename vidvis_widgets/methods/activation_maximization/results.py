@@ -69,8 +69,10 @@ NOT_MEASURED = "not measured (stopped before the first step)"
 @dataclass
 class AMResult(Displayable, OptimizedResult):
     """One job's outcome. ``appearance``: H×W×3 (two-stream) or T×H×W×3 (single-stream) mean-subtracted
-    RGB on 0–255; ``motion``: L×2×H×W flow in pixels (two-stream only). ``activation`` and ``objective``:
-    per step, the normalized activation a/â (with jitter) and the full objective of eq. 1."""
+    RGB on 0–255; ``motion``: L×2×H×W flow in pixels (two-stream only); ``pathways``: a multi-pathway model's
+    (SlowFast's) inputs by pathway, slowest first, each T_p×H×W×3 like ``appearance`` (which holds the first).
+    ``activation`` and ``objective``: per step, the normalized activation a/â (with jitter) and the full
+    objective of eq. 1."""
 
     job: AMJob
     appearance: np.ndarray
@@ -80,6 +82,14 @@ class AMResult(Displayable, OptimizedResult):
     normalized_activation: float
     activation_max: float
     activation_max_source: str
+    pathways: dict[str, np.ndarray] | None = None
+
+    @property
+    def stream_names(self) -> tuple[str, ...]:
+        """The inputs the result holds, as its clips show them in order."""
+        if self.pathways:
+            return tuple(self.pathways)
+        return ("appearance", "motion") if self.motion is not None else ("appearance",)
 
     @property
     def title(self) -> str:
@@ -99,12 +109,15 @@ class AMResult(Displayable, OptimizedResult):
 
     def appearance_clip(self):
         """The appearance input rendered min–max over the whole sequence, as in the papers."""
-        from ...media.clips import as_clip
+        return _rendered(self.appearance)
 
-        a = self.appearance
-        lo, hi = float(a.min()), float(a.max())
-        rgb = ((a - lo) / (hi - lo) * 255 if hi > lo else np.full_like(a, 128)).round().astype(np.uint8)
-        return as_clip(rgb, layout="HWC" if rgb.ndim == 3 else "THWC")  # a two-stream appearance is one image
+    def pathway_clips(self) -> list:
+        """Each pathway's input rendered min–max over its own sequence, its frames held for its frame stride so
+        that every pathway plays on the fast pathway's clock (slow frame k covers fast frames kα … kα + α − 1)."""
+        if not self.pathways:
+            raise ValueError("only a multi-pathway model's result has pathways")
+        longest = max(len(v) for v in self.pathways.values())
+        return [_rendered(np.repeat(v, max(1, longest // len(v)), axis=0)) for v in self.pathways.values()]
 
     def motion_clip(self, mode: str = "paper"):
         from ...media.clips import Clip
@@ -115,22 +128,27 @@ class AMResult(Displayable, OptimizedResult):
         return Clip(flow_to_rgb(self.motion, mode=mode, layout="TCHW"), "flow")
 
     def clips(self) -> list:
+        if self.pathways:
+            return self.pathway_clips()
         return [self.appearance_clip()] + ([self.motion_clip()] if self.motion is not None else [])
 
     def clip_grid(self) -> ClipGrid:
-        names = ["appearance"] + (["motion"] if self.motion is not None else [])
-        return ClipGrid(self.clips(), captions=[f"{self.title} · {n}" for n in names])
+        return ClipGrid(self.clips(), captions=[f"{self.title} · {n}" for n in self.stream_names])
 
     def to_entry(self) -> tuple[dict, dict]:
         """The result as a store entry: (arrays, meta)."""
         arrays = {k: getattr(self, k) for k in _ARRAYS if getattr(self, k) is not None}
+        for name, v in (self.pathways or {}).items():
+            arrays[_PATHWAY + name] = v
         meta = {k: getattr(self, k) for k in ("normalized_activation", "activation_max", "activation_max_source",
                                               "best_step", "status", "diverged_at", "settings")}
         return arrays, meta
 
     @classmethod
     def from_entry(cls, job: AMJob, arrays: dict, meta: dict) -> "AMResult":
-        return cls(job=job, motion=arrays.get("motion"), **{k: arrays[k] for k in _ARRAYS if k != "motion"}, **meta)
+        pathways = {k[len(_PATHWAY):]: v for k, v in arrays.items() if k.startswith(_PATHWAY)} or None
+        return cls(job=job, motion=arrays.get("motion"), pathways=pathways,
+                   **{k: arrays[k] for k in _ARRAYS if k != "motion"}, **meta)
 
     def __repr__(self) -> str:
         return (f"AMResult({self.title}: normalized activation {self.normalized_activation:.3g} "
@@ -143,15 +161,26 @@ class AMResults(Displayable, list):
     def clip_grid(self) -> ClipGrid:
         clips, captions = [], []
         for r in self:
-            for name, clip in zip(("appearance", "motion"), r.clips()):
+            for name, clip in zip(r.stream_names, r.clips()):
                 clips.append(clip)
                 captions.append(f"{r.title} · {name}")
         # a result's streams side by side, up to four single-stream results to a row; fewer cells, fewer columns
-        per_row = 2 if self and self[0].motion is not None else 4
+        per_row = len(self[0].stream_names) if self and len(self[0].stream_names) > 1 else 4
         return ClipGrid(clips, captions=captions, cols=max(1, min(per_row, len(clips))))
 
 
 _ARRAYS = ("appearance", "motion", "activation", "objective")
+#: a pathway's input in a store entry: "pathway_" + its name
+_PATHWAY = "pathway_"
+
+
+def _rendered(a: np.ndarray):
+    """Mean-subtracted RGB (H×W×3 or T×H×W×3) as a clip, min–max over the whole sequence."""
+    from ...media.clips import as_clip
+
+    lo, hi = float(a.min()), float(a.max())
+    rgb = ((a - lo) / (hi - lo) * 255 if hi > lo else np.full_like(a, 128)).round().astype(np.uint8)
+    return as_clip(rgb, layout="HWC" if rgb.ndim == 3 else "THWC")  # a two-stream appearance is one image
 
 
 def as_job(j) -> AMJob:

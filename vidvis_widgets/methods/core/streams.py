@@ -5,6 +5,8 @@ units, N×D×T×H×W, and mapped onto the model's own input normalization only o
 
 - ``appearance`` / ``video``: mean-subtracted RGB on 0–255, so the model sees x / (255·std) per channel
   (0 is the dataset's mean colour);
+- ``slow``, ``fast`` (a multi-pathway model's pathways, SlowFast): each like ``video``, at its own frame rate,
+  optimized as its own input;
 - ``motion``: flow in the 8-bit encoding of two-stream flow images (±20 px onto 0–255, i.e. 6.375 units
   per pixel, mean-subtracted), so the model sees x / (6.375·flow_scale) stacked as 2L channels x, y per frame.
 """
@@ -31,24 +33,45 @@ class InputStreams:
     """The streams a model takes and how to turn them into its ``forward`` arguments."""
 
     def __init__(self, model: nn.Module, kind: str, size: tuple[int, int], num_frames: int, flow_frames: int = 0,
-                 std=(1.0, 1.0, 1.0), flow_scale: float = 1.0):
+                 std=(1.0, 1.0, 1.0), flow_scale: float = 1.0, adapter=None, joint: bool = False):
         self.kind, self.size = kind, tuple(size)
+        #: a multi-pathway model optimized through one video its pathways sample (else one input per pathway)
+        self.joint = bool(joint)
+        self._adapter = adapter
         H, W = self.size
         if kind == "two_stream":
             self.specs = (StreamSpec("appearance", (3, 1, H, W)), StreamSpec("motion", (2, flow_frames, H, W)))
         elif kind == "clip":
             self.specs = (StreamSpec("video", (3, num_frames, H, W)),)
+        elif kind == "pathways" and joint:
+            self.specs = (StreamSpec("video", (3, num_frames, H, W)),)
+        elif kind == "pathways":
+            self.specs = tuple(StreamSpec(name, (3, max(1, num_frames // stride), H, W))
+                               for name, stride in adapter.pathways)
         else:
-            raise ValueError(f"unknown model kind {kind!r}; expected 'two_stream' or 'clip'")
+            raise ValueError(f"unknown model kind {kind!r}; expected 'two_stream', 'clip' or 'pathways'")
         self._rgb_scale = 255.0 * torch.tensor(std, dtype=torch.float32)
         self._flow_scale = FLOW_UNITS_PER_PIXEL * flow_scale
 
     @classmethod
-    def of(cls, model: nn.Module, input_shape=None) -> "InputStreams":
+    def of(cls, model: nn.Module, input_shape=None, pathways: str = "separate") -> "InputStreams":
         """From ``model.vidvis_adapter``, or from ``input_shape`` for any other module: (3, T, H, W) for a
-        clip model, ((3, H, W), (2L, H, W)) for a two-stream model."""
+        clip model, ((3, H, W), (2L, H, W)) for a two-stream model. A multi-pathway model's (SlowFast's)
+        ``input_shape`` is its clip (3, T, H, W); ``pathways``: ``"separate"`` optimizes one input per pathway,
+        ``"joint"`` one video that the pathways sample at their frame rates, as they sample a real clip."""
+        if pathways not in ("separate", "joint"):
+            raise ValueError(f"pathways must be 'separate' (one input per pathway) or 'joint' (one video the pathways "
+                             f"sample), got {pathways!r}")
         check_loadable(model)
         info = getattr(model, "vidvis_adapter", None)
+        if info is not None and info.kind == "pathways":
+            shape = info.native_shape if input_shape is None else tuple(input_shape)
+            if len(shape) == 3:
+                shape = (3, *shape)
+            if len(shape) != 4 or shape[0] != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
+                raise ValueError(f"input_shape of {info.name}, a multi-pathway model, is its clip (3, T, H, W), which "
+                                 f"its pathways ({', '.join(info.streams)}) sample; got {input_shape!r}")
+            return cls(model, "pathways", shape[2:], shape[1], std=info.std, adapter=info, joint=pathways == "joint")
         if input_shape is not None:
             shapes = [tuple(input_shape)] if isinstance(input_shape[0], int) else [tuple(s) for s in input_shape]
             two = len(shapes) == 2
@@ -78,14 +101,21 @@ class InputStreams:
         flow): learning rates and random starts are set in these, so both streams move alike for the model."""
         return self._flow_scale if name == "motion" else float(self._rgb_scale.mean())
 
+    def rgb_units(self, x: torch.Tensor) -> torch.Tensor:
+        """An RGB stream N×3×T×H×W in stream units (mean-subtracted 0–255) as the model's normalized units."""
+        return x / self._rgb_scale.to(x.device).view(1, 3, 1, 1, 1)
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.specs)
 
     def model_inputs(self, streams: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
         if self.kind == "clip":
-            x = streams["video"]
-            return (x / self._rgb_scale.to(x.device).view(1, 3, 1, 1, 1),)
+            return (self.rgb_units(streams["video"]),)
+        if self.kind == "pathways":  # forward([slow, fast])
+            if self.joint:
+                return self._adapter.forward_args(self._adapter.split(self.rgb_units(streams["video"])))
+            return self._adapter.forward_args([self.rgb_units(streams[s.name]) for s in self.specs])
         a, m = streams["appearance"], streams["motion"]
         rgb = a[:, :, 0] / self._rgb_scale.to(a.device).view(1, 3, 1, 1)
         flow = m.transpose(1, 2).flatten(1, 2) / self._flow_scale  # N×2×L×H×W → N×2L×H×W, x then y per frame

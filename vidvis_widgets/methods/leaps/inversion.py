@@ -184,15 +184,17 @@ class ModelInversion:
         return (pix.clamp(0, 1) * 255).round().byte().permute(1, 2, 3, 0).cpu().numpy()
 
     def model_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The inverted model on N×3×T×H×W videos in its normalized units (interpolated to a fixed input size)."""
-        return self.adapter.logits(self.model(self.adapter.model_input(x)))
+        """The inverted model on N×3×T×H×W videos in its normalized units (interpolated to a fixed input size; a
+        multi-pathway model's pathways sampled from the one video, as its data pipeline samples them)."""
+        return self.adapter.logits(self.model(*self.adapter.model_args(x)))
 
     def verifier_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The verifier on the same videos, renormalized to its units and resampled to its trained size."""
         v = self.verifier_adapter.normalize(self.adapter.denormalize(x))  # the model's units → the verifier's
         if self.verifier_size is not None and tuple(v.shape[2:]) != self.verifier_size:
             v = F.interpolate(v, size=self.verifier_size, mode="trilinear", align_corners=False)
-        return self.verifier_adapter.logits(self.verifier(v))
+        args = self.verifier_adapter.forward_args(self.verifier_adapter.split(v))  # a SlowFast verifier's pathways
+        return self.verifier_adapter.logits(self.verifier(*args))
 
     # -- running --------------------------------------------------------------------------------------
     def __call__(self, jobs, stimuli: Sequence | None = None, *, steps: int | None = None,
@@ -532,8 +534,9 @@ class ModelInversion:
         from ..activation_maximization.am import ActivationMaximization, AMJob
 
         head = self.adapter.logit_layer
+        # one video, as LEAPS optimizes: a multi-pathway model's pathways sample it
         am = ActivationMaximization(self.model, input_shape=(3, *self.size), steps=steps, bf16=self.bf16,
-                                    device=self.device)
+                                    device=self.device, pathways="joint")
         stages: list[tuple[int, np.ndarray]] = []
 
         def on_progress(snap):
@@ -543,7 +546,7 @@ class ModelInversion:
         # Stop and Ctrl-C in AM's own set-up (its layer table, the â pass) give each job its start, no steps
         res = am.unstarted(am_jobs, unstarted) if unstarted else am(am_jobs, steps=steps, stop=stop,
                                                                    every=stage_every, callback=on_progress)
-        to_model = lambda a: am.streams.model_inputs({"video": torch.as_tensor(a).to(self.device)})[0]  # noqa: E731
+        to_model = lambda a: am.streams.rgb_units(torch.as_tensor(a).to(self.device))  # noqa: E731
         xs = to_model(np.stack([r.appearance.transpose(3, 0, 1, 2) for r in res]))
         ran = [r.settings["steps"] > 0 for r in res]
         probs = [self._no_probabilities()] * len(res)
