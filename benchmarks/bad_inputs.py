@@ -157,6 +157,14 @@ def _user_world_rows(tmp) -> None:
     attempt("load_model(torchvision, num_frames=8) honoured", lambda: r3d.vidvis_adapter.num_frames == 8 or 1 / 0,
             "<returns>")
     attempt("LEAPS' default verifier for r3d_18", lambda: ModelInversion(r3d), "verifier")
+    from pytorchvideo.models.slowfast import create_slowfast
+
+    slowfast = load_model(create_slowfast(model_num_class=3, stem_dim_outs=(8, 1), head_activation=None,
+                                          head_pool_kernel_sizes=((2, 2, 2), (8, 2, 2))).eval())
+    attempt("AM on SlowFast with pathways='both'", lambda: ActivationMaximization(slowfast, pathways="both"),
+            "pathways")
+    attempt("AM on SlowFast given per-pathway shapes", lambda: ActivationMaximization(
+        slowfast, input_shape=((3, 2, 64, 64), (3, 8, 64, 64))), "input_shape")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ where they cannot be), then the time from an AM call on a unit of the model's de
 ``every=1``), and Saliency Tubes on a batch of 2 clips at its default layer, each also as a ratio to one forward
 pass timed in the same run. Caches start cold per model. The Hugging Face rows are each family's base config
 (transformers' defaults: VideoMAE-B 16×224², TimeSformer-B 8×224², ViViT-B 32×224²), built with random weights
-through ``load_model(instance)``; X3D-S is PyTorchVideo's at 13×160².
+through ``load_model(instance)``; X3D-S is PyTorchVideo's at 13×160², SlowFast R50 its 8×8 (32 fast frames at 224²,
+AM with one input per pathway).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ MODELS = {  # name → input shape; the AM unit is on the model's default AM lay
     "tiny_r3d": (3, 16, 64, 64),
     "tiny_two_stream": ((3, 64, 64), (20, 64, 64)),
     "pytorchvideo:x3d_s": None,
+    "pytorchvideo:slowfast_r50": None,
     "hf:videomae-base": None,
     "hf:timesformer-base": None,
     "hf:vivit-base": None,
@@ -56,11 +58,14 @@ def build(name: str):
 def run(name: str) -> tuple:
     model, shape = build(name)
     layer = model.vidvis_adapter.am_layer
+    adapter = model.vidvis_adapter
     inputs = [torch.zeros((1, *s)) for s in ([shape] if isinstance(shape[0], int) else shape)]
+    if adapter.kind == "pathways":  # one clip, sampled into SlowFast's pathways
+        inputs = adapter.split(inputs[0])
     with torch.no_grad():
-        model(*inputs)  # warm-up
+        model(*adapter.forward_args(inputs))  # warm-up
         t = time.perf_counter()
-        model(*inputs)
+        model(*adapter.forward_args(inputs))
         forward = time.perf_counter() - t
     clear_layer_caches()
     t = time.perf_counter()
