@@ -139,3 +139,47 @@ def test_filter_evolution_stacks_hugging_face_checkpoints_as_it_runs_them_one_by
             np.testing.assert_allclose(s.normalized_activation, a.normalized_activation, rtol=1e-3, atol=1e-4)
     # the two checkpoints differ, and so do their results
     assert stacked.results[0][0].normalized_activation != stacked.results[0][1].normalized_activation
+
+
+# -- X-CLIP: a video-text model made a classifier over named classes ------------------------------------------
+
+def _xclip_parts():
+    from tests.test_model_matrix import _word_tokenizer, _xclip
+
+    torch.manual_seed(0)
+    names = ("riding a bike", "petting cats", "rowing a boat")
+    return _xclip(), names, _word_tokenizer(names)
+
+
+def test_xclip_scores_the_class_names_as_its_own_forward_scores_those_texts():
+    hf, names, tokenizer = _xclip_parts()
+    model = load_model(hf, class_names=names, processor=tokenizer)
+    adapter = model.vidvis_adapter
+    assert adapter.class_names == names and adapter.native_shape == (4, 32, 32) and adapter.token_grid == (4, 4, 4)
+    x = torch.randn(2, 3, 4, 32, 32)
+    texts = tokenizer(list(names), padding=True, return_tensors="pt")
+    with torch.no_grad():  # X-CLIP's own logits_per_video for the same texts, text tower run per call
+        theirs = hf(input_ids=texts["input_ids"], attention_mask=texts["attention_mask"],
+                    pixel_values=x.transpose(1, 2)).logits_per_video
+        torch.testing.assert_close(model(x), theirs, atol=1e-5, rtol=1e-5)
+    # its frame encoder's layers are maps with the frames on the batch axis: a patch changed in frame 2 shows at
+    # frame 2 of the clip, and only for the clip it is in
+    y = x.clone()
+    y[1, :, 2, 16:24, 8:16] += 1  # clip 1, frame 2, patch row 2, patch column 1
+    with Probe(model, ["vision_model.embeddings"]) as probe, torch.no_grad():
+        model(x)
+        before = probe.outputs["vision_model.embeddings"].clone()
+        model(y)
+        after = probe.outputs["vision_model.embeddings"]
+    assert before.shape == (2, 32, 4, 4, 4)
+    assert torch.nonzero((after - before).abs().sum(1) > 1e-5).tolist() == [[1, 2, 2, 1]]
+
+
+def test_xclip_without_its_class_names_or_tokenizer_is_refused_with_what_to_give():
+    hf, names, tokenizer = _xclip_parts()
+    with pytest.raises(TypeError, match=r"XCLIPModel compares videos with texts .*load_model\(model, class_names="):
+        ActivationMaximization(hf)
+    with pytest.raises(ValueError, match=r"give load_model\(\.\.\., class_names=\[\.\.\.\]\)"):
+        load_model(hf)
+    with pytest.raises(ValueError, match=r"needs its tokenizer .* processor="):
+        load_model(hf, class_names=names)

@@ -3,7 +3,8 @@ regularizers here, so that its climb on the unit shows in four steps; they are t
 
 Each architecture is built from its own torchvision, PyTorchVideo or Hugging Face class with random weights, in the
 smallest configuration that keeps it (S3D has no smaller configuration and runs at its native 16×224²); the Hugging
-Face models (VideoMAE, TimeSformer, ViViT) go through ``load_model(instance)`` as a user's would. SlowFast takes a
+Face models (VideoMAE, TimeSformer, ViViT, and X-CLIP over the class names, its texts embedded by a word-level
+tokenizer built here) go through ``load_model(instance)`` as a user's would. SlowFast takes a
 list of two pathways, which the test packs itself as PyTorchVideo's ``PackPathway`` does (α = 4); its AM result
 holds one input per pathway, and the test feeds those back as they are. The methods get nothing but
 the model: they ask its adapter for the layout, the logits and their default layers. Every number is checked
@@ -41,9 +42,33 @@ def _hugging_face(arch: str) -> nn.Module:
                                                                                      **common))
     elif arch == "timesformer":
         hf = transformers.TimesformerForVideoClassification(transformers.TimesformerConfig(patch_size=8, **common))
+    elif arch == "xclip":  # no class head: it scores the class names' texts, which a word-level tokenizer embeds
+        return load_model(_xclip(), class_names=CLASSES, processor=_word_tokenizer(CLASSES))
     else:
         hf = transformers.VivitForVideoClassification(transformers.VivitConfig(tubelet_size=[2, 8, 8], **common))
     return load_model(hf.eval())
+
+
+def _xclip() -> nn.Module:
+    """A small random-weight X-CLIP: 4 frames of 32² in 8² patches, cross-frame messages, one integration layer."""
+    text = dict(vocab_size=16, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                max_position_embeddings=16)
+    vision = dict(image_size=32, patch_size=8, num_frames=4, hidden_size=32, intermediate_size=64, num_hidden_layers=4,
+                  num_attention_heads=2, mit_hidden_size=16, mit_intermediate_size=32, mit_num_hidden_layers=1,
+                  mit_num_attention_heads=2)
+    return transformers.XCLIPModel(transformers.XCLIPConfig(text_config=text, vision_config=vision, projection_dim=16,
+                                                            prompt_layers=1, prompt_num_attention_heads=2)).eval()
+
+
+def _word_tokenizer(texts):
+    """A real (if tiny) tokenizer over the texts' words, built offline: X-CLIP's own needs its vocabulary files."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = sorted({w for t in texts for w in t.replace("_", " ").split()})
+    tok = Tokenizer(models.WordLevel({"[PAD]": 0, "[UNK]": 1, **{w: i + 2 for i, w in enumerate(words)}},
+                                     unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]")
 
 
 def _build(arch: str) -> nn.Module:
@@ -98,7 +123,7 @@ def _build(arch: str) -> nn.Module:
     return model
 
 
-HF = ["videomae", "timesformer", "vivit"]
+HF = ["videomae", "timesformer", "vivit", "xclip"]
 ARCHS = ["r3d", "mc3", "r2plus1d", "s3d", "mvit", "swin", "x3d", "slowfast", *HF]
 
 
@@ -158,6 +183,11 @@ def _channels_first(model, name: str, out) -> torch.Tensor:
     if isinstance(model, swin_transformer.SwinTransformer3d) and name.startswith("features"):
         return out.flatten(1, -2).transpose(1, 2)  # N×T×H×W×C
     grid = model.vidvis_adapter.token_grid
+    if grid is not None and out.dim() == 3 and isinstance(model.hf, transformers.XCLIPModel):
+        # X-CLIP's frame encoder: N·T sequences (clip-major), each its class token then H·W patches
+        t, h, w = grid
+        patches = out[:, -h * w:]
+        return patches.reshape(out.shape[0] // t, t * h * w, out.shape[-1]).transpose(1, 2)
     if grid is not None and out.dim() == 3:  # Hugging Face tokens: the last T·H·W are the patches
         return out[:, -int(np.prod(grid)):].transpose(1, 2)
     return out.flatten(2) if out.dim() > 2 else out[..., None]

@@ -22,16 +22,21 @@ from torch import nn
 Layout = Callable[[str], "LayerLayout"]
 
 
+#: how a token sequence runs over its (T, H, W) grid (see :class:`LayerLayout`)
+TOKEN_ORDERS = ("thw", "hwt", "frames")
+
+
 class LayerLayout(tuple):
     """``(channels_last, grid, views, order)``: grid is the (T, H, W) of a bare token sequence, or None; ``views``:
     how many views of the input the layer carries one after another on the batch axis (the clip itself first);
-    ``order``: how a token sequence runs over its grid, ``"thw"`` (time slowest: tubelet embeddings) or ``"hwt"``
-    (time fastest: TimeSformer's divided space-time tokens)."""
+    ``order``: how a token sequence runs over its grid, ``"thw"`` (time slowest: tubelet embeddings), ``"hwt"``
+    (time fastest: TimeSformer's divided space-time tokens) or ``"frames"`` (each frame its own sequence on the
+    batch axis, N·T sequences of H·W patches: X-CLIP's frame encoder)."""
 
     def __new__(cls, channels_last: bool = False, grid: tuple[int, int, int] | None = None, views: int = 1,
                 order: str = "thw"):
-        if order not in ("thw", "hwt"):
-            raise ValueError(f"token order must be 'thw' or 'hwt', got {order!r}")
+        if order not in TOKEN_ORDERS:
+            raise ValueError(f"token order must be one of {', '.join(TOKEN_ORDERS)}, got {order!r}")
         return super().__new__(cls, (channels_last, grid, views, order))
 
     @property
@@ -273,8 +278,12 @@ def adapter_of(model: nn.Module) -> ModelAdapter:
 def check_loadable(model: nn.Module) -> None:
     """Refuses, with how to load it, a model the methods cannot call as it is: an unwrapped Hugging Face video
     classifier."""
-    from .huggingface import is_hf_video_classifier
+    from .huggingface import is_hf_video_classifier, is_xclip
 
+    if is_xclip(model):
+        raise TypeError("XCLIPModel compares videos with texts and has no class head; pass it through "
+                        "vidvis_widgets.models.load_model(model, class_names=[...], processor=its XCLIPProcessor), "
+                        "which makes it a classifier over those names")
     if is_hf_video_classifier(model):
         raise TypeError(f"{type(model).__name__} is a Hugging Face video classifier (pixel_values B×T×C×H×W in, "
                         "an object with .logits out); pass it through vidvis_widgets.models.load_model(model), "

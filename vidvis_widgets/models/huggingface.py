@@ -1,4 +1,5 @@
-"""Hugging Face video classifiers (VideoMAE, TimeSformer, ViViT) as the methods take models.
+"""Hugging Face video classifiers (VideoMAE, TimeSformer, ViViT, and X-CLIP over named classes) as the methods
+take models.
 
 A ``*ForVideoClassification`` model takes ``pixel_values`` B×T×C×H×W and returns an object with ``.logits``;
 its encoder layers emit token sequences. :func:`wrap` makes it a module that takes N×3×T×H×W model units and
@@ -6,6 +7,11 @@ returns logits, with the Hugging Face layer names unchanged (``videomae.encoder.
 :func:`hf_adapter` reads everything else from its config and image processor: frames and size, tubelet and
 patch size (so each layer's token grid, class tokens and token order), normalization, ``id2label``, and the
 default layers of each method. ``transformers`` is an optional extra (``pip install vidvis-widgets[hf]``).
+
+X-CLIP (Ni et al., ECCV 2022) has no classification head: it scores a video against texts. :class:`XCLIPClassifier`
+makes it a classifier over the class names the user gives, each name's text embedding computed once by its text
+tower, and the video side run as X-CLIP runs it (frame encoder with cross-frame messages, multi-frame integration
+transformer, video-specific prompts); its frame encoder's layers are read as maps with the frames on the batch axis.
 """
 
 from __future__ import annotations
@@ -18,9 +24,9 @@ from torch import nn
 from .adapter import ModelAdapter
 
 #: the video classifiers known by their config's model_type, with the image processor their checkpoints use
-#: (TimeSformer's checkpoints are preprocessed by VideoMAE's)
+#: (TimeSformer's and X-CLIP's checkpoints are preprocessed by VideoMAE's)
 PROCESSORS = {"videomae": "VideoMAEImageProcessor", "timesformer": "VideoMAEImageProcessor",
-              "vivit": "VivitImageProcessor"}
+              "vivit": "VivitImageProcessor", "xclip": "VideoMAEImageProcessor"}
 
 
 def is_hf_video_classifier(model: Any) -> bool:
@@ -46,10 +52,13 @@ class HFVideoClassifier(nn.Module):
         object.__setattr__(self, "hf", hf)  # not a submodule: its children are already ours, by their own names
         self.config = hf.config
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _check(self, x: torch.Tensor) -> None:
         if x.dim() != 5 or x.shape[1] != 3:
             raise ValueError(f"{type(self.hf).__name__} takes clips N×3×T×H×W (channels first, as every clip model "
                              f"here); got shape {tuple(x.shape)}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check(x)
         return self.hf(pixel_values=x.transpose(1, 2)).logits
 
     def train(self, mode: bool = True) -> HFVideoClassifier:
@@ -61,8 +70,72 @@ class HFVideoClassifier(nn.Module):
         return f"wraps {type(self.hf).__name__} (pixel_values B×T×C×H×W, .logits)"
 
 
-def wrap(hf: nn.Module) -> HFVideoClassifier:
-    return hf if isinstance(hf, HFVideoClassifier) else HFVideoClassifier(hf)
+class ClassTexts(nn.Module):
+    """X-CLIP's class scores: the cosine similarity of the video embedding to each class's text embedding (made
+    video-specific by X-CLIP's prompt generator), times the learned logit scale. Its output is the logits, so it
+    is the adapter's logit layer. ``text``: K×D embeddings of the class names, computed once."""
+
+    def __init__(self, text: torch.Tensor):
+        super().__init__()
+        self.register_buffer("text", text)
+
+    def forward(self, video: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
+        video = video / video.norm(p=2, dim=-1, keepdim=True)
+        text = text / text.norm(p=2, dim=-1, keepdim=True)
+        return torch.einsum("nd,nkd->nk", video, logit_scale.exp() * text)
+
+
+class XCLIPClassifier(HFVideoClassifier):
+    """X-CLIP as a classifier over ``class_names``: N×3×T×H×W model units in, N×K logits out (X-CLIP's
+    ``logits_per_video`` for those texts). The texts go through the text tower once, here, with ``tokenizer``
+    (X-CLIP's processor's); only the video side runs per call."""
+
+    def __init__(self, hf: nn.Module, class_names, tokenizer):
+        super().__init__(hf)
+        tokens = tokenizer(list(class_names), padding=True, return_tensors="pt")
+        with torch.no_grad():
+            out = hf.text_model(input_ids=tokens["input_ids"], attention_mask=tokens.get("attention_mask"))
+            text = hf.text_projection(out[1])
+        self.class_texts = ClassTexts(text.detach())
+        self.class_names = tuple(class_names)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check(x)
+        n, _, t, h, w = x.shape
+        frames = self.vision_model(pixel_values=x.transpose(1, 2).reshape(n * t, 3, h, w))
+        video = self.mit(self.visual_projection(frames[1]).view(n, t, -1))[1]  # the frames' class tokens, integrated
+        patches = self.prompts_visual_layernorm(frames[0][:, 1:, :]) @ self.prompts_visual_projection
+        patches = patches.view(n, t, -1, video.shape[-1]).mean(dim=1)
+        text = self.class_texts.text.unsqueeze(0).expand(n, -1, -1)
+        text = text + self.prompts_generator(text, patches)  # video-specific prompts
+        return self.class_texts(video, text, self.logit_scale)
+
+    def extra_repr(self) -> str:
+        return f"wraps {type(self.hf).__name__} over {len(self.class_names)} class names (video in, logits out)"
+
+
+def is_xclip(model: Any) -> bool:
+    """Whether ``model`` is an (unwrapped) X-CLIP model."""
+    config = getattr(model, "config", None)
+    return (isinstance(model, nn.Module) and not isinstance(model, HFVideoClassifier)
+            and getattr(config, "model_type", None) == "xclip" and hasattr(model, "mit"))
+
+
+def wrap(hf: nn.Module, class_names=None, processor: Any = None) -> HFVideoClassifier:
+    """``hf`` as a clip classifier: a ``*ForVideoClassification`` as it is, X-CLIP over ``class_names`` with
+    ``processor``'s tokenizer (or ``processor`` itself when it is a tokenizer)."""
+    if isinstance(hf, HFVideoClassifier):
+        return hf
+    if is_xclip(hf):
+        if not class_names:
+            raise ValueError("X-CLIP classifies by comparing a video with texts: give load_model(..., class_names=[...]) "
+                             "with the names of the classes to score")
+        tokenizer = getattr(processor, "tokenizer", processor)
+        if tokenizer is None or not callable(tokenizer):
+            raise ValueError("X-CLIP needs its tokenizer to embed the class names: give load_model(..., processor=) "
+                             "its XCLIPProcessor (load_model('hf:<id>') reads the checkpoint's own) or a tokenizer")
+        return XCLIPClassifier(hf, class_names, tokenizer)
+    return HFVideoClassifier(hf)
 
 
 def _blocks(model: nn.Module, depth: int) -> list[str]:
@@ -98,6 +171,8 @@ def hf_adapter(model: HFVideoClassifier, processor: Any = None, **given) -> Mode
     """The adapter of a wrapped Hugging Face video classifier, from its config and image processor (the
     model type's default processor when none is given; a checkpoint's own, ``AutoImageProcessor``, is what
     ``load_model("hf:…")`` passes). ``given`` fields override what is read."""
+    if isinstance(model, XCLIPClassifier):
+        return _xclip_adapter(model, processor, **given)
     config = model.config
     kind = config.model_type
     frames = int(config.num_frames)
@@ -130,13 +205,40 @@ def hf_adapter(model: HFVideoClassifier, processor: Any = None, **given) -> Mode
     return ModelAdapter(**fields)
 
 
+def _xclip_adapter(model: XCLIPClassifier, processor: Any = None, **given) -> ModelAdapter:
+    """X-CLIP's adapter: frames and size from its vision config, each frame's patches a map on the batch axis
+    (tokens ``"frames"``), its processor's normalization (its checkpoints' is VideoMAE's default, ImageNet's), the class names it was wrapped with, and
+    the frame encoder's blocks as the default layers."""
+    vision = model.config.vision_config
+    frames, size, patch = int(vision.num_frames), _pair(vision.image_size), _pair(vision.patch_size)
+    blocks = [f"vision_model.encoder.layers.{i}" for i in range(int(vision.num_hidden_layers))]
+    n = len(blocks)
+    images = getattr(processor, "image_processor", processor)
+    mean, std = normalization(images if hasattr(images, "image_mean") else default_processor("xclip"))
+    fields = dict(
+        name=f"hf:{getattr(model.config, '_name_or_path', '') or 'xclip'}", kind="clip",
+        class_names=model.class_names, num_frames=frames, size=size, mean=mean, std=std, fixed_size=True,
+        weights=getattr(model.config, "_name_or_path", "") or "random",
+        layer_names=tuple(name for name, _ in model.named_modules() if name),
+        token_grid=(frames, size[0] // patch[0], size[1] // patch[1]), token_order="frames",
+        # the last block's patches reach the logits through the video-specific prompts, so tubes read it
+        logit_layer="class_texts", tube_layer=blocks[-1], am_layer=blocks[n // 2],
+        priming_layers=tuple(blocks[i] for i in sorted({max(0, n // 4 - 1), max(0, n // 2 - 1),
+                                                         max(0, 3 * n // 4 - 1), n - 1})))
+    fields.update(given)
+    return ModelAdapter(**fields)
+
+
 def from_pretrained(model_id: str) -> tuple[nn.Module, Any]:
     """``AutoModelForVideoClassification`` and its image processor from a local folder or the Hub (which
-    ``transformers`` downloads on a machine with internet access: only when the user names a model)."""
+    ``transformers`` downloads on a machine with internet access: only when the user names a model); X-CLIP
+    as ``XCLIPModel`` with its processor (tokenizer and image processor)."""
     try:
         import transformers
     except ImportError:
         raise ImportError("hf: models need transformers: pip install 'vidvis-widgets[hf]'") from None
+    if transformers.AutoConfig.from_pretrained(model_id).model_type == "xclip":
+        return transformers.XCLIPModel.from_pretrained(model_id), transformers.XCLIPProcessor.from_pretrained(model_id)
     hf = transformers.AutoModelForVideoClassification.from_pretrained(model_id)
     try:
         processor = transformers.AutoImageProcessor.from_pretrained(model_id)

@@ -81,9 +81,14 @@ def _as_maps(out: Any, layout: LayerLayout) -> torch.Tensor:
 
 def tokens_to_maps(tokens: torch.Tensor, grid: tuple[int, int, int], order: str = "thw") -> torch.Tensor:
     """N×L×C tokens on a T×H×W grid (after L − T·H·W leading class tokens) as N×C×T×H×W. ``order``: ``"thw"``
-    when time runs slowest along the sequence, ``"hwt"`` when it runs fastest (TimeSformer)."""
+    when time runs slowest along the sequence, ``"hwt"`` when it runs fastest (TimeSformer), ``"frames"`` when
+    each frame is its own sequence of class tokens and H·W patches, N·T of them on the batch axis (X-CLIP)."""
     t, h, w = grid
     n, length, c = tokens.shape
+    if order == "frames":
+        if n % t or length < h * w:
+            raise ValueError(f"{n} sequences of {length} tokens are not clips of {t} frames of {h}×{w} patches")
+        return tokens[:, length - h * w:].reshape(n // t, t, h, w, c).permute(0, 4, 1, 2, 3)
     if length < t * h * w:
         raise ValueError(f"{length} tokens cannot fill a {t}×{h}×{w} grid ({t * h * w} positions)")
     patches = tokens[:, length - t * h * w:].transpose(1, 2)

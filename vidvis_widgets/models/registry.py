@@ -99,12 +99,12 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
             raise ValueError("num_frames and size are read from a model instance's or Hugging Face model's own config; "
                              "give them to describe(model, num_frames=..., size=(h, w)) for a bare module")
         if isinstance(name, nn.Module):
-            model = _load_instance(name, processor)
+            model = _load_instance(name, processor, class_names)
         else:
             from .huggingface import from_pretrained
 
             hf, hf_processor = from_pretrained(name[3:])
-            model = _load_instance(hf, processor if processor is not None else hf_processor)
+            model = _load_instance(hf, processor if processor is not None else hf_processor, class_names)
     elif name in EMBEDDED:
         model = _load_embedded(name, weights, num_frames or 16, size or 64)
     elif is_tv:
@@ -169,11 +169,11 @@ def _named(model: nn.Module, class_names: tuple[str, ...]) -> nn.Module:
     return model
 
 
-def _load_instance(model: nn.Module, processor: Any) -> nn.Module:
-    from .huggingface import hf_adapter, is_hf_video_classifier, wrap
+def _load_instance(model: nn.Module, processor: Any, class_names=None) -> nn.Module:
+    from .huggingface import hf_adapter, is_hf_video_classifier, is_xclip, wrap
 
-    if is_hf_video_classifier(model):
-        model = wrap(model)
+    if is_hf_video_classifier(model) or is_xclip(model):
+        model = wrap(model, class_names, processor)
         return _attach(model, hf_adapter(model, processor))
     if processor is not None:
         raise ValueError(f"processor is for Hugging Face video classifiers; {type(model).__name__} is not one")
