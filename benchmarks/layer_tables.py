@@ -7,7 +7,7 @@ where they cannot be), then the time from an AM call on a unit of the model's de
 ``every=1``), and Saliency Tubes on a batch of 2 clips at its default layer, each also as a ratio to one forward
 pass timed in the same run. Caches start cold per model. The Hugging Face rows are each family's base config
 (transformers' defaults: VideoMAE-B 16×224², TimeSformer-B 8×224², ViViT-B 32×224²), built with random weights
-through ``load_model(instance)``; X3D-S is PyTorchVideo's at 13×160², SlowFast R50 its 8×8 (32 fast frames at 224²,
+through ``load_model(instance)``, and X-CLIP B/32 (8×224²) over 400 class names; X3D-S is PyTorchVideo's at 13×160², SlowFast R50 its 8×8 (32 fast frames at 224²,
 AM with one input per pathway).
 """
 
@@ -38,13 +38,33 @@ MODELS = {  # name → input shape; the AM unit is on the model's default AM lay
     "hf:videomae-base": None,
     "hf:timesformer-base": None,
     "hf:vivit-base": None,
+    "hf:xclip-base-patch32": None,
 }
 HF = {"hf:videomae-base": ("VideoMAEForVideoClassification", "VideoMAEConfig"),
       "hf:timesformer-base": ("TimesformerForVideoClassification", "TimesformerConfig"),
       "hf:vivit-base": ("VivitForVideoClassification", "VivitConfig")}
 
 
+def _xclip_base():
+    """X-CLIP B/32 (8 frames at 224²) with random weights over 400 class names, embedded by a word-level
+    tokenizer built here (its own needs its vocabulary files)."""
+    import transformers
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    names = [f"action {i}" for i in range(400)]
+    words = sorted({w for n in names for w in n.split()})
+    tok = Tokenizer(models.WordLevel({"[PAD]": 0, "[UNK]": 1, **{w: i + 2 for i, w in enumerate(words)}},
+                                     unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]")
+    model = load_model(transformers.XCLIPModel(transformers.XCLIPConfig()).eval(), class_names=names,
+                       processor=tokenizer)
+    return model, (3, *model.vidvis_adapter.native_shape)
+
+
 def build(name: str):
+    if name == "hf:xclip-base-patch32":
+        return _xclip_base()
     if name in HF:
         import transformers
 
