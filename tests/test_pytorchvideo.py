@@ -153,3 +153,25 @@ def test_slowfast_joint_am_optimizes_one_video_its_pathways_sample():
         ActivationMaximization(model, pathways="both")
     with pytest.raises(ValueError, match=r"input_shape of .* a multi-pathway model, is its clip \(3, T, H, W\)"):
         ActivationMaximization(model, input_shape=((3, 2, 64, 64), (3, 8, 64, 64)))
+
+
+def test_slowfast_checkpoints_stack_into_one_pass_and_give_what_each_gives_alone(tmp_path):
+    from vidvis_widgets.methods.activation_maximization import filter_evolution
+
+    paths = []
+    for seed in (0, 1):
+        model = small_slowfast()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(seed)) * 0.02)
+        paths.append(tmp_path / f"epoch_{seed}.pt")
+        torch.save(model.state_dict(), paths[-1])
+    units = [(model.vidvis_adapter.am_layer, 3), ("blocks.6.output_pool", 1)]
+    stacked = filter_evolution(model, units, paths, steps=3, stack=True)
+    alone = filter_evolution(model, units, paths, steps=3, stack=False)
+    for row_s, row_a in zip(stacked.results, alone.results):
+        for s, a in zip(row_s, row_a):
+            assert s.status == "completed" and list(s.pathways) == ["slow", "fast"]
+            np.testing.assert_allclose(s.normalized_activation, a.normalized_activation, rtol=1e-3, atol=1e-4)
+    assert stacked.results[0][0].normalized_activation != stacked.results[1][0].normalized_activation
+

@@ -67,7 +67,8 @@ class StackedCheckpoints(nn.Module):
             node = getattr(node, p)
         node.add_module(leaf, tap)
 
-    def _one(self, params, buffers, *inputs):
+    def _one(self, params, buffers, *flat):
+        inputs = _unflatten(flat, self._structure)
         # the taps carry each layer in the probe's one tensor form, the input's own view only, a transformer's
         # tokens on their grid; a layout's permutation (channels last, Video Swin) is left to the probe that reads
         # the taps on this stack
@@ -79,15 +80,43 @@ class StackedCheckpoints(nn.Module):
             out = functional_call(self._base[0], (params, buffers), inputs)
         return out, tuple(probe[n] for n in self.layers)
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, *inputs) -> torch.Tensor:
+        """The stack on ``inputs`` as the model takes them: tensors, or a list of them (SlowFast's pathways)."""
         e = self.num_models
-        if inputs[0].shape[0] % e:
+        flat, self._structure = _flatten(inputs)
+        if flat[0].shape[0] % e:
             raise ValueError(f"a stack of {e} checkpoints needs a batch that is a multiple of {e}, "
-                             f"got {inputs[0].shape[0]}")
-        grouped = [x.reshape(e, x.shape[0] // e, *x.shape[1:]) for x in inputs]
-        params = {k: v.to(inputs[0].device) for k, v in self.params.items()}
-        buffers = {k: v.to(inputs[0].device) for k, v in self.buffers_.items()}
+                             f"got {flat[0].shape[0]}")
+        grouped = [x.reshape(e, x.shape[0] // e, *x.shape[1:]) for x in flat]
+        params = {k: v.to(flat[0].device) for k, v in self.params.items()}
+        buffers = {k: v.to(flat[0].device) for k, v in self.buffers_.items()}
         out, taps = vmap(self._one)(params, buffers, *grouped)
         for name, value in zip(self.layers, taps):
             self.get_submodule(name)(value.flatten(0, 1))
         return out.flatten(0, 1)
+
+
+def _flatten(inputs: tuple) -> tuple[list[torch.Tensor], tuple]:
+    """``forward``'s arguments as a flat list of tensors, and their structure: each argument a tensor (None) or
+    a list of that many (a multi-pathway model's one list argument)."""
+    flat, structure = [], []
+    for x in inputs:
+        if isinstance(x, (list, tuple)):
+            flat.extend(x)
+            structure.append(len(x))
+        else:
+            flat.append(x)
+            structure.append(None)
+    return flat, tuple(structure)
+
+
+def _unflatten(flat, structure: tuple) -> tuple:
+    out, i = [], 0
+    for n in structure:
+        if n is None:
+            out.append(flat[i])
+            i += 1
+        else:
+            out.append(list(flat[i:i + n]))  # a fresh list per call: SlowFast's blocks write into it
+            i += n
+    return tuple(out)

@@ -206,7 +206,8 @@ class SaliencyTubes:
         """For a model whose adapter names no tube layer: the last layer, in execution order, whose output has
         space-time maps (more than one spatial position); a parent whose output is its last child's is
         preferred, for a shorter name."""
-        found = modules_that_ran(self.model, tuple(x[:1] for x in inputs),
+        first = tuple([t[:1] for t in x] if isinstance(x, list) else x[:1] for x in inputs)  # one clip (per pathway)
+        found = modules_that_ran(self.model, first,
                                  lambda name, out: _has_maps(out, self.adapter.layer_layout(name).channels_last))
         if not found:
             raise ValueError(f"{type(self.model).__name__} has no layer with space-time maps (N×C×T×H×W, or tokens with "
