@@ -165,6 +165,14 @@ def _user_world_rows(tmp) -> None:
             "pathways")
     attempt("AM on SlowFast given per-pathway shapes", lambda: ActivationMaximization(
         slowfast, input_shape=((3, 2, 64, 64), (3, 8, 64, 64))), "input_shape")
+    vision = dict(image_size=32, patch_size=8, num_frames=4, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                  num_attention_heads=2, mit_hidden_size=16, mit_intermediate_size=32, mit_num_hidden_layers=1,
+                  mit_num_attention_heads=2)
+    xclip = transformers.XCLIPModel(transformers.XCLIPConfig(
+        text_config=dict(vocab_size=16, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                         max_position_embeddings=16), vision_config=vision, projection_dim=16))
+    attempt("AM on an unwrapped X-CLIP", lambda: ActivationMaximization(xclip), "class_names=")
+    attempt("load_model(X-CLIP) without class names", lambda: load_model(xclip), "class_names=")
 
 
 if __name__ == "__main__":
