@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' small models (tests.small_models)
+
 ROWS: list[tuple[str, str, float, str]] = []
 
 
@@ -157,20 +159,14 @@ def _user_world_rows(tmp) -> None:
     attempt("load_model(torchvision, num_frames=8) honoured", lambda: r3d.vidvis_adapter.num_frames == 8 or 1 / 0,
             "<returns>")
     attempt("LEAPS' default verifier for r3d_18", lambda: ModelInversion(r3d), "verifier")
-    from pytorchvideo.models.slowfast import create_slowfast
+    from tests.small_models import slowfast_net, small_xclip
 
-    slowfast = load_model(create_slowfast(model_num_class=3, stem_dim_outs=(8, 1), head_activation=None,
-                                          head_pool_kernel_sizes=((2, 2, 2), (8, 2, 2))).eval())
+    slowfast = load_model(slowfast_net(3).eval())
     attempt("AM on SlowFast with pathways='both'", lambda: ActivationMaximization(slowfast, pathways="both"),
             "pathways")
     attempt("AM on SlowFast given per-pathway shapes", lambda: ActivationMaximization(
         slowfast, input_shape=((3, 2, 64, 64), (3, 8, 64, 64))), "input_shape")
-    vision = dict(image_size=32, patch_size=8, num_frames=4, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                  num_attention_heads=2, mit_hidden_size=16, mit_intermediate_size=32, mit_num_hidden_layers=1,
-                  mit_num_attention_heads=2)
-    xclip = transformers.XCLIPModel(transformers.XCLIPConfig(
-        text_config=dict(vocab_size=16, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                         max_position_embeddings=16), vision_config=vision, projection_dim=16))
+    xclip = small_xclip()
     attempt("AM on an unwrapped X-CLIP", lambda: ActivationMaximization(xclip), "class_names=")
     attempt("load_model(X-CLIP) without class names", lambda: load_model(xclip), "class_names=")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -23,6 +24,9 @@ from vidvis_widgets.methods import SaliencyTubes
 from vidvis_widgets.methods.activation_maximization.am import ActivationMaximization, AMJob
 from vidvis_widgets.models.layers import clear_layer_caches
 from vidvis_widgets.models import list_layers, load_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.small_models import word_tokenizer  # noqa: E402 — the tests' offline tokenizer
 
 MODELS = {  # name → input shape; the AM unit is on the model's default AM layer (its adapter's am_layer)
     "torchvision:r3d_18": (3, 16, 112, 112),
@@ -49,16 +53,10 @@ def _xclip_base():
     """X-CLIP B/32 (8 frames at 224²) with random weights over 400 class names, embedded by a word-level
     tokenizer built here (its own needs its vocabulary files)."""
     import transformers
-    from tokenizers import Tokenizer, models, pre_tokenizers
 
     names = [f"action {i}" for i in range(400)]
-    words = sorted({w for n in names for w in n.split()})
-    tok = Tokenizer(models.WordLevel({"[PAD]": 0, "[UNK]": 1, **{w: i + 2 for i, w in enumerate(words)}},
-                                     unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]")
     model = load_model(transformers.XCLIPModel(transformers.XCLIPConfig()).eval(), class_names=names,
-                       processor=tokenizer)
+                       processor=word_tokenizer(names))
     return model, (3, *model.vidvis_adapter.native_shape)
 
 

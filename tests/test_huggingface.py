@@ -144,11 +144,11 @@ def test_filter_evolution_stacks_hugging_face_checkpoints_as_it_runs_them_one_by
 # -- X-CLIP: a video-text model made a classifier over named classes ------------------------------------------
 
 def _xclip_parts():
-    from tests.test_model_matrix import _word_tokenizer, _xclip
+    from .small_models import small_xclip, word_tokenizer
 
     torch.manual_seed(0)
     names = ("riding a bike", "petting cats", "rowing a boat")
-    return _xclip(), names, _word_tokenizer(names)
+    return small_xclip(), names, word_tokenizer(names)
 
 
 def test_xclip_scores_the_class_names_as_its_own_forward_scores_those_texts():

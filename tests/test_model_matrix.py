@@ -25,6 +25,8 @@ from vidvis_widgets.methods import response_statistics
 from vidvis_widgets.models import evaluate, load_model
 from vidvis_widgets.models.adapter import KINETICS_MEAN, KINETICS_STD, describe
 
+from .small_models import slowfast_net, small_xclip, word_tokenizer
+
 K = 5  # classes of every small head
 CLASSES = tuple(f"action_{i}" for i in range(K))
 
@@ -43,32 +45,10 @@ def _hugging_face(arch: str) -> nn.Module:
     elif arch == "timesformer":
         hf = transformers.TimesformerForVideoClassification(transformers.TimesformerConfig(patch_size=8, **common))
     elif arch == "xclip":  # no class head: it scores the class names' texts, which a word-level tokenizer embeds
-        return load_model(_xclip(), class_names=CLASSES, processor=_word_tokenizer(CLASSES))
+        return load_model(small_xclip(), class_names=CLASSES, processor=word_tokenizer(CLASSES))
     else:
         hf = transformers.VivitForVideoClassification(transformers.VivitConfig(tubelet_size=[2, 8, 8], **common))
     return load_model(hf.eval())
-
-
-def _xclip() -> nn.Module:
-    """A small random-weight X-CLIP: 4 frames of 32² in 8² patches, cross-frame messages, one integration layer."""
-    text = dict(vocab_size=16, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                max_position_embeddings=16)
-    vision = dict(image_size=32, patch_size=8, num_frames=4, hidden_size=32, intermediate_size=64, num_hidden_layers=4,
-                  num_attention_heads=2, mit_hidden_size=16, mit_intermediate_size=32, mit_num_hidden_layers=1,
-                  mit_num_attention_heads=2)
-    return transformers.XCLIPModel(transformers.XCLIPConfig(text_config=text, vision_config=vision, projection_dim=16,
-                                                            prompt_layers=1, prompt_num_attention_heads=2)).eval()
-
-
-def _word_tokenizer(texts):
-    """A real (if tiny) tokenizer over the texts' words, built offline: X-CLIP's own needs its vocabulary files."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    words = sorted({w for t in texts for w in t.replace("_", " ").split()})
-    tok = Tokenizer(models.WordLevel({"[PAD]": 0, "[UNK]": 1, **{w: i + 2 for i, w in enumerate(words)}},
-                                     unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]")
 
 
 def _build(arch: str) -> nn.Module:
@@ -96,10 +76,7 @@ def _build(arch: str) -> nn.Module:
         model = create_x3d(input_clip_length=4, input_crop_size=64, model_num_class=K, width_factor=1.0,
                            depth_factor=1.0, head_activation=None)
     elif arch == "slowfast":  # 2 slow and 8 fast frames at 64²: R50's stages and lateral fusions, thin stems
-        from pytorchvideo.models.slowfast import create_slowfast
-
-        model = create_slowfast(model_num_class=K, stem_dim_outs=(8, 1), head_activation=None,
-                                head_pool_kernel_sizes=((2, 2, 2), (8, 2, 2)))
+        model = slowfast_net(K)
     elif arch == "swin":
         model = swin_transformer.SwinTransformer3d(patch_size=[2, 4, 4], embed_dim=16, depths=[1, 1, 1, 1],
                                                    num_heads=[1, 1, 2, 2], window_size=[2, 4, 4], num_classes=K)

@@ -69,12 +69,11 @@ def test_leaps_default_verifier_is_the_embedded_one_for_embedded_models_and_name
 # -- SlowFast: two pathways at two frame rates --------------------------------------------------------------
 
 def small_slowfast(classes: int = 5):
-    """R50's stages and lateral fusions with thin stems: 2 slow and 8 fast frames (α = 4) at 64²."""
-    from pytorchvideo.models.slowfast import create_slowfast
+    """R50's stages and lateral fusions with thin stems: 2 slow and 8 fast frames (α = 4) at 64², loaded."""
+    from .small_models import slowfast_net
 
     torch.manual_seed(0)
-    return load_model(create_slowfast(model_num_class=classes, stem_dim_outs=(8, 1), head_activation=None,
-                                      head_pool_kernel_sizes=((2, 2, 2), (8, 2, 2))).eval())
+    return load_model(slowfast_net(classes).eval())
 
 
 def _pack(x: torch.Tensor) -> list[torch.Tensor]:

@@ -134,6 +134,14 @@ def as_clip_list(
     return out
 
 
+def on_one_clock(videos: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Videos sampled at frame rates that divide the fastest's (T×… arrays, e.g. SlowFast's pathways), each frame
+    held for T_max / T frames, so all play for T_max frames on one clock: frame k of a video α times slower
+    covers frames kα … kα + α − 1 of the fastest."""
+    longest = max(len(v) for v in videos)
+    return [np.repeat(v, max(1, longest // len(v)), axis=0) for v in videos]
+
+
 def warn_mixed_lengths(clips: Iterable[Clip | None]) -> None:
     lengths = sorted({c.num_frames for c in clips if c is not None and c.kind != "image"})
     if len(lengths) > 1:

@@ -146,6 +146,12 @@ def _blocks(model: nn.Module, depth: int) -> list[str]:
     raise ValueError(f"{type(model).__name__} has no list of {depth} encoder layers (config.num_hidden_layers)")
 
 
+def _quarter_points(blocks: list[str]) -> tuple[str, ...]:
+    """LEAPS' priming layers Λ of a transformer: the blocks ending each quarter of its depth, deepest last."""
+    n = len(blocks)
+    return tuple(blocks[i] for i in sorted({max(0, n // 4 - 1), max(0, n // 2 - 1), max(0, 3 * n // 4 - 1), n - 1}))
+
+
 def _pair(v) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
@@ -198,21 +204,18 @@ def hf_adapter(model: HFVideoClassifier, processor: Any = None, **given) -> Mode
         layer_names=tuple(name for name, _ in model.named_modules() if name),
         token_grid=grid, token_order="hwt" if kind == "timesformer" else "thw",
         logit_layer="classifier", tube_layer=blocks[-1] if mean_pooled or n == 1 else blocks[-2],
-        am_layer=blocks[n // 2], priming_layers=tuple(blocks[i] for i in sorted({max(0, n // 4 - 1),
-                                                                                  max(0, n // 2 - 1),
-                                                                                  max(0, 3 * n // 4 - 1), n - 1})))
+        am_layer=blocks[n // 2], priming_layers=_quarter_points(blocks))
     fields.update(given)
     return ModelAdapter(**fields)
 
 
 def _xclip_adapter(model: XCLIPClassifier, processor: Any = None, **given) -> ModelAdapter:
     """X-CLIP's adapter: frames and size from its vision config, each frame's patches a map on the batch axis
-    (tokens ``"frames"``), its processor's normalization (its checkpoints' is VideoMAE's default, ImageNet's), the class names it was wrapped with, and
-    the frame encoder's blocks as the default layers."""
+    (tokens ``"frames"``), its processor's normalization (its checkpoints' is VideoMAE's processor's), the class
+    names it was wrapped with, and the frame encoder's blocks as the default layers."""
     vision = model.config.vision_config
     frames, size, patch = int(vision.num_frames), _pair(vision.image_size), _pair(vision.patch_size)
     blocks = [f"vision_model.encoder.layers.{i}" for i in range(int(vision.num_hidden_layers))]
-    n = len(blocks)
     images = getattr(processor, "image_processor", processor)
     mean, std = normalization(images if hasattr(images, "image_mean") else default_processor("xclip"))
     fields = dict(
@@ -222,9 +225,8 @@ def _xclip_adapter(model: XCLIPClassifier, processor: Any = None, **given) -> Mo
         layer_names=tuple(name for name, _ in model.named_modules() if name),
         token_grid=(frames, size[0] // patch[0], size[1] // patch[1]), token_order="frames",
         # the last block's patches reach the logits through the video-specific prompts, so tubes read it
-        logit_layer="class_texts", tube_layer=blocks[-1], am_layer=blocks[n // 2],
-        priming_layers=tuple(blocks[i] for i in sorted({max(0, n // 4 - 1), max(0, n // 2 - 1),
-                                                         max(0, 3 * n // 4 - 1), n - 1})))
+        logit_layer="class_texts", tube_layer=blocks[-1], am_layer=blocks[len(blocks) // 2],
+        priming_layers=_quarter_points(blocks))
     fields.update(given)
     return ModelAdapter(**fields)
 

@@ -35,11 +35,9 @@ class OptimizationMonitor(SavedView, BackgroundRun, W.VBox):
         self._titles = [j.unit for j in job_list]
         streams = method.streams
         n = min(show, len(job_list))
-        # a multi-pathway model's pathways all play on the fast one's clock
-        frames = [max(x.shape[1] for x in streams.specs) if streams.kind == "pathways" else x.shape[1]
-                  for x in streams.specs]
-        blank = [np.zeros((t, s.shape[2], s.shape[3], 3), np.uint8) if t > 1
-                 else np.zeros((s.shape[2], s.shape[3], 3), np.uint8) for t, s in zip(frames, streams.specs)]
+        # blank cells with the frames the inputs will be shown with (an image, or T frames; flow drawn as colour)
+        cells = streams.display_row({s.name: np.zeros(s.shape, np.float32) for s in streams.specs})
+        blank = [np.zeros((len(c), *streams.size, 3) if c.ndim == 4 else (*streams.size, 3), np.uint8) for c in cells]
         self.player = ClipPlayer([b for _ in range(n) for b in blank], cols=_cols(n, len(streams.specs)),
                                  captions=[f"{t} · {s}" for t in self._titles[:n] for s in streams.names],
                                  rescale=True, fps=6.0)
@@ -67,16 +65,8 @@ class OptimizationMonitor(SavedView, BackgroundRun, W.VBox):
             for i, trace in enumerate(self.figure.data):
                 trace.x, trace.y = steps, snap.total[:, i]
         specs = self.method.streams
-        clips = []
-        for i in range(min(self.show, snap.total.shape[1])):
-            row = []
-            longest = max(s.shape[1] for s in specs.specs)
-            for s in specs.specs:
-                x = specs.to_display(s.name, _tensor(snap.streams[s.name][i]))
-                if specs.kind == "pathways":  # each pathway on the fast one's clock, as its result shows it
-                    x = np.repeat(x, max(1, longest // len(x)), axis=0)
-                row.append(x[0] if s.name == "appearance" else x)
-            clips.append(row)
+        clips = [specs.display_row({k: np.ascontiguousarray(v[i]) for k, v in snap.streams.items()})
+                 for i in range(min(self.show, snap.total.shape[1]))]
         self._show_inputs(clips)
         self.status.value = f"step {snap.step} / {snap.steps}"
 
@@ -89,9 +79,3 @@ class OptimizationMonitor(SavedView, BackgroundRun, W.VBox):
 def _cols(jobs: int, streams: int) -> int:
     """Columns for ``jobs`` jobs of ``streams`` cells each: whole jobs side by side, as many as fit a row."""
     return streams * min(jobs, max(1, ROW_CELLS // streams))
-
-
-def _tensor(a: np.ndarray):
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(a))

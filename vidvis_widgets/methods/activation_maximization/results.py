@@ -114,10 +114,11 @@ class AMResult(Displayable, OptimizedResult):
     def pathway_clips(self) -> list:
         """Each pathway's input rendered min–max over its own sequence, its frames held for its frame stride so
         that every pathway plays on the fast pathway's clock (slow frame k covers fast frames kα … kα + α − 1)."""
+        from ...media.clips import on_one_clock
+
         if not self.pathways:
             raise ValueError("only a multi-pathway model's result has pathways")
-        longest = max(len(v) for v in self.pathways.values())
-        return [_rendered(np.repeat(v, max(1, longest // len(v)), axis=0)) for v in self.pathways.values()]
+        return [_rendered(v) for v in on_one_clock(list(self.pathways.values()))]
 
     def motion_clip(self, mode: str = "paper"):
         from ...media.clips import Clip

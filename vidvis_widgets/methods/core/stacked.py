@@ -67,8 +67,7 @@ class StackedCheckpoints(nn.Module):
             node = getattr(node, p)
         node.add_module(leaf, tap)
 
-    def _one(self, params, buffers, *flat):
-        inputs = _unflatten(flat, self._structure)
+    def _one(self, params, buffers, *inputs):
         # the taps carry each layer in the probe's one tensor form, the input's own view only, a transformer's
         # tokens on their grid; a layout's permutation (channels last, Video Swin) is left to the probe that reads
         # the taps on this stack
@@ -83,14 +82,14 @@ class StackedCheckpoints(nn.Module):
     def forward(self, *inputs) -> torch.Tensor:
         """The stack on ``inputs`` as the model takes them: tensors, or a list of them (SlowFast's pathways)."""
         e = self.num_models
-        flat, self._structure = _flatten(inputs)
+        flat, structure = _flatten(inputs)
         if flat[0].shape[0] % e:
             raise ValueError(f"a stack of {e} checkpoints needs a batch that is a multiple of {e}, "
                              f"got {flat[0].shape[0]}")
         grouped = [x.reshape(e, x.shape[0] // e, *x.shape[1:]) for x in flat]
         params = {k: v.to(flat[0].device) for k, v in self.params.items()}
         buffers = {k: v.to(flat[0].device) for k, v in self.buffers_.items()}
-        out, taps = vmap(self._one)(params, buffers, *grouped)
+        out, taps = vmap(lambda p, b, *xs: self._one(p, b, *_unflatten(xs, structure)))(params, buffers, *grouped)
         for name, value in zip(self.layers, taps):
             self.get_submodule(name)(value.flatten(0, 1))
         return out.flatten(0, 1)

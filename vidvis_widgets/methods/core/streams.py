@@ -51,6 +51,7 @@ class InputStreams:
         else:
             raise ValueError(f"unknown model kind {kind!r}; expected 'two_stream', 'clip' or 'pathways'")
         self._rgb_scale = 255.0 * torch.tensor(std, dtype=torch.float32)
+        self._rgb_scale_on: dict[torch.device, torch.Tensor] = {}  # per device, so a step copies nothing to it
         self._flow_scale = FLOW_UNITS_PER_PIXEL * flow_scale
 
     @classmethod
@@ -103,7 +104,12 @@ class InputStreams:
 
     def rgb_units(self, x: torch.Tensor) -> torch.Tensor:
         """An RGB stream N×3×T×H×W in stream units (mean-subtracted 0–255) as the model's normalized units."""
-        return x / self._rgb_scale.to(x.device).view(1, 3, 1, 1, 1)
+        return x / self._scale(x.device).view(1, 3, 1, 1, 1)
+
+    def _scale(self, device: torch.device) -> torch.Tensor:
+        if device not in self._rgb_scale_on:
+            self._rgb_scale_on[device] = self._rgb_scale.to(device)
+        return self._rgb_scale_on[device]
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -117,9 +123,19 @@ class InputStreams:
                 return self._adapter.forward_args(self._adapter.split(self.rgb_units(streams["video"])))
             return self._adapter.forward_args([self.rgb_units(streams[s.name]) for s in self.specs])
         a, m = streams["appearance"], streams["motion"]
-        rgb = a[:, :, 0] / self._rgb_scale.to(a.device).view(1, 3, 1, 1)
+        rgb = a[:, :, 0] / self._scale(a.device).view(1, 3, 1, 1)
         flow = m.transpose(1, 2).flatten(1, 2) / self._flow_scale  # N×2×L×H×W → N×2L×H×W, x then y per frame
         return rgb, flow
+
+    def display_row(self, job_streams) -> list:
+        """One job's streams (name → D×T×H×W, tensors or arrays) as the cells that show them, in stream order: a
+        two-stream appearance as its one image, a multi-pathway model's pathways held on the fastest's clock."""
+        from ...media.clips import on_one_clock
+
+        row = [self.to_display(s.name, torch.as_tensor(job_streams[s.name])) for s in self.specs]
+        if self.kind == "pathways" and not self.joint:
+            return on_one_clock(row)
+        return [x[0] if s.name == "appearance" else x for s, x in zip(self.specs, row)]
 
     def to_display(self, name: str, x: torch.Tensor):
         """One job's stream as a numpy array for display: T×H×W×3 RGB in paper units, or L×2×H×W flow in pixels."""

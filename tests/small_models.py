@@ -1,0 +1,38 @@
+"""The smallest random-weight configurations of the model families that need more than a constructor call to build
+small, shared by the tests and the benchmarks: SlowFast's thin stems and X-CLIP with a tokenizer built offline."""
+
+from __future__ import annotations
+
+import transformers
+from torch import nn
+
+
+def slowfast_net(classes: int) -> nn.Module:
+    """PyTorchVideo's SlowFast with R50's stages and lateral fusions and thin stems: 2 slow and 8 fast frames
+    (α = 4) at 64²."""
+    from pytorchvideo.models.slowfast import create_slowfast
+
+    return create_slowfast(model_num_class=classes, stem_dim_outs=(8, 1), head_activation=None,
+                           head_pool_kernel_sizes=((2, 2, 2), (8, 2, 2)))
+
+
+def small_xclip() -> nn.Module:
+    """A small random-weight X-CLIP: 4 frames of 32² in 8² patches, cross-frame messages, one integration layer."""
+    text = dict(vocab_size=16, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                max_position_embeddings=16)
+    vision = dict(image_size=32, patch_size=8, num_frames=4, hidden_size=32, intermediate_size=64, num_hidden_layers=4,
+                  num_attention_heads=2, mit_hidden_size=16, mit_intermediate_size=32, mit_num_hidden_layers=1,
+                  mit_num_attention_heads=2)
+    return transformers.XCLIPModel(transformers.XCLIPConfig(text_config=text, vision_config=vision, projection_dim=16,
+                                                            prompt_layers=1, prompt_num_attention_heads=2)).eval()
+
+
+def word_tokenizer(texts):
+    """A real (if tiny) tokenizer over the texts' words, built offline: X-CLIP's own needs its vocabulary files."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = sorted({w for t in texts for w in t.replace("_", " ").split()})
+    tok = Tokenizer(models.WordLevel({"[PAD]": 0, "[UNK]": 1, **{w: i + 2 for i, w in enumerate(words)}},
+                                     unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]")
