@@ -70,11 +70,17 @@ def kernelless_notebook7(saved, tmp_path_factory):
 _SCROLL_ALL = """async () => { const nb = window.jupyterapp.shell.currentWidget.content;
     for (let i = 0; i < nb.widgets.length; i++) { await nb.scrollToItem(i, 'start'); } }"""
 
+# A player plays when it reports playing and shows more than one frame index while sampled for 1.5 s. One look
+# before and one after a wait is not enough: a late timer on a busy machine lands a 10-frame loop at 10 fps back on
+# the frame it started from.
 _PLAYING = """async (selector) => { const ps = Array.from(document.querySelectorAll(selector))
         .filter((p) => Number((p.querySelector('.vv-frame-label')?.textContent ?? '0 / 1').split('/')[1]) > 1);
-    const before = ps.map((p) => p.dataset.frame);
-    await new Promise((r) => setTimeout(r, 900));
-    return ps.map((p, i) => p.dataset.playing === 'true' && p.dataset.frame !== before[i]); }"""
+    const seen = ps.map(() => new Set()), playing = ps.map(() => true);
+    for (let k = 0; k < 30; k++) {
+        ps.forEach((p, i) => { seen[i].add(p.dataset.frame); playing[i] = playing[i] && p.dataset.playing === 'true'; });
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    return ps.map((p, i) => playing[i] && seen[i].size > 1); }"""
 
 
 def _assert_all_play(page, selector: str, expected: int, name: str) -> None:
