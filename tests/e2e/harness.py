@@ -190,6 +190,14 @@ class NotebookPage:
     def python_value(self, expr: str):
         return json.loads(self.execute(f"import json as _j; print(_j.dumps({expr}))").strip().splitlines()[-1])
 
+    def wait_value(self, expr: str, want, timeout_s: float = 30) -> None:
+        """Polls ``expr`` in the kernel until it equals ``want``: what the page sends reaches Python asynchronously."""
+        deadline = time.monotonic() + timeout_s
+        while (value := self.python_value(expr)) != want:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{expr} never became {want!r} in {timeout_s} s; last {value!r}")
+            self.page.wait_for_timeout(200)
+
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"

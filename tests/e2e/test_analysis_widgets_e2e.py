@@ -29,14 +29,6 @@ def _click_bar(page, index: int) -> None:
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 4)
 
 
-def _wait_python(nb, expr: str, want, tries: int = 60) -> None:
-    for _ in range(tries):
-        if nb.python_value(expr) == want:
-            return
-        nb.page.wait_for_timeout(500)
-    raise AssertionError(f"{expr} never became {want!r}; last {nb.python_value(expr)!r}")
-
-
 def test_histogram_click_plays_that_class_and_units_switch_in_place(open_notebook):
     nb = open_notebook("histogram.ipynb", [HISTOGRAM])
     nb.run_all()
@@ -49,7 +41,7 @@ def test_histogram_click_plays_that_class_and_units_switch_in_place(open_noteboo
     bars = nb.python_value("list(hist.figure.data[0].x)")
     assert bars[0] in clips.inner_text()  # the unit's top class plays first
     _click_bar(page, 5)
-    _wait_python(nb, "hist.picked_class", bars[5])
+    nb.wait_value("hist.picked_class", bars[5])
     page.wait_for_function("(c) => document.querySelectorAll('.vv-player')[1].innerText.includes(c + ' #')",
                            arg=bars[5], timeout=30_000)
     page.wait_for_function("() => document.querySelectorAll('.vv-player')[1].dataset.ready === 'true'")
@@ -61,7 +53,7 @@ def test_histogram_click_plays_that_class_and_units_switch_in_place(open_noteboo
     assert min(rgb) > 20 and min(flow) > 20, (rgb, flow)
     # switching the unit in the menu redraws the same plot and players
     page.locator("select").filter(has_text="fc8 · unit 9").select_option(label="fc8 · unit 9")
-    _wait_python(nb, "hist.unit", ["fc8", 9])
+    nb.wait_value("hist.unit", ["fc8", 9])
     top = nb.python_value("hist.figure.data[0].x[0]")
     page.wait_for_function("(c) => document.querySelector('.js-plotly-plot .xtick text').textContent === c",
                            arg=top, timeout=30_000)
@@ -100,7 +92,7 @@ def test_picking_a_confusion_pair_updates_the_comparison(open_notebook):
     assert len(options) >= 2, options
     label = nb.python_value("view.pair_menu.options[1][0]")
     page.locator("select").filter(has_text=label).select_option(label=label)
-    _wait_python(nb, "list(view.pair)", options[1])
+    nb.wait_value("list(view.pair)", options[1])
     a, b = options[1]
     page.wait_for_function(
         "([a, b]) => { const t = document.querySelectorAll('.vv-player')[0].innerText;"
@@ -111,7 +103,7 @@ def test_picking_a_confusion_pair_updates_the_comparison(open_notebook):
     # a click on an off-diagonal heatmap cell picks that pair: cello (row 8) predicted as violin (column 9)
     box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 9.5 / 14, box["y"] + box["height"] * 8.5 / 14)
-    _wait_python(nb, "list(view.pair)", ["cello", "violin"])
+    nb.wait_value("list(view.pair)", ["cello", "violin"])
     page.wait_for_function("() => document.querySelectorAll('.vv-player')[0].innerText.includes('cello')",
                            timeout=60_000)
     # the pairs list stays inside the output area: it wraps below the matrix rather than running past the edge

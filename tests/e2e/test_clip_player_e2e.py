@@ -73,8 +73,7 @@ def test_clip_player_in_jupyterlab(open_notebook):
     page.locator(".vv-player .vv-play").click()
     page.wait_for_selector('.vv-player[data-playing="false"]')
     shown = int(page.locator(".vv-player").get_attribute("data-frame"))
-    page.wait_for_timeout(400)
-    assert nb.python_value("[w.playing, w.frame]") == [False, shown]
+    nb.wait_value("[w.playing, w.frame]", [False, shown])
     assert square_at(nb)[0] == shown  # still on the same frame
 
     # scrubbing shows the chosen frame and reaches Python
@@ -84,15 +83,14 @@ def test_clip_player_in_jupyterlab(open_notebook):
     assert square_at(nb) == (5, expected_square(5))
     assert read(nb, 1, xs=[2], y=2)["pixels"][0] != [0, 0, 0]  # the flow clip drew too
     nb.screenshot("clip_player_scrubbed")
-    page.wait_for_timeout(300)
-    assert nb.python_value("w.frame") == 5
+    nb.wait_value("w.frame", 5)
 
     # keyboard: step forward
     page.locator(".vv-player").focus()
     page.keyboard.press("ArrowRight")
     wait_frame(nb, 6)
-    page.wait_for_timeout(300)
-    assert nb.python_value("w.frame") == 6 and square_at(nb) == (6, expected_square(6))
+    nb.wait_value("w.frame", 6)
+    assert square_at(nb) == (6, expected_square(6))
 
     # Python changes reach the page: a seek, then new clips in place
     nb.execute("w.frame = 2")

@@ -112,10 +112,9 @@ def test_the_largest_state_the_budget_allows_arrives_intact(page, open_notebook)
                   " s.dispatchEvent(new Event('input', { bubbles: true })); }")
     page.locator(".vv-player").focus()
     page.keyboard.press("ArrowRight")
-    page.wait_for_timeout(500)
+    nb.wait_value("[w.playing, w.frame]", [False, 6])  # so every message the player sent has arrived
     sent = page.evaluate("() => window.__ws.sent")
     print(f"budget {budget:,} B, estimate {size:,} B, update received {received:,} B, full state received "
           f"{full:,} B, sent back {sent}")
     assert len(sent) >= 3 and max(sent) < 1024, sent
-    assert nb.python_value("[w.playing, w.frame]") == [False, 6]
     assert not page.evaluate("() => window.__ws.closes") and not page.page_errors
