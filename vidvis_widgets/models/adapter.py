@@ -10,6 +10,7 @@ its class names, and the default layer of each method. :func:`adapter_of` also d
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -170,21 +171,23 @@ class ModelAdapter:
         if self.kind != "pathways":
             return [x]
         t = x.shape[2]
-        out = []
-        for _, stride in self.pathways:
-            index = torch.linspace(0, t - 1, max(1, t // stride), device=x.device).long()
-            out.append(x if stride == 1 else x.index_select(2, index))
-        return out
+        return [x if stride == 1 else x.index_select(2, _even_frames(t, max(1, t // stride), x.device))
+                for _, stride in self.pathways]
 
     def forward_args(self, inputs) -> tuple:
         """The ``forward`` arguments for the model's inputs in stream order: each its own argument, or for a
         multi-pathway model all in one list (PyTorchVideo's ``model([slow, fast])``)."""
         return (list(inputs),) if self.kind == "pathways" else tuple(inputs)
 
+    def clip_args(self, x: torch.Tensor) -> tuple:
+        """N×3×T×H×W model units, already at the size the model is to see, as ``forward`` arguments: the clip, or
+        a multi-pathway model's pathways sampled from it."""
+        return self.forward_args(self.split(x))
+
     def model_args(self, x: torch.Tensor) -> tuple:
         """N×3×T×H×W model units as ``forward`` arguments: resampled where the size is fixed, split into
         pathways where the model has them (``model(*adapter.model_args(x))``)."""
-        return self.forward_args(self.split(self.model_input(x)))
+        return self.clip_args(self.model_input(x))
 
     def logits(self, output: Any) -> torch.Tensor:
         """The class logits N×K from whatever ``forward`` returned: a tensor, a tuple (the first tensor), or an
@@ -266,6 +269,13 @@ def _check_rgb(rgb: np.ndarray, first: int) -> None:
     if np.issubdtype(rgb.dtype, np.floating) and (lo < -_RANGE_TOLERANCE or hi > 1 + _RANGE_TOLERANCE):
         raise ValueError(f"rgb holds floats in [{float(lo):.4g}, {float(hi):.4g}]; float RGB is read as [0, 1]: pass "
                          "uint8 0–255, or scale the floats to [0, 1] (e.g. divide 0–255 values by 255)")
+
+
+@functools.lru_cache(maxsize=64)
+def _even_frames(t: int, n: int, device: torch.device) -> torch.Tensor:
+    """``n`` frame indices spread evenly over ``t`` frames (PackPathway's linspace), made once per device: the
+    optimization loops split every step's input without building them again."""
+    return torch.linspace(0, t - 1, n, device=device).long()
 
 
 def adapter_of(model: nn.Module) -> ModelAdapter:

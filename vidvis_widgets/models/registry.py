@@ -112,12 +112,12 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
         model = _load_torchvision(arch, weights, num_frames, size, num_classes or (len(class_names) if class_names
                                                                                    and weights is None else None))
     elif is_pv:
+        arch = name.split(":", 1)[1]
         if num_frames is not None or size is not None:
-            raise ValueError(f"{name} takes only its own input, {PYTORCHVIDEO[name.split(':', 1)[1]][0]} frames at "
-                             f"{PYTORCHVIDEO[name.split(':', 1)[1]][1]}² (its head pools a fixed grid); other clips are "
-                             "resampled to it")
-        model = _load_pytorchvideo(name.split(":", 1)[1], weights, num_classes or (
-            len(class_names) if class_names else None))
+            frames, crop = PYTORCHVIDEO[arch]
+            raise ValueError(f"{name} takes only its own input, {frames} frames at {crop}² (its head pools a fixed "
+                             "grid); other clips are resampled to it")
+        model = _load_pytorchvideo(arch, weights, num_classes or (len(class_names) if class_names else None))
     else:
         raise _unknown(name)
     return _named(model, class_names) if class_names is not None else model

@@ -120,7 +120,7 @@ class InputStreams:
             return (self.rgb_units(streams["video"]),)
         if self.kind == "pathways":  # forward([slow, fast])
             if self.joint:
-                return self._adapter.forward_args(self._adapter.split(self.rgb_units(streams["video"])))
+                return self._adapter.clip_args(self.rgb_units(streams["video"]))
             return self._adapter.forward_args([self.rgb_units(streams[s.name]) for s in self.specs])
         a, m = streams["appearance"], streams["motion"]
         rgb = a[:, :, 0] / self._scale(a.device).view(1, 3, 1, 1)

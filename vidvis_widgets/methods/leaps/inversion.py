@@ -193,8 +193,7 @@ class ModelInversion:
         v = self.verifier_adapter.normalize(self.adapter.denormalize(x))  # the model's units → the verifier's
         if self.verifier_size is not None and tuple(v.shape[2:]) != self.verifier_size:
             v = F.interpolate(v, size=self.verifier_size, mode="trilinear", align_corners=False)
-        args = self.verifier_adapter.forward_args(self.verifier_adapter.split(v))  # a SlowFast verifier's pathways
-        return self.verifier_adapter.logits(self.verifier(*args))
+        return self.verifier_adapter.logits(self.verifier(*self.verifier_adapter.clip_args(v)))
 
     # -- running --------------------------------------------------------------------------------------
     def __call__(self, jobs, stimuli: Sequence | None = None, *, steps: int | None = None,

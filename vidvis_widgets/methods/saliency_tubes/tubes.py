@@ -187,7 +187,7 @@ class SaliencyTubes:
         size, fixed = self.adapter.native_shape, self.adapter.fixed_size
         if size is not None and tuple(x.shape[2:]) != (size if fixed else (x.shape[2], *size[1:])):
             x = F.interpolate(x, size=size if fixed else (x.shape[2], *size[1:]), mode="trilinear", align_corners=False)
-        return self.adapter.forward_args(self.adapter.split(x))
+        return self.adapter.clip_args(x)
 
     def _input_buffer(self, shape: torch.Size) -> torch.Tensor:
         """A float N×3×T×H×W tensor (channels-last in memory) for ``shape`` N×T×H×W×3 frames, reused across
