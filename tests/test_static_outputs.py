@@ -133,15 +133,37 @@ def test_results_and_analysis_views_save_their_clips_and_plots(tmp_path):
 
 
 def test_the_wheel_ships_a_jupyterlab_extension_that_jupyter_lists_enabled(tmp_path):
-    """Build the wheel (the front end is already built by the set-up), install it into an empty prefix, and ask
-    JupyterLab for its extensions there: the prebuilt extension is found and enabled, nothing installed by hand."""
+    """Build the wheel from a copy of the tree whose js/ was edited after the set-up built the front end, install
+    it into an empty prefix, and ask JupyterLab for its extensions there: the wheel carries the player built from
+    the edited sources (not the built files it found), and the extension is found and enabled, nothing installed
+    by hand."""
+    import shutil
     import zipfile
 
     repo = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    shutil.copytree(repo, src, ignore=shutil.ignore_patterns(".venv", "node_modules", ".git", "test-artifacts",
+                                                             "notebooks", "benchmarks", "tests", "__pycache__"))
+    (src / "node_modules").symlink_to(repo / "node_modules")
+    assert (src / "vidvis_widgets/static/static_player.js").exists()  # the built files the edit makes stale
+    marker = f"edited after the build {os.getpid()}"
+    player = src / "js/lib/player.ts"
+    player.write_text(player.read_text().replace("could not show these clips", f"could not show these clips ({marker})"))
+    # the builder's `npm install` would touch the shared node_modules (and the network): only the build runs
+    shim = tmp_path / "bin" / "npm"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\n[ "$1" = install ] && exit 0\nexec {shutil.which("npm")} "$@"\n')
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{shim.parent}:{Path(sys.executable).parent}:{os.environ['PATH']}"}
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                    str(tmp_path / "dist"), str(repo)], check=True, capture_output=True, timeout=300)
+                    str(tmp_path / "dist"), str(src)], check=True, capture_output=True, timeout=300, env=env)
     wheel = next((tmp_path / "dist").glob("vidvis_widgets-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
+    with zipfile.ZipFile(wheel) as z:
+        assert marker in z.read("vidvis_widgets/static/static_player.js").decode()  # the HTML copies' player
+        assert marker in z.read("vidvis_widgets/static/clip_player.js").decode()  # the live widget's
+        lab = [n for n in names if "/labextensions/vidvis-widgets/static/" in n and n.endswith(".js")]
+        assert any(marker in z.read(n).decode() for n in lab), lab  # the JupyterLab extension's
     shared = "vidvis_widgets-0.1.0.data/data/share/jupyter/labextensions/vidvis-widgets/"
     assert shared + "package.json" in names and shared + "install.json" in names
     assert any(n.startswith(shared + "static/remoteEntry.") for n in names)
