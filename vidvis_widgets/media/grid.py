@@ -117,3 +117,8 @@ class Displayable:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return self.show()._repr_mimebundle_(include=include, exclude=exclude)
+
+    def _ipython_display_(self) -> None:  # displayed by IPython as its player is, which keeps its output current
+        from IPython.display import display
+
+        display(self.show())

@@ -10,6 +10,8 @@ import time
 
 import ipywidgets as W
 
+from .outputs import refresh_outputs
+
 
 class BackgroundRun:
     """Mixin for the live views: subclasses implement ``_call(callback, stop)`` (the optimization) and
@@ -52,6 +54,8 @@ class BackgroundRun:
         """Blocks until a background run ends; returns the results."""
         if self._thread is not None:
             self._thread.join(timeout)
+            if not self._thread.is_alive():  # a run that ended between cells: its saved copy, sent from here
+                refresh_outputs(self, only_if_stale=True)
         if self.error is not None:
             raise self.error
         return self.result
@@ -61,6 +65,12 @@ class BackgroundRun:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
+        try:
+            self._optimize()
+        finally:  # the saved copy shows how the run ended, also after Stop, Ctrl-C or an error
+            refresh_outputs(self)
+
+    def _optimize(self) -> None:
         self.error = None
         self.stop_button.disabled = False
         self.status.value = "running…"

@@ -187,6 +187,12 @@ class ClipPlayer(anywidget.AnyWidget):
 
         return mimebundle(self, super()._repr_mimebundle_(**kwargs))
 
+    def _ipython_display_(self) -> None:
+        """Displayed in a notebook, the output's saved copy follows the player (see :mod:`.outputs`)."""
+        from .outputs import display_followed
+
+        display_followed(self, self._repr_mimebundle_)
+
     def __repr__(self) -> str:
         caps = [c for c in self.captions if c]
         shown = "; ".join(caps[:4]) + ("; …" if len(caps) > 4 else "")

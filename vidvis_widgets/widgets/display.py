@@ -19,6 +19,7 @@ from ..media.clips import as_clip
 from ..media.grid import GRID_FIELDS, ClipGrid, grid_shape, register_renderer
 from .clip_player import ClipPlayer
 from .figure_image import figure_image
+from .outputs import display_followed
 from .static import grid_json, static_bundle
 
 #: what a ClipPlayer takes besides the grid: its constructor's options and its synced settings
@@ -103,10 +104,14 @@ def view_mimebundle(view, live):
 
 class SavedView:
     """Mixin for the analysis views (boxes of plots and players): their notebook output carries, beside the
-    live view, a static copy of its plots (as images) and clips as they were when the output was made."""
+    live view, a static copy of its plots (as images) and clips, kept current as they change (:mod:`.outputs`)."""
 
     def _repr_mimebundle_(self, **kwargs):
         return view_mimebundle(self, super()._repr_mimebundle_(**kwargs))
+
+    def _ipython_display_(self) -> None:
+        """Displayed in a notebook, the output's saved copy follows the view (see :mod:`.outputs`)."""
+        display_followed(self, self._repr_mimebundle_)
 
 
 def save_clips(obj, path: str | Path, *, image_format: str = "jpeg", quality: int = 90) -> Path:
