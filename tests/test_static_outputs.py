@@ -69,7 +69,9 @@ def test_captions_cannot_close_the_script_or_inject_markup():
     evil = "</script><img src=x onerror=alert(1)>&amp;"
     data = bundle(vv.ClipPlayer(solid((0, 0, 255)), captions=[evil]))
     html = data["text/html"]
-    assert "<img" not in html and html.count("</script>") == 2  # only the fragment's own two tags close
+    # only the fragment's own tags: its poster image and two scripts
+    assert html.count("<img") == 1 and html.startswith('<div class="vv-static-host"><img class="vv-static-poster"')
+    assert "<img src=x" not in html and html.count("</script>") == 2
     assert data[CLIPS_MIME]["captions"] == [evil]  # the text itself is kept, shown through textContent
 
 

@@ -6,7 +6,7 @@ Every ClipPlayer output (and so every result's ``show()``) carries, under a size
   JupyterLab extension shipped in the wheel renders it, declared safe, so a saved, untrusted notebook with no
   kernel plays it; it ranks below the live widget, so with a kernel the widget shows, once.
 - ``text/html``: the same grid with a small inline player, for nbconvert's HTML (offline: no widget manager,
-  no CDN) and other viewers that run a page's scripts;
+  no CDN) and other viewers that run a page's scripts; where none run, it shows the poster;
 - ``image/png``: a poster, the grid's first frame with its captions, for viewers that only show images.
 
 :func:`static_outputs` chooses ``"full"`` (all three), ``"poster"`` (the PNG only) or ``"none"``, and the
@@ -140,10 +140,21 @@ def script_json(data: object) -> str:
     return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def grid_html(doc: dict) -> str:
-    """A self-contained HTML fragment that plays ``doc`` with no kernel, widget manager or network."""
+#: what a viewer that runs no scripts shows above the poster (and what it reads out)
+POSTER_ALT = "vidvis clips: the first frame of a saved clip grid; it plays where JavaScript runs"
+
+
+def grid_html(doc: dict, poster: bytes | None = None) -> str:
+    """A self-contained HTML fragment that plays ``doc`` with no kernel, widget manager or network. Until its
+    script runs, and where scripts cannot run (a sanitizing viewer, JupyterLab without the extension), it shows
+    the ``poster`` PNG as a data-URI image, which sanitizers keep."""
     runtime = _frontend.read_asset("static_player.js").replace("</script", "<\\/script")
-    return (f'<div class="vv-static-host">vidvis clips: this saved copy plays where JavaScript runs</div>'
+    if poster:
+        still = (f'<img class="vv-static-poster" alt="{POSTER_ALT}" title="{POSTER_ALT}" '
+                 f'src="data:image/png;base64,{base64.b64encode(poster).decode("ascii")}">')
+    else:
+        still = POSTER_ALT
+    return (f'<div class="vv-static-host">{still}</div>'
             f'<script type="{CLIPS_MIME}">{script_json(doc)}</script><script>{runtime}</script>')
 
 
@@ -231,7 +242,7 @@ def static_bundle(clips: Sequence[Clip | None], *, captions: Sequence[str] | Non
         if reuse:  # the widget's own sheets, as they are
             doc["clips"] = [None if p is None else {**p, "data": base64.b64encode(bytes(p["data"])).decode("ascii")}
                             for p in encoded]
-        size = 2 * len(script_json(doc)) + runtime + math.ceil(len(poster) * 4 / 3)
+        size = 2 * len(script_json(doc)) + runtime + 2 * math.ceil(len(poster) * 4 / 3)  # the poster: PNG and HTML
         tried.append(size)
         if size <= budget:
             break
@@ -252,4 +263,4 @@ def static_bundle(clips: Sequence[Clip | None], *, captions: Sequence[str] | Non
                 f"(it was {_mb(tried[0])}); with a kernel the live player shows everything. "
                 "vidvis_widgets.static_outputs(budget=...) sets the budget.")
         doc["note"] = note
-    return {CLIPS_MIME: doc, "text/html": grid_html(doc), "image/png": base64.b64encode(poster).decode("ascii")}
+    return {CLIPS_MIME: doc, "text/html": grid_html(doc, poster), "image/png": base64.b64encode(poster).decode("ascii")}
