@@ -53,12 +53,23 @@ class CorruptStoreError(RuntimeError):
 INDEX = "index.sqlite"
 
 
-def as_store(store) -> "ResultStore | None":
-    """What a method's ``store=`` argument means: ``None`` / ``False`` no store, ``True`` the default one,
-    else the :class:`ResultStore` given."""
+def as_store(store, name: str = "store") -> "ResultStore | None":
+    """What a method's ``store=`` argument means: ``None`` / ``False`` no store, ``True`` the default one, a
+    folder path (str or ``os.PathLike``) the store in that folder, else the :class:`ResultStore` given.
+    Anything else is refused, naming ``name``."""
     if store is None or store is False:
         return None
-    return ResultStore() if store is True else store
+    if store is True:
+        return ResultStore()
+    if isinstance(store, (str, os.PathLike)):
+        if not str(store):
+            raise ValueError(f"{name} is an empty path; expected a folder path, True (the default store), a "
+                             "ResultStore or None")
+        return ResultStore(store)
+    if not isinstance(store, ResultStore):
+        raise TypeError(f"{name} must be None, True (the default store), a folder path (str or Path) or a "
+                        f"ResultStore; got {type(store).__name__}")
+    return store
 
 
 def weights_hash(model: nn.Module) -> str:
@@ -208,7 +219,13 @@ class ResultStore:
         hit = self.get(weights, method, params)
         if hit is not None:
             return hit
-        arrays, meta = compute()
+        out = compute()
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], dict)):
+            got = f"a {len(out)}-tuple" if isinstance(out, tuple) else type(out).__name__
+            raise TypeError(f"get_or_compute's compute() for method {method!r} must return a pair (arrays, meta): "
+                            "a dict of name → numpy array and a dict of JSON-like metadata (or None); it returned "
+                            f"{got}")
+        arrays, meta = out
         self.put(weights, method, params, arrays, meta)
         return arrays, meta
 

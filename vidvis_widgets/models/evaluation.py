@@ -87,7 +87,7 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 64, num_workers: in
              device: torch.device | str | None = None, store=None) -> Evaluation:
     """Runs ``model`` over a labelled ``dataset`` (a map-style dataset of dicts or a dict of stacked arrays,
     as :func:`~vidvis_widgets.methods.activation_maximization.response_statistics` takes). ``store`` (a
-    :class:`~vidvis_widgets.store.ResultStore` or ``True``) keeps the logits keyed by the weights and the
+    :class:`~vidvis_widgets.store.ResultStore`, a folder path or ``True``) keeps the logits keyed by the weights and the
     dataset's ``cache_key``."""
     from ..data.loading import batches, check_classes, check_labels, dataset_key
 

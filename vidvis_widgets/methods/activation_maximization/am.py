@@ -62,7 +62,7 @@ class ActivationMaximization:
     and weaker. ``lr`` and ``init_scale`` are in units of the model's normalized input per stream (one
     RGB std, one flow_scale of flow): Adam steps of 0.5 decaying to 0.05, from N(0, 1) noise.
 
-    ``store``: a :class:`~vidvis_widgets.store.ResultStore` (or ``True`` for the default one). Each job's
+    ``store``: a :class:`~vidvis_widgets.store.ResultStore`, its folder's path or ``True`` (the default one). Each job's
     completed result is kept under the model's weights, the job, â and every setting; a later call loads
     the stored jobs and optimizes only the rest. Stopped or interrupted runs are not stored.
     """

@@ -112,7 +112,7 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
     8) when the model is on a GPU. It is 0 on the CPU and for in-memory arrays: there the workers would
     take cores from the model itself. On 2 cores, 2 workers halved throughput (see benchmarks/).
 
-    ``store``: a :class:`~vidvis_widgets.store.ResultStore` (or ``True`` for the default one) that keeps
+    ``store``: a :class:`~vidvis_widgets.store.ResultStore`, its folder's path, or ``True`` (the default one) that keeps
     the result keyed by the model's weights, the dataset's ``cache_key`` and these settings, so the same
     call later loads it instead of running the pass.
 

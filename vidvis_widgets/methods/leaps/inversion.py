@@ -87,7 +87,7 @@ class ModelInversion:
     ``feature_pooling``: ``"batch"`` (R_feat's statistics over all the jobs of a variant in the call, so
     a batch spanning the classes is held to the dataset's statistics as a whole) or ``"video"`` (each video
     to them alone, so a batch gives exactly what its jobs give alone).
-    ``store``: a :class:`~vidvis_widgets.store.ResultStore` (or ``True`` for the default one), as for
+    ``store``: a :class:`~vidvis_widgets.store.ResultStore`, its folder's path, or ``True`` (the default one), as for
     activation maximization: each job's answer is kept under both networks' weights, the job, its stimulus's
     content and every setting; a later call loads it instead of optimizing. With ``feature_pooling="batch"``
     a job's answer depends on its batch-mates, so it is kept for, and found by, the same batch of jobs.

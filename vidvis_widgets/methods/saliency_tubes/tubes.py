@@ -127,8 +127,8 @@ class SaliencyTubes:
     head allows it). ``layer``: the layer whose maps the tubes are made of (default: the last layer with
     space-time maps before the head; conv5_fusion for the two-stream model). ``batch_size``: clips per
     forward pass. ``bf16``: autocast the forward pass on devices that support it. ``store``: a
-    :class:`~vidvis_widgets.store.ResultStore` (or ``True``): a call's result is kept under the model's weights,
-    the clips' content and the settings, and the same call again loads it instead of running the model.
+    :class:`~vidvis_widgets.store.ResultStore`, a folder path or ``True``: a call's result is kept under the
+    model's weights, the clips' content and the settings, and the same call again loads it instead of running the model.
     """
 
     def __init__(self, model: nn.Module, *, method: str = "auto", layer: str | None = None,
