@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,52 @@ NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 SHIPPED = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 #: how the test runs keep notebooks short: few optimization steps, a private result store
 FAST = {"VIDVIS_AM_STEPS": "6", "VIDVIS_LEAPS_STEPS": "6"}
+
+
+#: marks every process this test run starts (kernels inherit it, through a Jupyter server or nbclient), so that a
+#: kernel left running is found even when the server that started it is gone
+RUN_MARK = "VIDVIS_TEST_RUN"
+os.environ[RUN_MARK] = uuid.uuid4().hex
+
+
+def live_kernels() -> list[str]:
+    """The kernels this test run started that are still alive: each running Jupyter server's ``/api/kernels``,
+    and every ipykernel process that carries this run's mark."""
+    import psutil
+
+    from .e2e.harness import JupyterLab
+
+    found = [f"{server.base}/api/kernels: {k['id']} ({k.get('execution_state')})"
+             for server in list(JupyterLab.running) for k in server.kernels()]
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if any("ipykernel" in a for a in proc.info["cmdline"] or ()) and \
+                    proc.environ().get(RUN_MARK) == os.environ[RUN_MARK]:
+                found.append(f"pid {proc.info['pid']}: {' '.join(proc.info['cmdline'])}")
+        except psutil.Error:  # it ended, or is not ours to read
+            pass
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_kernel_outlives_its_test():
+    """Fails a test that leaves a notebook kernel running after its own teardown (a kernel that is ending gets a
+    few seconds to go)."""
+    yield
+    deadline = time.monotonic() + 10
+    while (left := live_kernels()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"kernels outlived the test: {left}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_kernel_outlives_the_run():
+    """Fails the run if a kernel is still alive once every fixture of the session (servers included) has ended."""
+    yield
+    deadline = time.monotonic() + 15
+    while (left := live_kernels()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"kernels outlived the test run: {left}"
 
 
 def user_video_folders(folder: Path) -> dict[str, str]:

@@ -26,6 +26,9 @@ def page(browser):
     p.page_errors = errors
     yield p
     context.close()
+    # the page is gone: so are the kernels it started (a session-scoped server would otherwise keep one per test)
+    for server in list(JupyterLab.running):
+        server.shutdown_kernels()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +57,9 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
 class JupyterLab:
     """``jupyter lab`` on 127.0.0.1 with a private token, settings and workspace folder."""
 
+    #: the servers started and not yet stopped, so that the tests can check that no kernel outlives its test
+    running: "set[JupyterLab]" = set()
+
     def __init__(self, root: Path, *, starts_kernel: bool = True, app: str = "jupyterlab"):
         self.root = root
         self.starts_kernel, self.app = starts_kernel, app
@@ -91,6 +95,7 @@ class JupyterLab:
             try:
                 with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=2) as r:
                     if r.status == 200:
+                        JupyterLab.running.add(self)
                         return
             except OSError:
                 time.sleep(0.3)
@@ -105,13 +110,65 @@ class JupyterLab:
             return f"{self.base}/notebooks/{notebook}?token={self.token}"
         return f"{self.base}/lab/tree/{notebook}?token={self.token}&reset"
 
+    def api(self, method: str, path: str, timeout: float = 30):
+        """The server's REST API (``/api/...``) with the token; returns the decoded JSON answer or None."""
+        request = urllib.request.Request(f"{self.base}{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            body = r.read()
+        return json.loads(body) if body else None
+
+    def kernels(self) -> list[dict]:
+        """The kernels the server holds now (``GET /api/kernels``)."""
+        return self.api("GET", "/api/kernels")
+
+    def shutdown_kernels(self, timeout: float = 30) -> None:
+        """Ends every session and kernel of the server through its REST API and waits until none is left."""
+        deadline = time.monotonic() + timeout
+        for session in self.api("GET", "/api/sessions"):
+            self._delete(f"/api/sessions/{session['id']}")
+        while (kernels := self.kernels()) and time.monotonic() < deadline:
+            for kernel in kernels:
+                self._delete(f"/api/kernels/{kernel['id']}")
+        if kernels:
+            raise AssertionError(f"kernels still running after {timeout} s: {kernels}")
+
+    def _delete(self, path: str) -> None:
+        try:
+            self.api("DELETE", path)
+        except urllib.error.HTTPError as e:  # it ended on its own in the meantime
+            if e.code != 404:
+                raise
+
     def stop(self) -> None:
+        """Shuts the kernels down, then the server; kills what of it is still there after 15 s."""
+        JupyterLab.running.discard(self)
         if self.proc and self.proc.poll() is None:
+            try:
+                self.shutdown_kernels()
+            except (OSError, AssertionError):
+                pass  # the server is ended below anyway, and its kernels with it
+            children = _descendants(self.proc.pid)
             self.proc.terminate()
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait(15)
+            for child in children:  # a kernel the server could not end is not left running
+                try:
+                    child.kill()
+                except Exception:  # noqa: BLE001 - it is gone already
+                    pass
+
+
+def _descendants(pid: int) -> list:
+    try:
+        import psutil
+
+        return psutil.Process(pid).children(recursive=True)
+    except Exception:  # noqa: BLE001 - no psutil, or the process is gone
+        return []
 
 
 @contextmanager
@@ -165,6 +222,12 @@ class NotebookPage:
             " && s.session.kernel.status === 'idle'; }",
             timeout=90_000,
         )
+
+    def shutdown_kernel(self) -> None:
+        """Ends this notebook's session and its kernel through the server's REST API."""
+        for session in self.lab.api("GET", "/api/sessions"):
+            if session.get("path") == self.notebook:
+                self.lab._delete(f"/api/sessions/{session['id']}")
 
     def accept_dialogs(self) -> None:
         # a fresh JupyterLab may ask which kernel to use; accept its default
