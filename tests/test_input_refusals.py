@@ -54,3 +54,15 @@ def test_get_or_compute_names_what_compute_must_return(tmp_path):
     with pytest.raises(TypeError, match="returned a 3-tuple"):
         store.get_or_compute(torch.nn.Linear(2, 2), "m", {}, lambda: ({}, {}, {}))
     assert len(store) == 0
+
+
+# -- pathways="joint" on a model without pathways ---------------------------------------------------------------
+def test_am_refuses_joint_pathways_on_a_single_stream_or_two_stream_model(r3d):
+    from vidvis_widgets.methods import ActivationMaximization
+
+    with pytest.raises(ValueError, match=r"pathways='joint' is for multi-pathway models.*tiny_r3d is a clip model"):
+        ActivationMaximization(r3d, pathways="joint")
+    with pytest.raises(ValueError, match=r"tiny_two_stream is a two-stream model, with no pathways to join"):
+        ActivationMaximization(load_model("tiny_two_stream"), pathways="joint")
+    assert ActivationMaximization(r3d).streams.names == ("video",)  # the default still takes it
+

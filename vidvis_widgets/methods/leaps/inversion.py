@@ -534,8 +534,9 @@ class ModelInversion:
 
         head = self.adapter.logit_layer
         # one video, as LEAPS optimizes: a multi-pathway model's pathways sample it
+        joint = "joint" if self.adapter.kind == "pathways" else "separate"
         am = ActivationMaximization(self.model, input_shape=(3, *self.size), steps=steps, bf16=self.bf16,
-                                    device=self.device, pathways="joint")
+                                    device=self.device, pathways=joint)
         stages: list[tuple[int, np.ndarray]] = []
 
         def on_progress(snap):
