@@ -150,6 +150,7 @@ class Probe:
         self.outputs: dict[str, torch.Tensor] = {}
         self.raw: dict[str, Any] = {}
         self.bn_inputs: dict[str, torch.Tensor] = {}
+        self.rectified: set[str] = set()  # the layers last recorded as their final ReLU's input
         self._handles: list = []
         for name in self.layers:
             module = model.get_submodule(name)
@@ -179,8 +180,10 @@ class Probe:
             # (a block ending in that ReLU); a concatenation of branches (an Inception block) is read as it is
             if "out" in last and first_tensor(out) is last["out"]:
                 self._record(name, last["pre"])
+                self.rectified.add(name)
             else:
                 self._record(name, out)
+                self.rectified.discard(name)
             last.clear()
             return out if leaf else None
         return hook

@@ -91,7 +91,8 @@ class LeapsView(SavedView, BackgroundRun, W.VBox):
         if results and results[0].stages:
             self._show_stages(results[0].stages)
         first = results[0] if results else None
-        probs = ", ".join(f"{r.probabilities[self.target]:.2f}" for r in results)
+        probs = ", ".join(f"{r.probabilities[self.target]:.2f}" if r.probabilities.size else "not measured"
+                          for r in results)
         self.status.value = html.escape(
             f"{first.status if first else 'stopped'} after {first.settings['steps'] if first else 0} steps in "
             f"{seconds:.1f} s; p(target) per seed: {probs}")

@@ -30,7 +30,7 @@ from ...checks import number
 from ...models.registry import is_embedded
 from ..core.cache import Cached
 from ..core.loop import LoopOutcome, Snapshot, autocast, pre_activation_layers, run_batched, seeded_starts
-from ..core.objectives import BatchedObjective, Objective, energy, tv, unit, unit_values
+from ..core.objectives import BatchedObjective, JobUnits, Objective, energy, tv, unit
 from ..core.regularizers import project_to_bound
 from ..core.streams import InputStreams
 from .results import NOT_MEASURED, PRESETS, UNKNOWN_MAX, AMJob, AMResult, AMResults, as_job, sweep
@@ -346,7 +346,7 @@ class ActivationMaximization:
         init, _ = self._starts(list(jobs), None)
         return AMResults(AMResult(
             job=j, **self._display(init, i), activation=np.zeros(0), objective=np.zeros(0),
-            normalized_activation=float("nan"), activation_max=float("nan"), activation_max_source=NOT_MEASURED,
+            normalized_activation=None, activation_max=None, activation_max_source=NOT_MEASURED,
             best_step=0, status=status, diverged_at=None, settings={**self._settings(0), "job": asdict(j)})
             for i, j in enumerate(jobs))
 
@@ -405,6 +405,7 @@ class ActivationMaximization:
         bounds = {s: torch.full((len(job_list),), self.bound, device=self.device) for s in self.streams.names}
         layers = {s.target for s in objective.slots if s.kind == "unit"}
         streams, device, bf16 = self.streams, self.device, self.bf16
+        units = JobUnits([j.layer for j in job_list], [j.channel for j in job_list], device)  # a for the results
 
         # the model run may be a stack of checkpoints, whose adapter says how its taps lay out the layers
         layout = self.layout if model is self.model else adapter_of(model).layer_layout
@@ -414,7 +415,7 @@ class ActivationMaximization:
             def score(moved, xs):
                 with autocast(device, bf16):
                     model(*streams.model_inputs(moved))
-                return objective(acts, xs)
+                return {**objective(acts, xs), "keep": {"unit": units(acts, probe.rectified)}}
 
             def project(xs):
                 for k, b in bounds.items():
@@ -464,21 +465,19 @@ class ActivationMaximization:
     def _results(self, jobs: list[AMJob], outcome: LoopOutcome) -> AMResults:
         layers = sorted({j.layer for j in jobs})
         maxima = self.activation_max(layers)
-        status = outcome.status
-        try:
+
+        def measure():  # a on the returned inputs, un-jittered, after the ReLU
             with frozen(self.model), Probe(self.model, layers, layout=self.layout) as probe, torch.no_grad():
                 self.model(*self.streams.model_inputs(outcome.best))
-                raw = {l: probe.outputs[l].float() for l in layers}
-            finals = np.array([float(unit_values(raw[j.layer][i:i + 1],
-                                                 torch.tensor([j.channel], device=self.device))[0])
-                               for i, j in enumerate(jobs)])
-        except KeyboardInterrupt:  # the inputs are kept; only their final activation is not known
-            finals, status = np.full(len(jobs), np.nan), "interrupted"
+                return JobUnits([j.layer for j in jobs], [j.channel for j in jobs], self.device)(probe.outputs)
+        # after a Stop, a Ctrl-C or a batch that all diverged: a as the best step measured it, no further pass
+        finals, status = outcome.measured("unit", measure), outcome.status
+        finals = finals.cpu().numpy() if finals is not None else [None] * len(jobs)
         known = self._max_source != UNKNOWN_MAX
         a_hat = np.array([float(maxima[j.layer][j.channel]) if known else 1.0 for j in jobs], np.float64)
         # the history holds a/(ρ²â') with â' = â where positive, else 1 (see objective()); report a/â'
         scale = np.array([self._rho(j.layer) ** 2 for j in jobs])
-        settings = self._settings(outcome.steps_run)
+        settings = {**self._settings(outcome.steps_run), "final_values": outcome.values_from}
         empty = np.zeros((0, len(jobs)))  # a run interrupted before its first step and its judging has no parts
         unit_history, total = outcome.history.get("unit", empty), outcome.history.get("total", empty)
         out = AMResults()
@@ -486,7 +485,8 @@ class ActivationMaximization:
             out.append(AMResult(
                 job=j, **self._display(outcome.best, i), activation=unit_history[:, i] * scale[i],
                 objective=total[:, i],
-                normalized_activation=float(finals[i] / a_hat[i]) if a_hat[i] > 0 else float("nan"),
+                normalized_activation=None if finals[i] is None else float(finals[i] / a_hat[i]) if a_hat[i] > 0
+                else float("nan"),
                 activation_max=float(a_hat[i]),
                 activation_max_source=self._max_source if a_hat[i] > 0 else
                 f"{self._max_source}: the unit never fires there (â = {a_hat[i]:g}), so a/â is undefined",

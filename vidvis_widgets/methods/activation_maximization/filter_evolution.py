@@ -141,4 +141,5 @@ def _slice(outcome, rows: slice):
         status = "completed"
     return LoopOutcome({k: v[rows] for k, v in outcome.best.items()}, outcome.best_score[rows],
                        outcome.best_step[rows], {k: v[:, rows] for k, v in outcome.history.items()},
-                       outcome.steps_run, status, diverged)
+                       outcome.steps_run, status, diverged, kept={k: v[rows] for k, v in outcome.kept.items()},
+                       judged=outcome.judged)

@@ -72,15 +72,18 @@ class AMResult(Displayable, OptimizedResult):
     RGB on 0–255; ``motion``: L×2×H×W flow in pixels (two-stream only); ``pathways``: a multi-pathway model's
     (SlowFast's) inputs by pathway, slowest first, each T_p×H×W×3 like ``appearance`` (which holds the first).
     ``activation`` and ``objective``: per step, the normalized activation a/â (with jitter) and the full
-    objective of eq. 1."""
+    objective of eq. 1. ``normalized_activation``: a/â of the returned input, measured on a final pass after a
+    run that took every step, else (a Stop, a Ctrl-C, a batch that all diverged) as the best step's pass measured
+    it (``settings["final_values"]`` says which); ``None``, not measured, for a job stopped before its first
+    step, whose ``activation_max`` is ``None`` too when â was not measured yet."""
 
     job: AMJob
     appearance: np.ndarray
     motion: np.ndarray | None
     activation: np.ndarray
     objective: np.ndarray
-    normalized_activation: float
-    activation_max: float
+    normalized_activation: float | None
+    activation_max: float | None
     activation_max_source: str
     pathways: dict[str, np.ndarray] | None = None
 
@@ -152,7 +155,8 @@ class AMResult(Displayable, OptimizedResult):
                    **{k: arrays[k] for k in _ARRAYS if k != "motion"}, **meta)
 
     def __repr__(self) -> str:
-        return (f"AMResult({self.title}: normalized activation {self.normalized_activation:.3g} "
+        a = "not measured" if self.normalized_activation is None else f"{self.normalized_activation:.3g}"
+        return (f"AMResult({self.title}: normalized activation {a} "
                 f"(â from {self.activation_max_source}), best at step {self.best_step}, {self.status})")
 
 

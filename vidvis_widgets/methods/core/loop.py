@@ -4,6 +4,13 @@ for N jobs per step, weights frozen, no host synchronization except every ``ever
 Stopping (an Event set from a Stop button), interrupting the kernel, or a job's objective turning
 NaN or infinite all end with each job's best input so far; a job that diverges is frozen at its
 best input and the step it diverged at is reported.
+
+Each job's best input, its score and what ``score`` asks to keep of the pass (``parts["keep"]``: a unit's
+value, the logits) are updated on the device in every step, so a Stop or a Ctrl-C needs no further forward
+pass: it is answered after the forward pass of the step it lands in (the backward pass, which would only
+prepare an input nobody evaluates, is skipped), and the results are built from what the steps measured. Only a
+run that took every step is judged once more on its un-jittered inputs (:attr:`LoopOutcome.judged`). A batch
+whose jobs have all diverged ends at the step the device reports it (at once on a CPU), without a host sync.
 """
 
 from __future__ import annotations
@@ -68,6 +75,10 @@ class Snapshot:
         return self.history["total"]
 
 
+#: :attr:`LoopOutcome.values_from` of a judged run
+JUDGED = "a final pass on the returned input"
+
+
 @dataclass
 class LoopOutcome:
     best: dict[str, torch.Tensor]
@@ -78,6 +89,29 @@ class LoopOutcome:
     status: str  # "completed" | "stopped" | "interrupted" | "diverged"
     diverged_at: np.ndarray  # (N,), −1 where the job stayed finite
     extra: dict = field(default_factory=dict)
+    #: ``parts["keep"]`` of the pass that scored each job's returned input (N×… per name); empty when no step ran
+    kept: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: whether the returned inputs were judged on a final un-jittered pass (a run that took every step); after a
+    #: Stop, a Ctrl-C or a batch that all diverged, ``kept`` comes from the best step's (jittered) pass instead
+    judged: bool = False
+
+    def measured(self, name: str, measure: Callable[[], torch.Tensor]) -> torch.Tensor | None:
+        """Each job's ``name`` on its returned input: ``measure()``, a pass on those inputs, after a judged run;
+        else, with no further pass, what the pass of the job's best step kept; ``None`` when no step ran. A
+        Ctrl-C during ``measure`` falls back to the kept values and makes the run "interrupted"."""
+        if self.judged:
+            try:
+                return measure()
+            except KeyboardInterrupt:
+                self.status, self.judged = "interrupted", False
+        return self.kept.get(name)
+
+    @property
+    def values_from(self) -> str:
+        """Where the results' final values come from, as a result's settings say it."""
+        if self.judged:
+            return JUDGED
+        return "the best step's pass (jittered)" if self.kept else "not measured (no step ran)"
 
     def job_status(self, i: int, status: str | None = None) -> dict:
         """Job ``i``'s ``best_step``, ``status`` and ``diverged_at`` (an :class:`~.result.OptimizedResult`'s
@@ -123,9 +157,11 @@ def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, l
     opt = torch.optim.Adam([{"params": [v], "scale": scales[k]} for k, v in xs.items()], lr=lr)
     hist: dict[str, torch.Tensor] = {}
     best = {k: v.detach().clone() for k, v in xs.items()}
+    kept: dict[str, torch.Tensor] = {}
     best_score = torch.full((n,), -math.inf, device=device)  # sign × total: higher is better
     best_step = torch.full((n,), -1, dtype=torch.long, device=device)
     diverged_at = torch.full((n,), -1, dtype=torch.long, device=device)
+    all_diverged = DeviceFlag(device)
     status, done = "completed", 0
 
     def snapshot(done: int) -> Snapshot:
@@ -141,7 +177,8 @@ def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, l
                 group["lr"] = group["scale"] * cosine_lr(lr, lr_end, step, steps)
             moved = xs if shifts is None else {k: roll_per_job(v, shifts[step, :, 0], shifts[step, :, 1])
                                                for k, v in xs.items()}
-            parts = score(moved, xs)
+            parts = dict(score(moved, xs))
+            keep = parts.pop("keep", {})
             goal = sign * parts["total"].float()
             finite = torch.isfinite(goal)
             for k, v in parts.items():
@@ -154,7 +191,19 @@ def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, l
                 best_score.copy_(torch.where(improved, goal, best_score))
                 best_step.copy_(torch.where(improved, step, best_step))
                 for k, v in xs.items():
-                    best[k] = torch.where(improved.view(-1, *([1] * (v.dim() - 1))), v.detach(), best[k])
+                    best[k] = torch.where(_rows(improved, v), v.detach(), best[k])
+                for k, v in keep.items():
+                    v = v.detach()
+                    kept[k] = torch.where(_rows(improved, v), v, kept.get(k, torch.full_like(v, float("nan"))))
+            done = step + 1
+            # this step's input is scored and kept: a Stop or Ctrl-C that came during its pass ends the run here,
+            # and so does a batch that has all diverged (seen without waiting for the device)
+            if stop is not None and stop.is_set():
+                status = stop_status(stop)
+                break
+            if all_diverged.seen(diverged_at >= 0):
+                status = "diverged"
+                break
             opt.zero_grad(set_to_none=True)
             (-torch.where(finite, goal, torch.zeros_like(goal)).sum()).backward()
             opt.step()
@@ -164,7 +213,6 @@ def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, l
                 alive = (diverged_at < 0).view(-1, 1, 1, 1, 1)
                 for k, v in xs.items():
                     v.copy_(torch.where(alive, v, best[k]))
-            done = step + 1
             if done % every == 0 or done == steps:
                 if callback is not None:
                     callback(snapshot(done))
@@ -175,23 +223,63 @@ def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, l
         status = "interrupted"
     if status == "completed" and bool((diverged_at >= 0).any()):
         status = "diverged"
-    # the best step was judged on one step's (jittered) view, which is noisy; judged on the inputs
-    # themselves, the last input may be better
-    take_last = torch.zeros(n, dtype=torch.bool, device=device)
-    try:
-        with torch.no_grad():
-            judged = [score(c, c) for c in (best, xs)]
-            scores = [torch.nan_to_num(sign * p["total"].float(), nan=-math.inf) for p in judged]
-        for k in judged[0]:  # a run stopped before its first step still reports every part, with no steps
-            hist.setdefault(k, torch.empty((0, n), device=device))
-        take_last = (scores[1] > scores[0]) & (diverged_at < 0)
-    except KeyboardInterrupt:  # interrupted while judging: keep the best step's inputs
-        status = "interrupted"
-    final = {k: torch.where(take_last.view(-1, *([1] * (v.dim() - 1))), xs[k].detach(), v).detach()
-             for k, v in best.items()}
-    best_step = torch.where(take_last, done, best_step)
+    final, judged = best, False
+    if done == steps and status in ("completed", "diverged") and not bool((diverged_at >= 0).all()):
+        final, best_step, kept, judged, status = _judge(score, sign, best, xs, kept, best_step, diverged_at, done,
+                                                        stop, status)
+    best_step = best_step.clamp_min(0)  # a job that never improved holds its start, the input of step 0
     return LoopOutcome(final, sign * best_score.cpu().numpy(), best_step.cpu().numpy(),
-                       {k: v[:done].cpu().numpy() for k, v in hist.items()}, done, status, diverged_at.cpu().numpy())
+                       {k: v[:done].cpu().numpy() for k, v in hist.items()}, done, status, diverged_at.cpu().numpy(),
+                       kept=kept, judged=judged)
+
+
+def _rows(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """An (N,) mask shaped to select whole rows of ``like`` (N×…)."""
+    return mask.view(-1, *([1] * (like.dim() - 1)))
+
+
+def _judge(score: Score, sign: float, best, xs, kept, best_step, diverged_at, done: int, stop, status: str):
+    """After the last step: the best step was judged on one step's (jittered) view, which is noisy; judged on
+    the inputs themselves, the last input may be better. Skipped when a Stop or Ctrl-C comes first (the best
+    step's input and values stand)."""
+    judged = []
+    try:
+        for c in (best, xs):
+            if stop is not None and stop.is_set():
+                return best, best_step, kept, False, status
+            with torch.no_grad():
+                parts = dict(score(c, c))
+            judged.append((torch.nan_to_num(sign * parts["total"].float(), nan=-math.inf), parts.get("keep", {})))
+    except KeyboardInterrupt:  # interrupted while judging: keep the best step's inputs
+        return best, best_step, kept, False, "interrupted"
+    (first, keep_best), (last, keep_last) = judged
+    take_last = (last > first) & (diverged_at < 0)
+    final = {k: torch.where(_rows(take_last, v), xs[k].detach(), v).detach() for k, v in best.items()}
+    kept = {k: torch.where(_rows(take_last, v), keep_last[k].detach(), v.detach()) for k, v in keep_best.items()}
+    return final, torch.where(take_last, done, best_step), kept, True, status
+
+
+class DeviceFlag:
+    """Whether an (N,) bool tensor on the device is all true, read without waiting for the device: on a GPU the
+    value is copied to pinned host memory behind an event and read once the event has passed (a step or two
+    late, never a sync); on a CPU it is read at once."""
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+        self.host = torch.zeros((), dtype=torch.bool, pin_memory=self.cuda)
+        self.event = None
+
+    def seen(self, mask: torch.Tensor) -> bool:
+        if not self.cuda:
+            return bool(mask.all())
+        if self.event is not None and not self.event.query():
+            return False
+        if self.event is not None and bool(self.host):
+            return True
+        self.host.copy_(mask.all(), non_blocking=True)
+        self.event = torch.cuda.Event()
+        self.event.record()
+        return False
 
 
 def seeded_starts(seeds: Sequence[int], shapes: Mapping[str, tuple], scales: Mapping[str, float], device, *,

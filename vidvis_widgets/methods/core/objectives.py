@@ -158,3 +158,23 @@ def _tv(slot: _Slot, _acts, streams) -> torch.Tensor:
 
 
 _EVALUATORS: dict[str, Callable] = {"unit": _unit, "energy": _energy, "tv": _tv}
+
+
+class JobUnits:
+    """Each job's own unit (:func:`unit_values`) on its own layer, read from one pass's recorded layers as an
+    (N,) tensor: the raw activation a, after the layer's final ReLU where the probe recorded that ReLU's input
+    (its ``rectified`` layers). The index tensors are made once, so a step reads them with no host copy."""
+
+    def __init__(self, layers: Sequence[str], channels: Sequence[int], device: torch.device | str = "cpu"):
+        self.size = len(layers)
+        rows = {l: [i for i, m in enumerate(layers) if m == l] for l in dict.fromkeys(layers)}
+        self.rows = {l: torch.tensor(r, device=device) for l, r in rows.items()}
+        self.channels = {l: torch.tensor([int(channels[i]) for i in r], device=device) for l, r in rows.items()}
+
+    def __call__(self, acts: Mapping[str, torch.Tensor], rectified=frozenset()) -> torch.Tensor:
+        out = torch.empty(self.size, device=next(iter(self.channels.values())).device)
+        for l, rows in self.rows.items():
+            a = acts[l][rows, self.channels[l]].float()  # each job's own channel only: no copy of the layer
+            a = a.clamp_min(0) if l in rectified else a
+            out[rows] = a.flatten(1).sum(1) if a.dim() > 1 else a
+        return out

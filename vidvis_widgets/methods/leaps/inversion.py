@@ -53,7 +53,7 @@ from ...models.layers import (Stopped, check_stop, ctrl_c_stops, device_of, ende
 from ...data.loading import class_index
 from ...checks import number
 from ..core.cache import Cached, content_hash
-from ..core.loop import LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
+from ..core.loop import JUDGED, LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
 from ..core.objectives import Objective
 from .results import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, InversionResults
 
@@ -209,8 +209,8 @@ class ModelInversion:
         Before anything large is allocated, the memory the call needs is estimated (:meth:`memory_needed`) and
         a call that cannot fit is refused. ``stop`` (an Event) or Ctrl-C end the call in any phase: during the
         set-up (the probe, the stimuli, their pass) within a layer, with every job's start (status "stopped"
-        or "interrupted", no steps, NaN probabilities); in a loop at the next step, with each job's best so
-        far. Always one result per job, in the jobs' order."""
+        or "interrupted", no steps, no probabilities); in a loop after the pass of the step it lands in (no
+        further pass), with each job's best so far. Always one result per job, in the jobs' order."""
         jobs = [jobs] if isinstance(jobs, InversionJob) else list(jobs)
         if not jobs:
             raise ValueError("no jobs given; expected InversionJob(target, stimulus, seed, variant) values")
@@ -283,7 +283,7 @@ class ModelInversion:
 
     def _unrun(self, jobs: list[InversionJob], status: str, prepared: list[torch.Tensor]) -> list[InversionResult]:
         """Results for jobs that never ran (stopped or interrupted before their loop): each job's start, no
-        steps, no probabilities (NaN)."""
+        steps, no probabilities."""
         am = [j for j in jobs if j.variant == "am"]
         from_am = iter(self._run_am(am, prepared, 1, None, 1, unstarted=status) if am else [])
         settings = self.settings()
@@ -303,8 +303,8 @@ class ModelInversion:
         return out
 
     def _no_probabilities(self) -> np.ndarray:
-        """The probabilities of a job that never ran: NaN, one per class where the classes are known."""
-        return np.full(len(self.class_names) if self.class_names is not None else 0, np.nan, np.float32)
+        """The probabilities of a job with no pass on its returned input (stopped before its first step): none."""
+        return np.zeros(0, np.float32)
 
     # -- memory ---------------------------------------------------------------------------------------
     def _probe(self, verifier: bool) -> tuple[int, int]:
@@ -464,7 +464,8 @@ class ModelInversion:
                 with autocast(self.device, self.bf16):
                     logits = self.model_logits(x)
                 z = [spacetime(feats[n]) for n in self.layers]  # N×C×T×S
-                parts = {"ce": F.cross_entropy(logits.float(), targets, reduction="none")}
+                parts = {"ce": F.cross_entropy(logits.float(), targets, reduction="none"),
+                         "keep": {"p": logits.detach().float().softmax(1)}}  # the results' probabilities
                 zero = parts["ce"] * 0
                 parts["prim"] = priming_loss([space_time_mean(f) for f in z], means_v, lam) if use["prim"] else zero
                 # the last layer that still has time in it (a 3D ResNet at 8 frames pools it away by layer4)
@@ -495,21 +496,22 @@ class ModelInversion:
             outcome = run_batched(score, {"video": init}, steps=steps, lr=self.lr, lr_end=0.0, shifts=shifts,
                                   maximize=False, project=project, stop=stop, callback=on_progress,
                                   every=_gcd_every(every, stage_every))
-            with torch.no_grad(), autocast(self.device, self.bf16):
-                probs = self.model_logits(outcome.best["video"]).float().softmax(1).cpu().numpy()
+            with torch.no_grad(), autocast(self.device, self.bf16):  # a pass only after a run that took every step
+                probs = outcome.measured("p", lambda: self.model_logits(outcome.best["video"]).float().softmax(1))
         return self._results(jobs, outcome, prepared, stages, probs)
 
     def _results(self, jobs, outcome: LoopOutcome, prepared, stages, probs) -> list[InversionResult]:
-        settings = self.settings()
-        out = []
+        settings, out = {**self.settings(), "final_values": outcome.values_from}, []
+        history = {k: np.zeros((0, len(jobs)), np.float32) for k in ("total",) + TERMS} | outcome.history
         for i, j in enumerate(jobs):
             x = outcome.best["video"][i]
             out.append(InversionResult(
                 job=j, video=self.to_video(x), x=x.detach().float().cpu().numpy(),
                 stimulus=self.to_video(prepared[j.stimulus]) if j.stimulus is not None else None,
-                history={k: v[:, i] for k, v in outcome.history.items()},
+                history={k: v[:, i] for k, v in history.items()},
                 stages=[(s, self.to_video(v[i])) for s, v in stages],
-                probabilities=probs[i], **outcome.job_status(i),
+                probabilities=self._no_probabilities() if probs is None else probs[i].cpu().numpy(),
+                **outcome.job_status(i),
                 settings={**settings, "steps": outcome.steps_run, "job": asdict(j), "loss": repr(self.loss(j.variant))}))
         bad = [f"{r.title} at step {r.diverged_at}" for r in out if r.diverged_at is not None]
         if bad:
@@ -548,12 +550,10 @@ class ModelInversion:
                                                                    every=stage_every, callback=on_progress)
         to_model = lambda a: am.streams.rgb_units(torch.as_tensor(a).to(self.device))  # noqa: E731
         xs = to_model(np.stack([r.appearance.transpose(3, 0, 1, 2) for r in res]))
-        ran = [r.settings["steps"] > 0 for r in res]
-        probs = [self._no_probabilities()] * len(res)
-        if any(ran):
-            with torch.no_grad(), frozen(self.model):
-                probs = self.model_logits(xs).float().softmax(1).cpu().numpy()
-            probs = [p if r else self._no_probabilities() for p, r in zip(probs, ran)]
+        ran = [r.settings.get("final_values") == JUDGED for r in res]  # no pass after a Stop, Ctrl-C, divergence
+        with torch.no_grad(), frozen(self.model):
+            p = iter(self.model_logits(xs[ran]).float().softmax(1).cpu().numpy() if any(ran) else [])
+        probs = [next(p) if r else self._no_probabilities() for r in ran]
         out = []
         for i, (j, r) in enumerate(zip(jobs, res)):
             out.append(InversionResult(
