@@ -66,3 +66,50 @@ def test_am_refuses_joint_pathways_on_a_single_stream_or_two_stream_model(r3d):
         ActivationMaximization(load_model("tiny_two_stream"), pathways="joint")
     assert ActivationMaximization(r3d).streams.names == ("video",)  # the default still takes it
 
+
+
+# -- messages with the argument, the problem and the expected form ---------------------------------------------
+def test_synthetic_arrays_names_an_index_that_is_not_an_integer():
+    ds = SyntheticActions("test", samples_per_class=1)
+    with pytest.raises(TypeError, match=r"indices must be integer sample positions in \[-14, 14\); indices\[1\] is 'a'"):
+        ds.arrays([0, "a"])
+    with pytest.raises(TypeError, match=r"indices must be a sequence of integer sample positions .* got 3"):
+        ds.arrays(3)
+    assert ds.arrays(np.array([1, -1]))["label"].tolist() == [1, 13]  # numpy integers still pass
+
+
+def test_synthetic_actions_too_large_to_draw_is_refused_with_the_estimate():
+    from vidvis_widgets._memory import InsufficientMemory, available_bytes
+
+    with pytest.raises(InsufficientMemory, match=r"SyntheticActions\(size=100000, num_frames=16\): drawing one clip "
+                                                 r"needs about [\d.]+ TB .* refused before allocating"):
+        SyntheticActions("test", size=100000)
+    ds = SyntheticActions("test", size=64, samples_per_class=1)
+    # the estimate of a batch: its arrays (rgb 3, flow 8, masks 2 bytes a pixel) and one clip's drawing buffers
+    assert ds._bytes(14) >= sum(a.nbytes for a in ds.arrays(range(14)).values())
+    n = 2 * int(available_bytes() // ds._bytes(1)) + 2  # twice the clips memory holds: refused before drawing any
+    with pytest.raises(InsufficientMemory, match=rf"SyntheticActions.arrays of {n} clips of 16×64²"):
+        ds.arrays([0] * n)
+
+
+def test_video_folder_names_an_empty_list_file(tmp_path):
+    from vidvis_widgets.data import VideoFolder
+
+    (tmp_path / "empty.txt").write_text("# no videos yet\n\n")
+    with pytest.raises(ValueError, match=r"files=.*empty.txt' names no videos \(2 lines, none but blank lines and # "
+                                         r"comments\); expected one video a line.*<class>/<file>"):
+        VideoFolder(tmp_path, files=tmp_path / "empty.txt", flow=None)
+
+
+@pytest.mark.parametrize("shape, fmt, fits", [((70000, 16, 3), "jpeg", "png"), ((20000, 16, 3), "webp", "jpeg")])
+def test_clip_player_refuses_a_clip_larger_than_its_codec_takes_naming_it_and_its_shape(shape, fmt, fits):
+    from vidvis_widgets import ClipPlayer
+
+    small = np.zeros((2, 8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match=rf"clip 1 \(1 frame of {shape[0]}×16, shape \(1, {shape[0]}, 16, 3\)\) travels "
+                                         rf"as one {shape[0]}×16 image, but {fmt.upper()} images take at most .* "
+                                         rf"pixels a side: resize it, or pass image_format='{fits}'"):
+        ClipPlayer([small, np.zeros(shape, np.uint8)], image_format=fmt)
+    player = ClipPlayer([small, small], image_format=fmt)
+    with pytest.raises(ValueError, match=r"clip 0 \(1 frame of"):
+        player.set_clip(0, np.zeros(shape, np.uint8))

@@ -13,12 +13,14 @@ the same clip on every machine.
 from __future__ import annotations
 
 import math
+import numbers
 import zlib
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
 
+from .._memory import check_fits
 from ..checks import number
 from .scene import Scene, bounce, box, diamond, disc, linear, oscillate, shifted, smooth_background, triangle
 
@@ -240,6 +242,9 @@ class SyntheticActions:
                                         default=DEFAULT_SAMPLES[split])
         labels = [CLASS_NAMES.index(n) for n in BIASED_PAIR] if split == "bias_probe" else range(len(CLASSES))
         self._labels = np.repeat(np.asarray(list(labels)), self.samples_per_class)
+        # clips are drawn lazily, but one that cannot fit makes the dataset useless: refused now, with the number
+        check_fits(f"SyntheticActions(size={self.size}, num_frames={self.num_frames}): drawing one clip",
+                   self._bytes(1), hint="Use a smaller size= (64 or 112, as the models take) or fewer num_frames=.")
 
     @property
     def specs(self) -> tuple[ClassSpec, ...]:
@@ -285,7 +290,9 @@ class SyntheticActions:
 
         Each clip is drawn straight into the batch arrays: one process draws about 450 clips/s at 64×64,
         so worker processes would spend more on moving the arrays back than they save."""
-        idx = np.asarray(list(range(len(self)) if indices is None else indices), dtype=np.int64)
+        idx = np.asarray(self._indices(indices), dtype=np.int64)
+        check_fits(f"SyntheticActions.arrays of {len(idx)} clips of {self.num_frames}×{self.size}²",
+                   self._bytes(len(idx), np.dtype(flow_dtype).itemsize), hint="Ask for fewer indices per call.")
         if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)):
             raise IndexError(f"indices must lie in [{-len(self)}, {len(self)}) for split {self.split!r}")
         idx %= max(len(self), 1)
@@ -324,6 +331,27 @@ class SyntheticActions:
                     rgb = np.pad(rgb, ((0, 0), (dy // 2, dy - dy // 2), (dx // 2, dx - dx // 2), (0, 0)), mode="edge")
                 write_video(root / CLASS_NAMES[k] / f"{self.split}_{int(i):04d}.mp4", rgb, fps=fps, quality=quality)
         return root
+
+    def _indices(self, indices) -> list:
+        """``indices`` (None: every sample) as a list of integer positions, or a TypeError naming the first that
+        is not one."""
+        if indices is None:
+            return list(range(len(self)))
+        if isinstance(indices, (str, bytes)) or not hasattr(indices, "__iter__"):
+            raise TypeError(f"indices must be a sequence of integer sample positions (e.g. range(4) or [0, 5]), "
+                            f"got {indices!r}")
+        indices = list(indices)
+        for k, v in enumerate(indices):
+            if not isinstance(v, (numbers.Integral, np.integer)) or isinstance(v, (bool, np.bool_)):
+                raise TypeError(f"indices must be integer sample positions in [{-len(self)}, {len(self)}); "
+                                f"indices[{k}] is {v!r} ({type(v).__name__})")
+        return indices
+
+    def _bytes(self, n: int, flow_itemsize: int = 4) -> int:
+        """Memory ``n`` stacked clips take (uint8 RGB, flow, two masks), plus one clip's drawing buffers (int16
+        colours, int8 noise, the background's float terms): 1.0–1.3× the peak tracemalloc measured at 256² and 512²."""
+        px = self.num_frames * self.size ** 2
+        return n * px * (3 + 2 * flow_itemsize + 2) + px * (6 + 3) + 40 * self.size ** 2
 
     def __repr__(self) -> str:
         return (f"SyntheticActions(split={self.split!r}, {len(self)} clips, {len(set(self._labels))} classes, "

@@ -244,7 +244,8 @@ def _listed(root: Path, list_file: Path) -> list[Path]:
     if not list_file.is_file():
         raise FileNotFoundError(f"list file {list_file} does not exist")
     paths = []
-    for n, line in enumerate(list_file.read_text(encoding="utf-8").splitlines(), 1):
+    lines = list_file.read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines, 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
@@ -254,4 +255,8 @@ def _listed(root: Path, list_file: Path) -> list[Path]:
         if p.parent == root:
             raise ValueError(f"{list_file}, line {n}: {line!r} is not in a class folder; expected <class>/<file>")
         paths.append(p)
+    if not paths:
+        raise ValueError(f"files={str(list_file)!r} names no videos ({len(lines)} line{'s' * (len(lines) != 1)}, none "
+                         "but blank lines and # comments); expected one video a line, its path relative to root in "
+                         "its class folder: <class>/<file>, e.g. juggling/clip01.mp4")
     return paths

@@ -44,6 +44,8 @@ ENVELOPE_BYTES = 2048
 # lossy codecs code 16×16 macroblocks (4:2:0 chroma); aligned tiles keep frames from bleeding into each other
 _ALIGN = {"jpeg": 16, "webp": 16, "png": 1}
 _FALLBACK_QUALITIES = (75, 60, 45, 30)
+#: the largest image side each codec writes: libjpeg's JPEG_MAX_DIMENSION, WebP's 14-bit sizes, PNG's 31-bit ones
+MAX_SIDE = {"jpeg": 65500, "webp": 16383, "png": 2 ** 31 - 1}
 
 
 class PayloadTooLarge(ValueError):
@@ -81,6 +83,26 @@ def from_sheet(sheet: np.ndarray, num_frames: int, height: int, width: int, xstr
     return np.stack(frames)
 
 
+def check_encodable(clip: Clip, fmt: str, name: str = "a clip") -> None:
+    """Refuses, before anything is encoded, a clip whose image sheet is larger than ``fmt``'s codec writes,
+    naming the clip (``name``), its shape and what would fit."""
+    t, h, w, _ = clip.frames.shape
+
+    def sheet(f: str) -> tuple[int, int]:
+        xs, ys, cols = sheet_geometry(t, h, w, f)
+        return -(-t // cols) * ys, cols * xs
+
+    sheet_h, sheet_w = sheet(fmt)
+    if max(sheet_h, sheet_w) <= MAX_SIDE[fmt]:
+        return
+    frames = f"{t} frame{'s' * (t != 1)} of {h}×{w}"
+    fix = "resize it" if max(h, w) > MAX_SIDE[fmt] else "give it fewer frames or smaller ones"
+    others = [f for f in FORMATS if f != fmt and max(sheet(f)) <= MAX_SIDE[f]]
+    raise ValueError(f"{name} ({frames}, shape {tuple(clip.frames.shape)}) travels as one {sheet_h}×{sheet_w} image, "
+                     f"but {fmt.upper()} images take at most {MAX_SIDE[fmt]} pixels a side: {fix}"
+                     + (f", or pass image_format={others[0]!r}" if others else ""))
+
+
 def encode_image(pixels: np.ndarray, fmt: str, quality: int) -> bytes:
     buf = io.BytesIO()
     img = Image.fromarray(pixels)
@@ -95,10 +117,12 @@ def encode_image(pixels: np.ndarray, fmt: str, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def encode_clip(clip: Clip, fmt: ImageFormat = "jpeg", quality: int = 90) -> dict:
-    """The payload dict the front end's ``parseClip`` reads; ``data`` becomes a binary buffer."""
+def encode_clip(clip: Clip, fmt: ImageFormat = "jpeg", quality: int = 90, name: str = "a clip") -> dict:
+    """The payload dict the front end's ``parseClip`` reads; ``data`` becomes a binary buffer. A clip too large for
+    the codec is refused, naming it as ``name``."""
     if fmt not in FORMATS:
         raise ValueError(f"image format {fmt!r} is not supported; expected one of {', '.join(FORMATS)}")
+    check_encodable(clip, fmt, name)
     t, h, w, _ = clip.frames.shape
     xs, ys, cols = sheet_geometry(t, h, w, fmt)
     data = encode_image(to_sheet(clip.frames, xs, ys, cols), fmt, quality)
@@ -224,6 +248,9 @@ def encode_clips(
 
     ``state`` is the rest of the widget's synced state (captions, headers, settings), which travels in the same
     message as the clips and counts against the same budget."""
+    for i, c in enumerate(clips):  # every clip checked before any is encoded
+        if c is not None:
+            check_encodable(c, fmt, f"clip {i}")
     return _encode_within(lambda q: [None if c is None else encode_clip(c, fmt, q) for c in clips],
                           [None] * len(clips), clips, fmt, quality, budget, state, None)
 
@@ -235,6 +262,7 @@ def replace_clip(
     """``payload`` with only clip ``index`` (``clips[index]``) re-encoded, at lower quality (with a warning) if the
     whole resulting widget state would exceed ``budget``; the other clips keep their encoding."""
     def encode(q: int | None) -> list[dict | None]:
-        return [*payload[:index], None if q is None else encode_clip(clips[index], fmt, q), *payload[index + 1:]]
+        return [*payload[:index], None if q is None else encode_clip(clips[index], fmt, q, f"clip {index}"),
+                *payload[index + 1:]]
 
     return _encode_within(encode, encode(None), clips, fmt, quality, budget, state, index)
