@@ -113,3 +113,104 @@ def test_clip_player_refuses_a_clip_larger_than_its_codec_takes_naming_it_and_it
     player = ClipPlayer([small, small], image_format=fmt)
     with pytest.raises(ValueError, match=r"clip 0 \(1 frame of"):
         player.set_clip(0, np.zeros(shape, np.uint8))
+
+
+# -- writes to places that cannot take them ----------------------------------------------------------------------
+def _writers():
+    from vidvis_widgets import ClipPlayer, io
+    from vidvis_widgets.widgets.display import save_clips
+
+    player = ClipPlayer(np.zeros((2, 8, 8, 3), np.uint8))
+    clip = np.zeros((2, 8, 8, 3), np.uint8)
+    return {"to_html": (".html", player.to_html), "save_clips": (".vidvis.json", lambda p: save_clips(player, p)),
+            "write_video": (".mp4", lambda p: io.write_video(p, clip)),
+            "write_video gif": (".gif", lambda p: io.write_video(p, clip))}
+
+
+WRITERS = ["to_html", "save_clips", "write_video", "write_video gif"]
+
+
+def _no_partial(text: str) -> None:
+    assert ".partial" not in text, text
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_write_onto_a_folder_or_under_a_file_names_the_path_and_the_cause(writer, tmp_path):
+    suffix, write = _writers()[writer]
+    folder = tmp_path / f"taken{suffix}"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=rf"cannot write path='{folder}': it is a folder") as err:
+        write(folder)
+    _no_partial(str(err.value))
+    (tmp_path / "notes.txt").write_text("x")
+    under = tmp_path / "notes.txt" / f"out{suffix}"
+    with pytest.raises(NotADirectoryError, match=rf"cannot write path='{under}': {tmp_path / 'notes.txt'} is a file"):
+        write(under)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", f"taken{suffix}"]
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux's sysfs, where no user may create files")
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_write_into_a_folder_no_one_may_create_files_in_names_the_path_and_the_cause(writer):
+    suffix, write = _writers()[writer]
+    target = Path(f"/sys/vidvis-out{suffix}")  # sysfs refuses new files even to root, as a read-only folder does
+    with pytest.raises(PermissionError, match=rf"cannot write {target}: no file can be created in /sys \(permission "
+                                              r"denied\)") as err:
+        write(target)
+    _no_partial(str(err.value))
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # no traceback naming the temporary file
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_write_on_a_read_only_file_system_names_the_path_and_keeps_the_old_file(writer, tmp_path, monkeypatch):
+    """A read-only mount cannot be made without privileges, so the file system's answer (EROFS) is given where the
+    temporary file is created, as the kernel gives it."""
+    import errno
+    import os
+
+    from vidvis_widgets import _atomic
+
+    suffix, write = _writers()[writer]
+    target = tmp_path / f"kept{suffix}"
+    target.write_bytes(b"old")
+
+    def read_only(path, *args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr(_atomic.os, "open", read_only)
+    with pytest.raises(OSError, match=rf"cannot write {target}: no file can be created in {tmp_path} \(the file "
+                                      r"system is read-only\)") as err:
+        write(target)
+    assert err.value.errno == errno.EROFS
+    _no_partial(str(err.value))
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_write_that_fails_midway_names_the_path_not_the_temporary_file(tmp_path):
+    import errno
+
+    from vidvis_widgets._atomic import atomic_path
+
+    target = tmp_path / "a.npz"
+    target.write_bytes(b"old")
+    with pytest.raises(OSError, match=rf"cannot write {target}: the disk is full$") as err:
+        with atomic_path(target) as tmp:
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+    assert err.value.errno == errno.ENOSPC and target.read_bytes() == b"old" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_video_folder_refuses_a_cache_dir_it_cannot_write_at_construction(tmp_path):
+    from vidvis_widgets.data import VideoFolder
+
+    root = SyntheticActions("test", samples_per_class=1).write_folder(tmp_path / "videos", per_class=1)
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(NotADirectoryError, match=rf"cache_dir='{tmp_path / 'notes.txt' / 'flow'}' cannot be a folder: "
+                                                 rf"{tmp_path / 'notes.txt'} is a file"):
+        VideoFolder(root, num_frames=8, cache_dir=tmp_path / "notes.txt" / "flow")
+    if Path("/sys/kernel").is_dir():
+        with pytest.raises(PermissionError, match=r"cache_dir='/sys/vidvis-flow' is not a writable folder "
+                                                  r"\(permission denied\)"):
+            VideoFolder(root, num_frames=8, cache_dir="/sys/vidvis-flow")
+    assert VideoFolder(root, num_frames=8, cache_dir=tmp_path / "notes.txt" / "flow", flow=None).flow is None  # no flow, no cache
+    VideoFolder(root, num_frames=8, cache_dir=tmp_path / "new" / "flow")
+    assert (tmp_path / "new" / "flow").is_dir() and not list((tmp_path / "new" / "flow").iterdir())

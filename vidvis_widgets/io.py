@@ -18,7 +18,7 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
-from ._atomic import atomic_path
+from ._atomic import atomic_path, check_target
 from ._memory import check_fits
 from .checks import number
 from .media.clips import as_clip_list
@@ -213,6 +213,7 @@ def write_video(
     suffix = p.suffix.lower()
     if suffix not in WRITE_SUFFIXES:
         raise ValueError(f"{p}: cannot write {suffix or 'files without a suffix'}; expected one of {', '.join(WRITE_SUFFIXES)}")
+    check_target(p, "path")  # a folder there, or a file above it: refused before any encoding
     if not p.parent.is_dir():
         raise FileNotFoundError(f"{p}: the folder {p.parent} does not exist")
     fps = number("fps", fps, low=0, strict=True)

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .._atomic import atomic_path
+from .._atomic import atomic_path, writable_folder
 from ..io import VIDEO_SUFFIXES, VideoReadError, check_size, read_video, video_info
 from ..checks import number
 from ..store import default_root
@@ -110,6 +110,8 @@ class VideoFolder:
             self.root = self.root / split
         self.num_frames, self.stride, self.size, self.fit, self.flow = num_frames, stride, size, fit, flow
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        if flow is not None:  # flow is cached there: a folder that cannot take it is refused now, not at an item
+            writable_folder(self.cache_dir, "cache_dir")
         listed = _listed(self.root, Path(files)) if files is not None else None
         if listed is not None:
             folders = sorted({p.parent.name for p in listed})

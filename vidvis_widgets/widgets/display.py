@@ -14,7 +14,7 @@ from pathlib import Path
 
 from plotly.basedatatypes import BaseFigure
 
-from .._atomic import atomic_path
+from .._atomic import atomic_path, check_target
 from ..media.clips import as_clip
 from ..media.grid import GRID_FIELDS, ClipGrid, grid_shape, register_renderer
 from .clip_player import ClipPlayer
@@ -124,6 +124,7 @@ def save_clips(obj, path: str | Path, *, image_format: str = "jpeg", quality: in
                          f"got {str(path)!r}")
     if image_format not in ("jpeg", "png"):
         raise ValueError(f"image_format must be 'jpeg' or 'png', got {image_format!r}")
+    check_target(path, "path")  # a folder there, or a file above it: refused before the clips are encoded
     if isinstance(obj, ClipPlayer):
         grid = ClipGrid(obj.clips, captions=list(obj.captions), rows=obj.rows, cols=obj.cols,
                         row_headers=list(obj.row_headers), col_headers=list(obj.col_headers), fps=obj.fps)

@@ -17,7 +17,7 @@ from ipywidgets import Widget
 from ipywidgets.embed import dependency_state
 
 from .. import _frontend
-from .._atomic import atomic_path
+from .._atomic import atomic_path, check_target
 
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -58,7 +58,7 @@ def standalone_html(widgets: Sequence[Widget], title: str) -> str:
 
 
 def write_standalone_html(widgets: Sequence[Widget], path: str | Path, title: str) -> Path:
-    path = Path(path)
+    path = check_target(path, "path")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist")
     with atomic_path(path) as tmp:
