@@ -36,3 +36,17 @@ def word_tokenizer(texts):
                                      unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]")
+
+
+def not_video_classifiers() -> dict:
+    """Small random Hugging Face models that load_model cannot serve: a video encoder without a head, VideoMAE's
+    pre-training model, an image classifier and a text classifier."""
+    video = transformers.VideoMAEConfig(image_size=32, patch_size=8, num_frames=4, tubelet_size=2, hidden_size=32,
+                                        num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    small = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    return {"VideoMAEModel": transformers.VideoMAEModel(video),
+            "VideoMAEForPreTraining": transformers.VideoMAEForPreTraining(video),
+            "ViTForImageClassification": transformers.ViTForImageClassification(
+                transformers.ViTConfig(image_size=32, patch_size=8, **small)),
+            "BertForSequenceClassification": transformers.BertForSequenceClassification(
+                transformers.BertConfig(vocab_size=64, max_position_embeddings=16, **small))}

@@ -16,6 +16,8 @@ transformer, video-specific prompts); its frame encoder's layers are read as map
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -112,6 +114,38 @@ class XCLIPClassifier(HFVideoClassifier):
 
     def extra_repr(self) -> str:
         return f"wraps {type(self.hf).__name__} over {len(self.class_names)} class names (video in, logits out)"
+
+
+#: what load_model takes from Hugging Face, as its refusals say
+SERVED = ("a video classifier (VideoMAEForVideoClassification, TimeSformerForVideoClassification or "
+          "VivitForVideoClassification: pixel_values in, .logits out), or XCLIPModel with class_names=[...]")
+
+
+def unsupported(model: Any) -> str | None:
+    """Why a Hugging Face model (one with a ``config.model_type``) is not one this package can run, or None: a
+    video model without a class head (``VideoMAEModel``, ``VideoMAEForPreTraining``), or a model of another
+    modality (``ViTForImageClassification``, ``BertForSequenceClassification``)."""
+    kind = getattr(getattr(model, "config", None), "model_type", None)
+    if (not isinstance(model, nn.Module) or isinstance(model, HFVideoClassifier) or not isinstance(kind, str)
+            or not type(model).__module__.startswith("transformers.")):  # a user's own wrapper may keep a config
+        return None
+    if is_hf_video_classifier(model) or is_xclip(model):
+        return None
+    name = type(model).__name__
+    if kind in PROCESSORS:
+        head = {"videomae": "VideoMAE", "timesformer": "TimeSformer", "vivit": "Vivit"}.get(kind, "XCLIP")
+        fix = ("load the checkpoint as XCLIPModel" if kind == "xclip" else
+               f"load a fine-tuned checkpoint as {head}ForVideoClassification.from_pretrained(...)")
+        return (f"{name} has no classification head (its output is features or reconstructed patches, not class "
+                f"logits); {fix}, or pass load_model('hf:<fine-tuned model id>')")
+    return (f"{name} is a Hugging Face '{kind}' model, not a video classifier (known video model types: "
+            f"{', '.join(PROCESSORS)})")
+
+
+def refuse_unsupported(model: Any) -> None:
+    why = unsupported(model)
+    if why is not None:
+        raise TypeError(f"model: {why}. vidvis-widgets runs Hugging Face models that are {SERVED}")
 
 
 def is_xclip(model: Any) -> bool:
@@ -231,19 +265,82 @@ def _xclip_adapter(model: XCLIPClassifier, processor: Any = None, **given) -> Mo
     return ModelAdapter(**fields)
 
 
+def _offline() -> bool:
+    """Whether the Hugging Face Hub is not to be asked (``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE``, read now)."""
+    from huggingface_hub import constants
+
+    flags = (os.environ.get("HF_HUB_OFFLINE"), os.environ.get("TRANSFORMERS_OFFLINE"))
+    return bool(constants.HF_HUB_OFFLINE) or any(str(f).strip().upper() in ("1", "ON", "YES", "TRUE") for f in flags)
+
+
+def locate(model_id: str) -> tuple[str, bool]:
+    """(what to pass ``from_pretrained``, whether it is local) for ``hf:<model_id>``: a local folder, else a Hub id
+    already in the Hugging Face cache (loaded from it, without network), else a Hub id looked up once on the Hub
+    (one metadata request for the id the user named, which fails at once where there is no network, instead of
+    transformers' five retries). A FileNotFoundError names the id and where it was looked for."""
+    from huggingface_hub import constants, model_info, try_to_load_from_cache
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    path = Path(model_id).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"hf:{model_id}: the local folder {path} has no config.json; expected a folder "
+                                    "written by save_pretrained")
+        return str(path), True
+    if model_id.startswith(("/", ".", "~")) or os.sep in model_id.strip("/").replace("/", "", 1) or path.exists():
+        raise FileNotFoundError(f"hf:{model_id}: no local folder {path} (looked up locally; a Hub id is "
+                                "'<org>/<name>')")
+    try:
+        cached = try_to_load_from_cache(model_id, "config.json")
+    except Exception as err:  # an id the Hub would not accept either (HFValidationError)
+        raise FileNotFoundError(f"hf:{model_id} is neither a local folder nor a valid Hugging Face Hub id "
+                                f"('<org>/<name>'): {err}") from None
+    if isinstance(cached, str):
+        return model_id, True
+    where = f"not a local folder and not in the Hugging Face cache ({constants.HF_HUB_CACHE})"
+    if _offline():
+        raise FileNotFoundError(f"hf:{model_id} could not be found: it is {where}, and the Hub was not asked "
+                                "(HF_HUB_OFFLINE is set). Download it where there is network, or pass its "
+                                "save_pretrained folder as 'hf:/path/to/folder'")
+    try:
+        model_info(model_id, timeout=10)
+    except RepositoryNotFoundError as err:
+        raise FileNotFoundError(f"hf:{model_id} could not be found on the Hugging Face Hub (looked up online; it is "
+                                f"{where}): {str(err).splitlines()[0]}") from None
+    except Exception as err:  # no network, a proxy, a timeout: the Hub could not be asked
+        raise FileNotFoundError(f"hf:{model_id} could not be looked up: it is {where}, and the Hugging Face Hub "
+                                f"could not be reached ({type(err).__name__}: {err}). Download it where there is "
+                                "network, or pass its save_pretrained folder as 'hf:/path/to/folder'") from None
+    return model_id, False
+
+
 def from_pretrained(model_id: str) -> tuple[nn.Module, Any]:
-    """``AutoModelForVideoClassification`` and its image processor from a local folder or the Hub (which
-    ``transformers`` downloads on a machine with internet access: only when the user names a model); X-CLIP
-    as ``XCLIPModel`` with its processor (tokenizer and image processor)."""
+    """``AutoModelForVideoClassification`` and its image processor from a local folder, the Hugging Face cache or
+    the Hub (which ``transformers`` downloads on a machine with internet access: only when the user names a
+    model); X-CLIP as ``XCLIPModel`` with its processor (tokenizer and image processor). A checkpoint that is not
+    a video classifier (a bare encoder, a pre-training head, an image or text model) is refused before its
+    weights are read."""
     try:
         import transformers
     except ImportError:
         raise ImportError("hf: models need transformers: pip install 'vidvis-widgets[hf]'") from None
-    if transformers.AutoConfig.from_pretrained(model_id).model_type == "xclip":
-        return transformers.XCLIPModel.from_pretrained(model_id), transformers.XCLIPProcessor.from_pretrained(model_id)
-    hf = transformers.AutoModelForVideoClassification.from_pretrained(model_id)
+    source, local = locate(model_id)
+    kw = dict(local_files_only=local)
+    config = transformers.AutoConfig.from_pretrained(source, **kw)
+    kind, archs = config.model_type, list(getattr(config, "architectures", None) or [])
+    if kind not in PROCESSORS:
+        raise TypeError(f"hf:{model_id} is a Hugging Face '{kind}' model ({', '.join(archs) or 'no architecture'}), "
+                        f"not a video classifier; vidvis-widgets runs {SERVED}")
+    if kind == "xclip":
+        return (transformers.XCLIPModel.from_pretrained(source, **kw),
+                transformers.XCLIPProcessor.from_pretrained(source, **kw))
+    if archs and not any(a.endswith("ForVideoClassification") for a in archs):
+        raise TypeError(f"hf:{model_id} is a {', '.join(archs)} checkpoint, without a trained classification head "
+                        "(loading it as a classifier would give a random head); vidvis-widgets runs "
+                        f"{SERVED}: name a checkpoint fine-tuned for classification")
+    hf = transformers.AutoModelForVideoClassification.from_pretrained(source, **kw)
     try:
-        processor = transformers.AutoImageProcessor.from_pretrained(model_id)
+        processor = transformers.AutoImageProcessor.from_pretrained(source, **kw)
     except (OSError, ValueError):  # a checkpoint saved without its processor: the model type's defaults
         processor = None
     return hf, processor
