@@ -189,6 +189,28 @@ class ModelAdapter:
         pathways where the model has them (``model(*adapter.model_args(x))``)."""
         return self.clip_args(self.model_input(x))
 
+    def call(self, model: nn.Module, args: tuple) -> torch.Tensor:
+        """``model(*args)``'s class logits (:meth:`logits`): how methods call it, so ``(logits, features)`` works."""
+        return self.logits(model(*args))
+
+    def input_shapes(self) -> list[tuple[int, ...]] | None:
+        """The native input as ``list_layers`` takes it, one shape per ``forward`` input without the batch axis:
+        [(3, T, H, W)] (a multi-pathway model's clip, which its pathways sample), or a two-stream model's
+        [(3, H, W), (2L, H, W)]; None where the native frames and size are not known."""
+        if self.native_shape is None:
+            return None
+        t, h, w = self.native_shape
+        return [(3, h, w), (2 * self.flow_frames, h, w)] if self.kind == "two_stream" else [(3, t, h, w)]
+
+    def native_or_raise(self, what: str, instead: str = "") -> tuple[int, int, int]:
+        """The native T×H×W, or a ValueError saying that ``what`` needs it and how to give it."""
+        if self.native_shape is None:
+            raise ValueError(f"{what} needs the input frames and size of {self.name}, which its structure does not "
+                             f"tell (a module of unknown architecture): load it with load_model(model, num_frames=T, "
+                             f"size=S) at the input it was trained at, e.g. load_model(model, num_frames=16, "
+                             f"size=112){', or ' + instead if instead else ''}")
+        return self.native_shape
+
     def logits(self, output: Any) -> torch.Tensor:
         """The class logits N×K from whatever ``forward`` returned: a tensor, a tuple (the first tensor), or an
         object with ``.logits`` (Hugging Face)."""
@@ -223,10 +245,11 @@ class ModelAdapter:
             rgb = rgb[None]
         if rgb.ndim != 5 or rgb.shape[-1] != 3:
             raise ValueError(f"rgb must be N×T×H×W×3 (or one clip T×H×W×3), channels last; got shape {rgb.shape}")
-        if tuple(rgb.shape[2:4]) != tuple(self.size) or rgb.shape[1] < self.num_frames:
+        if self.native_shape is not None and (tuple(rgb.shape[2:4]) != tuple(self.size)
+                                              or rgb.shape[1] < self.num_frames):
             raise ValueError(f"{self.name} expects clips of ≥{self.num_frames} frames at {self.size[0]}×{self.size[1]}, "
                              f"got {rgb.shape[1]} frames at {rgb.shape[2]}×{rgb.shape[3]}")
-        rgb = rgb[:, : self.num_frames]
+        rgb = rgb[:, : self.num_frames]  # a model of unknown native input takes the clips as they are
         _check_rgb(rgb, first)
         rgb = torch.as_tensor(rgb).to(device)
         if self.kind != "two_stream":
@@ -288,8 +311,9 @@ def adapter_of(model: nn.Module) -> ModelAdapter:
 def check_loadable(model: nn.Module) -> None:
     """Refuses, with how to load it, a model the methods cannot call as it is: an unwrapped Hugging Face video
     classifier."""
-    from .huggingface import is_hf_video_classifier, is_xclip
+    from .huggingface import is_hf_video_classifier, is_xclip, refuse_unsupported
 
+    refuse_unsupported(model)
     if is_xclip(model):
         raise TypeError("XCLIPModel compares videos with texts and has no class head; pass it through "
                         "vidvis_widgets.models.load_model(model, class_names=[...], processor=its XCLIPProcessor), "

@@ -30,10 +30,14 @@ def read_checkpoint(path: str | Path) -> tuple[dict, dict]:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint {p} does not exist")
+    if p.stat().st_size == 0:
+        raise ValueError(f"checkpoint {p} is empty (0 bytes); expected a file written by torch.save (an interrupted "
+                         "download or copy leaves an empty file)")
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for corrupt or non-weights files
-        raise ValueError(f"checkpoint {p} cannot be read as weights: {err}") from None
+        raise ValueError(f"checkpoint {p} cannot be read as weights: {err or type(err).__name__}; expected a file "
+                         "written by torch.save (a state dict, or vidvis' {'state_dict', 'meta'})") from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         return obj["state_dict"], dict(obj.get("meta") or {})
     if isinstance(obj, dict) and isinstance(obj.get("model_state"), dict):  # PyTorchVideo / PySlowFast training

@@ -21,7 +21,7 @@ def predict(model: nn.Module, arrays: dict, batch_size: int = 64) -> np.ndarray:
     out = []
     for i in range(0, len(arrays["label"]), batch_size):
         batch = {k: arrays[k][i : i + batch_size] for k in ("rgb", "flow") if k in arrays}
-        out.append(model(*info.prepare(batch, device, first=i)).float().cpu())
+        out.append(info.call(model, info.prepare(batch, device, first=i)).float().cpu())
     return torch.cat(out).numpy()
 
 
@@ -116,7 +116,7 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 64, num_workers: in
             seen = sum(map(len, labels))
             check_labels(host, len(classes), seen)
             labels.append(host.astype(np.int64))
-            logits.append(model(*info.prepare(batch, device, first=seen)).float())
+            logits.append(info.call(model, info.prepare(batch, device, first=seen)).float())
     return Evaluation(classes, np.concatenate(labels), torch.cat(logits).cpu().numpy())
 
 

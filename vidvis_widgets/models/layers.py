@@ -544,7 +544,7 @@ def _layout_of(model: nn.Module, layout: Layout | None) -> Layout:
     return adapter_of(model).layer_layout
 
 
-def list_layers(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence[int]], *,
+def list_layers(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence[int]] | None = None, *,
                 layers: Sequence[str] | None = None, measure: bool | None = None, layout: Layout | None = None,
                 stop: threading.Event | None = None) -> LayerTable:
     """Every named layer (or the ``layers`` named) with output shape (without batch, read N×C×T×H×W or N×C
@@ -552,14 +552,17 @@ def list_layers(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence
 
     ``input_shape``: one input without the batch axis, e.g. ``(3, 16, 112, 112)``, or a tuple of them for
     multi-input models, e.g. ``((3, 64, 64), (20, 64, 64))`` for a two-stream model (fields are then on the
-    spatial axes the inputs share). Shapes and derivable fields come from one forward pass; fields that cannot
+    spatial axes the inputs share); by default the adapter's native input. A shape whose channels or rank the
+    model does not take is refused with the expected form. Shapes and derivable fields come from one forward pass; fields that cannot
     be derived (attention, operations no module performs) are measured by input gradients for the ``layers``
     named, or for every layer with ``measure=True`` (slow on large transformers); otherwise they show "–". A
     measured field that reaches past the input is marked "≥". ``layout``: how layers lay out their outputs (the model's own,
     e.g. channels-last for Video Swin, when None). ``stop``: an Event that ends the work with
     :class:`Stopped` within one layer of being set. Unknown names are refused before anything runs.
     """
-    shapes = _pathway_shapes(model, _shapes(input_shape))
+    from .inputs import input_shapes
+
+    shapes = _pathway_shapes(model, input_shapes(model, None if input_shape is None else _shapes(input_shape)))
     if layers is not None:
         if isinstance(layers, str):
             layers = [layers]

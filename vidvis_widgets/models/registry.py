@@ -48,7 +48,7 @@ def _attach(model: nn.Module, adapter: ModelAdapter) -> nn.Module:
 
 def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int | None = None,
                size: int | None = None, *, class_names: Sequence[str] | None = None, num_classes: int | None = None,
-               processor: Any = None) -> nn.Module:
+               processor: Any = None, **fields: Any) -> nn.Module:
     """A model in eval mode, with its :class:`ModelAdapter` as ``model.vidvis_adapter``.
 
     Hugging Face video classifiers (VideoMAE, TimeSformer, ViViT): ``"hf:<model id or local folder>"``, which
@@ -69,6 +69,11 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
 
     ``class_names`` names the classes of any model's head (e.g. a ``VideoFolder``'s ``classes`` for a
     checkpoint fine-tuned on it), in the head's order; their number must be the head's.
+
+    Any other ``fields`` are :class:`ModelAdapter` fields that override what is found, as ``describe`` takes them
+    (``mean``, ``std``, ``am_layer``, ``tube_layer``, ``priming_layers``, …). For a bare module, ``num_frames``
+    and ``size`` (an int or (height, width)) say its native input, which its structure does not tell; a Hugging
+    Face model's are its config's and cannot be changed.
     """
     from ..checks import number
 
@@ -77,7 +82,8 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
                         "or 'hf:<model id>'")
     if num_frames is not None:
         num_frames = number("num_frames", num_frames, low=1, integer=True)
-    if size is not None:
+    instance = isinstance(name, nn.Module) or name.startswith("hf:") and len(name) > 3
+    if size is not None and not (instance and isinstance(size, (tuple, list))):  # an instance's may be (h, w)
         size = number("size", size, low=1, integer=True)
     if num_classes is not None:
         num_classes = number("num_classes", num_classes, low=1, integer=True)
@@ -94,17 +100,27 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
     if num_classes is not None and not (is_tv or is_pv):
         raise ValueError("num_classes builds a new head for a torchvision or PyTorchVideo model; for other models "
                          "name the head's classes with class_names=")
-    if isinstance(name, nn.Module) or name.startswith("hf:") and len(name) > 3:
-        if num_frames is not None or size is not None:
-            raise ValueError("num_frames and size are read from a model instance's or Hugging Face model's own config; "
-                             "give them to describe(model, num_frames=..., size=(h, w)) for a bare module")
+    fields = _adapter_fields(fields)
+    if instance:
+        if isinstance(name, nn.Module) and not (isinstance(weights, str) and weights == "embedded"):
+            raise ValueError(f"weights= loads weights into a model named by a string; the instance given keeps its "
+                             f"own, got weights={_shown(weights)}. Load a checkpoint into it first: "
+                             "model.load_state_dict(torch.load(path, weights_only=True))")
+        if size is not None and not isinstance(size, numbers.Integral):
+            fields["size"] = size  # (height, width), checked with the other fields
+        elif size is not None:
+            fields["size"] = (size, size)
+        if num_frames is not None:
+            fields["num_frames"] = num_frames
+        fields = _adapter_fields(fields)  # the native input's form checked
         if isinstance(name, nn.Module):
-            model = _load_instance(name, processor, class_names)
+            model = _load_instance(name, processor, class_names, fields)
         else:
             from .huggingface import from_pretrained
 
             hf, hf_processor = from_pretrained(name[3:])
-            model = _load_instance(hf, processor if processor is not None else hf_processor, class_names)
+            model = _load_instance(hf, processor if processor is not None else hf_processor, class_names, fields)
+        return _named(model, class_names) if class_names is not None else model
     elif name in EMBEDDED:
         model = _load_embedded(name, weights, num_frames or 16, size or 64)
     elif is_tv:
@@ -120,6 +136,8 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
         model = _load_pytorchvideo(arch, weights, num_classes or (len(class_names) if class_names else None))
     else:
         raise _unknown(name)
+    if fields:
+        model = _attach(model, _with_fields(model, model.vidvis_adapter, fields))
     return _named(model, class_names) if class_names is not None else model
 
 
@@ -144,7 +162,7 @@ def _load_pytorchvideo(arch: str, weights: Any, num_classes: int | None) -> nn.M
             raise ValueError(f"num_classes={num_classes} but the checkpoint {weights} has a head of {k} classes")
     else:
         raise ValueError(f"pytorchvideo:{arch} takes weights=None (random) or a local checkpoint file (.pyth, .pt, "
-                         f".pth or .bin), got {weights!r}; PyTorchVideo's Kinetics checkpoints are downloaded by the "
+                         f".pth or .bin), got {_shown(weights)}; PyTorchVideo's Kinetics checkpoints are downloaded by the "
                          "user (torch.hub) and passed as a path")
     if arch.startswith("slowfast"):
         model = create_slowfast(model_depth=50, model_num_class=k, head_activation=None)
@@ -169,15 +187,80 @@ def _named(model: nn.Module, class_names: tuple[str, ...]) -> nn.Module:
     return model
 
 
-def _load_instance(model: nn.Module, processor: Any, class_names=None) -> nn.Module:
-    from .huggingface import hf_adapter, is_hf_video_classifier, is_xclip, wrap
+def _load_instance(model: nn.Module, processor: Any, class_names=None, fields: dict | None = None) -> nn.Module:
+    from .huggingface import HFVideoClassifier, hf_adapter, is_hf_video_classifier, is_xclip, refuse_unsupported, wrap
 
-    if is_hf_video_classifier(model) or is_xclip(model):
+    fields = dict(fields or {})
+    refuse_unsupported(model)
+    if is_hf_video_classifier(model) or is_xclip(model) or isinstance(model, HFVideoClassifier):
         model = wrap(model, class_names, processor)
-        return _attach(model, hf_adapter(model, processor))
+        native = {k: fields.pop(k) for k in ("num_frames", "size") if k in fields}
+        adapter = hf_adapter(model, processor)
+        for key, value in native.items():
+            if value != getattr(adapter, key):
+                raise ValueError(f"{key}={value!r}, but {type(model.hf).__name__} takes only its config's "
+                                 f"{adapter.num_frames} frames at {adapter.size[0]}×{adapter.size[1]} (its position "
+                                 "embeddings are fixed; other clips are resampled to it): leave num_frames and size out")
+        return _attach(model, _with_fields(model, adapter, fields))
     if processor is not None:
         raise ValueError(f"processor is for Hugging Face video classifiers; {type(model).__name__} is not one")
-    return _attach(model, describe(model))
+    _with_fields(model, None, fields)  # layer names checked before describe reads them
+    return _attach(model, describe(model, **fields))
+
+
+#: ModelAdapter fields that name layers of the model
+_LAYER_FIELDS = ("logit_layer", "tube_layer", "am_layer", "priming_layers", "channels_first_layers")
+
+
+def _adapter_fields(fields: dict) -> dict:
+    """``load_model``'s extra keywords, checked to be ModelAdapter fields with values of the right form."""
+    from ..checks import number
+
+    known = [f.name for f in dataclasses.fields(ModelAdapter) if f.name not in ("name", "layer_names", "class_names")]
+    out = {}
+    for key, value in fields.items():
+        if key not in known:
+            raise TypeError(f"load_model() got an unexpected keyword {key!r}; it takes weights, num_frames, size, "
+                            f"class_names, num_classes, processor and the adapter fields {', '.join(known)}")
+        if key == "num_frames":
+            value = number("num_frames", value, low=1, integer=True)
+        elif key == "size":
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+                raise ValueError(f"size must be an int or (height, width), got {_shown(value)}")
+            value = tuple(number("size", v, low=1, integer=True) for v in value)
+        elif key in ("mean", "std"):
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 3:
+                raise ValueError(f"{key} must be three numbers, one per RGB channel on [0, 1] pixels, got "
+                                 f"{_shown(value)}")
+            value = tuple(float(number(key, v, low=1e-12 if key == "std" else None)) for v in value)
+        elif key in ("priming_layers", "channels_first_layers"):
+            value = (value,) if isinstance(value, str) else tuple(value)
+        out[key] = value
+    return out
+
+
+def _with_fields(model: nn.Module, adapter: ModelAdapter | None, fields: dict) -> ModelAdapter | None:
+    """``adapter`` with ``fields`` (checked: layer fields must name the model's layers)."""
+    from .layers import submodule
+
+    for key in _LAYER_FIELDS:
+        for layer in (fields.get(key) if key.endswith("s") else (fields.get(key),)) or ():
+            if layer is not None:
+                submodule(model, layer)
+    return dataclasses.replace(adapter, **fields) if adapter is not None and fields else adapter
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message shows it: short values as they are, anything else by its type (a module's or
+    a state dict's repr runs to kilobytes)."""
+    if value is None or isinstance(value, (str, bytes, numbers.Number, os.PathLike)):
+        text = repr(value)
+        return text if len(text) <= 120 else text[:117] + "…"
+    if isinstance(value, nn.Module):
+        return f"an nn.Module ({type(value).__name__}; a model you built is the first argument: load_model(model))"
+    if isinstance(value, dict):
+        return "a dict (a state dict: save it with torch.save(state, 'weights.pt') and pass the path)"
+    return f"a {type(value).__name__}"
 
 
 def _load_embedded(name: str, weights: Any, num_frames: int, size: int) -> nn.Module:
@@ -187,7 +270,7 @@ def _load_embedded(name: str, weights: Any, num_frames: int, size: int) -> nn.Mo
     if weights is not None:
         if isinstance(weights, bool) or not isinstance(weights, (numbers.Integral, str, os.PathLike)):
             raise TypeError(f"weights for {name} must be 'embedded', an epoch (an int or 'epoch_N'), a checkpoint "
-                            f"path, or None (random); got {weights!r}")
+                            f"path, or None (random); got {_shown(weights)}")
         if isinstance(weights, numbers.Integral) or weights == "embedded" or str(weights).startswith("epoch_"):
             shipped = embedded_checkpoints(name)
             if not shipped:
@@ -257,7 +340,7 @@ def _torchvision_weights(arch: str, weights: Any):
         return weights
     if isinstance(weights, str) and weights in names:
         return enum.DEFAULT if weights == "DEFAULT" else enum[weights]
-    raise ValueError(f"unknown weights {weights!r} for torchvision:{arch}; expected None (random), a local checkpoint "
+    raise ValueError(f"unknown weights {_shown(weights)} for torchvision:{arch}; expected None (random), a local checkpoint "
                      f"file (.pt, .pth or .bin), or a torchvision weights name: {', '.join(names)}")
 
 

@@ -101,6 +101,7 @@ class InputStreams:
         if info is None:
             raise ValueError(f"{type(model).__name__} carries no vidvis_adapter; give input_shape=(3, T, H, W) for a "
                              "clip model or ((3, H, W), (2L, H, W)) for a two-stream model")
+        info.native_or_raise("activation maximization", "give input_shape=(3, T, H, W)")
         return cls(model, info.kind, info.size, info.num_frames, info.flow_frames, info.std, info.flow_scale)
 
     def unit_scale(self, name: str) -> float:

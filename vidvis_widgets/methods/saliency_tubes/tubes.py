@@ -167,7 +167,7 @@ class SaliencyTubes:
 
     @property
     def min_frames(self) -> int:
-        return self.info.num_frames if self.info is not None else 1
+        return self.info.num_frames if self.info is not None and self.info.num_frames else 1
 
     def _model_inputs(self, frames: torch.Tensor, flow: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
         if self.two_stream:
@@ -231,7 +231,8 @@ class SaliencyTubes:
                              "clips, or resample them to that length")
         if not 0 <= start <= frames.shape[1] - need:
             raise ValueError(f"start={start} leaves fewer than {need} frames of the {frames.shape[1]} given")
-        length = need if self.info is not None else frames.shape[1] - start
+        # a model of unknown native input (a bare module) sees the clips as they are
+        length = need if self.info is not None and self.info.num_frames else frames.shape[1] - start
         frames = frames[:, start:start + length]
         if flow is not None:
             flow = flow[:, start:start + length]
@@ -283,7 +284,7 @@ class SaliencyTubes:
         # the layer's output becomes a leaf: the gradient form's backward pass starts there, not at the input
         with Probe(self.model, [self.layer], layout=self._layout, leaf=True) as probe, frozen(self.model), \
                 torch.enable_grad(), autocast(self.device, self.bf16):
-            logits = self.model(*inputs)
+            logits = self.adapter.call(self.model, inputs)
         if self.layer not in probe.raw:
             raise ValueError(f"layer {self.layer!r} did not run in {self._name}'s forward pass; pick a layer the "
                              "model uses (vidvis_widgets.models.list_layers lists them)")
