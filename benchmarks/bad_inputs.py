@@ -78,6 +78,7 @@ def main() -> int:
         attempt(f"vidvis evaluate-leaps {' '.join(args)}", lambda args=args: _cli(["evaluate-leaps", *args]), "exit 2")
     attempt("vidvis train --epochs 0", lambda: _cli(["train", "--epochs", "0"]), "exit 2")
     _user_world_rows(tmp)
+    _model_refusal_rows(tmp)
 
     width = max(len(r[0]) for r in ROWS)
     print(f"{'input':<{width}}  result   seconds  what the user gets")
@@ -169,6 +170,57 @@ def _user_world_rows(tmp) -> None:
     xclip = small_xclip()
     attempt("AM on an unwrapped X-CLIP", lambda: ActivationMaximization(xclip), "class_names=")
     attempt("load_model(X-CLIP) without class names", lambda: load_model(xclip), "class_names=")
+
+
+def _model_refusal_rows(tmp) -> None:
+    """Issue 41's models we claim and inputs we refuse: models without a video class head, a bare 3D CNN, a
+    forward returning (logits, features), an unknown Hub id offline, and the weights, checkpoint and shape messages."""
+    from torch import nn
+
+    from tests.small_models import not_video_classifiers
+    from vidvis_widgets.methods import ActivationMaximization, SaliencyTubes
+    from vidvis_widgets.models import evaluate, list_layers, load_model
+
+    for name, hf in not_video_classifiers().items():
+        attempt(f"load_model({name})", lambda hf=hf: load_model(hf), "ForVideoClassification")
+
+    def cnn():
+        return nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(),
+                             nn.Linear(8, 5)).eval()
+
+    class WithFeatures(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = cnn()
+
+        def forward(self, x):
+            return self.net(x), x.mean((2, 3, 4))
+
+    clips = np.zeros((2, 8, 32, 32, 3), np.uint8)
+    attempt("tubes on a bare 3D CNN, no num_frames/size", lambda: SaliencyTubes(load_model(cnn()))(clips), "<returns>")
+    attempt("AM on a bare 3D CNN, no num_frames/size", lambda: ActivationMaximization(load_model(cnn())), "num_frames=")
+    attempt("load_model(my_module, num_frames=16, size=112)", lambda: load_model(cnn(), num_frames=16, size=112),
+            "<returns>")
+    attempt("tubes on forward -> (logits, features)", lambda: SaliencyTubes(load_model(WithFeatures()))(clips),
+            "<returns>")
+    attempt("evaluate on forward -> (logits, features)", lambda: evaluate(load_model(WithFeatures()), {
+        "rgb": clips, "label": np.array([0, 1])}), "<returns>")
+
+    def offline():
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        try:
+            return load_model("hf:no-such-org/x")
+        finally:
+            os.environ.pop("HF_HUB_OFFLINE")
+    attempt('load_model("hf:no-such-org/x") offline', offline, "hf:no-such-org/x could not be found")
+    attempt("load_model(weights=<a module>)", lambda: load_model("tiny_r3d", weights=cnn()), "an nn.Module (Sequential")
+    empty = tmp / "empty.pt"
+    empty.write_bytes(b"")
+    attempt("load_model(weights=<zero-byte file>)", lambda: load_model("tiny_r3d", weights=empty), "is empty")
+    r3d = load_model("tiny_r3d", weights=None)
+    attempt("list_layers(model, 4 channels)", lambda: list_layers(r3d, (4, 16, 64, 64)), "expected (3, T, H, W)")
+    attempt("list_layers(model, rank 3)", lambda: list_layers(r3d, (3, 64, 64)), "expected (3, T, H, W)")
+    attempt("list_layers(model) at the native shape", lambda: list_layers(r3d) or 1 / 0, "<returns>")
 
 
 if __name__ == "__main__":
