@@ -196,11 +196,11 @@ def outputs_of(widget) -> _Outputs | None:
 def refresh_outputs(widget, *, only_if_stale: bool = False) -> None:
     """Sends ``widget``'s outputs as it is now, if it was displayed (the end of a run calls this).
     ``only_if_stale``: only when they were last sent by another cell than the one running now (a run that
-    ended between cells, whose update an executed notebook would have missed)."""
+    ended between cells, whose update an executed notebook would have missed; outside IPython, never)."""
     outputs = _followed.get(widget)
     if outputs is None:
         return
-    if only_if_stale and not outputs.dirty and outputs.published_in is not None \
-            and outputs.published_in == _current_cell():
+    if only_if_stale and not (_cells["hooked"] and (outputs.dirty or outputs.published_in is None
+                                                    or outputs.published_in != _current_cell())):
         return
     outputs.flush()
