@@ -3,18 +3,10 @@
 
 import { Widget } from "@lumino/widgets";
 import { CLIPS_MIME, mountStaticGrid } from "../lib/static_grid";
-import css from "../clip_player.css";
+import { addStyle } from "./style";
 
 interface MimeModel {
   data: Record<string, unknown>;
-}
-
-function addStyle(): void {
-  if (document.getElementById("vv-static-style")) return;
-  const style = document.createElement("style");
-  style.id = "vv-static-style";
-  style.textContent = css;
-  document.head.append(style);
 }
 
 export class ClipsRenderer extends Widget {
