@@ -209,9 +209,12 @@ class ActivationMaximization:
         return max(1, min(self._stride(layer), min(self.streams.size) // 7))
 
     def _rho(self, layer: str) -> float:
+        """ρ_l of eq. 1: the side of the layer's receptive field (IJCV 2020 §3), not capped: a field may pass the
+        input, as the papers' does (VGG-16's fc layers: 404 px at 224). Vector layers (fc) and fields that do
+        not derive (attention) take the input's side."""
         info = self._layer(layer)
         rf = info.receptive_field or self.streams.size
-        return float(min(max(rf[-2:]), max(self.streams.size) * 3))
+        return float(max(rf[-2:]))
 
     # -- normalization â ------------------------------------------------------------------------------
     def activation_max(self, layers: Sequence[str], stop: threading.Event | None = None) -> dict[str, np.ndarray]:
