@@ -110,19 +110,67 @@ export interface DecodedImage {
 
 export type ImageDecoder<I extends DecodedImage> = (bytes: Uint8Array, mime: string) => Promise<I>;
 
-/** Decodes the sheet and checks that it has the size the metadata promised. */
+/** The pixel size an image's header declares (PNG, JPEG, WebP), read without decoding; null if not found. */
+export function declaredSize(bytes: Uint8Array, format: ImageFormat): { width: number; height: number } | null {
+  const b = bytes;
+  const u16 = (i: number) => (b[i] << 8) | b[i + 1];
+  const u32 = (i: number) => ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
+  const le16 = (i: number) => b[i] | (b[i + 1] << 8);
+  const le24 = (i: number) => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16);
+  if (format === "png") {
+    // 8-byte signature, then the IHDR chunk: length, "IHDR", width, height
+    if (b.length < 24 || b[0] !== 0x89 || b[12] !== 0x49 || b[13] !== 0x48 || b[14] !== 0x44 || b[15] !== 0x52) return null;
+    return { width: u32(16), height: u32(20) };
+  }
+  if (format === "jpeg") {
+    if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
+    let i = 2;
+    while (i + 9 < b.length) {
+      if (b[i] !== 0xff) return null;
+      const marker = b[i + 1];
+      if (marker === 0xff) { i += 1; continue; } // fill byte
+      // a start-of-frame marker (SOF0–SOF15 but DHT, JPG and DAC) holds the frame's height and width
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return { width: u16(i + 7), height: u16(i + 5) };
+      }
+      if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) { i += 2; continue; }
+      i += 2 + u16(i + 2);
+    }
+    return null;
+  }
+  // WebP: "RIFF" size "WEBP" then a VP8 , VP8L or VP8X chunk
+  if (b.length < 30 || String.fromCharCode(b[8], b[9], b[10], b[11]) !== "WEBP") return null;
+  const chunk = String.fromCharCode(b[12], b[13], b[14], b[15]);
+  if (chunk === "VP8 ") return { width: le16(26) & 0x3fff, height: le16(28) & 0x3fff };
+  if (chunk === "VP8L") {
+    const bits = b[21] | (b[22] << 8) | (b[23] << 16) | (b[24] << 24);
+    return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+  }
+  if (chunk === "VP8X") return { width: le24(24) + 1, height: le24(27) + 1 };
+  return null;
+}
+
+/** Decodes the sheet and checks that it has the size the metadata promised: first from the image's header,
+ * so that a small file that would decode to a huge image is refused before it is decoded. */
 export async function decodeSheet<I extends DecodedImage>(
   clip: ClipPayload,
   index: number,
   decode: ImageDecoder<I>,
 ): Promise<I> {
+  const want = sheetSize(clip);
+  const declared = declaredSize(clip.data, clip.format);
+  if (declared && (declared.width !== want.width || declared.height !== want.height)) {
+    throw new PayloadError(
+      `clip ${index}: the ${clip.format} image is ${declared.width}x${declared.height} (from its header; not decoded), ` +
+        `expected ${want.width}x${want.height} from the clip's frames and strides`,
+    );
+  }
   let image: I;
   try {
     image = await decode(clip.data, MIME_TYPES[clip.format]);
   } catch (err) {
     throw new PayloadError(`clip ${index}: the ${clip.format} data could not be decoded (${String(err)})`);
   }
-  const want = sheetSize(clip);
   if (image.width !== want.width || image.height !== want.height) {
     throw new PayloadError(
       `clip ${index}: decoded image is ${image.width}x${image.height}, expected ${want.width}x${want.height}`,

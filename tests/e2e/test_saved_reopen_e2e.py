@@ -209,3 +209,40 @@ def test_a_jupyterlab_without_the_extension_shows_the_saved_poster(lab_without_e
     assert spread["w"] > 60 and spread["red"] > 50 and spread["grey"] > 1000, spread
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "saved_reopen_lab_without_extension.png"))
+
+
+def test_a_saved_grid_with_out_of_range_numbers_plays_clamped_and_says_so(browser, tmp_path):
+    """fps 1e308 and zoom 1e6 in a saved document: it plays at 120 fps at 32× (the stated clamps), not "NaN"
+    frames or a 33-million-pixel-tall output, and the note under the player says what was changed."""
+    import numpy as np
+
+    from vidvis_widgets.media.clips import Clip
+    from vidvis_widgets.widgets.static import grid_html, grid_json
+
+    frames = np.full((8, 32, 32, 3), 90, np.uint8)
+    for t in range(8):
+        frames[t, :, 4 * t:4 * t + 4] = (255, 40, 40)
+    doc = grid_json([Clip(frames, "rgb")], captions=["bar"], rows=1, cols=1)
+    doc["fps"], doc["zoom"] = 1e308, 1e6
+    path = tmp_path / "wild.html"
+    path.write_text(f"<!doctype html><html><body>{grid_html(doc)}</body></html>", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".vv-player[data-ready='true']", timeout=30_000)
+        state = page.evaluate("""() => { const p = document.querySelector('.vv-player');
+            const c = p.querySelector('canvas');
+            return { label: p.querySelector('.vv-frame-label').textContent, fps: p.querySelector('.vv-fps').value,
+                     zoom: p.dataset.zoom, height: c.getBoundingClientRect().height,
+                     page: document.documentElement.scrollHeight,
+                     note: document.querySelector('.vv-static-clamped')?.textContent ?? '' }; }""")
+        assert state["fps"] == "120" and state["zoom"] == "32" and state["height"] == 32 * 32, state
+        assert state["page"] < 2000, state  # the output stays a page tall
+        assert "NaN" not in state["label"] and state["label"].endswith("/ 8"), state
+        assert "fps 1e+308 is above 120; playing at 120 fps" in state["note"], state
+        assert "zoom 1000000 is above 32; shown at 32×" in state["note"], state
+        assert page.evaluate(_PLAYING, ".vv-player") == [True]
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "saved_grid_clamped.png"))
+    finally:
+        page.close()
