@@ -79,6 +79,7 @@ def main() -> int:
     attempt("vidvis train --epochs 0", lambda: _cli(["train", "--epochs", "0"]), "exit 2")
     _user_world_rows(tmp)
     _model_refusal_rows(tmp)
+    _saved_grid_rows(tmp)
 
     width = max(len(r[0]) for r in ROWS)
     print(f"{'input':<{width}}  result   seconds  what the user gets")
@@ -221,6 +222,74 @@ def _model_refusal_rows(tmp) -> None:
     attempt("list_layers(model, 4 channels)", lambda: list_layers(r3d, (4, 16, 64, 64)), "expected (3, T, H, W)")
     attempt("list_layers(model, rank 3)", lambda: list_layers(r3d, (3, 64, 64)), "expected (3, T, H, W)")
     attempt("list_layers(model) at the native shape", lambda: list_layers(r3d) or 1 / 0, "<returns>")
+
+
+
+class SavedGridNote(Exception):
+    """What the saved-grid viewer says under a player whose settings it changed (a clamp, not an error)."""
+
+
+_VIEWER = """import { parseStaticGrid } from "REPO/js/lib/static_grid";
+import { decodeSheet, parseClip, sheetSize } from "REPO/js/lib/payload";
+const doc = JSON.parse(require("fs").readFileSync(0, "utf8"));
+(async () => {
+  try {
+    const grid = parseStaticGrid(doc);
+    for (const [i, c] of grid.content.clips.entries()) {
+      const clip = parseClip(c, i);
+      if (clip) await decodeSheet(clip, i, async () => sheetSize(clip)); // a decoder that decodes what was promised
+    }
+    console.log(JSON.stringify({ note: grid.clamped.join("; ") }));
+  } catch (err) { console.log(JSON.stringify({ error: String(err.message) })); }
+})();
+"""
+
+
+def _saved_grid_rows(tmp) -> None:
+    """Saved clip grids (the vidvis mimetype's document) read by the viewer's own code (js/lib, run in node)."""
+    import base64
+    import json
+    import shutil
+    import struct
+
+    repo = Path(__file__).resolve().parents[1]
+    esbuild = repo / "node_modules" / ".bin" / "esbuild"
+    if not (shutil.which("node") and esbuild.exists()):
+        attempt("saved grids (needs node and npm install)", lambda: 1 / 0, "<returns>")
+        return
+    (tmp / "viewer.ts").write_text(_VIEWER.replace("REPO", repo.as_posix()))
+    subprocess.run([str(esbuild), str(tmp / "viewer.ts"), "--bundle", "--platform=node",
+                    f"--outfile={tmp / 'viewer.js'}", "--log-level=error"], check=True, cwd=repo)
+
+    def view(doc):
+        out = subprocess.run(["node", str(tmp / "viewer.js")], input=json.dumps(doc), capture_output=True, text=True,
+                             timeout=60, check=True)
+        said = json.loads(out.stdout)
+        if "error" in said:
+            raise ValueError(said["error"])
+        if said["note"]:
+            raise SavedGridNote(said["note"])
+        return said
+
+    def png_header(w, h):  # a few bytes whose PNG header promises w×h pixels
+        return b"\x89PNG\r\n\x1a\n" + struct.pack(">I4sII", 13, b"IHDR", w, h) + bytes(9)
+
+    def grid(**over):
+        clip = {"kind": "rgb", "format": "png", "width": 32, "height": 32, "frames": 1, "xstride": 32, "ystride": 32,
+                "sheet_cols": 1, "data": base64.b64encode(png_header(32, 32)).decode()}
+        return {"version": 1, "clips": [{**clip, **over.pop("clip", {})}], "captions": ["a"], "rows": 1, "cols": 1,
+                **over}
+
+    attempt("saved grid fps=1e308", lambda: view(grid(fps=1e308)), "playing at 120 fps")
+    attempt("saved grid fps=-5", lambda: view(grid(fps=-5)), "playing at 10 fps")
+    attempt("saved grid zoom=1e6", lambda: view(grid(zoom=1e6)), "shown at 32×")
+    attempt("saved grid sheet of 16384² px", lambda: view(grid(clip=dict(width=16384, height=16384, xstride=16384,
+                                                                         ystride=16384))), "megapixels")
+    attempt("saved grid 33-byte PNG saying 16384²", lambda: view(grid(clip=dict(
+        data=base64.b64encode(png_header(16384, 16384)).decode()))), "not decoded")
+    attempt("saved grid that is a list", lambda: view([grid()]), "got a list")
+    attempt("saved grid without version", lambda: view({k: v for k, v in grid().items() if k != "version"}),
+            '"version" field')
 
 
 if __name__ == "__main__":
