@@ -39,6 +39,9 @@ export interface RenderMimeRegistry {
 
 type PlayerHost = HTMLElement & { __vvPlayer?: { destroy(): void } };
 
+/** With a widget manager, how long an output waits for the live view before it shows the saved copy instead. */
+const PATIENCE_MS = 3000;
+
 function modelId(model: MimeModel | null): unknown {
   const view = model?.data[WIDGET_VIEW_MIME];
   return view && typeof view === "object" ? (view as Record<string, unknown>).model_id : undefined;
@@ -55,6 +58,8 @@ export class SavedWidgetView extends Panel {
     private readonly options: RendererOptions,
     private factory: RendererFactory,
     private readonly views: Set<SavedWidgetView>,
+    /** whether the factory's renderers have a widget manager (ipywidgets replaced its placeholder) */
+    private bound: boolean,
   ) {
     super();
     this.addClass("vv-saved-widget-view");
@@ -65,7 +70,8 @@ export class SavedWidgetView extends Panel {
     views.add(this);
   }
 
-  /** What this output shows: "saved" (our copy), "live" (the widget's view) or "widget" (no saved copy). */
+  /** What this output shows: "saved" (our copy), "live" (the widget's view), "waiting" (for the live view, at
+   * most PATIENCE_MS) or "widget" (no saved copy: the widget renderer alone). */
   get shows(): string {
     return this.node.dataset.vvShows ?? "";
   }
@@ -83,9 +89,17 @@ export class SavedWidgetView extends Panel {
     // an update of the saved copy (its display refreshed) while the live view shows: the view is already current
     if (this.live && modelId(previous) === modelId(model)) return;
     this.live = false;
+    this.saved.hide();
+    const rendered = this.renderInner(model, false);
+    if (this.bound) {
+      // a widget manager is there: the live view usually comes at once; the saved copy only if it does not
+      this.setShows("waiting");
+      await Promise.race([rendered, new Promise((resolve) => setTimeout(resolve, PATIENCE_MS))]);
+      if (this.hasView()) this.goLive();
+      if (this.live || this.model !== model || this.isDisposed) return;
+    }
     this.setShows("saved");
     this.saved.show();
-    this.renderInner(model, false);
     addStyle();
     const host = this.saved.node as PlayerHost;
     host.__vvPlayer?.destroy();
@@ -96,6 +110,7 @@ export class SavedWidgetView extends Panel {
   /** The notebook's widget renderer changed (its widget manager arrived with a kernel): render through it. */
   rebind(factory: RendererFactory): void {
     this.factory = factory;
+    this.bound = true;
     if (this.live || !this.model) return;
     const model = this.model;
     this.renderInner(model, model.data[CLIPS_MIME] === undefined, true);
@@ -109,7 +124,11 @@ export class SavedWidgetView extends Panel {
     super.dispose();
   }
 
-  private renderInner(model: MimeModel, visible: boolean, fresh = false): void {
+  private hasView(): boolean {
+    return !!this.inner && Array.from(this.inner.node.childNodes).some((n) => n instanceof Element);
+  }
+
+  private renderInner(model: MimeModel, visible: boolean, fresh = false): Promise<void> {
     if (fresh || !this.inner) {
       this.observer?.disconnect();
       this.inner?.dispose();
@@ -118,17 +137,17 @@ export class SavedWidgetView extends Panel {
       const inner = this.inner;
       // the widget renderer adds the view's node once the view exists; its messages are text only
       this.observer = new MutationObserver(() => {
-        if (inner === this.inner && Array.from(inner.node.childNodes).some((n) => n instanceof Element)) this.goLive();
+        if (inner === this.inner && this.hasView()) this.goLive();
       });
       this.observer.observe(inner.node, { childList: true });
     }
     if (visible) this.inner.show();
     else this.inner.hide();
-    this.inner.renderModel(model).catch((err) => console.error("vidvis-widgets: the widget view failed", err));
+    return this.inner.renderModel(model).catch((err) => console.error("vidvis-widgets: the widget view failed", err));
   }
 
   private goLive(): void {
-    if (this.live || !this.inner || this.shows !== "saved") return;
+    if (this.live || !this.inner || (this.shows !== "saved" && this.shows !== "waiting")) return;
     this.live = true;
     this.setShows("live");
     this.inner.show();
@@ -153,12 +172,12 @@ export function wrapWidgetViews(rendermime: RenderMimeRegistry): void {
   hooked.add(rendermime);
   const views = new Set<SavedWidgetView>();
   const addFactory = rendermime.addFactory.bind(rendermime);
-  const wrapped = (inner: RendererFactory): RendererFactory => {
+  const wrapped = (inner: RendererFactory, bound: boolean): RendererFactory => {
     const factory: RendererFactory = {
       safe: inner.safe,
       mimeTypes: [WIDGET_VIEW_MIME],
       defaultRank: inner.defaultRank,
-      createRenderer: (options) => new SavedWidgetView(options, inner, views),
+      createRenderer: (options) => new SavedWidgetView(options, inner, views, bound),
     };
     ours.add(factory);
     return factory;
@@ -166,9 +185,10 @@ export function wrapWidgetViews(rendermime: RenderMimeRegistry): void {
   rendermime.addFactory = (factory: RendererFactory, rank?: number) => {
     const isView = factory.mimeTypes.length === 1 && factory.mimeTypes[0] === WIDGET_VIEW_MIME;
     if (!isView || ours.has(factory)) return addFactory(factory, rank);
-    addFactory(wrapped(factory), rank);
+    addFactory(wrapped(factory, true), rank);
     for (const view of Array.from(views)) view.rebind(factory);
   };
+  // the notebook's renderer when it opens: ipywidgets' placeholder, with no widget manager until a kernel is ready
   const current = rendermime.getFactory(WIDGET_VIEW_MIME);
-  if (current && !ours.has(current)) addFactory(wrapped(current), rendermime.getRank(WIDGET_VIEW_MIME));
+  if (current && !ours.has(current)) addFactory(wrapped(current, false), rendermime.getRank(WIDGET_VIEW_MIME));
 }
