@@ -56,6 +56,7 @@ from ..core.cache import Cached, content_hash
 from ..core.loop import JUDGED, LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
 from ..core.objectives import Objective
 from .results import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, InversionResults
+from .verifier import default_verifier, warn_without_verifier, without_feat
 
 __all__ = ["ModelInversion", "leaps", "deep_dream", "activation_maximization_3d", "InversionJob", "InversionResult",
            "InversionResults", "ROW_NAMES", "TABLE_ROWS", "VARIANTS"]
@@ -77,7 +78,8 @@ class ModelInversion:
 
     ``verifier``: the network S of R_feat, with BatchNorm layers: ``"auto"`` (the default) picks one trained on
     the model's data (the embedded ``tiny_verifier`` for the embedded models) or says what to pass (the paper
-    uses X3D-S: ``load_model("pytorchvideo:x3d_s", weights=...)``); ``None`` for the variants without R_feat. ``layers``: the priming layers Λ (default: the stages of the
+    uses X3D-S: ``load_model("pytorchvideo:x3d_s", weights=...)``); ``None`` runs without R_feat (a variant that uses
+    it leaves it out, and a warning says so). ``layers``: the priming layers Λ (default: the stages of the
     known architectures), the last of which is R_coh's layer L (or the deepest one that still has two
     temporal positions, where the last has pooled time away); ``priming_weights``: λ_l, one per layer or
     one for all, 0 < λ ≤ 1. ``r``: the regularizer scale of eq. 4. ``size``: (T, H, W) of x*; default
@@ -389,6 +391,8 @@ class ModelInversion:
         return logits.argmax(1).tolist(), means
 
     def _check(self, jobs: list[InversionJob], n_stimuli: int) -> None:
+        if self.verifier is None:
+            warn_without_verifier({v: self.loss(v, full=True) for v in VARIANTS}, [j.variant for j in jobs])
         for j in jobs:
             terms = term_weights(self.loss(j.variant)) if j.variant in VARIANTS else dict.fromkeys(TERMS, 0.0)
             if terms["prim"] and j.stimulus is None:
@@ -396,8 +400,6 @@ class ModelInversion:
             if j.stimulus is not None and not 0 <= j.stimulus < n_stimuli:
                 raise ValueError(f"job {j} refers to stimulus {j.stimulus}, but {n_stimuli} stimuli were given")
             if terms["feat"]:
-                if self.verifier is None:
-                    raise ValueError(f"variant {j.variant!r} uses R_feat, which needs a verifier network")
                 if not self._bns:
                     raise ValueError(f"the verifier {type(self.verifier).__name__} has no BatchNorm layers with "
                                      "running statistics, and R_feat (eq. 3) compares against exactly those; "
@@ -418,12 +420,14 @@ class ModelInversion:
         """Class ``c`` as captions show it: its index and, where the model names its classes, its name."""
         return f"{c} ({self.class_names[c]})" if self.class_names is not None and c < len(self.class_names) else str(c)
 
-    def loss(self, variant: str) -> Objective:
+    def loss(self, variant: str, full: bool = False) -> Objective:
         """The loss a variant minimizes, with this inversion's r and DeepDream weights: for ``"leaps"``,
-        ``ce() + prim() + r * (coh() + feat())``, eq. 4 (printable: ``repr(inv.loss("leaps"))``)."""
+        ``ce() + prim() + r * (coh() + feat())``, eq. 4 (printable: ``repr(inv.loss("leaps"))``); without a verifier,
+        less R_feat (``full``: with it all the same)."""
         if variant not in VARIANTS:
             raise ValueError(f"variant {variant!r} has no loss of its own; those with one: {', '.join(VARIANTS)}")
-        return VARIANTS[variant](r=self.r, tv_weight=self.tv_weight, l2_weight=self.l2_weight)
+        loss = VARIANTS[variant](r=self.r, tv_weight=self.tv_weight, l2_weight=self.l2_weight)
+        return loss if self.verifier is not None or full else without_feat(loss)
 
     def _weights(self, jobs: list[InversionJob]) -> dict[str, torch.Tensor]:
         """Each term's weight per job (N,), from the jobs' losses."""
@@ -643,22 +647,6 @@ def _priming_weights(weights, layers: list[str]) -> np.ndarray:
     if not (w <= 1).all():
         raise ValueError(f"priming weights λ_l must lie in (0, 1] (eq. 1); got {w.tolist()}")
     return np.broadcast_to(w, (len(layers),)).copy()
-
-
-def default_verifier(adapter) -> str:
-    """The verifier ``verifier="auto"`` picks: one trained on the model's data at a size that fits it. Only the
-    embedded models have one here (``tiny_verifier``, trained on the same synthetic 64² clips); for any other
-    model a clear error says what to pass."""
-    from ...models.registry import EMBEDDED
-
-    if adapter.name in EMBEDDED:
-        return "tiny_verifier"
-    shape = "×".join(map(str, adapter.native_shape)) if adapter.native_shape else "unknown"
-    raise ValueError(
-        f"verifier='auto' has no verifier for {adapter.name} (input {shape}): the embedded tiny_verifier knows only "
-        "the synthetic 64² clips. Pass verifier= a network trained on the model's data, with BatchNorm layers, e.g. "
-        "load_model('pytorchvideo:x3d_s', weights='X3D_S.pyth') as the paper does (X3D-S, 13×160²), or "
-        "verifier=None to run without R_feat")
 
 
 def _size(size) -> tuple[int, int, int]:
