@@ -59,7 +59,7 @@ class _Outputs:
         self._dirty = False
         self._last = time.monotonic()
         self._retried = False
-        self.published_in: int | None = None  # the cell (execution count) that sent the outputs last
+        self.published_in: int | None = None  # the cell (counted by _before_cell) that sent the outputs last
         self.rebuilds = 0
         self._watching: list[tuple[object, tuple[str, ...]]] = []
         self.watch()
