@@ -7,13 +7,13 @@ import transformers
 from torch import nn
 
 
-def slowfast_net(classes: int) -> nn.Module:
-    """PyTorchVideo's SlowFast with R50's stages and lateral fusions and thin stems: 2 slow and 8 fast frames
-    (α = 4) at 64²."""
+def slowfast_net(classes: int, frames: int = 8) -> nn.Module:
+    """PyTorchVideo's SlowFast with R50's stages and lateral fusions and thin stems: ``frames`` / 4 slow and
+    ``frames`` fast frames (α = 4) at 64² (2 and 8 by default)."""
     from pytorchvideo.models.slowfast import create_slowfast
 
     return create_slowfast(model_num_class=classes, stem_dim_outs=(8, 1), head_activation=None,
-                           head_pool_kernel_sizes=((2, 2, 2), (8, 2, 2)))
+                           head_pool_kernel_sizes=((frames // 4, 2, 2), (frames, 2, 2)))
 
 
 def small_xclip() -> nn.Module:

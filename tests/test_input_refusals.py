@@ -86,8 +86,8 @@ def test_synthetic_actions_too_large_to_draw_is_refused_with_the_estimate():
         SyntheticActions("test", size=100000)
     ds = SyntheticActions("test", size=64, samples_per_class=1)
     # the estimate of a batch: its arrays (rgb 3, flow 8, masks 2 bytes a pixel) and one clip's drawing buffers
-    assert ds._bytes(14) >= sum(a.nbytes for a in ds.arrays(range(14)).values())
-    n = 2 * int(available_bytes() // ds._bytes(1)) + 2  # twice the clips memory holds: refused before drawing any
+    assert ds.memory_needed(14) >= sum(a.nbytes for a in ds.arrays(range(14)).values())
+    n = 2 * int(available_bytes() // ds.memory_needed(1)) + 2  # twice the clips memory holds: refused before drawing any
     with pytest.raises(InsufficientMemory, match=rf"SyntheticActions.arrays of {n} clips of 16×64²"):
         ds.arrays([0] * n)
 
@@ -202,15 +202,69 @@ def test_a_write_that_fails_midway_names_the_path_not_the_temporary_file(tmp_pat
 def test_video_folder_refuses_a_cache_dir_it_cannot_write_at_construction(tmp_path):
     from vidvis_widgets.data import VideoFolder
 
-    root = SyntheticActions("test", samples_per_class=1).write_folder(tmp_path / "videos", per_class=1)
+    (tmp_path / "videos" / "juggling").mkdir(parents=True)
+    (tmp_path / "videos" / "juggling" / "a.mp4").write_bytes(b"")  # check=False: the folder is not decoded
+    root = tmp_path / "videos"
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(NotADirectoryError, match=rf"cache_dir='{tmp_path / 'notes.txt' / 'flow'}' cannot be a folder: "
                                                  rf"{tmp_path / 'notes.txt'} is a file"):
-        VideoFolder(root, num_frames=8, cache_dir=tmp_path / "notes.txt" / "flow")
+        VideoFolder(root, check=False, cache_dir=tmp_path / "notes.txt" / "flow")
     if Path("/sys/kernel").is_dir():
         with pytest.raises(PermissionError, match=r"cache_dir='/sys/vidvis-flow' is not a writable folder "
                                                   r"\(permission denied\)"):
-            VideoFolder(root, num_frames=8, cache_dir="/sys/vidvis-flow")
-    assert VideoFolder(root, num_frames=8, cache_dir=tmp_path / "notes.txt" / "flow", flow=None).flow is None  # no flow, no cache
-    VideoFolder(root, num_frames=8, cache_dir=tmp_path / "new" / "flow")
+            VideoFolder(root, check=False, cache_dir="/sys/vidvis-flow")
+    no_flow = VideoFolder(root, check=False, cache_dir=tmp_path / "notes.txt" / "flow", flow=None)
+    assert no_flow.flow is None  # without flow there is nothing to cache: the folder is not checked
+    VideoFolder(root, check=False, cache_dir=tmp_path / "new" / "flow")
     assert (tmp_path / "new" / "flow").is_dir() and not list((tmp_path / "new" / "flow").iterdir())
+
+
+# -- LEAPS without a verifier ------------------------------------------------------------------------------------
+def test_leaps_on_a_hugging_face_model_the_refusal_gives_the_call_that_runs_and_it_runs_without_r_feat():
+    import re
+    import warnings
+
+    from vidvis_widgets.methods import ModelInversion, leaps
+    from vidvis_widgets.methods.leaps.inversion import VARIANTS
+    from vidvis_widgets.methods.leaps.verifier import warn_without_verifier
+
+    from .test_huggingface import hf_model
+
+    model = load_model(hf_model("videomae"))
+    stimulus = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"verifier='auto' has no verifier for .*verifier=load_model\('pytorchvideo:"
+                                         r"x3d_s'.* call leaps\(model, target_class, stimulus, verifier=None\)") as err:
+        leaps(model, 1, stimulus, steps=1)
+    # the call the message gives (one step of it): the default variant runs without R_feat, and a warning says so
+    call = re.search(r"call (leaps\(.*?)\)", str(err.value)).group(1) + ", steps=1)"
+    with pytest.warns(UserWarning, match=r"verifier=None, so R_feat .* is left out of variant 'leaps', which minimize "
+                                         r"\('leaps': 1·ce\(.*prim\(.*coh\(.*\); 'leaps' without R_feat is the paper's "
+                                         r"'prim\+coh' row"):
+        r = eval(call, {"leaps": leaps, "model": model, "target_class": 1, "stimulus": stimulus})
+    assert r.status == "completed" and r.job.variant == "leaps" and "feat" not in r.settings["loss"]
+    assert np.all(r.history["feat"] == 0) and np.isfinite(r.history["total"]).all()
+    inv = ModelInversion(model, None)
+    assert repr(inv.loss("leaps")) == repr(inv.loss("prim+coh")) != repr(inv.loss("leaps", full=True))
+    with warnings.catch_warnings():  # variants without R_feat have nothing left out: no warning
+        warnings.simplefilter("error")
+        warn_without_verifier({v: inv.loss(v, full=True) for v in VARIANTS}, ["prim+coh", "deepdream", "am"])
+
+
+# -- SlowFast's smallest input, from its adapter -------------------------------------------------------------------
+def test_leaps_on_slowfast_at_its_default_size_takes_the_smallest_input_its_adapter_derives():
+    from vidvis_widgets.methods import ActivationMaximization, ModelInversion
+    from vidvis_widgets.methods.leaps import activation_maximization_3d
+
+    from .small_models import slowfast_net
+
+    torch.manual_seed(0)
+    model = load_model(slowfast_net(3, frames=16).eval())  # 4 slow and 16 fast frames: LEAPS' 8 are too few
+    assert model.vidvis_adapter.min_shape == (16, 64, 64)  # from the head's pools, as S3D's is
+    # x*'s default size: the 8 frames of the paper, raised to the model's smallest input (before: 8 frames, and the
+    # 3D AM baseline, which runs the model on x* as it is, met torch's "input image (T: 2 …) smaller than kernel")
+    assert ModelInversion(model, None).size == (16, 64, 64)
+    assert ModelInversion(load_model("pytorchvideo:x3d_s", weights=None), None).size == (13, 224, 224)
+    with pytest.raises(ValueError, match=r"variant 'am' runs .* no less than 16×64×64 \(T×H×W\); size=\(8, 64, 64\)"):
+        activation_maximization_3d(model, 1, steps=1, size=(8, 64, 64))
+    with pytest.raises(ValueError, match=r"input_shape=\(3, 8, 64, 64\) is below the smallest input .* 16×64×64"):
+        ActivationMaximization(model, input_shape=(3, 8, 64, 64), pathways="joint")

@@ -244,7 +244,7 @@ class SyntheticActions:
         self._labels = np.repeat(np.asarray(list(labels)), self.samples_per_class)
         # clips are drawn lazily, but one that cannot fit makes the dataset useless: refused now, with the number
         check_fits(f"SyntheticActions(size={self.size}, num_frames={self.num_frames}): drawing one clip",
-                   self._bytes(1), hint="Use a smaller size= (64 or 112, as the models take) or fewer num_frames=.")
+                   self.memory_needed(1), hint="Use a smaller size= (64 or 112, as the models take) or fewer num_frames=.")
 
     @property
     def specs(self) -> tuple[ClassSpec, ...]:
@@ -292,7 +292,7 @@ class SyntheticActions:
         so worker processes would spend more on moving the arrays back than they save."""
         idx = np.asarray(self._indices(indices), dtype=np.int64)
         check_fits(f"SyntheticActions.arrays of {len(idx)} clips of {self.num_frames}×{self.size}²",
-                   self._bytes(len(idx), np.dtype(flow_dtype).itemsize), hint="Ask for fewer indices per call.")
+                   self.memory_needed(len(idx), flow_dtype), hint="Ask for fewer indices per call.")
         if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)):
             raise IndexError(f"indices must lie in [{-len(self)}, {len(self)}) for split {self.split!r}")
         idx %= max(len(self), 1)
@@ -347,11 +347,12 @@ class SyntheticActions:
                                 f"indices[{k}] is {v!r} ({type(v).__name__})")
         return indices
 
-    def _bytes(self, n: int, flow_itemsize: int = 4) -> int:
-        """Memory ``n`` stacked clips take (uint8 RGB, flow, two masks), plus one clip's drawing buffers (int16
-        colours, int8 noise, the background's float terms): 1.0–1.3× the peak tracemalloc measured at 256² and 512²."""
+    def memory_needed(self, n: int, flow_dtype=np.float32) -> int:
+        """Bytes ``n`` clips drawn together take: their stacked arrays (uint8 RGB, flow, two masks) and one clip's
+        drawing buffers (int16 colours, int8 noise, the background's float terms); 1.0–1.3× the peak tracemalloc
+        measured at 256² and 512². Larger requests are refused before anything is drawn."""
         px = self.num_frames * self.size ** 2
-        return n * px * (3 + 2 * flow_itemsize + 2) + px * (6 + 3) + 40 * self.size ** 2
+        return n * px * (3 + 2 * np.dtype(flow_dtype).itemsize + 2) + px * (6 + 3) + 40 * self.size ** 2
 
     def __repr__(self) -> str:
         return (f"SyntheticActions(split={self.split!r}, {len(self)} clips, {len(set(self._labels))} classes, "

@@ -413,8 +413,10 @@ def _x3d_fields(model: nn.Module) -> dict[str, Any]:
         return {}
     t, h, w = (int(k) for k in pool.kernel_size)
     n = len(blocks)
-    return dict(num_frames=t, size=(32 * h, 32 * w), fixed_size=True, mean=PYTORCHVIDEO_MEAN, std=PYTORCHVIDEO_STD,
-                logit_layer=f"blocks.{n - 1}.output_pool", tube_layer=f"blocks.{n - 2}", am_layer=f"blocks.{n // 2}",
+    # the head's average pool needs the whole native input: it is also the smallest the model takes
+    return dict(num_frames=t, size=(32 * h, 32 * w), fixed_size=True, min_shape=(t, 32 * h, 32 * w),
+                mean=PYTORCHVIDEO_MEAN, std=PYTORCHVIDEO_STD, logit_layer=f"blocks.{n - 1}.output_pool",
+                tube_layer=f"blocks.{n - 2}", am_layer=f"blocks.{n // 2}",
                 priming_layers=tuple(f"blocks.{i}" for i in range(1, n - 1)))
 
 
@@ -442,9 +444,11 @@ def _slowfast_fields(model: nn.Module) -> dict[str, Any]:
     h, w = kernels[0][1:]
     last = pool_at - 1  # the last stage: its pathways' maps are what the head pools
     stages = range(1, pool_at)
+    # each pathway's pool needs its own frames of the native clip (the slow one's T_fast / stride) at 32·h × 32·w:
+    # the native input is also the smallest the model takes
     return dict(kind="pathways", pathways=tuple((n, fastest // f) for n, f in zip(names, frames)),
-                num_frames=fastest, size=(32 * h, 32 * w), fixed_size=True, mean=PYTORCHVIDEO_MEAN,
-                std=PYTORCHVIDEO_STD, logit_layer=f"blocks.{len(blocks) - 1}.output_pool",
+                num_frames=fastest, size=(32 * h, 32 * w), fixed_size=True, min_shape=(fastest, 32 * h, 32 * w),
+                mean=PYTORCHVIDEO_MEAN, std=PYTORCHVIDEO_STD, logit_layer=f"blocks.{len(blocks) - 1}.output_pool",
                 tube_layer=f"blocks.{last}.multipathway_blocks.0", am_layer=f"blocks.{last - 1}.multipathway_blocks.0",
                 priming_layers=tuple(f"blocks.{i}.multipathway_blocks.{p}" for i in stages
                                      for p in reversed(range(len(frames)))))

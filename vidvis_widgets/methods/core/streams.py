@@ -78,6 +78,7 @@ class InputStreams:
             if len(shape) != 4 or shape[0] != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
                 raise ValueError(f"input_shape of {info.name}, a multi-pathway model, is its clip (3, T, H, W), which "
                                  f"its pathways ({', '.join(info.streams)}) sample; got {input_shape!r}")
+            _at_least_min(info, shape[1:], input_shape)
             return cls(model, "pathways", shape[2:], shape[1], std=info.std, adapter=info, joint=pathways == "joint")
         if input_shape is not None:
             shapes = [tuple(input_shape)] if isinstance(input_shape[0], int) else [tuple(s) for s in input_shape]
@@ -90,6 +91,8 @@ class InputStreams:
                 raise ValueError(f"two-stream input_shape must be ((3, H, W), (2L, H, W)), got {shapes}")
             if not two and (len(shapes[0]) != 4 or shapes[0][0] != 3):
                 raise ValueError(f"single-stream input_shape must be (3, T, H, W), got {shapes[0]}")
+            if info is not None and not two:
+                _at_least_min(info, shapes[0][1:], input_shape)
             std = info.std if info else (1 / 255.0,) * 3
             if two:
                 if info is None and _forward_arity(model) != 2:
@@ -150,6 +153,16 @@ class InputStreams:
         if name == "motion":
             return (x / FLOW_UNITS_PER_PIXEL).transpose(0, 1).numpy()
         return x.permute(1, 2, 3, 0).numpy()
+
+
+def _at_least_min(info, thw, input_shape) -> None:
+    """Refuses an ``input_shape`` whose T×H×W is below the smallest the model takes (its adapter's ``min_shape``,
+    e.g. a head that average-pools a fixed grid), before torch fails inside the model."""
+    low = info.min_shape
+    if low is not None and any(a < b for a, b in zip(thw, low)):
+        raise ValueError(f"input_shape={tuple(input_shape)!r} is below the smallest input {info.name} takes, "
+                         f"{'×'.join(map(str, low))} (T×H×W: its head pools a grid of that input); give at least "
+                         f"(3, {', '.join(map(str, low))}), or leave input_shape=None for its native input")
 
 
 def _forward_arity(model: nn.Module) -> int:

@@ -399,6 +399,11 @@ class ModelInversion:
                 raise ValueError(f"variant {j.variant!r} primes the model, so job {j} needs a stimulus number")
             if j.stimulus is not None and not 0 <= j.stimulus < n_stimuli:
                 raise ValueError(f"job {j} refers to stimulus {j.stimulus}, but {n_stimuli} stimuli were given")
+            low = self.adapter.min_shape  # the 3D AM baseline runs the model on x* itself, not resampled
+            if j.variant == "am" and low is not None and any(s < m for s, m in zip(self.size, low)):
+                raise ValueError(f"variant 'am' runs {self.adapter.name} on x* as it is, and it takes no less than "
+                                 f"{'×'.join(map(str, low))} (T×H×W); size={self.size} is below that: give size= "
+                                 "at least that, or leave it None")
             if terms["feat"]:
                 if not self._bns:
                     raise ValueError(f"the verifier {type(self.verifier).__name__} has no BatchNorm layers with "
