@@ -14,6 +14,8 @@ For each model and batch size, in one run and alternating so that machine noise 
 - grad call: the same with the gradient-weighted form (a backward pass from the class score to the layer);
 - recompute: ``.tubes()`` for another class on the kept activations (what the view's controls cost).
 
+All five are warmed up once, then run interleaved (``benchmarks/timing.py``), ``--repeats`` times each.
+
 Target: at batch 32 the CAM tube adds at most 50% to the forward pass. Both ratios are printed: against the
 forward pass (+CAM %) and against the model alone on a reused input (+CAM % m.o.). Times are medians of
 ``--repeats``.
@@ -22,24 +24,13 @@ forward pass (+CAM %) and against the model alone on a reused input (+CAM % m.o.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
+from timing import interleaved, machine
 from vidvis_widgets.data import SyntheticActions
 from vidvis_widgets.methods import SaliencyTubes
 from vidvis_widgets.models import load_model
-
-
-def timed(fn, device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -54,7 +45,7 @@ def main() -> None:
     torch.manual_seed(0)
     sizes = {"tiny_r3d": 64, "torchvision:r3d_18": 112}
     models = [(n, sizes[n], load_model(n) if n == "tiny_r3d" else load_model(n, weights=None)) for n in args.models]
-    print(f"device {device} · threads {torch.get_num_threads()} · median of {args.repeats}")
+    print(f"device {device} · threads {torch.get_num_threads()} · {machine()} · median of {args.repeats} interleaved runs")
     head = f"{'model':<20} {'clips':>10} {'batch':>5} {'forward s':>10} {'model only s':>13} {'CAM call s':>11} " \
            f"{'+CAM %':>7} {'+CAM % m.o.':>12} {'grad call s':>12} {'+grad %':>8} {'recompute s':>12}"
     print(head)
@@ -69,10 +60,6 @@ def main() -> None:
             inputs = tuple(x.clone() for x in cam._model_inputs(frames, None))  # its own copy, not the buffer
             a = model.vidvis_adapter
             mean, std = (torch.tensor(v, device=device).view(1, 3, 1, 1, 1) for v in (a.mean, a.std))
-            with torch.no_grad():
-                model(*inputs)  # warm-up
-            cam(clips).tubes(), grad(clips, top_k=1).tubes()
-            fwd, only, c, g, rec = [], [], [], [], []
             kept = cam(clips)
 
             def forward():  # as a user runs the model: a fresh float tensor from the uint8 clips each time
@@ -84,13 +71,10 @@ def main() -> None:
                 with torch.no_grad():
                     model(*inputs)
 
-            for _ in range(args.repeats):
-                fwd.append(timed(forward, device))
-                only.append(timed(model_only, device))
-                c.append(timed(lambda: cam(clips).tubes(), device))
-                g.append(timed(lambda: grad(clips, top_k=1).tubes(), device))
-                rec.append(timed(lambda: kept.tubes(target=3), device))
-            f, o, cm, gm, rm = (statistics.median(x) for x in (fwd, only, c, g, rec))
+            med = interleaved({"forward": forward, "model only": model_only, "cam": lambda: cam(clips).tubes(),
+                               "grad": lambda: grad(clips, top_k=1).tubes(),
+                               "recompute": lambda: kept.tubes(target=3)}, runs=args.repeats, warmup=1)
+            f, o, cm, gm, rm = (med[k] for k in ("forward", "model only", "cam", "grad", "recompute"))
             print(f"{name:<20} {f'16×{size}²':>10} {batch:>5} {f:>10.4f} {o:>13.4f} {cm:>11.4f} "
                   f"{100 * (cm / f - 1):>6.0f}% {100 * (cm / o - 1):>11.0f}% {gm:>12.4f} {100 * (gm / f - 1):>7.0f}% "
                   f"{rm:>12.4f}")
