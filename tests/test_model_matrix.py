@@ -2,7 +2,8 @@
 regularizers here, so that its climb on the unit shows in four steps; they are tested on the embedded models.)
 
 Each architecture is built from its own torchvision, PyTorchVideo or Hugging Face class with random weights, in the
-smallest configuration that keeps it (S3D has no smaller configuration and runs at its native 16×224²); the Hugging
+smallest configuration that keeps it (S3D, which has no size setting, gets a head pool for 16×64² instead of its
+16×224² one: its layers are torchvision's, and the stock S3D's adapter is checked to say 16×224²); the Hugging
 Face models (VideoMAE, TimeSformer, ViViT, and X-CLIP over the class names, its texts embedded by a word-level
 tokenizer built here) go through ``load_model(instance)`` as a user's would. SlowFast takes a
 list of two pathways, which the test packs itself as PyTorchVideo's ``PackPathway`` does (α = 4); its AM result
@@ -61,8 +62,11 @@ def _build(arch: str) -> nn.Module:
         model = _video_resnet([resnet.Conv3DSimple] + [resnet.Conv3DNoTemporal] * 3, resnet.BasicStem)
     elif arch == "r2plus1d":
         model = _video_resnet([resnet.Conv2Plus1D] * 4, resnet.R2Plus1dStem)
-    elif arch == "s3d":
-        model = S3D(num_classes=K)
+    elif arch == "s3d":  # its only fixed size is the head's 2×7×7 pool (T/8 × H/32 × W/32 of 16×224²): at 16×64²
+        model = S3D(num_classes=K)  # the same pool of the same grid is 2×2×2, and every other layer is torchvision's
+        own = describe(model)  # the stock S3D's adapter: its native input is the least its pool takes
+        assert own.native_shape == own.min_shape == (16, 224, 224) and own.tube_layer == "features"
+        model.avgpool = nn.AvgPool3d(kernel_size=(2, 2, 2), stride=1)
     elif arch == "mvit":
         blocks = [mvit.MSBlockConfig(1, 8, 8, [3, 3, 3], [3, 3, 3], [1, 1, 1], [1, 2, 2]),
                   mvit.MSBlockConfig(1, 8, 16, [3, 3, 3], [3, 3, 3], [1, 2, 2], [1, 1, 1]),
@@ -84,7 +88,9 @@ def _build(arch: str) -> nn.Module:
         raise AssertionError(arch)
     # random weights with BatchNorm statistics measured on random clips, as training leaves them: without them a
     # deep plain stack (S3D) shrinks its signal ~30× per block and a mid-level unit's gradient vanishes
-    small = {} if arch in ("s3d", "mvit", "x3d", "slowfast") else dict(num_frames=8, size=(32, 32))
+    small = {} if arch in ("mvit", "x3d", "slowfast") else dict(num_frames=8, size=(32, 32))
+    if arch == "s3d":  # a user's S3D trained at 16×64² says so, and that this is the least it takes
+        small = dict(num_frames=16, size=(64, 64), min_shape=(16, 64, 64))
     t, h, w = describe(model, **small).native_shape
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -94,8 +100,9 @@ def _build(arch: str) -> nn.Module:
         _forward(model, torch.randn(2, 3, t, h, w))
     model.eval()
     # the native size of the architectures whose size is free is set to the test's small clips, as a user's
-    # adapter for a model trained at that size would say; MViT's follows from its positional grid (8×32²), X3D's
-    # from its head's pool (4×64²), SlowFast's from its pathways' pools (8×64²)
+    # adapter for a model trained at that size would say (S3D's at 16×64², its head's pool made to fit); MViT's
+    # follows from its positional grid (8×32²), X3D's from its head's pool (4×64²), SlowFast's from its pathways'
+    # pools (8×64²)
     model.vidvis_adapter = describe(model, class_names=CLASSES, **small)
     return model
 
