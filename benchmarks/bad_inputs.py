@@ -80,6 +80,7 @@ def main() -> int:
     _user_world_rows(tmp)
     _model_refusal_rows(tmp)
     _saved_grid_rows(tmp)
+    _input_refusal_rows(tmp)
 
     width = max(len(r[0]) for r in ROWS)
     print(f"{'input':<{width}}  result   seconds  what the user gets")
@@ -290,6 +291,61 @@ def _saved_grid_rows(tmp) -> None:
     attempt("saved grid that is a list", lambda: view([grid()]), "got a list")
     attempt("saved grid without version", lambda: view({k: v for k, v in grid().items() if k != "version"}),
             '"version" field')
+
+
+def _input_refusal_rows(tmp) -> None:
+    """Issue 41's inputs we refuse: LEAPS without a verifier and on SlowFast, stores given as paths, joint pathways
+    on a clip model, writes to places that cannot take them, and the messages that lacked argument or form."""
+    import warnings
+
+    import torch
+
+    from tests.small_models import slowfast_net
+    from tests.test_huggingface import hf_model
+    from vidvis_widgets import ClipPlayer, io
+    from vidvis_widgets.data import SyntheticActions, VideoFolder
+    from vidvis_widgets.methods import ActivationMaximization, leaps, response_statistics
+    from vidvis_widgets.methods.leaps import activation_maximization_3d
+    from vidvis_widgets.models import load_model
+    from vidvis_widgets.store import ResultStore
+    from vidvis_widgets.widgets.display import save_clips
+
+    hf = load_model(hf_model("videomae"))
+    stim = np.zeros((8, 32, 32, 3), np.uint8)
+    attempt("leaps on Hugging Face, verifier='auto'", lambda: leaps(hf, 1, stim, steps=1),
+            "leaps(model, target_class, stimulus, verifier=None)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the warning that R_feat is left out
+        attempt("leaps on Hugging Face, verifier=None", lambda: leaps(hf, 1, stim, verifier=None, steps=1), "<returns>")
+    slowfast = load_model(slowfast_net(3, frames=16).eval())
+    attempt("LEAPS' 3D AM on SlowFast at its default size", lambda: activation_maximization_3d(slowfast, 1, steps=1),
+            "<returns>")
+    r3d = load_model("tiny_r3d")
+    arrays = SyntheticActions("test", samples_per_class=1).arrays(range(2))
+    attempt('response_statistics(store="folder")', lambda: response_statistics(
+        r3d, arrays, ["layer1"], store=str(tmp / "folder")), "<returns>")
+    attempt('AM(clip model, pathways="joint")', lambda: ActivationMaximization(r3d, pathways="joint"), "pathways=")
+    player, clip = ClipPlayer(np.zeros((2, 8, 8, 3), np.uint8)), np.zeros((2, 8, 8, 3), np.uint8)
+    (tmp / "taken.html").mkdir()
+    (tmp / "a-file").write_text("x")
+    attempt("to_html onto a folder", lambda: player.to_html(tmp / "taken.html"),
+            f"cannot write path='{tmp / 'taken.html'}': it is a folder")
+    attempt("save_clips under a file", lambda: save_clips(player, tmp / "a-file" / "c.vidvis.json"),
+            f"{tmp / 'a-file'} is a file")
+    if Path("/sys/kernel").is_dir():  # sysfs takes no new file, even from root, as a read-only folder
+        attempt("write_video where no file may be created", lambda: io.write_video("/sys/v.mp4", clip),
+                "cannot write /sys/v.mp4: no file can be created in /sys (permission denied)")
+        folder = SyntheticActions("test", samples_per_class=1).write_folder(tmp / "videos", per_class=1)
+        attempt("VideoFolder(cache_dir=<unwritable>)", lambda: VideoFolder(folder, num_frames=8,
+                                                                          cache_dir="/sys/flow"), "cache_dir=")
+    (tmp / "empty.txt").write_text("# nothing yet\n")
+    attempt("VideoFolder(files=<empty list>)", lambda: VideoFolder(tmp, files=tmp / "empty.txt"), "names no videos")
+    attempt("ClipPlayer of a 70000×16 image", lambda: ClipPlayer(np.zeros((70000, 16, 3), np.uint8)),
+            "clip 0 (1 frame of 70000×16")
+    attempt('SyntheticActions.arrays(["a"])', lambda: SyntheticActions("test").arrays(["a"]), "indices[0]")
+    attempt("get_or_compute returning no pair", lambda: ResultStore(tmp / "s4").get_or_compute(
+        torch.nn.Linear(2, 2), "m", {}, lambda: {"a": np.zeros(2)}), "must return a pair (arrays, meta)")
+    attempt("SyntheticActions(size=100000)", lambda: SyntheticActions("test", size=100000), "drawing one clip needs")
 
 
 if __name__ == "__main__":
