@@ -33,13 +33,18 @@ _CAUSES = {errno.EROFS: "the file system is read-only", errno.EACCES: "permissio
 
 
 def _cause(err: OSError) -> str:
-    return _CAUSES.get(err.errno) or (err.strerror or str(err)).lower()
+    """The cause in words; never the error's own text, which may name the temporary file."""
+    return _CAUSES.get(err.errno) or (err.strerror or "the write failed").lower()
 
 
 def write_error(path: Path, err: OSError, doing: str = "") -> OSError:
     """``err`` (a failed write of ``path`` or of its temporary file) as the same kind of OSError, its errno kept,
     with a message that names ``path`` and the cause, not the temporary file."""
-    out = type(err)(f"cannot write {path}: {doing + ' (' + _cause(err) + ')' if doing else _cause(err)}")
+    message = f"cannot write {path}: {doing + ' (' + _cause(err) + ')' if doing else _cause(err)}"
+    try:
+        out = type(err)(message)
+    except TypeError:  # a subclass with a constructor of its own
+        out = OSError(message)
     out.errno = err.errno
     return out
 
