@@ -65,7 +65,7 @@ class InputStreams:
                              f"sample), got {pathways!r}")
         check_loadable(model)
         info = getattr(model, "vidvis_adapter", None)
-        if pathways == "joint" and (info is None or info.kind != "pathways"):
+        if pathways == "joint" and (info is None or not info.pathways):
             what = (f"{info.name} is a {info.kind.replace('_', '-')} model" if info is not None else
                     f"{type(model).__name__} carries no vidvis_adapter, so it is taken as a clip or two-stream model")
             raise ValueError(f"pathways='joint' is for multi-pathway models (SlowFast), whose pathways sample one "

@@ -545,7 +545,7 @@ class ModelInversion:
 
         head = self.adapter.logit_layer
         # one video, as LEAPS optimizes: a multi-pathway model's pathways sample it
-        joint = "joint" if self.adapter.kind == "pathways" else "separate"
+        joint = "joint" if self.adapter.pathways else "separate"
         am = ActivationMaximization(self.model, input_shape=(3, *self.size), steps=steps, bf16=self.bf16,
                                     device=self.device, pathways=joint)
         stages: list[tuple[int, np.ndarray]] = []
