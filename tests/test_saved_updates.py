@@ -174,6 +174,30 @@ def test_changes_are_sent_throttled_off_the_callers_thread_and_the_last_always_l
     assert len({d for _, _, d, _ in sent}) == 1  # one display id for the widget's every output
 
 
+def test_a_slow_rebuild_spaces_the_next_so_rebuilds_take_at_most_their_share(sent, monkeypatch):
+    """A rebuild that takes 0.2 s is followed by the next no sooner than 0.2 / MAX_SHARE = 2 s later (not the
+    0.4 s interval), so a watched run is not slowed by its saved copy; the last change still lands."""
+    from vidvis_widgets.widgets import outputs as followed
+
+    p = vv.ClipPlayer([solid((0, 0, 0))], captions=["a"], image_format="png")
+
+    def slow_bundle():
+        time.sleep(0.2)
+        return p._repr_mimebundle_()
+
+    followed.display_followed(p, slow_bundle)
+    for i in range(40):  # 40 changes over about 2 s
+        p.set_clip(0, solid((i * 6, 0, 0)), caption=f"step {i}")
+        time.sleep(0.05)
+    deadline = time.monotonic() + 10
+    while sent[-1][3][CLIPS_MIME]["captions"][0] != "step 39":
+        assert time.monotonic() < deadline, [d[CLIPS_MIME]["captions"] for *_, d in sent]
+        time.sleep(0.05)
+    gaps = np.diff([t for t, *_ in sent])
+    assert gaps.min() >= 0.2 / followed.MAX_SHARE - 0.1, gaps
+    assert len(sent) <= 3, len(sent)  # the display, at most one rebuild during the changes, and the last
+
+
 def test_a_monitor_rebuilds_on_its_cadence_not_per_step_and_once_more_at_the_end(sent):
     from vidvis_widgets.widgets import outputs as followed
     from vidvis_widgets.methods import ActivationMaximization, AMJob

@@ -6,8 +6,10 @@ a display id (one per widget, shared by all its outputs) and watches what its st
 player's clips, captions, layout and settings; a plot's data and layout; which players and plots a view holds.
 When one changes, the whole output (live view and static copies) is rebuilt and sent again under that id:
 
-- off the caller's thread, at most once per :data:`REBUILD_EVERY` seconds per widget, the last change always
-  landing (a change while a rebuild is pending or running is covered by it, or by one more after it);
+- off the caller's thread, at most once per :data:`REBUILD_EVERY` seconds per widget, and never more often than
+  keeps rebuilding under :data:`MAX_SHARE` of the time (a rebuild that took 1.5 s waits 15 s for the next, so a
+  run being watched is not slowed by its own saved copy); the last change always lands (a change while a rebuild
+  is pending or running is covered by it, or by one more after it);
 - at once at the end of each cell that changed it, so an executed notebook (nbclient, nbconvert) saves it too;
 - at once at the end of an optimization run (:func:`refresh_outputs`), also after Stop, Ctrl-C or an error.
 
@@ -25,6 +27,8 @@ from typing import Callable
 
 #: seconds between two rebuilds of one widget's outputs while it keeps changing
 REBUILD_EVERY = 1.5
+#: the largest share of the time that one widget's rebuilds may take while it keeps changing
+MAX_SHARE = 0.1
 #: a player's traits its static copy is made of (not ``frame`` or ``playing``, which change as it plays)
 PLAYER_TRAITS = ("_clips", "captions", "rows", "cols", "row_headers", "col_headers", "fps", "loop", "zoom")
 #: a plotly FigureWidget's traits that carry a change of its data or layout, from Python or from the page
@@ -58,6 +62,7 @@ class _Outputs:
         self._timer: threading.Timer | None = None
         self._dirty = False
         self._last = time.monotonic()
+        self._cost = 0.0  # seconds the last rebuild took
         self._retried = False
         self.published_in: int | None = None  # the cell (counted by _before_cell) that sent the outputs last
         self.rebuilds = 0
@@ -90,7 +95,7 @@ class _Outputs:
                 self._schedule()
 
     def _schedule(self) -> None:  # with self._state held
-        delay = max(0.0, self._last + REBUILD_EVERY - time.monotonic())
+        delay = max(0.0, self._last + max(REBUILD_EVERY, self._cost / MAX_SHARE) - time.monotonic())
         self._timer = threading.Timer(delay, self._fire)
         self._timer.daemon = True
         self._timer.start()
@@ -129,6 +134,7 @@ class _Outputs:
         with self._publishing:
             with self._state:
                 self._dirty = False
+            began = time.monotonic()
             made = bundle()
             if made is None:  # a closed widget has no view any more
                 made = {"text/plain": repr(widget)}
@@ -136,6 +142,7 @@ class _Outputs:
             (update_display if update else display)(data, raw=True, metadata=metadata, display_id=self.display_id)
             with self._state:
                 self._last = time.monotonic()
+                self._cost = self._last - began
                 self.published_in = _current_cell()
                 self.rebuilds += int(update)
 
