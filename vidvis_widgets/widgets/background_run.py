@@ -23,6 +23,7 @@ class BackgroundRun:
         self.result = None
         self.error: BaseException | None = None
         self._stop = threading.Event()
+        self._optimized = threading.Event()  # set when the run's optimization has ended
         self._thread: threading.Thread | None = None
         self.stop_button = W.Button(description="Stop", icon="stop", button_style="danger", tooltip=tooltip)
         self.stop_button.on_click(lambda _b: self.stop())
@@ -34,6 +35,7 @@ class BackgroundRun:
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("this view is already running; press Stop or wait() for it first")
         self._stop.clear()
+        self._optimized.clear()
         self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
         self._thread.start()
         return self
@@ -41,6 +43,7 @@ class BackgroundRun:
     def run(self):
         """Runs in the foreground (interrupt the kernel to stop); returns the results."""
         self._stop.clear()
+        self._optimized.clear()
         self._run()
         if self.error is not None:
             raise self.error
@@ -62,12 +65,14 @@ class BackgroundRun:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """Whether the optimization is still going (the saved copy sent after it is not part of the run)."""
+        return self._thread is not None and self._thread.is_alive() and not self._optimized.is_set()
 
     def _run(self) -> None:
         try:
             self._optimize()
         finally:  # the saved copy shows how the run ended, also after Stop, Ctrl-C or an error
+            self._optimized.set()
             refresh_outputs(self)
 
     def _optimize(self) -> None:
