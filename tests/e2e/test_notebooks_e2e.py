@@ -24,7 +24,10 @@ def test_quickstart_runs_and_shows_its_players(lab, page):
     counts = page.evaluate("() => Array.from(document.querySelectorAll('.vv-player')).map((p) => p.querySelectorAll('canvas').length)")
     assert counts == [28, 16, 2]  # the 14 classes with their flow, the direction grid, the rotations
     # with a kernel the live widget shows, once: its saved copies (vidvis grid, HTML, poster) stay in the file
-    assert page.locator(".vv-clips-output, .vv-static-host, .jp-OutputArea-output img").count() == 0
+    # (the extension keeps each saved copy's host, hidden, under the live view it swapped in)
+    assert page.locator(".vv-clips-output:visible, .vv-static-host:visible, .jp-OutputArea-output img:visible").count() == 0
+    shows = page.evaluate("() => Array.from(document.querySelectorAll('.vv-saved-widget-view')).map((v) => v.dataset.vvShows)")
+    assert shows == ["live", "live", "live"], shows
     # every player plays, including one whose clip was replaced while it was still decoding its first set
     playing = page.evaluate("() => Array.from(document.querySelectorAll('.vv-player')).map((p) => p.dataset.playing)")
     assert playing == ["true", "true", "true"]
