@@ -139,14 +139,19 @@ class BatchedObjective:
         return out
 
 
-def unit_values(act: torch.Tensor, channel: torch.Tensor) -> torch.Tensor:
-    """Each job's channel of ``act`` (N×C×…), summed over all locations: (N,)."""
-    picked = act[torch.arange(act.shape[0], device=act.device), channel]
+def unit_values(act: torch.Tensor, channel: torch.Tensor, rows: torch.Tensor | None = None,
+                rectify: bool = False) -> torch.Tensor:
+    """Each job's channel of ``act`` (N×C×…; job ``i`` reads row ``rows[i]``, by default row i), summed over all
+    locations, in float32: (N,). ``rectify``: after a ReLU (the probe recorded that ReLU's input). Only the
+    picked channels are copied, never the layer."""
+    rows = torch.arange(act.shape[0], device=act.device) if rows is None else rows
+    picked = act[rows, channel].float()
+    picked = picked.clamp_min(0) if rectify else picked
     return picked.flatten(1).sum(1) if picked.dim() > 1 else picked
 
 
 def _unit(slot: _Slot, acts, _streams) -> torch.Tensor:
-    return unit_values(acts[slot.target].float(), slot.params["channel"])
+    return unit_values(acts[slot.target], slot.params["channel"])
 
 
 def _energy(slot: _Slot, _acts, streams) -> torch.Tensor:
@@ -174,7 +179,5 @@ class JobUnits:
     def __call__(self, acts: Mapping[str, torch.Tensor], rectified=frozenset()) -> torch.Tensor:
         out = torch.empty(self.size, device=next(iter(self.channels.values())).device)
         for l, rows in self.rows.items():
-            a = acts[l][rows, self.channels[l]].float()  # each job's own channel only: no copy of the layer
-            a = a.clamp_min(0) if l in rectified else a
-            out[rows] = a.flatten(1).sum(1) if a.dim() > 1 else a
+            out[rows] = unit_values(acts[l], self.channels[l], rows, rectify=l in rectified)
         return out
