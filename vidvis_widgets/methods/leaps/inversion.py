@@ -188,14 +188,14 @@ class ModelInversion:
     def model_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The inverted model on N×3×T×H×W videos in its normalized units (interpolated to a fixed input size; a
         multi-pathway model's pathways sampled from the one video, as its data pipeline samples them)."""
-        return self.adapter.logits(self.model(*self.adapter.model_args(x)))
+        return self.adapter.call(self.model, self.adapter.model_args(x))
 
     def verifier_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The verifier on the same videos, renormalized to its units and resampled to its trained size."""
         v = self.verifier_adapter.normalize(self.adapter.denormalize(x))  # the model's units → the verifier's
         if self.verifier_size is not None and tuple(v.shape[2:]) != self.verifier_size:
             v = F.interpolate(v, size=self.verifier_size, mode="trilinear", align_corners=False)
-        return self.verifier_adapter.logits(self.verifier(*self.verifier_adapter.clip_args(v)))
+        return self.verifier_adapter.call(self.verifier, self.verifier_adapter.clip_args(v))
 
     # -- running --------------------------------------------------------------------------------------
     def __call__(self, jobs, stimuli: Sequence | None = None, *, steps: int | None = None,
