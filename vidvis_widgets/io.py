@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 import imageio_ffmpeg
 import numpy as np
@@ -61,15 +63,47 @@ def check_size(size, name: str = "size") -> int | tuple[int, int]:
 
 @dataclass(frozen=True)
 class VideoInfo:
+    """``width`` × ``height`` are the stored pixels; ``sar`` the sample (pixel) aspect ratio, so a frame is shown
+    ``display_width`` = width × sar wide (1 for square pixels, and where the file does not say)."""
     path: Path
     num_frames: int
     fps: float
     width: int
     height: int
+    sar: Fraction = Fraction(1)
 
     @property
     def duration(self) -> float:
         return self.num_frames / self.fps if self.fps else 0.0
+
+    @property
+    def display_width(self) -> float:
+        return self.width * float(self.sar)
+
+    @property
+    def display_aspect(self) -> float:
+        """Width over height as the frame is shown (storage aspect × sar)."""
+        return self.display_width / self.height
+
+
+_SAR = re.compile(r"\bSAR (\d+):(\d+)")
+
+
+def sample_aspect_ratio(path: str | Path) -> Fraction:
+    """A video's sample (pixel) aspect ratio, from its first video stream as ffmpeg reports it; 1 for square
+    pixels, or where the file does not say (ffmpeg's SAR 0:1)."""
+    p = _check_file(path)
+    try:
+        said = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(p)],
+                              capture_output=True, timeout=60).stderr.decode(errors="replace")
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise VideoReadError(f"{p}: cannot read its stream header ({err})") from None
+    for line in said.splitlines():
+        if line.lstrip().startswith("Stream ") and " Video: " in line:
+            m = _SAR.search(line)
+            num, den = (int(m[1]), int(m[2])) if m else (0, 1)
+            return Fraction(num, den) if num > 0 and den > 0 else Fraction(1)
+    return Fraction(1)
 
 
 def _check_file(path: str | Path) -> Path:
@@ -105,7 +139,7 @@ def video_info(path: str | Path) -> VideoInfo:
     except (RuntimeError, OSError) as err:
         raise VideoReadError(f"{p}: cannot count frames ({err})") from None
     w, h = meta["size"]
-    return VideoInfo(p, int(frames), float(meta.get("fps") or 0.0), int(w), int(h))
+    return VideoInfo(p, int(frames), float(meta.get("fps") or 0.0), int(w), int(h), sample_aspect_ratio(p))
 
 
 def read_video(
@@ -114,11 +148,16 @@ def read_video(
     stride: int = 1,
     size: int | tuple[int, int] | None = None,
     start: int = 0,
+    *,
+    square_pixels: bool = True,
 ) -> np.ndarray:
     """Decodes frames ``start, start + stride, …`` of a video (mp4, avi, webm, …) to T×H×W×3 uint8.
 
     ``num_frames``: how many to take (all remaining when None). ``size``: (height, width) to resize to,
-    or an int for the shorter side (aspect kept), with antialiased bilinear resampling.
+    or an int for the shorter side (aspect kept), with antialiased bilinear resampling. With ``square_pixels``
+    (the default) a video whose pixels are not square (a sample aspect ratio other than 1:1, e.g. 128:117) comes
+    out at its display aspect: its width is scaled by the ratio (``size=None``), or the int ``size`` is the
+    shorter side of the frame as displayed. An explicit (height, width) is taken as given.
     """
     p = _check_file(path)
     if num_frames is not None:
@@ -126,22 +165,21 @@ def read_video(
     stride = number("stride", stride, integer=True, low=1)
     start = number("start", start, integer=True, low=0)
     size = check_size(size) if size is not None else None
+    if not isinstance(square_pixels, (bool, np.bool_)):
+        raise ValueError(f"square_pixels must be True or False, got {square_pixels!r}")
+    sar = sample_aspect_ratio(p) if square_pixels and not isinstance(size, tuple) else Fraction(1)
     gen, meta = _open(p)
-    w, h = meta["size"]
-    frame_bytes = w * h * 3
     frames: list[np.ndarray] = []
     index = -1
     try:
-        _check_read_fits(p, meta, num_frames, stride, start, size)
-        for index, raw in enumerate(gen):
-            if len(raw) != frame_bytes:
-                raise VideoReadError(f"{p}: frame {index} is truncated ({len(raw)} of {frame_bytes} bytes)")
+        w, h = meta["size"]
+        out_hw = _out_size(h, w, size, sar)
+        _check_read_fits(p, meta, num_frames, stride, start, out_hw)
+        for index, frame in _decoded(p, gen, meta):
             if index >= start and (index - start) % stride == 0:
-                frames.append(np.frombuffer(raw, np.uint8).reshape(h, w, 3))
+                frames.append(frame)
                 if num_frames is not None and len(frames) == num_frames:
                     break
-    except RuntimeError as err:
-        raise VideoReadError(f"{p}: decoding failed after {index + 1} frames ({err})") from None
     finally:
         gen.close()
     if not frames:
@@ -151,25 +189,77 @@ def read_video(
         raise VideoReadError(
             f"{p}: has {index + 1} frames, but {num_frames} frames with stride {stride} from frame {start} need {need}"
         )
-    clip = np.stack(frames)
-    return _resize(clip, size) if size is not None else clip
+    return _resize(np.stack(frames), out_hw)
 
 
-def _out_size(h: int, w: int, size: int | tuple[int, int]) -> tuple[int, int]:
+def read_frames(path: str | Path, indices: Sequence[int], size: tuple[int, int] | None = None) -> np.ndarray:
+    """Frames ``indices`` (any order, repeats allowed) of a video as len(indices)×H×W×3 uint8, decoded in one pass
+    up to the last one asked for; ``size`` (height, width) resizes them (antialiased bilinear), for example to
+    the display geometry :func:`video_info` gives."""
+    p = _check_file(path)
+    if isinstance(indices, (str, bytes)) or not hasattr(indices, "__len__") or len(indices) == 0 or not all(
+            isinstance(i, numbers.Integral) and not isinstance(i, bool) and i >= 0 for i in indices):
+        raise ValueError(f"indices must be a non-empty list of frame numbers (integers ≥ 0), got {indices!r}")
+    size = check_size(size) if size is not None else None
     if isinstance(size, int):
-        scale = size / min(h, w)
-        return max(1, round(h * scale)), max(1, round(w * scale))
-    return size
+        raise ValueError(f"size must be a (height, width) pair of positive integers or None, got {size!r}")
+    wanted = {int(i) for i in indices}
+    last = max(wanted)
+    gen, meta = _open(p)
+    got: dict[int, np.ndarray] = {}
+    index = -1
+    try:
+        w, h = meta["size"]
+        out_hw = size or (h, w)
+        _check_read_fits(p, meta, len(indices), 1, 0, out_hw)
+        for index, frame in _decoded(p, gen, meta):
+            if index in wanted:
+                got[index] = frame
+            if index == last:
+                break
+    finally:
+        gen.close()
+    if last not in got:
+        raise VideoReadError(f"{p}: has {index + 1} frames, but frame {last} was asked for")
+    keys = sorted(got)
+    clip = _resize(np.stack([got[k] for k in keys]), out_hw)
+    return clip[[keys.index(int(i)) for i in indices]]
+
+
+def _decoded(p: Path, gen, meta: dict) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, H×W×3 frame) from an opened video; a truncated frame or ffmpeg's failure is a VideoReadError."""
+    w, h = meta["size"]
+    frame_bytes = w * h * 3
+    index = -1
+    try:
+        for index, raw in enumerate(gen):
+            if len(raw) != frame_bytes:
+                raise VideoReadError(f"{p}: frame {index} is truncated ({len(raw)} of {frame_bytes} bytes)")
+            yield index, np.frombuffer(raw, np.uint8).reshape(h, w, 3)
+    except RuntimeError as err:
+        raise VideoReadError(f"{p}: decoding failed after {index + 1} frames ({err})") from None
+
+
+def _out_size(h: int, w: int, size: int | tuple[int, int] | None, sar: Fraction = Fraction(1)) -> tuple[int, int]:
+    """(height, width) a read comes out at: ``size`` as given, or the display frame (width × sar) with ``size``
+    its shorter side, or at its own height (``size=None``)."""
+    if isinstance(size, tuple):
+        return size
+    dw = w * float(sar)
+    if size is None:
+        return h, max(1, round(dw))
+    scale = size / min(h, dw)
+    return max(1, round(h * scale)), max(1, round(dw * scale))
 
 
 def _check_read_fits(p: Path, meta: dict, num_frames: int | None, stride: int, start: int,
-                     size: int | tuple[int, int] | None) -> None:
+                     out_hw: tuple[int, int]) -> None:
     """Refuses, before decoding, a read whose frames (decoded, stacked, and resized through float32) cannot fit."""
     w, h = meta["size"]
     if num_frames is None:  # every remaining frame: the count from the container's duration, an estimate
         total = math.ceil(float(meta.get("duration") or 0) * float(meta.get("fps") or 0))
         num_frames = max(1, math.ceil((total - start) / stride))
-    out_h, out_w = _out_size(h, w, size) if size is not None else (h, w)
+    out_h, out_w = out_hw
     need = num_frames * 3 * (2 * h * w)  # the decoded frames and their stack
     if (out_h, out_w) != (h, w):  # _resize: float32 input and output, uint8 result
         need += num_frames * 3 * (4 * h * w + 5 * out_h * out_w)
@@ -177,12 +267,12 @@ def _check_read_fits(p: Path, meta: dict, num_frames: int | None, stride: int, s
                hint="Ask for fewer frames (num_frames, stride) or a smaller size.")
 
 
-def _resize(clip: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+def _resize(clip: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
     import torch
     import torch.nn.functional as F
 
     h, w = clip.shape[1:3]
-    out_hw = _out_size(h, w, size)
+    out_hw = tuple(out_hw)
     if out_hw == (h, w):
         return clip
     t = torch.from_numpy(clip).permute(0, 3, 1, 2).float()

@@ -12,7 +12,8 @@ from typing import Sequence
 import numpy as np
 
 from .._atomic import atomic_path, writable_folder
-from ..io import VIDEO_SUFFIXES, VideoReadError, check_size, read_video, video_info
+from ..io import VIDEO_SUFFIXES, VideoInfo, VideoReadError, check_size, read_frames, video_info
+from .clip_sampling import DEFAULT_SAMPLER, check_sampler, clip_indices, frames_needed
 from ..checks import number
 from ..store import default_root
 
@@ -50,10 +51,21 @@ class VideoFolder:
     """Videos under ``root/<class name>/*.mp4|avi|webm|…``; ``ds[i]`` is a dict like SyntheticActions'.
 
     Each item: ``rgb`` T×H×W×3 uint8 (``num_frames`` frames every ``stride``), ``flow`` T×2×H×W float32 forward
-    flow (None when ``flow=None``), ``label`` and ``path``. Every clip comes out at ``size``: an int for a square
-    (the model's input), or (height, width). ``fit="crop"`` (the default) resizes the shorter side to cover it
-    and crops the centre; ``fit="letterbox"`` fits the whole frame inside and pads with black. So clips of any
-    aspect ratio batch together.
+    flow (from each frame to the frame ``stride`` later; the key is left out with ``flow=None``, so the standard
+    ``torch.utils.data.DataLoader`` batches items), ``label`` and ``path``. Every clip comes out at ``size``: an
+    int for a square (the model's input), or (height, width). ``fit="crop"`` (the default) resizes the shorter
+    side to cover it and crops the centre; ``fit="letterbox"`` fits the whole frame inside and pads with black.
+    So clips of any aspect ratio batch together. Frames are framed as displayed: a video with non-square pixels
+    (a sample aspect ratio such as 128:117) is resized by its display aspect, so a circle stays round.
+
+    ``sampler`` picks the frames of each clip, as PyTorchVideo's clip samplers do: ``"centre"`` (the default;
+    ``"center"`` too) takes the window of ``num_frames`` frames, ``stride`` apart, from the middle of the video;
+    ``"start"`` from its first frame (what every clip was before); ``"uniform"`` spreads ``num_frames`` frames
+    evenly over the whole video (``stride`` is then only the gap flow spans); ``"random"`` puts the window at a
+    place drawn from ``seed`` and the video's name, the same in every run and worker (another seed, another
+    place). The centre is the default because it sees the action where a video opens on a title card or a still
+    lead-in, and keeps the frame rate the model and the flow expect (``uniform`` changes it with each video's
+    length).
 
     ``model``: take ``num_frames`` and ``size`` from its adapter's native input where they are not given.
     ``split``: read ``root/<split>/<class>/…`` (``train``, ``val`` or ``test`` sub-folders); ``files``: a list
@@ -72,7 +84,8 @@ class VideoFolder:
     def __init__(self, root: str | Path, *, num_frames: int | None = None, stride: int = 1,
                  size: int | tuple[int, int] | None = None, fit: str = "crop", flow: str | None = "dis",
                  cache_dir: str | Path | None = None, check: bool = True, model=None, split: str | None = None,
-                 files: str | Path | None = None, classes: Sequence[str] | None = None):
+                 files: str | Path | None = None, classes: Sequence[str] | None = None,
+                 sampler: str = DEFAULT_SAMPLER, seed: int = 0):
         if not isinstance(root, (str, os.PathLike)):
             raise ValueError(f"root must be a folder path (str or Path), got {root!r}")
         if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
@@ -90,6 +103,8 @@ class VideoFolder:
             raise ValueError(f"fit must be one of {', '.join(map(repr, FITS))}, got {fit!r}")
         if flow is not None and flow not in FLOW_METHODS:
             raise ValueError(f"unknown flow method {flow!r}; expected one of {', '.join(FLOW_METHODS)} or None")
+        sampler = check_sampler(sampler)
+        seed = number("seed", seed, integer=True, low=0)
         if not isinstance(check, (bool, np.bool_)):
             raise ValueError(f"check must be True or False, got {check!r}")
         if split is not None and files is not None:
@@ -109,6 +124,7 @@ class VideoFolder:
                     "each holding class folders"))
             self.root = self.root / split
         self.num_frames, self.stride, self.size, self.fit, self.flow = num_frames, stride, size, fit, flow
+        self.sampler, self.seed = sampler, seed
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         if flow is not None:  # flow is cached there: a folder that cannot take it is refused now, not at an item
             writable_folder(self.cache_dir, "cache_dir")
@@ -129,8 +145,8 @@ class VideoFolder:
                              f"{', '.join(VIDEO_SUFFIXES)} files, e.g. {self.root}/juggling/clip01.mp4{hint}")
         self.skipped: list[tuple[Path, str]] = []
         self.samples: list[tuple[Path, int]] = []
-        self._frame_size: dict[Path, tuple[int, int]] = {}
-        need = (num_frames + (1 if flow else 0) - 1) * stride + 1
+        self._info: dict[Path, VideoInfo] = {}
+        need = frames_needed(sampler, num_frames, stride, 1 if flow else 0)
         for path, label in files_found:
             if not check:
                 self.samples.append((path, label))
@@ -140,7 +156,7 @@ class VideoFolder:
                 if info.num_frames < need:
                     raise VideoReadError(f"{path}: has {info.num_frames} frames, needs {need}")
                 self.samples.append((path, label))
-                self._frame_size[path] = (info.height, info.width)
+                self._info[path] = info
             except VideoReadError as err:
                 self.skipped.append((path, str(err)))
         if self.skipped:
@@ -155,7 +171,8 @@ class VideoFolder:
         """What identifies these clips in the result store: every file's path, label, size and modification
         time, and the settings that shape the clips."""
         h = hashlib.sha256()
-        h.update(f"{self.num_frames}|{self.stride}|{self.size}|{self.fit}|{self.flow}|{self.classes}".encode())
+        h.update(f"{self.num_frames}|{self.stride}|{self.size}|{self.fit}|{self.flow}|{self.classes}|"
+                 f"{self._sampling}".encode())
         for path, label in self.samples:
             st = path.stat()
             h.update(f"|{path.relative_to(self.root)}|{label}|{st.st_size}|{st.st_mtime_ns}".encode())
@@ -164,34 +181,47 @@ class VideoFolder:
     def __len__(self) -> int:
         return len(self.samples)
 
-    def _cache_path(self, path: Path) -> Path:
+    @property
+    def _sampling(self) -> str:
+        return f"{self.sampler}/{self.seed}" if self.sampler == "random" else self.sampler
+
+    def _cache_path(self, path: Path, indices: np.ndarray) -> Path:
         st = path.stat()
         key = (f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.num_frames}|{self.stride}|{self.size}|{self.fit}|"
-               f"{self.flow}")
+               f"{self.flow}|{self._sampling}|{','.join(map(str, indices.tolist()))}")
         return self.cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npy"
 
-    def _flow(self, path: Path, frames: np.ndarray) -> np.ndarray:
-        cache = self._cache_path(path)
+    def _flow(self, path: Path, indices: np.ndarray, frames: np.ndarray) -> np.ndarray:
+        """Flow from frame ``indices[k]`` to the frame ``stride`` later, for each k: ``frames`` holds the clip's
+        frames then one more (a window), or each frame followed by its partner (``uniform``)."""
+        cache = self._cache_path(path, indices)
         if cache.exists():
             try:
                 return np.load(cache)
             except (OSError, ValueError):
                 cache.unlink(missing_ok=True)  # a damaged entry is recomputed, never trusted
-        flow = estimate_flow(frames, self.flow)
+        if len(frames) == len(indices) + 1:
+            flow = estimate_flow(frames, self.flow)
+        else:
+            flow = np.concatenate([estimate_flow(frames[k:k + 2], self.flow) for k in range(0, len(frames), 2)])
         with atomic_path(cache) as tmp:
             np.save(tmp, flow)
         return flow
 
-    def _read(self, path: Path, num_frames: int) -> np.ndarray:
-        """The clip at ``size``: resized to cover it and centre-cropped, or fitted inside it and padded."""
-        if path not in self._frame_size:
-            info = video_info(path)
-            self._frame_size[path] = (info.height, info.width)
-        (src_h, src_w), (h, w) = self._frame_size[path], self.size
+    def _video(self, path: Path) -> VideoInfo:
+        if path not in self._info:
+            self._info[path] = video_info(path)
+        return self._info[path]
+
+    def _read(self, path: Path, indices: np.ndarray) -> np.ndarray:
+        """Frames ``indices`` at ``size``, framed by the display aspect: resized to cover it and centre-cropped,
+        or fitted inside it and padded."""
+        info = self._video(path)
+        (src_h, src_w), (h, w) = (info.height, info.display_width), self.size
         scale = max(h / src_h, w / src_w) if self.fit == "crop" else min(h / src_h, w / src_w)
         rh = max(h, math.ceil(src_h * scale - 1e-6)) if self.fit == "crop" else min(h, max(1, round(src_h * scale)))
         rw = max(w, math.ceil(src_w * scale - 1e-6)) if self.fit == "crop" else min(w, max(1, round(src_w * scale)))
-        frames = read_video(path, num_frames=num_frames, stride=self.stride, size=(rh, rw))
+        frames = read_frames(path, indices.tolist(), size=(rh, rw))
         if self.fit == "crop":
             top, left = (rh - h) // 2, (rw - w) // 2
             return np.ascontiguousarray(frames[:, top:top + h, left:left + w])
@@ -200,17 +230,34 @@ class VideoFolder:
         out[:, top:top + rh, left:left + rw] = frames
         return out
 
+    def clip_indices(self, index: int) -> np.ndarray:
+        """The frame numbers the ``sampler`` picks for video ``index``'s clip."""
+        path, _ = self.samples[index]
+        total = self._video(path).num_frames
+        try:
+            return clip_indices(self.sampler, total, self.num_frames, self.stride, extra=1 if self.flow else 0,
+                                seed=self.seed, key=path.relative_to(self.root).as_posix())
+        except ValueError as err:
+            raise VideoReadError(f"{path}: {err}") from None
+
     def __getitem__(self, index: int) -> dict:
         path, label = self.samples[index]
-        extra = 1 if self.flow else 0
-        frames = self._read(path, self.num_frames + extra)
-        item = {"rgb": frames[: self.num_frames], "label": label, "path": str(path)}
-        item["flow"] = self._flow(path, frames) if self.flow else None
+        indices = self.clip_indices(index)
+        if not self.flow:
+            return {"rgb": self._read(path, indices), "label": label, "path": str(path)}
+        after = indices + self.stride
+        if np.array_equal(indices[1:], after[:-1]):  # a window: the clip and one frame more
+            frames = self._read(path, np.append(indices, after[-1]))
+        else:  # frames spread apart: each followed by its partner
+            frames = self._read(path, np.stack([indices, after], 1).ravel())
+        rgb = frames[:-1] if len(frames) == len(indices) + 1 else frames[::2]
+        item = {"rgb": np.ascontiguousarray(rgb), "label": label, "path": str(path)}
+        item["flow"] = self._flow(path, indices, frames)
         return item
 
     def __repr__(self) -> str:
         return (f"VideoFolder({str(self.root)!r}, {len(self)} videos, {len(self.classes)} classes, "
-                f"{self.num_frames}×{self.size[0]}×{self.size[1]} ({self.fit}))")
+                f"{self.num_frames}×{self.size[0]}×{self.size[1]} ({self.fit}, {self.sampler}))")
 
 
 def _native(model) -> tuple[int, int | tuple[int, int]] | None:
