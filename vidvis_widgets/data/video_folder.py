@@ -257,7 +257,7 @@ class VideoFolder:
 
     def __repr__(self) -> str:
         return (f"VideoFolder({str(self.root)!r}, {len(self)} videos, {len(self.classes)} classes, "
-                f"{self.num_frames}×{self.size[0]}×{self.size[1]} ({self.fit}, {self.sampler}))")
+                f"{self.num_frames}×{self.size[0]}×{self.size[1]} ({self.fit}))")
 
 
 def _native(model) -> tuple[int, int | tuple[int, int]] | None:
