@@ -19,6 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .heads import softmax_head
+from .pytorchvideo_nets import pytorchvideo_fields
+
 #: how a layer lays out its output: channels last (Video Swin), and the (T, H, W) grid of a token sequence
 Layout = Callable[[str], "LayerLayout"]
 
@@ -92,12 +95,17 @@ class ModelAdapter:
     layout: str = "channels_first"
     #: layers that emit channels-first maps in a channels-last model (Video Swin's patch embedding and pool)
     channels_first_layers: tuple[str, ...] = ()
+    #: layers that emit channels-last maps in a channels-first model (PyTorchVideo's head projection, a linear
+    #: layer applied to N×T×H×W×C maps)
+    channels_last_layers: tuple[str, ...] = ()
     #: whether the model takes only its native frames and size
     fixed_size: bool = False
     #: the smallest input T×H×W the model takes, where it is known and above a method's default size
     min_shape: tuple[int, int, int] | None = None
-    #: the layer whose outputs are the class logits (the last linear layer)
+    #: the layer whose outputs are the class logits (the last linear layer; before the Softmax a head ends in)
     logit_layer: str | None = None
+    #: the Softmax that ends the head (X3D's by default), which :meth:`call` skips to read logits, not probabilities
+    head_softmax: str | None = None
     #: Saliency Tubes' default layer: the last with space-time maps before the head (None: found by a pass)
     tube_layer: str | None = None
     #: LEAPS' priming layers Λ, last one deepest
@@ -138,7 +146,8 @@ class ModelAdapter:
 
     def layer_layout(self, name: str) -> LayerLayout:
         """How layer ``name`` lays out its output, as the probe takes it (``Probe(layout=adapter.layer_layout)``)."""
-        return LayerLayout(channels_last=self.layout == "channels_last" and name not in self.channels_first_layers,
+        return LayerLayout(channels_last=(self.layout == "channels_last" and name not in self.channels_first_layers)
+                           or name in self.channels_last_layers,
                            grid=self.token_grid, views=self.views if name and name != self.logit_layer else 1,
                            order=self.token_order)
 
@@ -190,8 +199,12 @@ class ModelAdapter:
         return self.clip_args(self.model_input(x))
 
     def call(self, model: nn.Module, args: tuple) -> torch.Tensor:
-        """``model(*args)``'s class logits (:meth:`logits`): how methods call it, so ``(logits, features)`` works."""
-        return self.logits(model(*args))
+        """``model(*args)``'s class logits (:meth:`logits`): how methods call it, so ``(logits, features)`` works.
+        A head that ends in a Softmax (``head_softmax``) is read before it: the call skips it."""
+        from .probe import bypassed  # the probe registers every hook (and imports this module)
+
+        with bypassed(model, self.head_softmax):
+            return self.logits(model(*args))
 
     def input_shapes(self) -> list[tuple[int, ...]] | None:
         """The native input as ``list_layers`` takes it, one shape per ``forward`` input without the batch axis:
@@ -328,8 +341,8 @@ def describe(model: nn.Module, **given) -> ModelAdapter:
     """An adapter for ``model`` from its structure; ``given`` fields override what is found. torchvision's video
     models are known by their classes (native input, layout, fixed size, default layers); any other module is
     taken as a clip model with Kinetics' normalization and no known native size, channels first, its class logits from its
-    last linear layer, and its default layers from its top-level stages where they follow torchvision's
-    ResNet naming (``stem``, ``layer1``–``layer4``)."""
+    last linear layer (before a Softmax that ends its head: :mod:`.heads`), and its default layers from its top-level
+    stages where they follow torchvision's ResNet naming (``stem``, ``layer1``–``layer4``)."""
     from .huggingface import HFVideoClassifier, hf_adapter
 
     if isinstance(model, HFVideoClassifier):
@@ -339,6 +352,7 @@ def describe(model: nn.Module, **given) -> ModelAdapter:
                                   layer_names=tuple(n for n, _ in model.named_modules() if n))
     fields.update(_known_architecture(model))
     fields.setdefault("logit_layer", _last_linear(model))
+    fields.update(softmax_head(model, fields["logit_layer"]))  # logits before a Softmax that ends the head
     fields.update(given)
     if "class_names" not in fields:
         head = model.get_submodule(fields["logit_layer"]) if fields["logit_layer"] else None
@@ -383,7 +397,7 @@ def _known_architecture(model: nn.Module) -> dict[str, Any]:
                     am_layer="features.12.branch0",
                     logit_layer="classifier.1",
                     priming_layers=("features.3", "features.7", "features.13", "features.15"))
-    pytorchvideo = _x3d_fields(model) or _slowfast_fields(model)
+    pytorchvideo = pytorchvideo_fields(model)
     if pytorchvideo:
         return pytorchvideo
     if isinstance(model, tvv.VideoResNet):
@@ -395,60 +409,3 @@ def _known_architecture(model: nn.Module) -> dict[str, Any]:
     if all(f"block{i}" in children for i in range(1, 4)):  # the embedded tiny_verifier
         return dict(tube_layer="block3", am_layer="block2", priming_layers=("stem", "block1", "block2", "block3"))
     return {}
-
-
-#: PyTorchVideo's Kinetics normalization (its X3D and SlowFast transforms)
-PYTORCHVIDEO_MEAN, PYTORCHVIDEO_STD = (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)
-
-
-def _x3d_fields(model: nn.Module) -> dict[str, Any]:
-    """PyTorchVideo's X3D (``create_x3d``): a ``Net`` of blocks whose last is a head pooling with a projected
-    pool. Its native input follows the head's pool kernel: T × (32·h) × (32·w)."""
-    if type(model).__name__ != "Net" or not type(model).__module__.startswith("pytorchvideo"):
-        return {}
-    blocks = getattr(model, "blocks", None)
-    head = blocks[-1] if blocks is not None and len(blocks) else None
-    pool = getattr(getattr(head, "pool", None), "pool", None)
-    if type(getattr(head, "pool", None)).__name__ != "ProjectedPool" or not isinstance(pool, nn.AvgPool3d):
-        return {}
-    t, h, w = (int(k) for k in pool.kernel_size)
-    n = len(blocks)
-    # the head's average pool needs the whole native input: it is also the smallest the model takes
-    return dict(num_frames=t, size=(32 * h, 32 * w), fixed_size=True, min_shape=(t, 32 * h, 32 * w),
-                mean=PYTORCHVIDEO_MEAN, std=PYTORCHVIDEO_STD, logit_layer=f"blocks.{n - 1}.output_pool",
-                tube_layer=f"blocks.{n - 2}", am_layer=f"blocks.{n // 2}",
-                priming_layers=tuple(f"blocks.{i}" for i in range(1, n - 1)))
-
-
-def _slowfast_fields(model: nn.Module) -> dict[str, Any]:
-    """PyTorchVideo's SlowFast (``create_slowfast``): a ``Net`` whose blocks take a list of pathways, fuse the fast
-    one into the slow one after each stage, and pool each pathway with its own average pool before the head.
-    The pools' kernels fix the native input: the fast pathway's T frames at (32·h) × (32·w), and each pathway's
-    frame stride T_fast / T_pathway. Layers named ``blocks.k`` read the slow pathway (a block's list of outputs
-    by its first); ``blocks.k.multipathway_blocks.p`` read pathway p alone."""
-    if type(model).__name__ != "Net" or not type(model).__module__.startswith("pytorchvideo"):
-        return {}
-    blocks = getattr(model, "blocks", None)
-    if blocks is None or not len(blocks) or type(blocks[0]).__name__ != "MultiPathWayWithFuse":
-        return {}
-    pool_at = next((i for i, b in enumerate(blocks) if type(b).__name__ == "PoolConcatPathway"), None)
-    pools = getattr(blocks[pool_at], "pool", None) if pool_at is not None else None
-    if pools is None or not all(isinstance(p, nn.AvgPool3d) for p in pools):
-        return {}
-    kernels = [tuple(int(k) for k in p.kernel_size) for p in pools]
-    frames = [k[0] for k in kernels]
-    fastest = max(frames)
-    if any(fastest % f for f in frames):
-        return {}
-    names = ("slow", "fast") if len(frames) == 2 else tuple(f"pathway{i}" for i in range(len(frames)))
-    h, w = kernels[0][1:]
-    last = pool_at - 1  # the last stage: its pathways' maps are what the head pools
-    stages = range(1, pool_at)
-    # each pathway's pool needs its own frames of the native clip (the slow one's T_fast / stride) at 32·h × 32·w:
-    # the native input is also the smallest the model takes
-    return dict(kind="pathways", pathways=tuple((n, fastest // f) for n, f in zip(names, frames)),
-                num_frames=fastest, size=(32 * h, 32 * w), fixed_size=True, min_shape=(fastest, 32 * h, 32 * w),
-                mean=PYTORCHVIDEO_MEAN, std=PYTORCHVIDEO_STD, logit_layer=f"blocks.{len(blocks) - 1}.output_pool",
-                tube_layer=f"blocks.{last}.multipathway_blocks.0", am_layer=f"blocks.{last - 1}.multipathway_blocks.0",
-                priming_layers=tuple(f"blocks.{i}.multipathway_blocks.{p}" for i in stages
-                                     for p in reversed(range(len(frames)))))

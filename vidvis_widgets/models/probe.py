@@ -240,6 +240,25 @@ def each_module(model: nn.Module, fn: Callable[[str, nn.Module, tuple, Any], Non
             h.remove()
 
 
+def _skip(_module: nn.Module, inputs: tuple, _output: Any) -> Any:
+    return inputs[0]
+
+
+@contextlib.contextmanager
+def bypassed(model: nn.Module, name: str | None) -> Iterator[None]:
+    """While open, module ``name`` of ``model`` returns its input: a head's Softmax, which the adapter's ``call``
+    skips to read the logits (X3D's output pool then averages logits, not probabilities). Nothing when ``name``
+    is None."""
+    if name is None:
+        yield
+        return
+    handle = model.get_submodule(name).register_forward_hook(_skip)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 def modules_that_ran(model: nn.Module, inputs: tuple, where: Callable[[str, Any], bool] | None = None) -> list[str]:
     """The named modules of ``model`` whose forward pass ran on ``inputs`` (one pass, without gradients), in the
     order they finished (a parent after its children), kept where ``where(name, output)`` holds."""
