@@ -29,6 +29,7 @@ from ...models.probe import Probe
 from ...checks import number
 from ...models.registry import is_embedded
 from ..core.cache import Cached
+from ..core.diagnostics import InputGradient, flag_dead_units
 from ..core.loop import LoopOutcome, Snapshot, autocast, pre_activation_layers, run_batched, seeded_starts
 from ..core.objectives import BatchedObjective, JobUnits, Objective, energy, tv, unit
 from ..core.regularizers import project_to_bound
@@ -409,6 +410,7 @@ class ActivationMaximization:
         layers = {s.target for s in objective.slots if s.kind == "unit"}
         streams, device, bf16 = self.streams, self.device, self.bf16
         units = JobUnits([j.layer for j in job_list], [j.channel for j in job_list], device)  # a for the results
+        grads = InputGradient(len(job_list), device)  # each job's largest gradient at the input, for dead units
 
         # the model run may be a stack of checkpoints, whose adapter says how its taps lay out the layers
         layout = self.layout if model is self.model else adapter_of(model).layer_layout
@@ -417,20 +419,23 @@ class ActivationMaximization:
 
             def score(moved, xs):
                 with autocast(device, bf16):
-                    model(*streams.model_inputs(moved))
+                    model(*streams.model_inputs(grads.watch(moved)))
                 return {**objective(acts, xs), "keep": {"unit": units(acts, probe.rectified)}}
 
             def project(xs):
                 for k, b in bounds.items():
                     xs[k].copy_(project_to_bound(xs[k], b))
 
-            return run_batched(score, init, steps=steps, lr=self.lr, lr_end=self.lr_end, shifts=shifts,
-                               project=project, stop=stop, callback=callback, every=every,
-                               lr_scale={k: self.streams.unit_scale(k) for k in self.streams.names})
+            outcome = run_batched(score, init, steps=steps, lr=self.lr, lr_end=self.lr_end, shifts=shifts,
+                                  project=project, stop=stop, callback=callback, every=every,
+                                  lr_scale={k: self.streams.unit_scale(k) for k in self.streams.names})
+        outcome.extra["input_gradient"] = grads.max
+        return outcome
 
     def finish(self, job_list: list[AMJob], outcome: LoopOutcome) -> AMResults:
         """The loop's outcome for ``job_list`` as results (warning for diverged jobs)."""
         results = self._results(job_list, outcome)
+        flag_dead_units(results, outcome.extra.get("input_gradient"))  # a DeadUnitWarning and settings["dead_unit"]
         if outcome.status == "diverged":
             import warnings
 

@@ -14,6 +14,7 @@ import torch
 
 from ...media.grid import ClipGrid, Displayable
 from ...media.interpolation import cubic_upsample, normalize_over_clip
+from ..core.diagnostics import warn_empty_maps
 
 _TENSORS = ("frames", "activations", "logits", "targets", "head_weights", "grad_weights", "grad_classes", "support")
 
@@ -139,8 +140,11 @@ class SaliencyTubeResult(Displayable):
     def tubes(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
         """The saliency tubes, N×T×H×W in [0, 1] on the model's device, normalized over each whole clip."""
         n, T, H, W, _ = self.frames.shape
-        return normalize_over_clip(cubic_upsample(self.maps(target, threshold, feature), (T, H, W), floor_at_min=True),
-                                   self.support)
+        maps = self.maps(target, threshold, feature)
+        if feature is None:  # a map with nothing in it is reported, with what to try (a DeadUnitWarning)
+            warn_empty_maps(maps, self.channel_weights(target), self._targets(target), self.class_name,
+                            self.model_name, self.layer)
+        return normalize_over_clip(cubic_upsample(maps, (T, H, W), floor_at_min=True), self.support)
 
     def top_k_tubes(self, k: int = 3, threshold: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One tube per top-k class: (tubes N×k×T×H×W, classes N×k, probabilities N×k)."""

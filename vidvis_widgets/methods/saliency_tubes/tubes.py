@@ -61,6 +61,7 @@ from ...media.clips import rgb_to_uint8, to_numpy
 from ...models.adapter import adapter_of
 from ...models.layers import device_of, frozen, submodule
 from ..core.cache import Cached, content_hash
+from ..core.diagnostics import DeadUnitWarning
 from .result import SaliencyTubeResult, check_threshold, class_index_of, given_classes, is_predicted
 from ..core.loop import autocast
 from ...models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
@@ -309,7 +310,7 @@ class SaliencyTubes:
         weights = torch.stack(weights, 1)
         if not bool(weights.abs().amax() > 0):
             warnings.warn(f"no gradient reaches layer {self.layer!r} of {self._name} from the class scores, so its tubes "
-                          "are empty; choose a layer the head depends on (an earlier one)", stacklevel=3)
+                          "are empty; choose a layer the head depends on (an earlier one)", DeadUnitWarning, stacklevel=3)
         return acts.detach(), logits.detach(), weights, classes, "grad"
 
     def _layout(self, name: str) -> LayerLayout:
