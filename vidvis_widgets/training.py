@@ -80,6 +80,145 @@ def train_model(name: str, splits: dict, out_dir: Path, epochs: int = 10, seed: 
     return history
 
 
+def fine_tune(model: nn.Module, dataset, *, train: str = "head", epochs: int | None = None, lr: float | None = None,
+              batch_size: int = 8, seed: int = 0, num_workers: int | None = None, device=None,
+              progress: bool = True) -> list[dict]:
+    """Fine-tunes ``model`` in place on a labelled ``dataset`` whose classes are its head's (a
+    :class:`~vidvis_widgets.data.VideoFolder` under a new head: ``load_model(name, num_classes=len(ds.classes),
+    class_names=ds.classes)``, or a dict of stacked ``rgb``/``flow``/``label`` arrays), in shuffled batches
+    (seeded), with AdamW and a one-cycle schedule; leaves it in eval mode.
+
+    ``train``: ``"head"`` (the default) trains only the logit layer on the model's features, which stay as they
+    are (batch-norm statistics included): what a few clips per class can teach. Each clip is then read and run
+    through the model once, and the head is fitted on its inputs (``epochs`` 100 and ``lr`` 1e-2 by default: a
+    second for a few hundred clips), unless the head's output is not the model's logits (a pool after it), when
+    each epoch runs the model. ``"all"`` trains every weight (``epochs`` 10 and ``lr`` 1e-3 by default).
+    Returns one record per epoch: ``epoch``, ``train_loss`` and ``train_accuracy`` (of the batches as trained)."""
+    from torch.utils.data import DataLoader
+
+    from .data.loading import check_classes, check_labels, default_workers, num_videos
+    from .models.layers import device_of, submodule
+    from .models.registry import refit_advice
+
+    info = getattr(model, "vidvis_adapter", None)
+    if info is None:
+        raise ValueError(f"{type(model).__name__} carries no vidvis_adapter; load it with load_model")
+    if train not in ("head", "all"):
+        raise ValueError(f"train must be 'head' (the logit layer) or 'all' (every weight), got {train!r}")
+    epochs = number("epochs", epochs, low=1, integer=True, default=100 if train == "head" else 10)
+    lr = number("lr", lr, low=0, strict=True, default=1e-2 if train == "head" else 1e-3)
+    batch_size = number("batch_size", batch_size, low=1, integer=True)
+    classes = tuple(info.class_names)
+    check_classes(dataset, classes, lambda ds_classes: refit_advice(model, ds_classes))
+    n = num_videos(dataset)
+    if n == 0:
+        raise ValueError("the dataset is empty; expected at least one labelled video")
+    device = device_of(model, device)
+    model = model.to(device)
+    head = submodule(model, info.logit_layer) if train == "head" else model
+    params = list(head.parameters())
+    if not params:
+        raise ValueError(f"{info.name}'s logit layer {info.logit_layer!r} has no weights to train; use train='all'")
+    gen = torch.Generator().manual_seed(seed)
+    if isinstance(dataset, dict):
+        dataset = [{k: dataset[k][i] for k in ("rgb", "flow", "label") if k in dataset} for i in range(n)]
+    elif train == "all" and n * _nbytes(dataset[0]) <= MAX_HELD:  # each clip decoded once, not once an epoch
+        dataset = [{k: v[0] for k, v in _stack([dataset[i]]).items()}
+                   for i in tqdm(range(n), desc="read clips", disable=not progress, unit="clip")]
+    workers = default_workers(device) if num_workers is None else num_workers
+    features = _head_inputs(model, head, dataset, batch_size, workers, device, progress) if train == "head" else None
+    if features is not None:  # the head alone, on its inputs
+        dataset = torch.utils.data.TensorDataset(*features)
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=gen)
+    else:
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=gen, collate_fn=_stack,
+                            num_workers=workers)
+    steps = epochs * len(loader)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    model.requires_grad_(train == "all")
+    head.requires_grad_(True)
+    history = []
+    bar = tqdm(total=steps, desc=f"fine-tune {info.name}", disable=not progress, unit="batch")
+    try:
+        for epoch in range(1, epochs + 1):
+            model.train(train == "all")
+            total, right = torch.zeros((), device=device), torch.zeros((), device=device)
+            for batch in loader:
+                if features is not None:
+                    x, labels = batch
+                    logits = head(x)
+                else:
+                    check_labels(batch["label"], len(classes), 0)
+                    labels = torch.as_tensor(batch["label"], dtype=torch.long, device=device)
+                    logits = info.call(model, info.prepare(batch, device))
+                loss = nn.functional.cross_entropy(logits, labels)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += loss.detach() * len(labels)  # summed on the device; read once per epoch
+                right += (logits.detach().argmax(1) == labels).sum()
+                bar.update(1)
+            record = {"epoch": epoch, "train_loss": float(total) / n, "train_accuracy": float(right) / n}
+            bar.set_postfix(loss=f"{record['train_loss']:.3f}", acc=f"{record['train_accuracy']:.2f}")
+            history.append(record)
+    finally:
+        bar.close()
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        model.eval()
+    return history
+
+
+def _head_inputs(model: nn.Module, head: nn.Module, dataset, batch_size: int, workers: int, device,
+                 progress: bool) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Every clip's input to ``head`` and its label, from one pass of the model in eval mode; None when the
+    head's output is not the model's logits (a pool or a view average after it), whose head must be trained
+    through the model."""
+    from torch.utils.data import DataLoader
+
+    from .data.loading import check_labels
+
+    info = model.vidvis_adapter
+    seen: list[torch.Tensor] = []
+    hook = head.register_forward_pre_hook(lambda _, args: seen.append(args[0].detach()))
+    xs, labels, same = [], [], True
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=_stack, num_workers=workers)
+    try:
+        with torch.no_grad():
+            model.eval()
+            for batch in tqdm(loader, desc="read clips", disable=not progress, unit="batch"):
+                check_labels(np.asarray(batch["label"]), info.num_classes, sum(map(len, labels)))
+                seen.clear()
+                logits = info.call(model, info.prepare(batch, device))
+                if len(seen) != 1 or head(seen[0]).shape != logits.shape or not torch.allclose(
+                        head(seen[0]), logits, rtol=1e-4, atol=1e-5):
+                    same = False
+                    break
+                xs.append(seen[0])
+                labels.append(torch.as_tensor(batch["label"], dtype=torch.long, device=device))
+    finally:
+        hook.remove()
+    return (torch.cat(xs), torch.cat(labels)) if same else None
+
+
+#: the most bytes of clips fine_tune holds in memory instead of reading them again each epoch
+MAX_HELD = 2**30
+
+
+def _nbytes(item: dict) -> int:
+    return sum(np.asarray(v).nbytes for k, v in item.items() if k in ("rgb", "flow") and v is not None)
+
+
+def _stack(items: list[dict]) -> dict[str, np.ndarray]:
+    """A batch of numpy arrays: ``rgb``, ``label`` and ``flow`` where the items carry it (a folder read with
+    ``flow=None`` carries none)."""
+    keys = [k for k in ("rgb", "flow", "label") if items[0].get(k) is not None]
+    return {k: np.stack([np.asarray(it[k]) for it in items]) for k in keys}
+
+
 def random_views(model: nn.Module, rgb: torch.Tensor, flow: torch.Tensor, labels: torch.Tensor,
                  gen: torch.Generator) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
     """Training clips for a symmetric TinyTwoStream: each one mirrored and/or played backwards with

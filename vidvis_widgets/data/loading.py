@@ -31,16 +31,17 @@ def _collate(items: list[dict]) -> dict[str, np.ndarray]:
     return {k: np.stack([np.asarray(it[k]) for it in items]) for k in KEYS if k in items[0]}
 
 
-def check_classes(dataset, classes: tuple[str, ...]) -> None:
-    """A dataset that names its classes must name the model's, in the model's order."""
+def check_classes(dataset, classes: tuple[str, ...], advice=None) -> None:
+    """A dataset that names its classes must name the model's, in the model's order. ``advice(dataset_classes)``:
+    what the error tells the user to call (the models' loader knows the call that loads the model)."""
     ds_classes = getattr(dataset, "classes", None)
     if ds_classes is not None and tuple(ds_classes) != tuple(classes):
         diff = [f"{i}: {a!r} vs {b!r}" for i, (a, b) in enumerate(zip(ds_classes, classes)) if a != b]
         raise ValueError(f"the dataset's classes do not match the model's ({len(ds_classes)} vs {len(classes)} "
                          f"classes{'; first differences: ' + ', '.join(diff[:3]) if diff else ''}); "
-                         "expected the class list the model was trained on, in the same order. If the model's "
-                         "head was trained on the dataset's classes, name them when loading it: "
-                         "load_model(..., class_names=dataset.classes)")
+                         "expected the class list the model was trained on, in the same order. "
+                         + (advice(tuple(ds_classes)) if advice is not None else "If the model's head was trained on "
+                            "the dataset's classes, name them when loading it: load_model(..., class_names=dataset.classes)"))
 
 
 def class_index(classes: tuple[str, ...], cls) -> int:

@@ -104,7 +104,9 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 64, num_workers: in
             _arrays(evaluate(model, dataset, batch_size=batch_size, num_workers=num_workers, device=device)),
             {"classes": list(classes)}))
         return Evaluation(classes, arrays["labels"], arrays["logits"])
-    check_classes(dataset, classes)
+    from .registry import refit_advice
+
+    check_classes(dataset, classes, lambda ds_classes: refit_advice(model, ds_classes))
     device = device_of(model, device)
     model = model.to(device)
     labels, logits = [], []

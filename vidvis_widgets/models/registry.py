@@ -24,6 +24,8 @@ EMBEDDED: dict[str, tuple[Callable[[], nn.Module], dict]] = {
     "tiny_verifier": (TinyVerifier, dict(kind="clip")),
     "tiny_frame2d": (TinyFrame2D, dict(kind="clip")),
 }
+#: embedded models whose head ``num_classes=`` replaces (the two-stream net's head maps classes under its symmetries)
+RETRAINABLE = ("tiny_r3d", "tiny_verifier", "tiny_frame2d")
 TORCHVISION = {
     "r3d_18": (16, 112), "mc3_18": (16, 112), "r2plus1d_18": (16, 112), "s3d": (16, 224),
     "mvit_v2_s": (16, 224), "swin3d_t": (16, 224),
@@ -97,9 +99,9 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
             raise ValueError(f"num_classes={num_classes} but class_names has {len(class_names)} names")
     is_tv = isinstance(name, str) and name.startswith("torchvision:") and name.split(":", 1)[1] in TORCHVISION
     is_pv = isinstance(name, str) and name.startswith("pytorchvideo:") and name.split(":", 1)[1] in PYTORCHVIDEO
-    if num_classes is not None and not (is_tv or is_pv):
-        raise ValueError("num_classes builds a new head for a torchvision or PyTorchVideo model; for other models "
-                         "name the head's classes with class_names=")
+    if num_classes is not None and not (is_tv or is_pv or name in RETRAINABLE):
+        raise ValueError(f"num_classes builds a new head for a torchvision or PyTorchVideo model or for "
+                         f"{', '.join(RETRAINABLE)}; for other models name the head's classes with class_names=")
     fields = _adapter_fields(fields)
     if instance:
         if isinstance(name, nn.Module) and not (isinstance(weights, str) and weights == "embedded"):
@@ -123,6 +125,8 @@ def load_model(name: str | nn.Module, weights: Any = "embedded", num_frames: int
         return _named(model, class_names) if class_names is not None else model
     elif name in EMBEDDED:
         model = _load_embedded(name, weights, num_frames or 16, size or 64)
+        if num_classes is not None and num_classes != model.vidvis_adapter.num_classes:
+            model = new_head(model, num_classes)
     elif is_tv:
         arch = name.split(":", 1)[1]
         model = _load_torchvision(arch, weights, num_frames, size, num_classes or (len(class_names) if class_names
@@ -266,7 +270,7 @@ def _shown(value: Any) -> str:
 def _load_embedded(name: str, weights: Any, num_frames: int, size: int) -> nn.Module:
     build, kw = EMBEDDED[name]
     model = build()
-    label = "random"
+    label, classes = "random", CLASS_NAMES
     if weights is not None:
         if isinstance(weights, bool) or not isinstance(weights, (numbers.Integral, str, os.PathLike)):
             raise TypeError(f"weights for {name} must be 'embedded', an epoch (an int or 'epoch_N'), a checkpoint "
@@ -291,10 +295,75 @@ def _load_embedded(name: str, weights: Any, num_frames: int, size: int) -> nn.Mo
         else:
             path = Path(weights)
         state, meta = read_checkpoint(path)
+        k = state["fc.weight"].shape[0] if name in RETRAINABLE and "fc.weight" in state else len(CLASS_NAMES)
+        if k != len(CLASS_NAMES):  # a checkpoint fine-tuned under a new head (fine_tune): its own head
+            model, classes = build(num_classes=k), tuple(f"class_{i}" for i in range(k))
         load_state(model, state, f"checkpoint {path}")
         label = str(path)
-    return _attach(model, describe(model, name=name, class_names=CLASS_NAMES, num_frames=num_frames,
+    return _attach(model, describe(model, name=name, class_names=classes, num_frames=num_frames,
                                    size=(size, size), weights=label, **kw))
+
+
+def new_head(model: nn.Module, num_classes: int) -> nn.Module:
+    """``model`` with its logit layer (a linear layer or a 1×1×1 convolution) replaced by a new, randomly
+    initialized one of ``num_classes`` outputs on the same features: fine-tune it
+    (:func:`vidvis_widgets.training.fine_tune`) before reading its classes."""
+    adapter = model.vidvis_adapter
+    old = model.get_submodule(adapter.logit_layer) if adapter.logit_layer else None
+    if isinstance(old, nn.Linear):
+        head = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
+    elif isinstance(old, nn.Conv3d) and old.kernel_size == (1, 1, 1) and old.groups == 1:
+        head = nn.Conv3d(old.in_channels, num_classes, 1, bias=old.bias is not None)
+    else:
+        raise ValueError(f"{adapter.name}'s logit layer {adapter.logit_layer!r} is a {type(old).__name__}; "
+                         "num_classes= replaces a linear or 1×1×1 convolution head")
+    head.to(old.weight.device, old.weight.dtype)
+    parent, _, child = adapter.logit_layer.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, child, head)
+    classes = tuple(f"class_{i}" for i in range(num_classes))
+    return _attach(model, dataclasses.replace(adapter, class_names=classes,
+                                              weights=f"{adapter.weights} with a new {num_classes}-class head"))
+
+
+def refit_advice(model: nn.Module, classes: Sequence[str]) -> str:
+    """What to call when ``model``'s classes are not a dataset's ``classes``: the call that loads the model with
+    a head for them, named (a head of their number) or trained on the dataset (a new one where the number differs)."""
+    adapter = model.vidvis_adapter
+    name, label = adapter.name, str(adapter.weights).split(" with a new ")[0]
+    if name not in KNOWN:
+        return (f"If its head was trained on the dataset's classes, name them: load_model(<your model, as you loaded "
+                "it>, class_names=dataset.classes)" if len(classes) == adapter.num_classes else
+                f"{name} takes no new head here: fine-tune a model of {len(classes)} classes on the dataset and load "
+                "it with class_names=dataset.classes")
+    if label == "random":
+        args = f"{name!r}, weights=None"
+    elif name in EMBEDDED and label in {str(p) for p in embedded_checkpoints(name)}:
+        args = repr(name)
+    elif name.startswith("torchvision:") and label.split(".")[-1] in _enum_names(name):
+        args = f"{name!r}, weights={label.split('.')[-1]!r}"
+    else:
+        args = f"{name!r}, weights={label!r}"
+    frames, side = TORCHVISION.get(name.split(":", 1)[-1], (16, 64))
+    if not name.startswith("pytorchvideo:") and (adapter.num_frames, tuple(adapter.size)) != (frames, (side, side)):
+        args += f", num_frames={adapter.num_frames}, size={adapter.size[0]}"  # the input it was loaded at
+    # a head of the dataset's size, loaded as it was: it may have been trained on the dataset's classes
+    loaded = label != "random" and " with a new " not in str(adapter.weights)
+    same = (f"If its head was trained on the dataset's classes, name them: load_model({args}, "
+            "class_names=dataset.classes). " if len(classes) == adapter.num_classes and loaded else "")
+    if name in RETRAINABLE or name.startswith("torchvision:") or name.startswith("pytorchvideo:") and label == "random":
+        how = "train its head" if same else f"train a new head (the model's has {adapter.num_classes} classes)"
+        return (f"{same}{'Otherwise' if same else 'To'} {how} on the dataset: model = load_model({args}, "
+                "num_classes=len(dataset.classes), class_names=dataset.classes); "
+                "vidvis_widgets.training.fine_tune(model, dataset)")
+    return same or (f"{name} with these weights takes no new head: fine-tune a model of {len(classes)} classes "
+                    "on the dataset and load it with class_names=dataset.classes")
+
+
+def _enum_names(name: str) -> list[str]:
+    """The weights names torchvision knows for ``torchvision:<arch>`` (read from its enum; downloads nothing)."""
+    from torchvision.models import get_model_weights
+
+    return [w.name for w in get_model_weights(name.split(":", 1)[1])]
 
 
 def _load_torchvision(arch: str, weights: Any, num_frames: int | None, size: int | None,
@@ -309,24 +378,23 @@ def _load_torchvision(arch: str, weights: Any, num_frames: int | None, size: int
     if isinstance(weights, str) and weights == "embedded":
         raise ValueError(f"torchvision:{arch} has no embedded weights; pass weights=None (random), a local checkpoint "
                          "path, or a torchvision weights name such as 'DEFAULT' (downloaded by torchvision)")
-    if num_classes is not None and weights is not None:
-        raise ValueError(f"num_classes builds a new, random head; torchvision:{arch} with weights={weights!r} has the "
-                         "head of its weights (a checkpoint's own number of classes)")
     if weights is None:
         k = num_classes or 400
         model, label, classes = builder(weights=None, num_classes=k), "random", tuple(f"class_{i}" for i in range(k))
     elif isinstance(weights, (str, Path)) and Path(weights).suffix in (".pt", ".pth", ".bin"):
         state, _ = read_checkpoint(weights)
         fc = [k for k in state if k.endswith(("fc.weight", "head.weight", "head.1.weight", "classifier.1.weight"))]
-        num_classes = state[fc[-1]].shape[0] if fc else 400
-        model = builder(weights=None, num_classes=num_classes)
+        k = state[fc[-1]].shape[0] if fc else 400
+        model = builder(weights=None, num_classes=k)
         load_state(model, state, f"checkpoint {weights}")
-        label, classes = str(weights), tuple(f"class_{i}" for i in range(num_classes))
+        label, classes = str(weights), tuple(f"class_{i}" for i in range(k))
     else:
         w = _torchvision_weights(arch, weights)
         model, label, classes = builder(weights=w), str(w), tuple(w.meta["categories"])  # downloads on the user's machine
-    return _attach(model, describe(model, name=f"torchvision:{arch}", class_names=classes,
-                                   num_frames=num_frames or frames, size=(size or side, size or side), weights=label))
+    model = _attach(model, describe(model, name=f"torchvision:{arch}", class_names=classes,
+                                    num_frames=num_frames or frames, size=(size or side, size or side), weights=label))
+    # weights and num_classes: the weights' features under a new head (a checkpoint's head of that size is its own)
+    return new_head(model, num_classes) if num_classes is not None and num_classes != len(classes) else model
 
 
 def _torchvision_weights(arch: str, weights: Any):
@@ -348,4 +416,5 @@ def is_embedded(model: nn.Module) -> bool:
     """Whether ``model`` is an embedded model with trained (shipped or checkpoint) weights: its â can be taken
     on the embedded val split."""
     info = getattr(model, "vidvis_adapter", None)
-    return info is not None and info.name in EMBEDDED and info.weights != "random"
+    return (info is not None and info.name in EMBEDDED and info.weights != "random"
+            and tuple(info.class_names) == CLASS_NAMES)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ...data.loading import batches, check_classes, check_labels, class_index, dataset_key
+from ...models.registry import refit_advice
 from ...models.layers import check_stop, device_of, frozen, stoppable
 from ..core.loop import capture
 
@@ -148,7 +149,7 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
     if top_k < 1 or class_top_k < 1:
         raise ValueError(f"top_k and class_top_k must be ≥ 1, got {top_k} and {class_top_k}")
     classes = tuple(info.class_names)
-    check_classes(dataset, classes)
+    check_classes(dataset, classes, lambda ds_classes: refit_advice(model, ds_classes))
     device = device_of(model, device)
     model = model.to(device)
     loader = batches(dataset, batch_size, num_workers, device)
