@@ -4,6 +4,7 @@ from the model, splits, class names, the result store, and the errors that used 
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -89,7 +90,8 @@ def test_a_fine_tuned_checkpoint_is_named_after_the_folder_and_its_results_are_s
     torch.save(tuned.state_dict(), path)
     # the class names a 3-class checkpoint was refused with are now given, and the error said how
     plain = load_model("torchvision:r3d_18", weights=path, num_frames=8)
-    with pytest.raises(ValueError, match=r"load_model\(\.\.\., class_names=dataset.classes\)"):
+    with pytest.raises(ValueError, match=r"name them: load_model\('torchvision:r3d_18', weights='.*tuned.pt', "
+                       r"num_frames=8, size=112, class_names=dataset.classes\)"):
         evaluate(plain, ds)
     model = load_model("torchvision:r3d_18", weights=path, num_frames=8, class_names=ds.classes)
     assert model.vidvis_adapter.class_names == ("bikes", "cats", "rowing")
@@ -114,7 +116,8 @@ def test_load_model_names_heads_builds_them_and_honours_the_input_it_is_given():
         (lambda: load_model("torchvision:r3d_18", weights=None, num_classes=3, class_names=["a"]),
          "num_classes=3 but class_names has 1 names"),
         (lambda: load_model("tiny_r3d", class_names=["a", "b"]), r"class_names has 2 names but tiny_r3d's head has 14"),
-        (lambda: load_model("tiny_r3d", num_classes=3), "num_classes builds a new head for a torchvision or PyTorchVideo model"),
+        (lambda: load_model("tiny_two_stream", num_classes=3), "num_classes builds a new head for a torchvision or "
+         "PyTorchVideo model or for tiny_r3d, tiny_verifier, tiny_frame2d"),
         (lambda: load_model("torchvision:mvit_v2_s", weights=None, size=112), "takes only its native 16×224²"),
         (lambda: load_model("torchvision:r3d_18", weights=None, class_names="abc"), "class_names must be a list"),
         (lambda: load_model("torchvision:r3d_18", weights=None, class_names=["a", "a"]), "repeats a name: \\['a'\\]"),
@@ -141,3 +144,69 @@ def test_folders_named_after_the_models_classes_are_labelled_by_its_head(tmp_pat
     assert list(ev.labels) == [label for _, label in ds.samples] and ev.logits.shape == (2, len(CLASS_NAMES))
     with pytest.raises(ValueError, match=r"class folders \['bar_clockwise'\] are not among the 2 classes given"):
         VideoFolder(root, classes=["disc_right", "x"], flow=None)
+
+
+#: a user's folder whose classes are not the embedded model's: simple moving shapes, one motion per class
+ACTIONS = ("waving", "clapping", "jumping")
+
+
+def shapes_clip(action: str, h: int, w: int, frames: int, rng: np.random.Generator) -> np.ndarray:
+    """A T×H×W×3 clip of one bright shape on a dark background: a bar swinging left and right ("waving"), two
+    squares meeting and parting ("clapping"), or a disc going up and down ("jumping"), at a random phase."""
+    yy, xx = np.mgrid[:h, :w]
+    clip = np.empty((frames, h, w, 3), np.uint8)
+    clip[:] = rng.integers(30, 80, 3)
+    fg, phase = rng.integers(170, 256, 3), rng.uniform(0, 2 * np.pi)
+    for t in range(frames):
+        s = np.sin(4 * np.pi * t / frames + phase)
+        if action == "waving":
+            mask = (abs(xx - w / 2 - s * w / 4) < w / 14) & (abs(yy - h / 2) < 0.3 * h)
+        elif action == "clapping":
+            d = (s + 1) * w / 8 + w / 12
+            mask = (abs(yy - h / 2) < h / 8) & ((abs(xx - w / 2 + d) < h / 8) | (abs(xx - w / 2 - d) < h / 8))
+        else:
+            mask = (yy - h / 2 - s * h / 4) ** 2 + (xx - w / 2) ** 2 < (min(h, w) / 7) ** 2
+        clip[t][mask] = fg
+    return clip
+
+
+def shapes_folder(root, per_class: int = 3, frames: int = 16, seed: int = 0, actions=ACTIONS):
+    """``root/<action>/<action>_<i>.mp4``: real H.264 files of mixed sizes and aspect ratios."""
+    from pathlib import Path
+
+    rng, root = np.random.default_rng(seed), Path(root)
+    sizes = [(72, 96), (96, 72), (64, 112), (80, 80)]
+    for a, action in enumerate(actions):
+        (root / action).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            write_video(root / action / f"{action}_{i}.mp4", shapes_clip(action, *sizes[(a + i) % 4], frames, rng), fps=10)
+    return root
+
+
+def test_your_videos_notebook_runs_on_a_folder_whose_classes_are_not_the_models(tmp_path):
+    """The notebook as shipped, on a 3-class folder of real MP4s named "waving", "clapping", "jumping": the first
+    cell gives the embedded model a new head for them and fine-tunes it, and every cell runs on that model (it
+    stopped at its third cell: the class check refused the 14-class head)."""
+    import nbformat
+
+    from .conftest import FAST, NOTEBOOKS, run_notebook
+
+    videos, probe = shapes_folder(tmp_path / "videos"), shapes_folder(tmp_path / "probe", 2, seed=1, actions=ACTIONS[:2])
+    env = {**FAST, "VIDVIS_CACHE_DIR": str(tmp_path / "cache"), "VIDVIS_FINE_TUNE_EPOCHS": "30",
+           "VIDVIS_VIDEO_FOLDER": str(videos), "VIDVIS_PROBE_FOLDER": str(probe)}
+    nb = run_notebook(NOTEBOOKS / "your_videos.ipynb", tmp_path, env)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    outputs = [o for c in code for o in c.get("outputs", [])]
+    errors = [f"{o['ename']}: {o['evalue']}" for o in outputs if o.get("output_type") == "error"]
+    assert not errors and all(c.get("execution_count") for c in code)
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "tiny_r3d's 14 classes are not the folder's 3 (clapping, jumping, waving): a new head" in text
+    tuned = re.search(r"fine-tuned for 30 epochs: train loss ([\d.]+), train accuracy (\d+)%", text)
+    assert tuned and int(tuned.group(2)) >= 67, text  # three motions the trained features tell apart
+    assert "9 videos, 3 classes, 16×64×64" in text and "tiny_r3d: 16 frames at 64×64, 3 classes" in text
+    assert "Evaluation(9 videos" in text and "clips misclassified" in text
+    assert re.search(r"probe accuracy: \d+% on 4 clips", text)
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+             and not o["data"].get("text/plain", "").startswith(("read clips", "fine-tune"))]  # not the progress bars
+    assert len(views) == 4  # confusion pairs, response histogram, the logits' inputs, the tubes
+    nbformat.validate(nb)
