@@ -329,8 +329,8 @@ def check_loadable(model: nn.Module) -> None:
     refuse_unsupported(model)
     if is_xclip(model):
         raise TypeError("XCLIPModel compares videos with texts and has no class head; pass it through "
-                        "vidvis_widgets.models.load_model(model, class_names=[...], processor=its XCLIPProcessor), "
-                        "which makes it a classifier over those names")
+                        "vidvis_widgets.models.load_model(model, class_names=[...], processor=its XCLIPProcessor, its "
+                        "tokenizer or a tokenizer folder), which makes it a classifier over those names")
     if is_hf_video_classifier(model):
         raise TypeError(f"{type(model).__name__} is a Hugging Face video classifier (pixel_values B×T×C×H×W in, "
                         "an object with .logits out); pass it through vidvis_widgets.models.load_model(model), "

@@ -5,9 +5,10 @@ PyTorchVideo's ``create_x3d`` (and so its hub's X3D), ``create_r2plus1d`` and an
 may end in one (``nn.Sequential(…, nn.Linear(…), nn.Softmax(dim=1))``). Its output is a probability: class AM
 on it barely moves (a probability is at most 1), and the gradient of class k's probability, p_k times the
 gradient of its logit less the probability-weighted mean of all logits' gradients, all but vanishes under a
-sharp Softmax for every class but the top one (Grad-CAM tubes of those come out empty). So the adapter reads the logits before it: :func:`softmax_head` finds
-the Softmax and the layer whose outputs are the logits, and ``ModelAdapter.call``, which every call that reads
-logits goes through, has the forward pass skip the Softmax (the probe's :func:`~.probe.bypassed`).
+sharp Softmax for every class but the top one (Grad-CAM tubes of those come out empty). So the adapter reads
+the logits before it: :func:`softmax_head` finds the Softmax and the layer whose outputs are the logits, and
+``ModelAdapter.call``, which every call that reads logits goes through, has the forward pass skip the Softmax
+(the probe's :func:`~.probe.bypassed`).
 """
 
 from __future__ import annotations

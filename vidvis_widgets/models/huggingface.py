@@ -92,9 +92,11 @@ class XCLIPClassifier(HFVideoClassifier):
     ``logits_per_video`` for those texts). The texts go through the text tower once, here, with ``tokenizer``
     (X-CLIP's processor's); only the video side runs per call."""
 
-    def __init__(self, hf: nn.Module, class_names, tokenizer):
+    def __init__(self, hf: nn.Module, class_names, tokenizer, image_processor: Any = None):
         super().__init__(hf)
-        tokens = tokenizer(list(class_names), padding=True, return_tensors="pt")
+        tokens = _tokens(tokenizer, class_names, int(hf.config.text_config.vocab_size))
+        #: the image processor that came with the tokenizer (an XCLIPProcessor's, or a processor folder's), or None
+        self.image_processor = image_processor
         with torch.no_grad():
             out = hf.text_model(input_ids=tokens["input_ids"], attention_mask=tokens.get("attention_mask"))
             text = hf.text_projection(out[1])
@@ -156,20 +158,78 @@ def is_xclip(model: Any) -> bool:
 
 
 def wrap(hf: nn.Module, class_names=None, processor: Any = None) -> HFVideoClassifier:
-    """``hf`` as a clip classifier: a ``*ForVideoClassification`` as it is, X-CLIP over ``class_names`` with
-    ``processor``'s tokenizer (or ``processor`` itself when it is a tokenizer)."""
+    """``hf`` as a clip classifier: a ``*ForVideoClassification`` as it is, X-CLIP over ``class_names`` with the
+    tokenizer that ``processor`` gives (:func:`xclip_processor`)."""
     if isinstance(hf, HFVideoClassifier):
         return hf
     if is_xclip(hf):
         if not class_names:
             raise ValueError("X-CLIP classifies by comparing a video with texts: give load_model(..., class_names=[...]) "
                              "with the names of the classes to score")
-        tokenizer = getattr(processor, "tokenizer", processor)
-        if tokenizer is None or not callable(tokenizer):
-            raise ValueError("X-CLIP needs its tokenizer to embed the class names: give load_model(..., processor=) "
-                             "its XCLIPProcessor (load_model('hf:<id>') reads the checkpoint's own) or a tokenizer")
-        return XCLIPClassifier(hf, class_names, tokenizer)
+        return XCLIPClassifier(hf, class_names, *xclip_processor(processor))
     return HFVideoClassifier(hf)
+
+
+#: the forms X-CLIP's ``processor=`` takes, as its errors say
+XCLIP_PROCESSOR_FORMS = ("an XCLIPProcessor (or any processor with a .tokenizer), a transformers tokenizer (e.g. "
+                         "CLIPTokenizer, or a tokenizers.Tokenizer wrapped in transformers.PreTrainedTokenizerFast("
+                         "tokenizer_object=..., pad_token=...)), or the path of a folder that "
+                         "tokenizer.save_pretrained or processor.save_pretrained wrote")
+
+
+def xclip_processor(processor: Any) -> tuple[Any, Any]:
+    """(tokenizer, image processor or None) from X-CLIP's ``processor=``: an XCLIPProcessor (or any processor
+    with a ``.tokenizer``), a ``transformers`` tokenizer, or a local folder (``str`` or path) that
+    ``save_pretrained`` wrote, read without network (its image processor too where it holds one). Anything else is
+    refused with the forms it takes."""
+    import transformers
+
+    if isinstance(processor, (str, os.PathLike)):
+        return _processor_folder(Path(processor).expanduser())
+    tokenizer = getattr(processor, "tokenizer", processor)
+    if not isinstance(tokenizer, transformers.PreTrainedTokenizerBase):
+        given = "nothing" if processor is None else f"a {type(processor).__name__}"
+        raise ValueError(f"X-CLIP needs its tokenizer to embed the class names: give load_model(..., processor=) "
+                         f"{XCLIP_PROCESSOR_FORMS}; got {given}. load_model('hf:<id>') reads the checkpoint's own")
+    images = getattr(processor, "image_processor", None)
+    return tokenizer, images if hasattr(images, "image_mean") else None
+
+
+def _processor_folder(path: Path) -> tuple[Any, Any]:
+    """The tokenizer (and image processor, where the folder holds a whole processor) of a local folder, read with
+    ``local_files_only``: no network."""
+    import transformers
+
+    if not path.is_dir():
+        raise ValueError(f"processor={str(path)!r} is not a folder; X-CLIP's processor= takes {XCLIP_PROCESSOR_FORMS}")
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError, TypeError) as err:
+        raise ValueError(f"processor={str(path)!r}: the folder holds no tokenizer that transformers can read "
+                         f"(tokenizer.json or a tokenizer's vocabulary files with tokenizer_config.json, as "
+                         f"save_pretrained writes them): {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+                         ) from None
+    images = None
+    if any((path / f).is_file() for f in ("preprocessor_config.json", "processor_config.json")):
+        try:  # a whole processor's folder: its image processor's normalization too
+            images = transformers.AutoImageProcessor.from_pretrained(str(path), local_files_only=True)
+        except (OSError, ValueError):  # a processor without an image processor
+            images = None
+    return tokenizer, images if hasattr(images, "image_mean") else None
+
+
+def _tokens(tokenizer: Any, class_names, vocab_size: int) -> dict:
+    """The class names tokenized for X-CLIP's text tower (padded to one length), checked against its vocabulary."""
+    try:
+        tokens = tokenizer(list(class_names), padding=True, return_tensors="pt")
+    except ValueError as err:  # no padding token, most often
+        raise ValueError(f"processor=: X-CLIP's tokenizer could not tokenize the class names padded to one length "
+                         f"({err}); give a tokenizer with a pad_token") from None
+    top = int(tokens["input_ids"].max())
+    if top >= vocab_size:
+        raise ValueError(f"processor=: the tokenizer gives token ids up to {top}, but X-CLIP's text vocabulary has "
+                         f"{vocab_size} tokens; give the tokenizer of this checkpoint (its folder, or XCLIPProcessor)")
+    return tokens
 
 
 def _blocks(model: nn.Module, depth: int) -> list[str]:
@@ -251,7 +311,9 @@ def _xclip_adapter(model: XCLIPClassifier, processor: Any = None, **given) -> Mo
     frames, size, patch = int(vision.num_frames), _pair(vision.image_size), _pair(vision.patch_size)
     blocks = [f"vision_model.encoder.layers.{i}" for i in range(int(vision.num_hidden_layers))]
     images = getattr(processor, "image_processor", processor)
-    mean, std = normalization(images if hasattr(images, "image_mean") else default_processor("xclip"))
+    if not hasattr(images, "image_mean"):  # a tokenizer or a folder: the image processor that came with it
+        images = model.image_processor if model.image_processor is not None else default_processor("xclip")
+    mean, std = normalization(images)
     fields = dict(
         name=f"hf:{getattr(model.config, '_name_or_path', '') or 'xclip'}", kind="clip",
         class_names=model.class_names, num_frames=frames, size=size, mean=mean, std=std, fixed_size=True,
