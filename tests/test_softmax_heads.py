@@ -126,3 +126,14 @@ def test_grad_tubes_of_a_class_other_than_the_top_one_follow_its_logit(case):
     torch.testing.assert_close(result.channel_weights([k] * len(clips)), own[k][0].detach(), atol=1e-5, rtol=1e-3)
     torch.testing.assert_close(result.maps([k] * len(clips)), own[k][1], atol=1e-5, rtol=1e-3)
     assert float(result.tubes([k] * len(clips)).amax((1, 2, 3)).min()) > 0
+
+
+def test_head_softmax_is_an_adapter_field_that_load_model_takes_and_checks():
+    model = nn.Sequential(nn.Conv3d(3, 4, 3), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, K), nn.Softmax(dim=1))
+    x = torch.randn(2, 3, 4, 16, 16)
+    as_is = load_model(model, num_frames=4, size=16, head_softmax=None).vidvis_adapter  # read the output as it is
+    assert as_is.logit_layer == "3" and as_is.head_softmax is None
+    with torch.no_grad():
+        torch.testing.assert_close(as_is.call(model, (x,)).sum(1), torch.ones(2))
+    with pytest.raises(ValueError, match="unknown layer '9' in Sequential"):
+        load_model(model, head_softmax="9")

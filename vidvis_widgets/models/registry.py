@@ -213,7 +213,8 @@ def _load_instance(model: nn.Module, processor: Any, class_names=None, fields: d
 
 
 #: ModelAdapter fields that name layers of the model
-_LAYER_FIELDS = ("logit_layer", "tube_layer", "am_layer", "priming_layers", "channels_first_layers")
+_LAYER_FIELDS = ("logit_layer", "tube_layer", "am_layer", "priming_layers", "channels_first_layers",
+                 "channels_last_layers", "head_softmax")
 
 
 def _adapter_fields(fields: dict) -> dict:
@@ -237,7 +238,7 @@ def _adapter_fields(fields: dict) -> dict:
                 raise ValueError(f"{key} must be three numbers, one per RGB channel on [0, 1] pixels, got "
                                  f"{_shown(value)}")
             value = tuple(float(number(key, v, low=1e-12 if key == "std" else None)) for v in value)
-        elif key in ("priming_layers", "channels_first_layers"):
+        elif key in ("priming_layers", "channels_first_layers", "channels_last_layers"):
             value = (value,) if isinstance(value, str) else tuple(value)
         out[key] = value
     return out
