@@ -68,7 +68,8 @@ def test_tube_maps_that_are_all_zeros_warn_and_the_others_do_not(s3d):
         assert float(tube.amax()) == (0.0 if is_empty else 1.0)
         if is_empty:
             (message,) = found
-            assert f"all zeros for clip 0" in message and f"action_{c}" in message and "Try" in message
+            assert f"all zeros for clip 0 (action_{c})" in message and "raises the class score" in message
+            assert "Try the predicted class" in message
     assert any(empty) and not all(empty)  # this S3D's logits barely depend on the clip: most classes get nothing
 
 
@@ -79,8 +80,11 @@ def test_a_healthy_model_does_not_warn_and_the_gradient_is_the_units_own(r3d):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeadUnitWarning)
         results = am([AMJob(adapter.am_layer, 2), job])
-        SaliencyTubes(r3d)(_clips(r3d, 2)).tubes()
+        tubes = SaliencyTubes(r3d)(_clips(r3d, 2))
+        tubes.tubes()
     assert all(r.settings["dead_unit"] is None for r in results)
+    with pytest.warns(DeadUnitWarning, match=r"for clip 0 \(action_\d\), clip 1 .*the threshold τ keeps no channel"):
+        assert float(tubes.tubes(threshold=float(tubes.head_weights.max()) + 1).amax()) == 0
     # the test's own gradient of the objective's unit term, a/(ρ²â), at the run's start input (one step: the only
     # backward pass), in the optimizer's units (mean-subtracted 0–255 RGB)
     start = am.unstarted([job])[0].appearance

@@ -84,40 +84,45 @@ def dead_unit_message(what: str, grad: float, eps: float = ADAM_EPS) -> str | No
     return f"{what}: {why}. Try {tries}"
 
 
-def warn_empty_maps(maps: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, class_name, model: str,
-                    layer: str, stacklevel: int = 3) -> list[int]:
+def warn_empty_maps(maps: torch.Tensor, weights: torch.Tensor, kept: torch.Tensor, targets: torch.Tensor,
+                    class_name, model: str, layer: str, stacklevel: int = 3) -> list[int]:
     """A :class:`DeadUnitWarning` for the clips whose saliency map (``maps`` N×…, made with the channel weights
-    ``weights`` N×C for classes ``targets`` (N,)) is all zeros, naming each clip's class (``class_name(int)``); the
-    empty clips' indices. One host read of an (N,) flag."""
+    ``weights`` N×C, of which ``kept`` (N,) pass τ, for classes ``targets`` (N,)) is all zeros, naming each clip and
+    its class (``class_name(int)``), grouped by cause; returns the empty clips' indices. One host read of an (N,)
+    flag when no map is empty."""
     import warnings
 
     empty = (maps.flatten(1) == 0).all(1)
     if not bool(empty.any()):
         return []
     clips = empty.nonzero()[:, 0].tolist()
-    by_class: dict[int, list[int]] = {}
+    no_gradient, none_kept = (weights == 0).all(1).tolist(), (kept == 0).tolist()
+    causes: dict[str, list[str]] = {}
     for n in clips:
-        by_class.setdefault(int(targets[n]), []).append(n)
-    zero = (weights == 0).all(1).tolist()
-    messages = [empty_map_message(model, layer, ns, class_name(c), all(zero[n] for n in ns)) for c, ns in by_class.items()]
+        cause = "threshold" if none_kept[n] else "no gradient" if no_gradient[n] else "nothing raises"
+        causes.setdefault(cause, []).append(f"clip {n} ({class_name(int(targets[n]))})")
+    messages = [empty_map_message(model, layer, which, cause) for cause, which in causes.items()]
     warnings.warn("; ".join(messages), DeadUnitWarning, stacklevel=stacklevel)
     return clips
 
 
-def empty_map_message(model: str, layer: str, clips: list[int], target: str, no_gradient: bool) -> str:
-    """The warning for tube maps that are all zeros: ``clips`` (their indices) for class ``target``."""
-    which = f"clip{'s' if len(clips) > 1 else ''} {', '.join(map(str, clips[:8]))}{' …' if len(clips) > 8 else ''}"
-    if no_gradient:
-        why = (f"no gradient reaches layer {layer!r} from {target}'s score (a head that ends in a Softmax saturates, "
+def empty_map_message(model: str, layer: str, which: list[str], cause: str) -> str:
+    """The warning for tube maps that are all zeros, for ``which`` ("clip n (class)" each), by ``cause``: "threshold"
+    (τ keeps no channel), "no gradient" (no class gradient reaches the layer) or "nothing raises" (the weighted sum
+    of the maps raises the class score nowhere)."""
+    clips = ", ".join(which[:6]) + (f" and {len(which) - 6} more" if len(which) > 6 else "")
+    if cause == "threshold":
+        why, tries = "the threshold τ keeps no channel", "a lower threshold= (None: the form's default)"
+    elif cause == "no gradient":
+        why = (f"no gradient reaches layer {layer!r} from the class score (a head that ends in a Softmax saturates, "
                "or the model's activations vanish before the head)")
-        tries = ("an earlier layer, a model whose logits are read before any Softmax, or trained weights")
+        tries = "an earlier layer, a model whose logits are read before any Softmax, or trained weights"
     else:
-        why = (f"no location of layer {layer!r} raises {target}'s score (the weighted sum of its maps is 0 or "
-               "below everywhere, and the tube keeps only what raises the score): "
-               "the class is not reachable from this clip at this layer, or the layer's activations are too small "
-               "to vary with the clip")
-        tries = ("the predicted class (target=None), another layer (layer=), or trained weights")
-    return f"{model}'s saliency map is all zeros for {which}: {why}. Try {tries}"
+        why = (f"no location of layer {layer!r} raises the class score (the weighted sum of its maps is 0 or below "
+               "everywhere, and the tube keeps only what raises it): the class is not reachable from this clip at "
+               "this layer, or the layer's activations are too small to vary with the clip")
+        tries = "the predicted class (target=None), another layer (layer=), or trained weights"
+    return f"{model}'s saliency map at {layer!r} is all zeros for {clips}: {why}. Try {tries}"
 
 
 def flag_dead_units(results, grads: torch.Tensor | None, eps: float = ADAM_EPS, stacklevel: int = 3) -> None:

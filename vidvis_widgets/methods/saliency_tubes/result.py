@@ -142,8 +142,8 @@ class SaliencyTubeResult(Displayable):
         n, T, H, W, _ = self.frames.shape
         maps = self.maps(target, threshold, feature)
         if feature is None:  # a map with nothing in it is reported, with what to try (a DeadUnitWarning)
-            warn_empty_maps(maps, self.channel_weights(target), self._targets(target), self.class_name,
-                            self.model_name, self.layer)
+            warn_empty_maps(maps, self.channel_weights(target), self.kept_channels(target, threshold),
+                            self._targets(target), self.class_name, self.model_name, self.layer)
         return normalize_over_clip(cubic_upsample(maps, (T, H, W), floor_at_min=True), self.support)
 
     def top_k_tubes(self, k: int = 3, threshold: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
