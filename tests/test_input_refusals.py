@@ -260,10 +260,10 @@ def test_leaps_on_slowfast_at_its_default_size_takes_the_smallest_input_its_adap
     torch.manual_seed(0)
     model = load_model(slowfast_net(3, frames=16).eval())  # 4 slow and 16 fast frames: LEAPS' 8 are too few
     assert model.vidvis_adapter.min_shape == (16, 64, 64)  # from the head's pools, as S3D's is
-    # x*'s default size: the 8 frames of the paper, raised to the model's smallest input (before: 8 frames, and the
-    # 3D AM baseline, which runs the model on x* as it is, met torch's "input image (T: 2 …) smaller than kernel")
+    # x*'s default size: the model's native input, which is also its smallest (before: 8 frames, and the 3D AM
+    # baseline, which runs the model on x* as it is, met torch's "input image (T: 2 …) smaller than kernel")
     assert ModelInversion(model, None).size == (16, 64, 64)
-    assert ModelInversion(load_model("pytorchvideo:x3d_s", weights=None), None).size == (13, 224, 224)
+    assert ModelInversion(load_model("pytorchvideo:x3d_s", weights=None), None).size == (13, 160, 160)
     with pytest.raises(ValueError, match=r"variant 'am' runs .* no less than 16×64×64 \(T×H×W\); size=\(8, 64, 64\)"):
         activation_maximization_3d(model, 1, steps=1, size=(8, 64, 64))
     with pytest.raises(ValueError, match=r"input_shape=\(3, 8, 64, 64\) is below the smallest input .* 16×64×64"):

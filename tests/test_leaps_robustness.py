@@ -39,12 +39,12 @@ def stimulus(val, cls):
     return val["rgb"][int(np.flatnonzero(val["label"] == cls)[0])]
 
 
-def leaps_start(seed: int, size=(8, 64, 64)) -> np.ndarray:
+def leaps_start(seed: int, size=(16, 64, 64)) -> np.ndarray:
     """The start LEAPS draws for a job (ModelInversion's init_scale 0.1 × N(0, 1) from the job's seed)."""
     return (0.1 * torch.randn((3, *size), generator=torch.Generator().manual_seed(seed))).numpy()
 
 
-def am_start(model, seed: int, size=(8, 64, 64)) -> np.ndarray:
+def am_start(model, seed: int, size=(16, 64, 64)) -> np.ndarray:
     """The start the AM baseline draws: N(0, 1) in units of 255 × the mean input std, seeded by the job, seen by
     the model as x / (255 std) per channel."""
     std = torch.tensor(model.vidvis_adapter.std).view(3, 1, 1, 1)
@@ -79,7 +79,7 @@ def test_an_unknown_class_name_lists_the_valid_ones(models, val):
     with pytest.raises(ValueError, match="unknown class 'viola'.*cello, violin"):
         evaluate_inversion(m, v, classes=["viola"], steps=1)
     with pytest.raises(ValueError, match="class 'cello' is given by name, but Sequential carries no class names"):
-        leaps(torch.nn.Sequential(m.stem), "cello", None, None, variant="deepdream", layers=["0"])
+        leaps(torch.nn.Sequential(m.stem), "cello", None, None, variant="deepdream", layers=["0"], size=(8, 64, 64))
 
 
 # -- stimuli ---------------------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def test_a_size_that_cannot_fit_is_refused_at_once_with_the_estimate_and_what_is
     assert need > 7 * 4 * 3 * 64 * 4096 ** 2
     # an ordinary call still runs
     r = leaps(m, 4, stimulus(val, 4), v, steps=1)
-    assert r.status == "completed" and r.x.shape == (3, 8, 64, 64)
+    assert r.status == "completed" and r.x.shape == (3, 16, 64, 64)
 
 
 def test_activation_estimate_scales_from_the_probe_to_the_full_size(models):
@@ -287,7 +287,7 @@ def test_stop_set_before_the_call_returns_at_once(models, val):
     assert [x.status for x in r] == ["stopped", "stopped"]
     np.testing.assert_array_equal(r[0].x, leaps_start(3))
     np.testing.assert_allclose(r[1].x, am_start(m, 4), rtol=1e-6)
-    assert r[0].stimulus is None or r[0].stimulus.shape == (8, 64, 64, 3)
+    assert r[0].stimulus is None or r[0].stimulus.shape == (16, 64, 64, 3)
 
 
 # -- one result per job ------------------------------------------------------------------------------------------

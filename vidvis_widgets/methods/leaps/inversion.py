@@ -20,7 +20,8 @@ Our own choices: R_coh's l1 distance is a per-element mean so that δ = 1 is mea
 batch, as DeepInversion's and the reference's are, but only among jobs of the same variant, so that the
 rows of an evaluation do not regularize each other (``feature_pooling="video"`` takes each video's own);
 the stimulus's features are computed once, so the inverted model runs once per step (the reference runs
-it on the stimulus every step).
+it on the stimulus every step); x* is synthesized at the model's native input by default (the paper's is
+8 × 224² for every model, interpolated to a fixed-size model's input).
 
 Baselines with the same call: 3D DeepDream (cross-entropy plus total-variation and l2 priors) as the
 ``"deepdream"`` variant, and 3D AM (the two-stream AM issue's single-stream method on the class logit)
@@ -83,9 +84,11 @@ class ModelInversion:
     known architectures), the last of which is R_coh's layer L (or the deepest one that still has two
     temporal positions, where the last has pooled time away); ``priming_weights``: λ_l, one per layer or
     one for all, 0 < λ ≤ 1. ``r``: the regularizer scale of eq. 4. ``size``: (T, H, W) of x*; default
-    8 × 224² (the paper's), or 8 frames at the model's own size for the embedded models; a model with a
-    fixed input size sees x* interpolated to it, as the paper does, and the verifier always sees it at its
-    own size, where its BatchNorm statistics were gathered. ``lr``: Adam's, decayed along a cosine to 0.
+    the model's native input from its adapter (:func:`default_size`; the paper's is 8 × 224² for every model),
+    so the model sees x* as it is; a model whose native input is unknown needs ``size=``. A ``size=`` other
+    than a fixed-size model's own is interpolated to it, as the paper does, and the verifier always sees x* at
+    its own size, where its BatchNorm statistics were gathered; every result's ``settings["size"]`` records
+    x*'s size. ``lr``: Adam's, decayed along a cosine to 0.
     ``feature_pooling``: ``"batch"`` (R_feat's statistics over all the jobs of a variant in the call, so
     a batch spanning the classes is held to the dataset's statistics as a whole) or ``"video"`` (each video
     to them alone, so a batch gives exactly what its jobs give alone).
@@ -134,12 +137,7 @@ class ModelInversion:
         self.bf16, self.am_gamma = bf16, number("am_gamma", am_gamma, low=0)
         info = getattr(model, "vidvis_adapter", None)
         self.class_names = tuple(info.class_names) if info is not None else None
-        # the paper's 8×224², or the model's own size where it is below 112² (the embedded models' 64²)
-        native = self.adapter.size or (224, 224)
-        paper = (8, *native) if max(native) < 112 else (8, 224, 224)
-        if self.adapter.min_shape is not None:  # a model that takes no less than its own minimum (S3D: 16×224²)
-            paper = tuple(max(p, m) for p, m in zip(paper, self.adapter.min_shape))
-        self.size = _size(size) if size is not None else paper
+        self.size = _size(size) if size is not None else default_size(self.adapter)
         self.mean = torch.tensor(self.adapter.mean, device=self.device)
         self.std = torch.tensor(self.adapter.std, device=self.device)
         self.model_size = self.adapter.native_shape if self.adapter.fixed_size else None
@@ -652,6 +650,17 @@ def _priming_weights(weights, layers: list[str]) -> np.ndarray:
     if not (w <= 1).all():
         raise ValueError(f"priming weights λ_l must lie in (0, 1] (eq. 1); got {w.tolist()}")
     return np.broadcast_to(w, (len(layers),)).copy()
+
+
+def default_size(adapter) -> tuple[int, int, int]:
+    """x*'s default (T, H, W): the model's native input from its adapter (r3d_18 16×112², X3D-S 13×160², SlowFast
+    R50 32×224², a Hugging Face model its config's frames and size), raised to the least it takes where that is
+    more. A model whose native input is unknown (a bare module of unknown architecture) is refused, naming size=:
+    synthesizing at a guessed size would run it at an input it may never have seen."""
+    native = adapter.native_or_raise("LEAPS' default size", "give size=(T, H, W), the frames and pixels to synthesize "
+                                     "x* at (the paper's is size=(8, 224, 224))")
+    low = adapter.min_shape or native  # a model that takes no less than its own minimum
+    return tuple(max(n, m) for n, m in zip(native, low))
 
 
 def _size(size) -> tuple[int, int, int]:
