@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 import vidvis_widgets
 from vidvis_widgets.data import VideoFolder
@@ -118,3 +119,26 @@ def test_fine_tune_trains_the_head_alone_on_the_models_features(folder):
     torch.testing.assert_close(again.fc.weight, model.fc.weight)
     with pytest.raises(ValueError, match="train must be 'head'"):
         fine_tune(model, dataset, train="backbone")
+
+
+class _Doubled(nn.Module):
+    """A head whose output is not the logits (they are twice it): fine_tune trains it through the model."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv3d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return 2 * self.fc(self.conv(x).mean((2, 3, 4)))
+
+
+def test_fine_tune_trains_a_head_followed_by_more_layers_through_the_model():
+    torch.manual_seed(0)
+    model = load_model(_Doubled(), num_frames=4, size=16)
+    rgb = np.zeros((8, 4, 16, 16, 3), np.uint8)
+    rgb[4:] = 220  # bright clips are class 1
+    conv = model.conv.weight.clone()
+    history = fine_tune(model, {"rgb": rgb, "label": np.repeat([0, 1], 4)}, epochs=40, lr=0.1, progress=False)
+    assert history[-1]["train_accuracy"] == 1.0 and torch.equal(model.conv.weight, conv)
+    assert evaluate(model, {"rgb": rgb, "label": np.repeat([0, 1], 4)}).accuracy == 1.0

@@ -180,27 +180,31 @@ def _head_inputs(model: nn.Module, head: nn.Module, dataset, batch_size: int, wo
     from torch.utils.data import DataLoader
 
     from .data.loading import check_labels
+    from .models.probe import each_module
 
     info = model.vidvis_adapter
     seen: list[torch.Tensor] = []
-    hook = head.register_forward_pre_hook(lambda _, args: seen.append(args[0].detach()))
+
+    def record(name: str, _module, inputs: tuple, _out) -> None:
+        if name == info.logit_layer:
+            seen.append(inputs[0].detach())
+
     xs, labels, same = [], [], True
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=_stack, num_workers=workers)
-    try:
+    with each_module(model, record, pre=True):
         with torch.no_grad():
             model.eval()
             for batch in tqdm(loader, desc="read clips", disable=not progress, unit="batch"):
                 check_labels(np.asarray(batch["label"]), info.num_classes, sum(map(len, labels)))
                 seen.clear()
                 logits = info.call(model, info.prepare(batch, device))
-                if len(seen) != 1 or head(seen[0]).shape != logits.shape or not torch.allclose(
-                        head(seen[0]), logits, rtol=1e-4, atol=1e-5):
+                x = seen[0] if len(seen) == 1 else None
+                out = head(x) if x is not None else None
+                if out is None or out.shape != logits.shape or not torch.allclose(out, logits, rtol=1e-4, atol=1e-5):
                     same = False
                     break
-                xs.append(seen[0])
+                xs.append(x)
                 labels.append(torch.as_tensor(batch["label"], dtype=torch.long, device=device))
-    finally:
-        hook.remove()
     return (torch.cat(xs), torch.cat(labels)) if same else None
 
 
