@@ -21,6 +21,9 @@ FAST = {"VIDVIS_AM_STEPS": "6", "VIDVIS_LEAPS_STEPS": "6", "VIDVIS_VAL_PER_CLASS
 #: kernel left running is found even when the server that started it is gone
 RUN_MARK = "VIDVIS_TEST_RUN"
 os.environ[RUN_MARK] = uuid.uuid4().hex
+#: no progress bars in the test logs and executed notebooks (tests/test_progress.py turns them on, and tests the
+#: real default without this)
+os.environ.setdefault("VIDVIS_PROGRESS", "0")
 
 
 def live_kernels() -> list[str]:

@@ -32,6 +32,7 @@ from ..core.cache import Cached
 from ..core.diagnostics import InputGradient, flag_dead_units
 from ..core.loop import LoopOutcome, Snapshot, autocast, pre_activation_layers, run_batched, seeded_starts
 from ..core.objectives import BatchedObjective, JobUnits, Objective, energy, tv, unit
+from ..core.progress import count, progress_bar, wanted
 from ..core.regularizers import project_to_bound
 from ..core.streams import InputStreams
 from .results import NOT_MEASURED, PRESETS, UNKNOWN_MAX, AMJob, AMResult, AMResults, as_job, sweep
@@ -322,19 +323,22 @@ class ActivationMaximization:
 
     # -- running -------------------------------------------------------------------------------------
     def __call__(self, jobs, *, steps: int | None = None, callback: Callable[[Snapshot], None] | None = None,
-                 every: int = 25, stop: threading.Event | None = None):
+                 every: int = 25, stop: threading.Event | None = None, progress: bool | None = None):
         """Runs the jobs as one batch. ``jobs``: an :class:`AMJob`, a (layer, channel) pair, or a list of
         them; returns an :class:`AMResult` for one job, else :class:`AMResults` in job order.
 
         ``stop`` (an Event) or Ctrl-C end the run within a second in every phase, the layer measurement and the
         pass for â included: each job then has a result with status "stopped" or "interrupted", holding its
-        best input so far (its start input when no step ran)."""
+        best input so far (its start input when no step ran). ``progress``: a bar over the steps (tqdm.auto);
+        None (default) shows one unless a ``callback`` is given or ``VIDVIS_PROGRESS=0`` (see
+        :mod:`~vidvis_widgets.methods.core.progress`)."""
         single = isinstance(jobs, AMJob) or (isinstance(jobs, tuple) and len(jobs) == 2 and isinstance(jobs[0], str))
         job_list = [as_job(j) for j in ([jobs] if single else list(jobs))]
         if not job_list:
             raise ValueError("no jobs given; expected an AMJob, a (layer, channel) pair or a list of them")
         steps = number("steps", steps, low=1, integer=True, default=self.steps)
         every = number("every", every, low=1, integer=True)
+        show = wanted(progress, callback)
         job_list = self.resolve(job_list)
         with ctrl_c_stops(stop) as halt:  # from here on a Ctrl-C is a Stop with status "interrupted"
             try:
@@ -342,7 +346,7 @@ class ActivationMaximization:
             except (Stopped, KeyboardInterrupt) as err:
                 results = self.unstarted(job_list, ended(err))
             else:
-                results = self._run_stored(job_list, steps, callback, every, halt)
+                results = self._run_stored(job_list, steps, callback, every, halt, show)
         return results[0] if single else results
 
     def unstarted(self, jobs: Sequence[AMJob], status: str = "stopped") -> AMResults:
@@ -373,13 +377,13 @@ class ActivationMaximization:
         self.cache.keep([r.job for r in results], results, key=lambda j: self._store_params(j, steps),
                         encode=AMResult.to_entry)
 
-    def _run_stored(self, jobs: list[AMJob], steps: int, callback, every: int, stop) -> AMResults:
-        return AMResults(self.cache(jobs, lambda todo: self._run(todo, steps, callback, every, stop),
+    def _run_stored(self, jobs: list[AMJob], steps: int, callback, every: int, stop, progress=False) -> AMResults:
+        return AMResults(self.cache(jobs, lambda todo: self._run(todo, steps, callback, every, stop, progress),
                                     key=lambda j: self._store_params(j, steps), encode=AMResult.to_entry, decode=AMResult.from_entry))
 
-    def _run(self, job_list: list[AMJob], steps: int, callback, every: int, stop) -> AMResults:
+    def _run(self, job_list: list[AMJob], steps: int, callback, every: int, stop, progress=False) -> AMResults:
         outcome = self.optimize(self.model, job_list, [self.objective(j) for j in job_list], steps, callback,
-                                 every, stop)
+                                 every, stop, progress=progress)
         return self.finish(job_list, outcome)
 
     def pre_activation(self, layers) -> set[str]:
@@ -389,7 +393,7 @@ class ActivationMaximization:
             return pre_activation_layers(self.model, set(layers), self.streams.model_inputs(init))
 
     def optimize(self, model: nn.Module, job_list: list[AMJob], objectives: list[Objective], steps: int, callback,
-                  every: int, stop, pre: set[str] | None = None) -> LoopOutcome:
+                  every: int, stop, pre: set[str] | None = None, progress: bool = False) -> LoopOutcome:
         """The loop for ``job_list`` on ``model``: this model, or several checkpoints of it stacked into one
         (see :mod:`.stacked`), whose jobs then carry each checkpoint's own â in their objectives."""
         try:
@@ -414,7 +418,8 @@ class ActivationMaximization:
 
         # the model run may be a stack of checkpoints, whose adapter says how its taps lay out the layers
         layout = self.layout if model is self.model else adapter_of(model).layer_layout
-        with frozen(model), Probe(model, layers, pre_activation=pre, layout=layout) as probe:
+        with frozen(model), Probe(model, layers, pre_activation=pre, layout=layout) as probe, \
+                progress_bar(steps, f"activation maximization ({count(len(job_list), 'job')})", progress) as bar:
             acts = probe.outputs
 
             def score(moved, xs):
@@ -427,7 +432,7 @@ class ActivationMaximization:
                     xs[k].copy_(project_to_bound(xs[k], b))
 
             outcome = run_batched(score, init, steps=steps, lr=self.lr, lr_end=self.lr_end, shifts=shifts,
-                                  project=project, stop=stop, callback=callback, every=every,
+                                  project=project, stop=stop, callback=callback, every=every, bar=bar,
                                   lr_scale={k: self.streams.unit_scale(k) for k in self.streams.names})
         outcome.extra["input_gradient"] = grads.max
         return outcome
@@ -504,10 +509,11 @@ class ActivationMaximization:
 
 
 def activation_maximization(model: nn.Module, layer: str, channel: int, *, kappa: float = 1.0, gamma: float = 0.0,
-                            seed: int = 0, steps: int | None = None, callback=None, stop=None, **kw) -> AMResult:
+                            seed: int = 0, steps: int | None = None, callback=None, stop=None, progress=None,
+                            **kw) -> AMResult:
     """One unit, one setting: ``ActivationMaximization(model, **kw)(AMJob(layer, channel, kappa, gamma, seed))``."""
     am = ActivationMaximization(model, **kw)
-    return am(AMJob(layer, channel, kappa, gamma, seed), steps=steps, callback=callback, stop=stop)
+    return am(AMJob(layer, channel, kappa, gamma, seed), steps=steps, callback=callback, stop=stop, progress=progress)
 
 
 class _ValSplit(torch.utils.data.Dataset):

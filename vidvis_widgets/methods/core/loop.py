@@ -143,12 +143,13 @@ def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, l
                 maximize: bool = True, shifts: torch.Tensor | None = None,
                 project: Callable[[dict[str, torch.Tensor]], None] | None = None,
                 stop: threading.Event | None = None, callback: Callable[[Snapshot], None] | None = None,
-                every: int = 25, lr_scale: Mapping[str, float] | None = None) -> LoopOutcome:
+                every: int = 25, lr_scale: Mapping[str, float] | None = None, bar=None) -> LoopOutcome:
     """Optimizes the inputs ``init`` (name → N×D×T×H×W on the device) for ``score``'s "total", maximized or
     minimized; each job keeps its own best input. ``shifts``: steps×N×2 pixel jitter (dy, dx) per job;
     ``project``: applied in place to the inputs after every step (a hard bound, a valid pixel range);
     ``lr`` (× ``lr_scale[name]`` per stream) decays along a cosine to ``lr_end``·``lr``. Run the model
-    inside ``score`` with its weights frozen (see :func:`frozen`)."""
+    inside ``score`` with its weights frozen (see :func:`frozen`). ``bar``: a progress bar
+    (:class:`~.progress.Bar`) counted once per step taken, on the host."""
     device = next(iter(init.values())).device
     n = next(iter(init.values())).shape[0]
     sign = 1.0 if maximize else -1.0
@@ -196,6 +197,8 @@ def run_batched(score: Score, init: Mapping[str, torch.Tensor], *, steps: int, l
                     v = v.detach()
                     kept[k] = torch.where(_rows(improved, v), v, kept.get(k, torch.full_like(v, float("nan"))))
             done = step + 1
+            if bar is not None:
+                bar.update(1)
             # this step's input is scored and kept: a Stop or Ctrl-C that came during its pass ends the run here,
             # and so does a batch that has all diverged (seen without waiting for the device)
             if stop is not None and stop.is_set():

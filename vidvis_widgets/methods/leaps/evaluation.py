@@ -97,15 +97,17 @@ def class_stimuli(dataset, classes: Sequence[int], per_class: int = 1, seed: int
 def evaluate_inversion(model, verifier="auto", *, classes: Sequence[int | str] | None = None, stimuli=None,
                        stimulus_labels: Sequence[int | str] | None = None, per_class: int = 1,
                        seeds: Sequence[int] = (0,), methods: Sequence[str] = TABLE_ROWS, steps: int = 2000,
-                       splits: int = 1, stop=None, callback=None, **kw) -> tuple[InversionTable, list[InversionResult]]:
+                       splits: int = 1, stop=None, callback=None, progress: bool | None = None,
+                       **kw) -> tuple[InversionTable, list[InversionResult]]:
     """Synthesizes videos with every method of ``methods`` and scores them (Tables 1 and 3 of the paper).
 
     The primed methods use each stimulus with each seed; DeepDream and AM, which take no stimulus, run
     ``len(seeds)`` × (stimuli per class) times per class, so every row scores the same number of videos.
     ``classes`` and ``stimulus_labels``: indices or the model's class names.
     ``stimuli``: videos T×H×W×3 with ``stimulus_labels``; default ``per_class`` random videos per class of
-    the embedded dataset's val split. Returns the table and every synthesized result. Keyword arguments
-    configure :class:`~vidvis_widgets.methods.leaps.ModelInversion`."""
+    the embedded dataset's val split. Returns the table and every synthesized result. ``progress``: a bar over
+    the steps, as :meth:`ModelInversion.__call__` takes it. Keyword arguments configure
+    :class:`~vidvis_widgets.methods.leaps.ModelInversion`."""
     inv = model if isinstance(model, ModelInversion) else ModelInversion(model, verifier, **kw)
     if inv.verifier is None:
         raise ValueError("the evaluation scores the verifier's top-1 and Inception Score, so it needs a verifier "
@@ -130,7 +132,8 @@ def evaluate_inversion(model, verifier="auto", *, classes: Sequence[int | str] |
             jobs += [InversionJob(c, i if m not in ("deepdream", "am") else None,
                                   s if m not in ("deepdream", "am") else s * len(stimulus_labels) + i, m)
                      for s in seeds]
-    results = inv(jobs, stimuli, steps=steps, stop=stop, callback=callback, stimulus_labels=stimulus_labels)
+    results = inv(jobs, stimuli, steps=steps, stop=stop, callback=callback, stimulus_labels=stimulus_labels,
+                  progress=progress)
     rows = []
     real = torch.stack([inv.prepare_stimulus(v) for v in stimuli])
     rows.append({"key": "stimuli", "method": "real stimuli", **score_videos(inv, real, stimulus_labels,

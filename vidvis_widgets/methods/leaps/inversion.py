@@ -56,6 +56,7 @@ from ...checks import number
 from ..core.cache import Cached, content_hash
 from ..core.loop import JUDGED, LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
 from ..core.objectives import Objective
+from ..core.progress import count, progress_bar, wanted
 from .results import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, InversionResults
 from .verifier import default_verifier, warn_without_verifier, without_feat
 
@@ -199,7 +200,7 @@ class ModelInversion:
     def __call__(self, jobs, stimuli: Sequence | None = None, *, steps: int | None = None,
                  callback: Callable[[Snapshot], None] | None = None, every: int = 25,
                  stop: threading.Event | None = None, stage_every: int | None = None,
-                 stimulus_labels: Sequence[int] | None = None) -> InversionResults:
+                 stimulus_labels: Sequence[int] | None = None, progress: bool | None = None) -> InversionResults:
         """Runs the jobs: every variant but ``"am"`` in one batch (the inverted model and the verifier run
         once per step for all of them), the ``"am"`` jobs in a second batch. ``stimuli``: the priming
         videos the jobs' ``stimulus`` numbers refer to; ``stimulus_labels``: their classes, checked against
@@ -210,7 +211,11 @@ class ModelInversion:
         a call that cannot fit is refused. ``stop`` (an Event) or Ctrl-C end the call in any phase: during the
         set-up (the probe, the stimuli, their pass) within a layer, with every job's start (status "stopped"
         or "interrupted", no steps, no probabilities); in a loop after the pass of the step it lands in (no
-        further pass), with each job's best so far. Always one result per job, in the jobs' order."""
+        further pass), with each job's best so far. Always one result per job, in the jobs' order.
+
+        ``progress``: a bar over the steps of each batch (tqdm.auto: a widget in a notebook, text in a terminal);
+        None (the default) shows one unless a ``callback`` is given (a widget shows its own progress) or the
+        environment variable ``VIDVIS_PROGRESS`` is 0 (see :mod:`~vidvis_widgets.methods.core.progress`)."""
         jobs = [jobs] if isinstance(jobs, InversionJob) else list(jobs)
         if not jobs:
             raise ValueError("no jobs given; expected InversionJob(target, stimulus, seed, variant) values")
@@ -219,12 +224,14 @@ class ModelInversion:
                 raise TypeError(f"jobs must be InversionJob(target, stimulus, seed, variant) values; got {j!r}")
         steps = number("steps", steps, low=1, integer=True, default=self.steps)
         every = number("every", every, low=1, integer=True)
+        show = wanted(progress, callback)
         stage_every = number("stage_every", stage_every, low=1, integer=True, default=max(1, steps // 8))
         stimuli = [check_stimulus(v, f"stimulus {i}") for i, v in enumerate(stimuli if stimuli is not None else [])]
         jobs = [replace(j, target=self.class_index(j.target, check_range=False)) for j in jobs]
         with ctrl_c_stops(stop) as stop:  # from here on a Ctrl-C is a Stop with status "interrupted"
             return InversionResults(self.cache(
-                jobs, lambda todo: self._call(todo, stimuli, steps, callback, every, stop, stage_every, stimulus_labels),
+                jobs, lambda todo: self._call(todo, stimuli, steps, callback, every, stop, stage_every, stimulus_labels,
+                                              show),
                 key=self._store_key(stimuli, steps, stage_every), encode=InversionResult.to_entry, decode=InversionResult.from_entry,
                 together=self.feature_pooling == "batch"))
 
@@ -241,7 +248,8 @@ class ModelInversion:
         return lambda j: {**base, "job": asdict(j),
                           "stimulus": hashes[j.stimulus] if j.stimulus is not None and j.stimulus < len(hashes) else None}
 
-    def _call(self, jobs, stimuli, steps, callback, every, stop, stage_every, stimulus_labels) -> InversionResults:
+    def _call(self, jobs, stimuli, steps, callback, every, stop, stage_every, stimulus_labels,
+              progress: bool = False) -> InversionResults:
         labels = None
         if stimulus_labels is not None:
             labels = [self.class_index(c, check_range=False) for c in stimulus_labels]
@@ -269,11 +277,12 @@ class ModelInversion:
         status = None  # how the first batch ended, if it ended early
         if rest:
             for i, r in zip(rest, self._run([jobs[i] for i in rest], prepared, means_v, steps, callback, every, stop,
-                                            stage_every)):
+                                            stage_every, progress)):
                 out[i] = r
                 status = r.status if r.status in ("stopped", "interrupted") else status
         if am and status is None and not (stop is not None and stop.is_set()):
-            for i, r in zip(am, self._run_am([jobs[i] for i in am], prepared, steps, stop, stage_every)):
+            for i, r in zip(am, self._run_am([jobs[i] for i in am], prepared, steps, stop, stage_every,
+                                             progress=progress)):
                 out[i] = r
         elif am:  # stopped or interrupted before the AM batch began: each AM job keeps its start
             for i, r in zip(am, self._run_am([jobs[i] for i in am], prepared, steps, stop, stage_every,
@@ -451,7 +460,7 @@ class ModelInversion:
         return starts["video"], shifts
 
     def _run(self, jobs, prepared, stimulus_means, steps, callback, every, stop,
-             stage_every) -> list[InversionResult]:
+             stage_every, progress: bool = False) -> list[InversionResult]:
         weights = self._weights(jobs)
         targets = torch.tensor([j.target for j in jobs], device=self.device)
         lam = torch.tensor(self.priming_weights, device=self.device)
@@ -464,7 +473,8 @@ class ModelInversion:
                        self.device)
         stages: list[tuple[int, torch.Tensor]] = []
         verifier = frozen(self.verifier) if self.verifier is not None else contextlib.nullcontext()
-        with self._taps(use["feat"]) as (feats, bn_inputs), frozen(self.model), verifier:
+        with self._taps(use["feat"]) as (feats, bn_inputs), frozen(self.model), verifier, \
+                progress_bar(steps, f"LEAPS ({count(len(jobs), 'job')})", progress) as bar:
 
             def score(moved, xs):
                 x = moved["video"]
@@ -502,7 +512,7 @@ class ModelInversion:
             init, shifts = self._starts(jobs, steps)
             outcome = run_batched(score, {"video": init}, steps=steps, lr=self.lr, lr_end=0.0, shifts=shifts,
                                   maximize=False, project=project, stop=stop, callback=on_progress,
-                                  every=_gcd_every(every, stage_every))
+                                  every=_gcd_every(every, stage_every), bar=bar)
             with torch.no_grad(), autocast(self.device, self.bf16):  # a pass only after a run that took every step
                 probs = outcome.measured("p", lambda: self.model_logits(outcome.best["video"]).float().softmax(1))
         return self._results(jobs, outcome, prepared, stages, probs)
@@ -536,7 +546,8 @@ class ModelInversion:
                 "model_size": list(self.model_size) if self.model_size else None}
 
     # -- the 3D AM baseline -------------------------------------------------------------------------------
-    def _run_am(self, jobs, prepared, steps, stop, stage_every, unstarted: str | None = None) -> list[InversionResult]:
+    def _run_am(self, jobs, prepared, steps, stop, stage_every, unstarted: str | None = None,
+                progress: bool = False) -> list[InversionResult]:
         """3D AM on the class logit (the two-stream AM method on a single-stream model), at x*'s size. With
         ``unstarted`` (a status), the jobs are not run: each gets its start."""
         from ..activation_maximization.am import ActivationMaximization, AMJob
@@ -554,7 +565,8 @@ class ModelInversion:
         am_jobs = [AMJob(head, j.target, 1.0, self.am_gamma, j.seed) for j in jobs]
         # Stop and Ctrl-C in AM's own set-up (its layer table, the â pass) give each job its start, no steps
         res = am.unstarted(am_jobs, unstarted) if unstarted else am(am_jobs, steps=steps, stop=stop,
-                                                                   every=stage_every, callback=on_progress)
+                                                                   every=stage_every, callback=on_progress,
+                                                                   progress=progress)
         to_model = lambda a: am.streams.rgb_units(torch.as_tensor(a).to(self.device))  # noqa: E731
         xs = to_model(np.stack([r.appearance.transpose(3, 0, 1, 2) for r in res]))
         ran = [r.settings.get("final_values") == JUDGED for r in res]  # no pass after a Stop, Ctrl-C, divergence
@@ -576,17 +588,19 @@ class ModelInversion:
 def leaps(model: nn.Module, target_class: int | str | Sequence[int | str], stimulus,
           verifier: nn.Module | str | None = "auto",
           *, seeds: Sequence[int] = (0,), variant: str = "leaps", steps: int | None = None, callback=None,
-          stop=None, every: int = 25, stage_every: int | None = None, **kw):
+          stop=None, every: int = 25, stage_every: int | None = None, progress: bool | None = None, **kw):
     """LEAPS on ``model``: one synthesized video per (class, seed), each primed by ``stimulus``, a video
     T×H×W×3, uint8 or float in [0, 1] (or one per class). Classes are indices or the model's class names.
-    Returns an :class:`InversionResult` for one class and one seed, else :class:`InversionResults`. Keyword
-    arguments configure :class:`ModelInversion` (``r``, ``layers``, ``priming_weights``, ``size``, ``lr``,
-    ``bf16`` …)."""
+    Returns an :class:`InversionResult` for one class and one seed, else :class:`InversionResults`.
+    ``progress``: a progress bar, as :meth:`ModelInversion.__call__` takes it. Keyword arguments configure
+    :class:`ModelInversion` (``r``, ``layers``, ``priming_weights``, ``size`` (default: the model's native
+    input), ``lr``, ``bf16`` …)."""
     classes = [target_class] if isinstance(target_class, str) or np.ndim(target_class) == 0 else list(target_class)
     stimuli = _as_stimuli(stimulus, len(classes))
     inv = ModelInversion(model, verifier, **kw)
     jobs = [InversionJob(c, i if stimuli else None, s, variant) for i, c in enumerate(classes) for s in seeds]
-    res = inv(jobs, stimuli, steps=steps, callback=callback, stop=stop, every=every, stage_every=stage_every)
+    res = inv(jobs, stimuli, steps=steps, callback=callback, stop=stop, every=every, stage_every=stage_every,
+              progress=progress)
     return res[0] if len(res) == 1 else res
 
 

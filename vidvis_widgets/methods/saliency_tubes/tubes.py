@@ -64,6 +64,7 @@ from ..core.cache import Cached, content_hash
 from ..core.diagnostics import DeadUnitWarning
 from .result import SaliencyTubeResult, check_threshold, class_index_of, given_classes, is_predicted
 from ..core.loop import autocast
+from ..core.progress import count, progress_bar, wanted
 from ...models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
 from ...checks import number
 
@@ -217,14 +218,17 @@ class SaliencyTubes:
 
     # -- running -----------------------------------------------------------------------------------------
     def __call__(self, clips, *, target=None, top_k: int = 5, threshold: float | None = None,
-                 start: int = 0) -> SaliencyTubeResult:
+                 start: int = 0, progress: bool | None = None) -> SaliencyTubeResult:
         """Tubes for ``clips`` (:data:`_FORMS`). ``target``: None (each clip's predicted class), a class index
         or name, or one per clip. ``top_k``: the gradient form keeps weights for each clip's top-k classes and
         its target, so those can be shown without re-running. ``threshold``: τ of eq. 1 in the form's units
         (CAM: the linear weights'; gradient form: α's); None: the form's default (CAM 0, gradient form every
-        channel). ``start``: the first frame used when clips are longer than the model's input."""
+        channel). ``start``: the first frame used when clips are longer than the model's input. ``progress``: a bar
+        over the clip batches (tqdm.auto); None (the default) shows one when there is more than one batch of
+        ``batch_size`` clips, unless ``VIDVIS_PROGRESS=0`` (see :mod:`~vidvis_widgets.methods.core.progress`)."""
         top_k, threshold = number("top_k", top_k, low=1, integer=True), check_threshold(threshold)
         start = number("start", start, low=0, integer=True)
+        wanted(progress)  # checked before any work
         frames, flow = as_frames(clips)
         need = self.min_frames
         if frames.shape[1] < need:
@@ -242,18 +246,25 @@ class SaliencyTubes:
                                                                                       self._class_index)
         settings = {"top_k": top_k, "start": start, "bf16": self.bf16, "interpolation": "cubic"}
         if self.cache.store is None:
-            return self._tubes(frames, flow, given, threshold, settings)
+            return self._tubes(frames, flow, given, threshold, settings, progress)
         key = {**settings, "clips": content_hash(frames, flow), "given": None if given is None else given.tolist(),
                "threshold": threshold, "layer": self.layer, "method": self.method}
-        return self.cache([key], lambda _: [self._tubes(frames, flow, given, threshold, settings)], key=lambda k: k,
+        return self.cache([key], lambda _: [self._tubes(frames, flow, given, threshold, settings, progress)],
+                          key=lambda k: k,
                           encode=SaliencyTubeResult.to_entry,
                           decode=lambda _, arrays, meta: SaliencyTubeResult.from_entry(arrays, meta, self.device))[0]
 
-    def _tubes(self, frames, flow, given, threshold, settings) -> SaliencyTubeResult:
+    def _tubes(self, frames, flow, given, threshold, settings, progress=None) -> SaliencyTubeResult:
         top_k, length = settings["top_k"], frames.shape[1]
         bs = self.batch_size
-        parts = [self._run(frames[i:i + bs], None if flow is None else flow[i:i + bs],
-                           None if given is None else given[i:i + bs], top_k) for i in range(0, len(frames), bs)]
+        starts = range(0, len(frames), bs)
+        show = progress if progress is not None or len(starts) > 1 else False  # one batch: no bar unless asked
+        with progress_bar(len(starts), f"saliency tubes ({count(len(frames), 'clip')})", show, unit="batch") as bar:
+            parts = []
+            for i in starts:
+                parts.append(self._run(frames[i:i + bs], None if flow is None else flow[i:i + bs],
+                                       None if given is None else given[i:i + bs], top_k))
+                bar.update(1)
         acts, logits = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
         method = parts[0][4]
         gw = torch.cat([p[2] for p in parts]) if method == "grad" else None
@@ -361,10 +372,11 @@ class SaliencyTubes:
 
 
 def saliency_tubes(model: nn.Module, clip, target=None, threshold: float | None = None, *, top_k: int = 5,
-                   method: str = "auto", layer: str | None = None, start: int = 0, **kw) -> SaliencyTubeResult:
+                   method: str = "auto", layer: str | None = None, start: int = 0, progress: bool | None = None,
+                   **kw) -> SaliencyTubeResult:
     """Saliency Tubes for one clip or a batch: see :class:`SaliencyTubes` (``kw`` go to its constructor)."""
     return SaliencyTubes(model, method=method, layer=layer, **kw)(clip, target=target, top_k=top_k,
-                                                                  threshold=threshold, start=start)
+                                                                  threshold=threshold, start=start, progress=progress)
 
 
 def _like(out, g: torch.Tensor):
