@@ -142,3 +142,19 @@ def test_fine_tune_trains_a_head_followed_by_more_layers_through_the_model():
     history = fine_tune(model, {"rgb": rgb, "label": np.repeat([0, 1], 4)}, epochs=40, lr=0.1, progress=False)
     assert history[-1]["train_accuracy"] == 1.0 and torch.equal(model.conv.weight, conv)
     assert evaluate(model, {"rgb": rgb, "label": np.repeat([0, 1], 4)}).accuracy == 1.0
+
+
+def test_num_classes_puts_a_new_head_on_a_checkpoints_features(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "three.pt"
+    torch.save(load_model("torchvision:r3d_18", weights=None, num_classes=3).state_dict(), path)
+    plain = load_model("torchvision:r3d_18", weights=path)
+    five = load_model("torchvision:r3d_18", weights=path, num_classes=5, class_names=list("abcde"))
+    assert five.fc.out_features == 5 and five.vidvis_adapter.class_names == tuple("abcde")
+    torch.testing.assert_close(five.layer4[1].conv2[0].weight, plain.layer4[1].conv2[0].weight)
+    # an embedded model's: its trained features, a new head; saved and loaded again, the head is its own
+    tiny = load_model("tiny_r3d", num_classes=3)
+    torch.testing.assert_close(tiny.layer3[0].weight, load_model("tiny_r3d").layer3[0].weight)
+    torch.save(tiny.state_dict(), tmp_path / "tiny3.pt")
+    again = load_model("tiny_r3d", weights=tmp_path / "tiny3.pt", class_names=["a", "b", "c"])
+    torch.testing.assert_close(again.fc.weight, tiny.fc.weight)
