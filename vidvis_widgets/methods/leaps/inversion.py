@@ -32,7 +32,6 @@ as ``"am"``; the ablation rows of the paper's Table 3 are the variants ``"prim"`
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 import threading
 import warnings
@@ -57,6 +56,7 @@ from ..core.cache import Cached, content_hash
 from ..core.loop import JUDGED, LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
 from ..core.objectives import Objective
 from ..core.progress import count, progress_bar, wanted
+from .inputs import as_stimuli, check_priming_weights, check_size, check_stimulus, default_size, single_stream
 from .results import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, InversionResults
 from .verifier import default_verifier, warn_without_verifier, without_feat
 
@@ -110,13 +110,13 @@ class ModelInversion:
         if feature_pooling not in ("batch", "video"):
             raise ValueError(f"feature_pooling must be 'batch' or 'video', got {feature_pooling!r}")
         self.feature_pooling = feature_pooling
-        _single_stream(model, "inverted model")
+        single_stream(model, "inverted model")
         if isinstance(verifier, str) and verifier == "auto":
             verifier = default_verifier(adapter_of(model))
         if isinstance(verifier, str):
             verifier = load_model(verifier)
         if verifier is not None:
-            _single_stream(verifier, "verifier")
+            single_stream(verifier, "verifier")
 
         self.device = device_of(model, device)
         self.model = model.to(self.device)
@@ -129,7 +129,7 @@ class ModelInversion:
         self.layers = list(layers) if layers is not None else list(self.adapter.priming_layers)
         for name in self.layers:
             submodule(model, name)
-        self.priming_weights = _priming_weights(priming_weights, self.layers)
+        self.priming_weights = check_priming_weights(priming_weights, self.layers)
         self.r, self.delta = number("r", r, low=0), number("delta", delta, low=0)
         self.lr, self.steps = number("lr", lr, low=0, strict=True), number("steps", steps, low=1, integer=True)
         self.init_scale = number("init_scale", init_scale, low=0, strict=True)
@@ -138,7 +138,7 @@ class ModelInversion:
         self.bf16, self.am_gamma = bf16, number("am_gamma", am_gamma, low=0)
         info = getattr(model, "vidvis_adapter", None)
         self.class_names = tuple(info.class_names) if info is not None else None
-        self.size = _size(size) if size is not None else default_size(self.adapter)
+        self.size = check_size(size) if size is not None else default_size(self.adapter)
         self.mean = torch.tensor(self.adapter.mean, device=self.device)
         self.std = torch.tensor(self.adapter.std, device=self.device)
         self.model_size = self.adapter.native_shape if self.adapter.fixed_size else None
@@ -596,7 +596,7 @@ def leaps(model: nn.Module, target_class: int | str | Sequence[int | str], stimu
     :class:`ModelInversion` (``r``, ``layers``, ``priming_weights``, ``size`` (default: the model's native
     input), ``lr``, ``bf16`` …)."""
     classes = [target_class] if isinstance(target_class, str) or np.ndim(target_class) == 0 else list(target_class)
-    stimuli = _as_stimuli(stimulus, len(classes))
+    stimuli = as_stimuli(stimulus, len(classes))
     inv = ModelInversion(model, verifier, **kw)
     jobs = [InversionJob(c, i if stimuli else None, s, variant) for i, c in enumerate(classes) for s in seeds]
     res = inv(jobs, stimuli, steps=steps, callback=callback, stop=stop, every=every, stage_every=stage_every,
@@ -614,88 +614,7 @@ def activation_maximization_3d(model: nn.Module, target_class, *, seeds: Sequenc
     return leaps(model, target_class, None, kw.pop("verifier", None), seeds=seeds, variant="am", **kw)
 
 
-def check_stimulus(video, name: str = "the stimulus") -> np.ndarray:
-    """A stimulus as a T×H×W×3 array, uint8 (0–255) or float in [0, 1]; anything else (another shape, another
-    dtype, floats outside [0, 1] such as 0–255 floats, NaN or infinity) is refused, naming ``name``."""
-    forms = "a video T×H×W×3, uint8 (0–255) or float in [0, 1]"
-    if isinstance(video, torch.Tensor):
-        video = video.detach().cpu()
-        video = (video.float() if video.is_floating_point() else video).numpy()
-    v = np.asarray(video)
-    if v.ndim != 4 or v.shape[-1] != 3 or min(v.shape[:3]) < 1:
-        raise ValueError(f"{name} must be {forms}; got shape {v.shape}")
-    if v.dtype == np.uint8:
-        return v
-    if not np.issubdtype(v.dtype, np.floating):
-        raise ValueError(f"{name} has dtype {v.dtype}; expected {forms} (for 0–255 integers use "
-                         ".astype(np.uint8))")
-    bad = int(np.size(v) - np.count_nonzero(np.isfinite(v)))
-    if bad:
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); expected {forms}")
-    lo, hi = float(v.min()), float(v.max())
-    if lo < 0 or hi > 1:
-        raise ValueError(f"{name} has float values in [{lo:g}, {hi:g}]; expected {forms} (divide 0–255 floats by "
-                         "255, or pass them as uint8)")
-    return v
-
-
-def _single_stream(network: nn.Module, role: str) -> None:
-    """LEAPS feeds one clip N×3×T×H×W; a two-stream network (rgb, flow) is refused before any work."""
-    if not isinstance(network, nn.Module):
-        raise TypeError(f"the {role} must be a torch.nn.Module (a video model), got {type(network).__name__}")
-    info = getattr(network, "vidvis_adapter", None)
-    params = inspect.signature(network.forward).parameters.values()
-    arity = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in params)
-    if (info is not None and info.kind == "two_stream") or arity > 1:
-        name = info.name if info is not None else type(network).__name__
-        raise ValueError(f"the {role} {name} is a two-stream model (its forward takes rgb and flow); LEAPS inverts "
-                         "and verifies single-stream video models that take one clip N×3×T×H×W (e.g. tiny_r3d as "
-                         "the model, tiny_verifier as the verifier)")
-
-
-def _priming_weights(weights, layers: list[str]) -> np.ndarray:
-    """λ_l: one number for all priming layers or one per layer, each in (0, 1]."""
-    values = list(weights) if isinstance(weights, (list, tuple, np.ndarray, torch.Tensor)) else [weights]
-    if len(values) not in (1, len(layers)):
-        raise ValueError(f"priming_weights must be one number or one per priming layer ({len(layers)}: "
-                         f"{', '.join(layers)}); got {len(values)}")
-    w = np.array([number(f"priming_weights[{i}]", float(v) if isinstance(v, (np.floating, torch.Tensor)) else v,
-                         low=0, strict=True) for i, v in enumerate(values)], np.float32)
-    if not (w <= 1).all():
-        raise ValueError(f"priming weights λ_l must lie in (0, 1] (eq. 1); got {w.tolist()}")
-    return np.broadcast_to(w, (len(layers),)).copy()
-
-
-def default_size(adapter) -> tuple[int, int, int]:
-    """x*'s default (T, H, W): the model's native input from its adapter (r3d_18 16×112², X3D-S 13×160², SlowFast
-    R50 32×224², a Hugging Face model its config's frames and size), raised to the least it takes where that is
-    more. A model whose native input is unknown (a bare module of unknown architecture) is refused, naming size=:
-    synthesizing at a guessed size would run it at an input it may never have seen."""
-    native = adapter.native_or_raise("LEAPS' default size", "give size=(T, H, W), the frames and pixels to synthesize "
-                                     "x* at (the paper's is size=(8, 224, 224))")
-    low = adapter.min_shape or native  # a model that takes no less than its own minimum
-    return tuple(max(n, m) for n, m in zip(native, low))
-
-
-def _size(size) -> tuple[int, int, int]:
-    """x*'s (T, H, W), each a positive integer."""
-    if isinstance(size, (str, bytes)) or not hasattr(size, "__len__") or len(size) != 3:
-        raise ValueError(f"size must be (T, H, W), three positive integers; got {size!r}")
-    return tuple(number(f"size {axis}", v, low=1, integer=True) for axis, v in zip("THW", size))
-
-
 def _gcd_every(every: int, stage_every: int) -> int:
     import math
 
     return math.gcd(max(1, every), max(1, stage_every))
-
-
-def _as_stimuli(stimulus, n: int) -> list:
-    if stimulus is None:
-        return []
-    if isinstance(stimulus, (list, tuple)):
-        if len(stimulus) != n:
-            raise ValueError(f"give one stimulus for all classes or one per class; got {len(stimulus)} for {n} classes")
-        return list(stimulus)
-    return [stimulus] * n
-
