@@ -7,12 +7,12 @@ import transformers
 from torch import nn
 
 
-def slowfast_net(classes: int, frames: int = 8) -> nn.Module:
+def slowfast_net(classes: int, frames: int = 8, head_activation=None) -> nn.Module:
     """PyTorchVideo's SlowFast with R50's stages and lateral fusions and thin stems: ``frames`` / 4 slow and
-    ``frames`` fast frames (α = 4) at 64² (2 and 8 by default)."""
+    ``frames`` fast frames (α = 4) at 64² (2 and 8 by default); its head ends in ``head_activation`` (none)."""
     from pytorchvideo.models.slowfast import create_slowfast
 
-    return create_slowfast(model_num_class=classes, stem_dim_outs=(8, 1), head_activation=None,
+    return create_slowfast(model_num_class=classes, stem_dim_outs=(8, 1), head_activation=head_activation,
                            head_pool_kernel_sizes=((frames // 4, 2, 2), (frames, 2, 2)))
 
 

@@ -137,3 +137,28 @@ def test_head_softmax_is_an_adapter_field_that_load_model_takes_and_checks():
         torch.testing.assert_close(as_is.call(model, (x,)).sum(1), torch.ones(2))
     with pytest.raises(ValueError, match="unknown layer '9' in Sequential"):
         load_model(model, head_softmax="9")
+
+
+def test_pytorchvideo_hub_x3d_and_a_slowfast_with_a_softmax_head_are_read_before_it():
+    from pytorchvideo.models.hub import x3d_xs
+
+    from vidvis_widgets.models.adapter import describe
+
+    from .small_models import slowfast_net
+
+    hub = describe(x3d_xs(pretrained=False))  # torch.hub's builder: create_x3d's default head
+    assert (hub.logit_layer, hub.head_softmax, hub.num_classes) == ("blocks.5.proj", "blocks.5.activation", 400)
+    torch.manual_seed(0)
+    model = load_model(slowfast_net(K, head_activation=nn.Softmax).eval())
+    adapter = model.vidvis_adapter
+    assert (adapter.logit_layer, adapter.head_softmax) == ("blocks.6.proj", "blocks.6.activation")
+    x = _units(model, _clips(model))
+    seen = {}
+    handle = model.get_submodule("blocks.6.proj").register_forward_hook(lambda m, a, o: seen.__setitem__("z", o))
+    with torch.no_grad():  # fresh pathway lists for each pass: PyTorchVideo's blocks replace their items
+        probs = model(*adapter.model_args(x))
+        own = seen["z"].flatten(1, -2).mean(1)
+        logits = adapter.call(model, adapter.model_args(x))
+    handle.remove()
+    torch.testing.assert_close(probs, torch.softmax(own, 1))
+    torch.testing.assert_close(logits, own)
