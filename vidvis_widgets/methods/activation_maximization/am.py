@@ -5,7 +5,8 @@ IJCV 2020, Sec. 3).
 
 with R_B the local energy norm under a hard bound B (eq. 2) and R_TV the spatiotemporal variation
 (eq. 3). Defaults are the paper's: B = 160, α = 3, V = B/6.5, λ_B = 1/(HWB^α), λ_TV = 1/(HWV²) on
-appearance and 10× that on motion; Adam with a decaying learning rate; jitter up to the layer's stride.
+appearance and 10× that on motion; Adam with a decaying learning rate; jitter up to the layer's stride
+(whole patches on a token model), its range settling to nothing over the first 75% of the run.
 Streams are optimized in the 8-bit units those defaults are stated in (see :mod:`.streams`).
 """
 
@@ -68,6 +69,12 @@ class ActivationMaximization:
     completed result is kept under the model's weights, the job, â and every setting; a later call loads
     the stored jobs and optimizes only the rest. Stopped or interrupted runs are not stored.
     """
+
+    #: the fraction of a run over which the jitter's range shrinks linearly to nothing, so the last steps climb the
+    #: input as it is returned (None: the full range throughout); see the README's "Jitter" for the measurement
+    jitter_settle: float | None = 0.75
+    #: on a model with a token grid, jitter in whole patches (else in pixels, as on a conv net)
+    jitter_in_patches: bool = True
 
     def __init__(self, model: nn.Module, *, input_shape=None, bound: float = 160.0, alpha: float = 3.0,
                  steps: int = 300, lr: float = 0.5, lr_end: float = 0.1, jitter: bool = True,
@@ -204,11 +211,26 @@ class ActivationMaximization:
 
         return deepest_stride(self.model, self._input_shape(), layout=self.layout)
 
-    def _jitter(self, layer: str) -> int:
-        """Jitter range: the layer's accumulated stride, at most a seventh of the input side. VGG-16's deepest
-        stride, 32, is a seventh of the papers' 224 px; on a small input the full stride of a deep layer
-        would move the input by half its width, which is no longer sub-stride interpolation."""
-        return max(1, min(self._stride(layer), min(self.streams.size) // 7))
+    def _jitter(self, layer: str) -> tuple[int, tuple[int, int]]:
+        """Jitter range and step: shifts are multiples of the step (px, (dy, dx)) below range × step. The
+        range is the layer's accumulated stride, at most a seventh of the input side: VGG-16's deepest stride,
+        32, is a seventh of the papers' 224 px; on a small input the full stride of a deep layer would move the
+        input by half its width, which is no longer sub-stride interpolation. On a model that cuts its input
+        into patches (the adapter's token grid) a shift within a patch re-cuts every token, so the step is the
+        patch and the range at least two patches: the tokens move on their grid."""
+        pixels = max(1, min(self._stride(layer), min(self.streams.size) // 7))
+        patch = self._patch() if self.jitter_in_patches else (1, 1)
+        if patch == (1, 1):
+            return pixels, patch
+        return max(2, math.ceil(pixels / max(patch))), patch
+
+    def _patch(self) -> tuple[int, int]:
+        """The input pixels (H, W) of one token of the adapter's token grid; (1, 1) without one."""
+        grid = self.adapter.token_grid
+        H, W = self.streams.size
+        if grid is None or H % grid[1] or W % grid[2]:
+            return 1, 1
+        return H // grid[1], W // grid[2]
 
     def _rho(self, layer: str) -> float:
         """ρ_l of eq. 1: the side of the layer's receptive field (IJCV 2020 §3), not capped: a field may pass the
@@ -362,7 +384,8 @@ class ActivationMaximization:
         a_hat = self._a_hat(job)
         return {"job": asdict(job), "steps": steps, "a_hat": a_hat, "a_hat_source": self._max_source,
                 "shapes": [list(s.shape) for s in self.streams.specs], "bound": self.bound, "alpha": self.alpha,
-                "lr": self.lr, "lr_end": self.lr_end, "jitter": self.jitter, "regularization": self.regularization,
+                "lr": self.lr, "lr_end": self.lr_end, "jitter": self.jitter, "jitter_settle": self.jitter_settle,
+                "jitter_in_patches": self.jitter_in_patches, "regularization": self.regularization,
                 "motion_tv_factor": self.motion_tv_factor, "fold_bn": self.fold_bn, "bf16": self.bf16,
                 "init_scale": self.init_scale}
 
@@ -454,10 +477,11 @@ class ActivationMaximization:
         """Each job's random start and jitter from its own seed, so a batch equals its jobs run alone; the
         starts alone (no layer table needed) when ``steps`` is None."""
         specs = self.streams.specs
-        ranges = [(0, max(self._jitter(j.layer), 1)) for j in jobs] if self.jitter and steps is not None else None
+        jitter = [self._jitter(j.layer) for j in jobs] if self.jitter and steps is not None else None
         return seeded_starts([j.seed for j in jobs], {s.name: s.shape for s in specs},
                              {s.name: self.init_scale * self.streams.unit_scale(s.name) for s in specs}, self.device,
-                             steps=steps, shift_ranges=ranges)
+                             steps=steps, shift_ranges=jitter and [(0, r) for r, _ in jitter],
+                             quanta=jitter and [q for _, q in jitter], settle=self.jitter_settle)
 
     def _display(self, streams: dict[str, torch.Tensor], i: int) -> dict:
         """Job ``i``'s inputs as an AMResult holds them: ``appearance`` and ``motion`` (None for one stream); for

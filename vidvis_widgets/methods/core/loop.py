@@ -286,12 +286,16 @@ class DeviceFlag:
 
 
 def seeded_starts(seeds: Sequence[int], shapes: Mapping[str, tuple], scales: Mapping[str, float], device, *,
-                  steps: int | None = None, shift_ranges: Sequence[tuple[int, int]] | None = None
+                  steps: int | None = None, shift_ranges: Sequence[tuple[int, int]] | None = None,
+                  quanta: Sequence[int | tuple[int, int]] | None = None, settle: float | None = None
                   ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
     """Each job's random start and jitter, drawn from its own seed only, so a batch equals its jobs run alone.
 
     Returns the starts (per stream, N×shape, N(0, scale²)) and, when ``steps`` and ``shift_ranges`` are
-    given, the jitter: steps×N×2 integer shifts, job i's in ``[lo, hi)`` of ``shift_ranges[i]``."""
+    given, the jitter: steps×N×2 integer shifts, job i's in ``[lo, hi)`` of ``shift_ranges[i]``, counted in
+    steps of ``quanta[i]`` pixels, one or (dy, dx) (1 by default; a token model's patch moves whole tokens).
+    ``settle``: the fraction of the run over which the range shrinks linearly to nothing, so the steps after it
+    see the input as it is returned (None: the full range throughout)."""
     starts: dict[str, list[torch.Tensor]] = {k: [] for k in shapes}
     shifts = []
     for i, seed in enumerate(seeds):
@@ -300,6 +304,12 @@ def seeded_starts(seeds: Sequence[int], shapes: Mapping[str, tuple], scales: Map
             starts[k].append(torch.randn(tuple(shape), generator=g) * scales[k])
         if steps is not None and shift_ranges is not None:
             lo, hi = shift_ranges[i]
-            shifts.append(torch.randint(lo, hi, (steps, 2), generator=g))
+            if settle is None:
+                s = torch.randint(lo, hi, (steps, 2), generator=g)
+            else:  # uniform over the range scaled by 1 − step/(settle·steps), rounded toward zero
+                left = (1 - torch.arange(steps, dtype=torch.float64) / max(settle * steps, 1e-9)).clamp_min(0)
+                s = torch.trunc((lo + torch.rand((steps, 2), generator=g, dtype=torch.float64) * (hi - lo))
+                                * left[:, None]).long()
+            shifts.append(s * torch.as_tensor(1 if quanta is None else quanta[i]).long())
     return ({k: torch.stack(v).to(device) for k, v in starts.items()},
             torch.stack(shifts, 1).to(device) if shifts else None)
