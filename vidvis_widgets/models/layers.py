@@ -24,6 +24,7 @@ import math
 import numbers
 import signal
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -128,15 +129,21 @@ def stoppable(model: nn.Module, stop: threading.Event | None) -> Iterator[nn.Mod
 @contextlib.contextmanager
 def frozen(model: nn.Module) -> Iterator[nn.Module]:
     """Eval mode and no weight gradients for the duration; the model's own flags are restored after."""
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    training = model.training
-    model.eval().requires_grad_(False)
+    # only the flags that change are set and restored: a model already in eval mode (as a loaded one is) costs
+    # two walks over its modules and parameters, not a write per module
+    grads = [p for p in model.parameters() if p.requires_grad]
+    modes = [m for m in model.modules() if m.training]
+    for p in grads:
+        p.requires_grad_(False)
+    if modes:
+        model.eval()
     try:
         yield model
     finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-        model.train(training)
+        for p in grads:
+            p.requires_grad_(True)
+        for m in modes:
+            m.training = True
 
 
 def device_of(model: nn.Module, device: torch.device | str | None = None) -> torch.device:
@@ -281,7 +288,13 @@ def _maps(out, layout) -> torch.Tensor | None:
 
 
 def _storage(t: torch.Tensor) -> int:
-    return t.untyped_storage().data_ptr()
+    """The identity of ``t``'s storage, shared by its views, unique while that storage lives."""
+    return t.untyped_storage()._cdata
+
+
+class _Done(BaseException):
+    """Ends a table pass once the rows asked for are recorded (a BaseException, so no ``except Exception`` in a
+    model's forward takes it for the model's own error)."""
 
 
 def _union(parts: list) -> _Field | None:
@@ -294,9 +307,11 @@ def _union(parts: list) -> _Field | None:
 
 
 def _trace(model: nn.Module, shapes: list[tuple[int, ...]], spatial: int, layout: Layout,
-           stop: threading.Event | None) -> dict[str, tuple[str, tuple[int, ...], _Field | None]]:
+           stop: threading.Event | None, until: set[str] | None = None
+           ) -> tuple[dict[str, tuple[str, tuple[int, ...], _Field | None]], bool]:
     """One forward pass: name → (type, output shape without batch, derived field or None) for every named
-    layer with a tensor output.
+    layer with a tensor output, and whether the pass ran to its end. With ``until``, the pass ends as soon as
+    the layers named there have run: the rows of the layers before them are the whole pass's rows.
 
     A tensor's field is known when a layer with a known field produced it (views share its storage). A tensor
     made by an operation no module performs (a residual sum, a concatenation) inside a module's forward is a
@@ -307,8 +322,11 @@ def _trace(model: nn.Module, shapes: list[tuple[int, ...]], spatial: int, layout
     known: dict[int, tuple[tuple[int, ...], _Field]] = {}  # storage → (spatial size, field)
     for x in inputs:
         known[_storage(x)] = (tuple(x.shape[-spatial:]), _Field((1,) * spatial, (1,) * spatial, (0,) * spatial))
-    keep: list = []  # every output stays alive, so no later tensor reuses a recorded storage
+    # a recorded storage is forgotten when it is freed, so a later tensor that reuses its memory is not taken
+    # for it; outputs are not kept alive (keeping them all cost a large model a fresh page per activation)
+    finalizers: list[weakref.finalize] = []
     rows: dict[str, tuple[str, tuple[int, ...], _Field | None]] = {}
+    pending = set(until) if until else None
     seen: dict[str, list] = {}  # module → (size, field) of its inputs and of its children's outputs so far
     leaves = {n for n, m in model.named_modules() if not any(True for _ in m.children())}
 
@@ -332,10 +350,17 @@ def _trace(model: nn.Module, shapes: list[tuple[int, ...]], spatial: int, layout
                 here.append((size, f))
         seen[name] = here
 
+    def remember(t: torch.Tensor, size: tuple[int, ...], f: _Field) -> None:
+        storage = t.untyped_storage()
+        key = storage._cdata
+        if key not in known:
+            finalizers.append(weakref.finalize(storage, known.pop, key, None))
+        known[key] = (size, f)
+
     def record(name: str, mod: nn.Module, args: tuple, out) -> None:
-        keep.append(out)
         maps = _maps(out, layout(name))
         if maps is None:
+            _reached(name)
             return
         f = None
         if maps.dim() == 2 + spatial:
@@ -348,13 +373,27 @@ def _trace(model: nn.Module, shapes: list[tuple[int, ...]], spatial: int, layout
             elif f is None:
                 f = context(name, size)
             if f is not None:
-                known[_storage(maps)] = (size, f)
+                remember(maps, size, f)
             seen.setdefault(name.rpartition(".")[0], []).append((size, f))
         rows[name] = (type(mod).__name__, tuple(maps.shape[1:]), f)
+        _reached(name)
 
-    with torch.no_grad(), each_module(model, enter, pre=True, named_only=False), each_module(model, record):
-        _forward(model, inputs)
-    return rows
+    def _reached(name: str) -> None:
+        if pending is not None and name in pending:
+            pending.discard(name)
+            if not pending:
+                raise _Done
+
+    complete = True
+    try:
+        with torch.no_grad(), each_module(model, enter, pre=True, named_only=False), each_module(model, record):
+            _forward(model, inputs)
+    except _Done:
+        complete = False
+    finally:
+        for fin in finalizers:
+            fin.detach()
+    return rows, complete
 
 
 # -- measured fields (the fallback) -----------------------------------------------------------------------
@@ -519,8 +558,10 @@ def _shapes(input_shape) -> list[tuple[int, ...]]:
     return [tuple(int(d) for d in s) for s in shapes]
 
 
-#: per architecture and input: the traced rows, and the fields measured so far
+#: per architecture and input: the traced rows, the rows of passes that ended at the layers asked for, and the
+#: fields measured so far
 _TRACES: dict[tuple, dict] = {}
+_PARTIAL: dict[tuple, dict] = {}
 _MEASURED: dict[tuple, dict] = {}
 
 
@@ -528,7 +569,18 @@ def clear_layer_caches() -> None:
     """Forgets every cached layer table and measured field, so the next listing runs its passes again (a
     benchmark timing a cold start, a test that needs the table pass to run)."""
     _TRACES.clear()
+    _PARTIAL.clear()
     _MEASURED.clear()
+
+
+def read_at_first_run(model: nn.Module, name: str) -> bool:
+    """Whether layer ``name``'s output is final once its module has run: a block (a module with children) or a
+    layer with weights of its own, which a forward pass runs once. A parameter-free leaf (an activation, a
+    pooling, a dropout) may be called again later in the pass, as a shared ``self.relu`` is, and is then read
+    at its last run; passes that end early (:func:`layer_rows`, AM's steps) end only after layers of the first
+    kind."""
+    module = submodule(model, name)
+    return next(module.children(), None) is not None or next(module.parameters(recurse=False), None) is not None
 
 
 def _key(model: nn.Module, shapes) -> tuple:
@@ -576,13 +628,54 @@ def list_layers(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence
     key = _key(model, shapes)
     rows = _TRACES.get(key)
     if rows is None:
-        try:
-            rows = _trace(model, shapes, spatial, layout, stop)
-        except Stopped:
-            raise
-        except Exception as err:
-            raise ValueError(f"{type(model).__name__} does not run on inputs of shape {shapes}: {err}") from None
+        rows = _traced(model, shapes, spatial, layout, stop, key)
+    return _table(model, shapes, spatial, layout, stop, key, rows, layers, measure)
+
+
+def _traced(model: nn.Module, shapes, spatial: int, layout: Layout, stop, key, until: set[str] | None = None
+            ) -> dict:
+    """The traced rows (cached), of the whole pass or, with ``until``, of the pass up to those layers."""
+    try:
+        rows, complete = _trace(model, shapes, spatial, layout, stop, until)
+    except Stopped:
+        raise
+    except Exception as err:
+        raise ValueError(f"{type(model).__name__} does not run on inputs of shape {shapes}: {err}") from None
+    if complete:
         _TRACES[key] = rows
+    else:
+        _PARTIAL.setdefault(key, {}).update({n: r for n, r in rows.items() if read_at_first_run(model, n)})
+    return rows
+
+
+def layer_rows(model: nn.Module, input_shape, names: Sequence[str], *, layout: Layout | None = None,
+               stop: threading.Event | None = None) -> LayerTable:
+    """The rows of ``names`` alone, as ``list_layers(model, input_shape, layers=names, measure=False)`` gives
+    them, from a pass that ends once those layers have run (where each is :func:`read_at_first_run`; else the
+    whole pass): what AM needs before its first step, for the price of the network up to its target."""
+    from .inputs import input_shapes
+
+    shapes = _pathway_shapes(model, input_shapes(model, None if input_shape is None else _shapes(input_shape)))
+    names = list(dict.fromkeys([names] if isinstance(names, str) else names))
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"layers must be layer names (non-empty str), got {name!r}")
+        submodule(model, name)
+    spatial = min(len(s) for s in shapes) - 1
+    layout = _layout_of(model, layout)
+    check_stop(stop)
+    key = _key(model, shapes)
+    rows = _TRACES.get(key)
+    if rows is None:
+        rows = _PARTIAL.get(key, {})
+        if not all(n in rows for n in names):
+            early = all(read_at_first_run(model, n) for n in names)
+            rows = _traced(model, shapes, spatial, layout, stop, key, set(names) if early else None)
+    return _table(model, shapes, spatial, layout, stop, key, rows, names, False)
+
+
+def _table(model: nn.Module, shapes, spatial: int, layout: Layout, stop, key, rows: dict, layers, measure
+           ) -> LayerTable:
     wanted = list(rows) if layers is None else list(dict.fromkeys(layers))
     missing = [n for n in wanted if n not in rows]
     if missing and layers is not None:

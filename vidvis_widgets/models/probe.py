@@ -151,6 +151,7 @@ class Probe:
         self.raw: dict[str, Any] = {}
         self.bn_inputs: dict[str, torch.Tensor] = {}
         self.rectified: set[str] = set()  # the layers last recorded as their final ReLU's input
+        self._pending: set[str] | None = None  # the layers a cut pass (:meth:`run`) still waits for
         self._handles: list = []
         for name in self.layers:
             module = model.get_submodule(name)
@@ -185,8 +186,27 @@ class Probe:
                 self._record(name, out)
                 self.rectified.discard(name)
             last.clear()
+            if self._pending is not None:
+                self._pending.discard(name)
+                if not self._pending:
+                    raise _Recorded
             return out if leaf else None
         return hook
+
+    def run(self, forward: Callable[[], Any], *, cut: bool = False) -> Any:
+        """``forward()``, a forward pass of the model, and its output. With ``cut`` the pass ends as soon as every
+        layer is recorded, returning None: the rest of the network computes nothing the probe reads. Only for
+        layers whose output is final at their module's first run
+        (:func:`~vidvis_widgets.models.layers.read_at_first_run`)."""
+        if not cut or not self.layers:
+            return forward()
+        self._pending = set(self.layers)
+        try:
+            return forward()
+        except _Recorded:
+            return None
+        finally:
+            self._pending = None
 
     @staticmethod
     def _pre_hook(last: dict):
@@ -218,6 +238,11 @@ class Probe:
 
     def __getitem__(self, name: str) -> torch.Tensor:
         return self.outputs[name]
+
+
+class _Recorded(BaseException):
+    """Ends a cut pass (:meth:`Probe.run`) once every layer is recorded; a BaseException, so that no ``except
+    Exception`` in a model's forward takes it for the model's own error."""
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ from torch import nn
 
 from ...data.loading import class_index
 from ...models.adapter import adapter_of
-from ...models.layers import Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen
+from ...models.layers import Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen, read_at_first_run
 from ...models.probe import Probe
 from ...checks import number
 from ...models.registry import is_embedded
@@ -133,13 +133,28 @@ class ActivationMaximization:
         """``name``'s row of the layer table: its output shape from one (cached) forward pass, and the field and
         stride where they derive from the modules' geometry (nothing is measured for AM)."""
         if name not in self._rows:
-            from ...models.layers import list_layers
-
-            if name not in dict(self.model.named_modules()) or not name:
-                raise self._unknown_layer(name, [n for n, _ in self.model.named_modules() if n])
-            (self._rows[name],) = list_layers(self.model, self._input_shape(), layers=[name], measure=False,
-                                              layout=self.layout, stop=stop)
+            self._fetch_rows([name], stop)
         return self._rows[name]
+
+    def _fetch_rows(self, names: Sequence[str], stop: threading.Event | None = None) -> None:
+        """The rows of ``names`` not known yet, all from one pass that ends once they have run
+        (:func:`~vidvis_widgets.models.layers.layer_rows`); with the class-logit layer among them, from the whole
+        table, which that layer's jitter range (the deepest stride) reads anyway."""
+        from ...models.layers import layer_rows, list_layers
+
+        names = [n for n in dict.fromkeys(names) if n not in self._rows]
+        if not names:
+            return
+        modules = dict(self.model.named_modules())
+        for name in names:
+            if name not in modules or not name:
+                raise self._unknown_layer(name, [n for n in modules if n])
+        if self.adapter.logit_layer in names:
+            rows = list_layers(self.model, self._input_shape(), layers=names, measure=False, layout=self.layout,
+                               stop=stop)
+        else:
+            rows = layer_rows(self.model, self._input_shape(), names, layout=self.layout, stop=stop)
+        self._rows.update((r.name, r) for r in rows)
 
     def resolve(self, jobs: Sequence[AMJob]) -> list[AMJob]:
         """The jobs with their layer names checked and class names turned into channel indices, without
@@ -175,8 +190,7 @@ class ActivationMaximization:
         jobs = self.resolve(jobs)
         check_stop(stop)
         self._check_given(jobs)  # given â first: it needs no measurement
-        for layer in sorted({j.layer for j in jobs}):
-            self._layer(layer, stop=stop)
+        self._fetch_rows(sorted({j.layer for j in jobs}), stop)  # one pass, up to the last of them
         for j in jobs:
             self.check(j)
         self.activation_max(sorted({j.layer for j in jobs}), stop=stop)
@@ -444,10 +458,12 @@ class ActivationMaximization:
         with frozen(model), Probe(model, layers, pre_activation=pre, layout=layout) as probe, \
                 progress_bar(steps, f"activation maximization ({count(len(job_list), 'job')})", progress) as bar:
             acts = probe.outputs
+            # the pass ends at the last target layer: what follows it computes nothing the objective reads
+            cut = model is self.model and all(read_at_first_run(model, name) for name in layers)
 
             def score(moved, xs):
                 with autocast(device, bf16):
-                    model(*streams.model_inputs(grads.watch(moved)))
+                    probe.run(lambda: model(*streams.model_inputs(grads.watch(moved))), cut=cut)
                 return {**objective(acts, xs), "keep": {"unit": units(acts, probe.rectified)}}
 
             def project(xs):
