@@ -169,7 +169,7 @@ def test_frame_similarity_static_and_changing_videos():
 # -- the method -----------------------------------------------------------------------------------------------
 def test_a_batch_equals_its_jobs_run_alone(models, val):
     m, v = models
-    inv = ModelInversion(m, v)
+    inv = ModelInversion(m, v, size=(8, 64, 64))  # 8 of the native 16 frames: the property, at half the time
     stim = [stimulus(val, 3), stimulus(val, 8)]
     jobs = [InversionJob(3, 0, 0), InversionJob(8, 1, 1, "prim+feat"), InversionJob(5, None, 2, "deepdream")]
     with warnings.catch_warnings():
