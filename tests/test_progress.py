@@ -35,14 +35,20 @@ def inv(r3d):
     return ModelInversion(r3d, None, size=(4, 32, 32), steps=LEAPS_STEPS)
 
 
-def bars(err: str) -> dict[str, tuple[int, int]]:
-    """Each bar on stderr by its description: its last drawn count and total (tqdm redraws a line after '\\r')."""
-    out = {}
-    for line in re.split(r"[\r\n]", err):
-        m = re.match(r"\s*(.+?): +\d+%\|.*\| *(\d+)/(\d+) ", line)
+def bar_list(err: str) -> list[tuple[str, int, int]]:
+    """Each bar on stderr, in order: its description, last drawn count and total (tqdm redraws its line after a
+    '\\r' and ends it with a newline when the bar closes)."""
+    out = []
+    for line in err.split("\n"):
+        m = re.match(r"\s*(.+?): +\d+%\|.*\| *(\d+)/(\d+) ", line.split("\r")[-1])
         if m:
-            out[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+            out.append((m.group(1), int(m.group(2)), int(m.group(3))))
     return out
+
+
+def bars(err: str) -> dict[str, tuple[int, int]]:
+    """Each bar by its description: its last drawn count and total."""
+    return {desc: (n, total) for desc, n, total in bar_list(err)}
 
 
 def run_am(am, **kw):
@@ -133,3 +139,26 @@ def test_a_progress_that_is_not_a_bool_is_refused_by_name_before_any_work(am, in
                  lambda: SaliencyTubes(r3d)(np.zeros((1, 16, 64, 64, 3), np.uint8), progress="on")):
         with pytest.raises(TypeError, match=r"progress must be True, False or None"):
             call()
+
+
+def test_filter_evolution_counts_the_stacked_batch_once_and_separate_checkpoints_each(r3d, tmp_path, capsys,
+                                                                                      monkeypatch):
+    import torch
+
+    from vidvis_widgets.methods.activation_maximization import filter_evolution
+
+    monkeypatch.delenv("VIDVIS_PROGRESS", raising=False)
+    paths = []
+    for seed in (0, 1):
+        state = {k: v + 0.01 * torch.randn(v.shape, generator=torch.Generator().manual_seed(seed))
+                 if v.is_floating_point() else v for k, v in r3d.state_dict().items()}
+        paths.append(tmp_path / f"epoch_{seed}.pt")
+        torch.save(state, paths[-1])
+    common = dict(steps=2, input_shape=(3, 4, 16, 16), activation_max=None)
+    capsys.readouterr()
+    filter_evolution(r3d, [("layer3", 2)], paths, stack=True, **common)
+    assert bar_list(capsys.readouterr().err) == [("activation maximization (2 jobs)", 2, 2)]
+    filter_evolution(r3d, [("layer3", 2)], paths, stack=False, **common)
+    assert bar_list(capsys.readouterr().err) == [("activation maximization (1 job)", 2, 2)] * 2
+    filter_evolution(r3d, [("layer3", 2)], paths, stack=False, progress=False, **common)
+    assert capsys.readouterr().err == ""

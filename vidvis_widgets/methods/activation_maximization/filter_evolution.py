@@ -15,6 +15,7 @@ from ...models.checkpoints import CheckpointMismatch, embedded_checkpoints, load
 from ...models.layers import Stopped, ctrl_c_stops, ended
 from ...checks import number
 from ...models.registry import is_embedded
+from ..core.progress import wanted
 from .am import ActivationMaximization, AMJob, AMResults
 
 
@@ -61,7 +62,8 @@ def checkpoint_models(model: nn.Module, checkpoints: Sequence[str | Path] | None
 
 def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpoints=None, *, kappa: float = 1.0,
                      gamma: float = 5.0, seed: int = 0, steps: int | None = None, store=None, callback=None,
-                     stop=None, stack: bool | str = "auto", **am_kwargs) -> FilterEvolution:
+                     stop=None, stack: bool | str = "auto", progress: bool | None = None,
+                     **am_kwargs) -> FilterEvolution:
     """Runs activation maximization for ``units`` with one seed and one setting on every checkpoint.
 
     ``stack``: run every checkpoint's jobs as one batch through the checkpoints stacked into one model
@@ -70,7 +72,10 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
     vmap's grouped convolutions gain nothing over separate batches (4 checkpoints × 2 units, 20 steps, 2
     cores: 9.3 s stacked vs 7.0 s on the plain two-stream model; 5.2 s vs 5.4 s, â given, on the symmetric one).
     ``am_kwargs`` go to :class:`ActivationMaximization` (the same for every checkpoint); ``store``
-    keeps every result, so a re-run loads them. ``callback`` sees all checkpoints' jobs, checkpoint-major."""
+    keeps every result, so a re-run loads them. ``callback`` sees all checkpoints' jobs, checkpoint-major.
+    ``progress``: a bar over the steps (one per checkpoint when they run one after another), as
+    :class:`ActivationMaximization` takes it."""
+    show = wanted(progress, callback)
     if not units:
         raise ValueError("no units given; expected (layer, unit) pairs such as ('conv5_fusion', 3)")
     jobs = [AMJob(l, c, kappa, gamma, seed) for l, c in units]
@@ -95,11 +100,11 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
         if stack == "auto":
             stack = ams[0].device.type == "cuda"
         if stack and len(models) > 1 and not _all_stored(ams, jobs, steps):
-            results = _run_stacked(ams, jobs, steps, callback, halt)
+            results = _run_stacked(ams, jobs, steps, callback, halt, show)
         else:
             results = []
             for am in ams:
-                results.append(am(jobs, steps=steps, callback=callback, stop=halt))
+                results.append(am(jobs, steps=steps, callback=callback, stop=halt, progress=show))
                 if halt.is_set():
                     break
     return FilterEvolution(labels[: len(results)], jobs, results)
@@ -109,7 +114,7 @@ def _all_stored(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int
     return ams[0].store is not None and all(r is not None for am in ams for r in am.stored(jobs, steps))
 
 
-def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int, callback, stop):
+def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int, callback, stop, progress=False):
     """All checkpoints' jobs in one loop: each job's objective carries its own checkpoint's â."""
     from ..core.stacked import StackedCheckpoints
 
@@ -120,7 +125,8 @@ def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: in
     pre = first.pre_activation(layers)
     model = StackedCheckpoints([am.model for am in ams], layers, pre).to(first.device)
     objectives = [am.objective(j) for am in ams for j in jobs]
-    outcome = first.optimize(model, [j for _ in ams for j in jobs], objectives, steps, callback, 25, stop, pre)
+    outcome = first.optimize(model, [j for _ in ams for j in jobs], objectives, steps, callback, 25, stop, pre,
+                             progress=progress)
     n = len(jobs)
     results = []
     for e, am in enumerate(ams):
