@@ -458,8 +458,10 @@ class ActivationMaximization:
         with frozen(model), Probe(model, layers, pre_activation=pre, layout=layout) as probe, \
                 progress_bar(steps, f"activation maximization ({count(len(job_list), 'job')})", progress) as bar:
             acts = probe.outputs
-            # the pass ends at the last target layer: what follows it computes nothing the objective reads
-            cut = model is self.model and all(read_at_first_run(model, name) for name in layers)
+            # the pass ends at the last target layer: what follows it computes nothing the objective reads (after
+            # the class-logit layer nothing is left to save, and the whole pass runs, the model's own hooks too)
+            cut = (model is self.model and self.adapter.logit_layer not in layers
+                   and all(read_at_first_run(model, name) for name in layers))
 
             def score(moved, xs):
                 with autocast(device, bf16):
