@@ -612,24 +612,28 @@ def list_layers(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence
     e.g. channels-last for Video Swin, when None). ``stop``: an Event that ends the work with
     :class:`Stopped` within one layer of being set. Unknown names are refused before anything runs.
     """
-    from .inputs import input_shapes
-
-    shapes = _pathway_shapes(model, input_shapes(model, None if input_shape is None else _shapes(input_shape)))
-    if layers is not None:
-        if isinstance(layers, str):
-            layers = [layers]
-        for name in layers:
-            if not isinstance(name, str) or not name:
-                raise ValueError(f"layers must be layer names (non-empty str), got {name!r}")
-            submodule(model, name)
-    spatial = min(len(s) for s in shapes) - 1
-    layout = _layout_of(model, layout)
-    check_stop(stop)
-    key = _key(model, shapes)
+    shapes, layers, spatial, layout, key = _request(model, input_shape, layers, layout, stop)
     rows = _TRACES.get(key)
     if rows is None:
         rows = _traced(model, shapes, spatial, layout, stop, key)
     return _table(model, shapes, spatial, layout, stop, key, rows, layers, measure)
+
+
+def _request(model: nn.Module, input_shape, layers, layout, stop):
+    """A table request checked before anything runs: the pathways' input shapes, the layer names (unique, each
+    a submodule; None: all), the spatial rank, the layout and the trace's cache key."""
+    from .inputs import input_shapes
+
+    shapes = _pathway_shapes(model, input_shapes(model, None if input_shape is None else _shapes(input_shape)))
+    if layers is not None:
+        layers = list(dict.fromkeys([layers] if isinstance(layers, str) else layers))
+        for name in layers:
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"layers must be layer names (non-empty str), got {name!r}")
+            submodule(model, name)
+    layout = _layout_of(model, layout)
+    check_stop(stop)
+    return shapes, layers, min(len(s) for s in shapes) - 1, layout, _key(model, shapes)
 
 
 def _traced(model: nn.Module, shapes, spatial: int, layout: Layout, stop, key, until: set[str] | None = None
@@ -653,18 +657,7 @@ def layer_rows(model: nn.Module, input_shape, names: Sequence[str], *, layout: L
     """The rows of ``names`` alone, as ``list_layers(model, input_shape, layers=names, measure=False)`` gives
     them, from a pass that ends once those layers have run (where each is :func:`read_at_first_run`; else the
     whole pass): what AM needs before its first step, for the price of the network up to its target."""
-    from .inputs import input_shapes
-
-    shapes = _pathway_shapes(model, input_shapes(model, None if input_shape is None else _shapes(input_shape)))
-    names = list(dict.fromkeys([names] if isinstance(names, str) else names))
-    for name in names:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"layers must be layer names (non-empty str), got {name!r}")
-        submodule(model, name)
-    spatial = min(len(s) for s in shapes) - 1
-    layout = _layout_of(model, layout)
-    check_stop(stop)
-    key = _key(model, shapes)
+    shapes, names, spatial, layout, key = _request(model, input_shape, names, layout, stop)
     rows = _TRACES.get(key)
     if rows is None:
         rows = _PARTIAL.get(key, {})
