@@ -19,7 +19,7 @@ from vidvis_widgets.data.synthetic import SyntheticActions
 from vidvis_widgets.methods.leaps.evaluation import evaluate_inversion
 from vidvis_widgets.methods.leaps.inversion import (InversionJob, ModelInversion, activation_maximization_3d, deep_dream,
                                           leaps)
-from vidvis_widgets.models.layers import frozen
+from vidvis_widgets.models.run_control import frozen
 from vidvis_widgets.models import load_model
 
 

@@ -97,7 +97,8 @@ def fine_tune(model: nn.Module, dataset, *, train: str = "head", epochs: int | N
     from torch.utils.data import DataLoader
 
     from .data.loading import check_classes, check_labels, default_workers, num_videos
-    from .models.layers import device_of, submodule
+    from .models.layers import submodule
+    from .models.run_control import device_of
     from .models.registry import refit_advice
 
     info = getattr(model, "vidvis_adapter", None)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .layers import device_of
+from .run_control import device_of
 
 
 @torch.no_grad()
@@ -110,7 +110,7 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 64, num_workers: in
     device = device_of(model, device)
     model = model.to(device)
     labels, logits = [], []
-    from .layers import frozen
+    from .run_control import frozen
 
     with frozen(model), torch.no_grad():
         for batch in batches(dataset, batch_size, num_workers, device):

@@ -25,7 +25,8 @@ from torch import nn
 
 from ...data.loading import class_index
 from ...models.adapter import adapter_of
-from ...models.layers import Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen, read_at_first_run
+from ...models.layers import read_at_first_run
+from ...models.run_control import Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen
 from ...models.probe import Probe
 from ...checks import number
 from ...models.registry import is_embedded
@@ -116,7 +117,7 @@ class ActivationMaximization:
 
     def layers(self, stop: threading.Event | None = None):
         """The model's whole layer table (output shape, receptive field, stride), cached. ``stop``: an Event
-        that ends the work with :class:`~vidvis_widgets.models.layers.Stopped` within a layer."""
+        that ends the work with :class:`~vidvis_widgets.models.run_control.Stopped` within a layer."""
         if self._layer_table is None:
             from ...models.layers import list_layers
 
@@ -185,7 +186,7 @@ class ActivationMaximization:
 
     def measure(self, jobs: Sequence[AMJob], stop: threading.Event | None = None) -> None:
         """Everything the jobs need before their first step, checked: the layer table (receptive fields,
-        strides) and â. ``stop`` ends it with :class:`~vidvis_widgets.models.layers.Stopped` within a layer of
+        strides) and â. ``stop`` ends it with :class:`~vidvis_widgets.models.run_control.Stopped` within a layer of
         the measurement or a batch of the â pass; nothing half-measured is kept."""
         jobs = self.resolve(jobs)
         check_stop(stop)
@@ -257,7 +258,7 @@ class ActivationMaximization:
     # -- normalization â ------------------------------------------------------------------------------
     def activation_max(self, layers: Sequence[str], stop: threading.Event | None = None) -> dict[str, np.ndarray]:
         """â per layer: each channel's largest activation (summed over locations) on the validation data.
-        ``stop``: ends the pass over the validation data with :class:`~vidvis_widgets.models.layers.Stopped`."""
+        ``stop``: ends the pass over the validation data with :class:`~vidvis_widgets.models.run_control.Stopped`."""
         missing = [l for l in set(layers) if l not in self._maxima]
         if missing:
             given = self._activation_max

@@ -12,7 +12,7 @@ from typing import Sequence
 from torch import nn
 
 from ...models.checkpoints import CheckpointMismatch, embedded_checkpoints, load_state, read_checkpoint
-from ...models.layers import Stopped, ctrl_c_stops, ended
+from ...models.run_control import Stopped, ctrl_c_stops, ended
 from ...checks import number
 from ...models.registry import is_embedded
 from ..core.progress import wanted

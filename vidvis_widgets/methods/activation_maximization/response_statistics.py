@@ -19,7 +19,7 @@ from torch import nn
 
 from ...data.loading import batches, check_classes, check_labels, class_index, dataset_key
 from ...models.registry import refit_advice
-from ...models.layers import check_stop, device_of, frozen, stoppable
+from ...models.run_control import check_stop, device_of, frozen, stoppable
 from ..core.loop import capture
 
 REDUCTIONS = ("max", "sum")
@@ -119,7 +119,7 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
 
     Each clip's ``rgb`` is uint8 on 0–255 or float in [0, 1] (both give the same statistics); floats on
     another range, and non-finite RGB or flow, are refused with the video's position. ``stop``: an Event that
-    ends the pass with :class:`~vidvis_widgets.models.layers.Stopped` within one layer of being set (the
+    ends the pass with :class:`~vidvis_widgets.models.run_control.Stopped` within one layer of being set (the
     statistics of part of a dataset would be wrong, so nothing is returned).
     """
     from ...store import as_store

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...models.layers import stop_status
+from ...models.run_control import stop_status
 from ...models.probe import Layout, Probe, final_relu
 
 

@@ -61,7 +61,7 @@ class InversionTable(Table):
 
 def score_videos(inv: ModelInversion, xs: torch.Tensor, targets: Sequence[int], *, splits: int = 1) -> dict:
     """The table's measures for N×3×T×H×W videos in the model's normalized units with their classes."""
-    from ...models.layers import frozen
+    from ...models.run_control import frozen
 
     y = torch.as_tensor(list(targets), device=inv.device)
     xs = xs.to(inv.device)

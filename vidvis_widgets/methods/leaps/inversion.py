@@ -48,8 +48,9 @@ from .terms import (TERMS, batchnorm_layers, ce, coh, feat, feature_statistics, 
                     priming_loss, space_time_mean, spacetime, temporal_coherence, term_weights, total_variation_l2, tv)
 from ...models.adapter import adapter_of
 from ...models.probe import Probe
-from ...models.layers import (Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen, stop_status,
-                             stoppable, submodule)
+from ...models.layers import submodule
+from ...models.run_control import (Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen, stop_status,
+                                  stoppable)
 from ...data.loading import class_index
 from ...checks import number
 from ..core.cache import Cached, content_hash

@@ -59,7 +59,8 @@ from torch import nn
 
 from ...media.clips import rgb_to_uint8, to_numpy
 from ...models.adapter import adapter_of
-from ...models.layers import device_of, frozen, submodule
+from ...models.layers import submodule
+from ...models.run_control import device_of, frozen
 from ..core.cache import Cached, content_hash
 from ..core.diagnostics import DeadUnitWarning
 from .result import SaliencyTubeResult, check_threshold, class_index_of, given_classes, is_predicted
