@@ -4,6 +4,7 @@ from .checkpoints import CheckpointMismatch, embedded_checkpoints
 from .evaluation import Evaluation, evaluate
 from .folding import fold_batchnorm
 from .adapter import ModelAdapter
+from . import huggingface  # noqa: F401  registers Hugging Face's model family with the adapter
 from .layers import LayerInfo, LayerTable, list_layers
 from .registry import KNOWN, load_model
 from .tiny import TinyFrame2D, TinyR3D, TinyTwoStream, TinyVerifier

@@ -321,32 +321,37 @@ def adapter_of(model: nn.Module) -> ModelAdapter:
     return adapter if adapter is not None else describe(model)
 
 
+#: model families that describe their own models, by name: ``(adapter_for, refuse)``, where ``adapter_for(model,
+#: **given)`` is the adapter of a model of the family (None for any other) and ``refuse(model)`` raises, saying how
+#: to load it, for a model of the family that the methods cannot call as it is. Hugging Face's registers itself
+#: (:mod:`.huggingface`, imported with the package), so this module imports none of any family's code.
+_FAMILIES: dict[str, tuple[Callable[..., "ModelAdapter | None"], Callable[[nn.Module], None]]] = {}
+
+
+def register_family(name: str, adapter_for: Callable[..., ModelAdapter | None],
+                    refuse: Callable[[nn.Module], None]) -> None:
+    """Has :func:`describe` ask ``adapter_for`` first, and :func:`check_loadable` run ``refuse`` (see ``_FAMILIES``)."""
+    _FAMILIES[name] = (adapter_for, refuse)
+
+
 def check_loadable(model: nn.Module) -> None:
     """Refuses, with how to load it, a model the methods cannot call as it is: an unwrapped Hugging Face video
-    classifier."""
-    from .huggingface import is_hf_video_classifier, is_xclip, refuse_unsupported
-
-    refuse_unsupported(model)
-    if is_xclip(model):
-        raise TypeError("XCLIPModel compares videos with texts and has no class head; pass it through "
-                        "vidvis_widgets.models.load_model(model, class_names=[...], processor=its XCLIPProcessor, its "
-                        "tokenizer or a tokenizer folder), which makes it a classifier over those names")
-    if is_hf_video_classifier(model):
-        raise TypeError(f"{type(model).__name__} is a Hugging Face video classifier (pixel_values B×T×C×H×W in, "
-                        "an object with .logits out); pass it through vidvis_widgets.models.load_model(model), "
-                        "which wraps it and reads its frames, size, normalization, token grid and labels")
+    classifier (each registered family's refusal)."""
+    for _, refuse in _FAMILIES.values():
+        refuse(model)
 
 
 def describe(model: nn.Module, **given) -> ModelAdapter:
-    """An adapter for ``model`` from its structure; ``given`` fields override what is found. torchvision's video
-    models are known by their classes (native input, layout, fixed size, default layers); any other module is
-    taken as a clip model with Kinetics' normalization and no known native size, channels first, its class logits from its
-    last linear layer (before a Softmax that ends its head: :mod:`.heads`), and its default layers from its top-level
-    stages where they follow torchvision's ResNet naming (``stem``, ``layer1``–``layer4``)."""
-    from .huggingface import HFVideoClassifier, hf_adapter
-
-    if isinstance(model, HFVideoClassifier):
-        return hf_adapter(model, **given)
+    """An adapter for ``model`` from its structure; ``given`` fields override what is found. A registered family's
+    models (Hugging Face's) are described by their family; torchvision's video models are known by their classes
+    (native input, layout, fixed size, default layers); any other module is taken as a clip model with Kinetics'
+    normalization and no known native size, channels first, its class logits from its last linear layer (before a
+    Softmax that ends its head: :mod:`.heads`), and its default layers from its top-level stages where they follow
+    torchvision's ResNet naming (``stem``, ``layer1``–``layer4``)."""
+    for adapter_for, _ in _FAMILIES.values():
+        adapter = adapter_for(model, **given)
+        if adapter is not None:
+            return adapter
     check_loadable(model)
     fields: dict[str, Any] = dict(name=type(model).__name__, kind="clip", num_frames=None, size=None,
                                   layer_names=tuple(n for n, _ in model.named_modules() if n))

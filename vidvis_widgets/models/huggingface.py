@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .adapter import ModelAdapter
+from .adapter import ModelAdapter, register_family
 
 #: the video classifiers known by their config's model_type, with the image processor their checkpoints use
 #: (TimeSformer's and X-CLIP's checkpoints are preprocessed by VideoMAE's)
@@ -406,3 +406,26 @@ def from_pretrained(model_id: str) -> tuple[nn.Module, Any]:
     except (OSError, ValueError):  # a checkpoint saved without its processor: the model type's defaults
         processor = None
     return hf, processor
+
+
+def _adapter_for(model: nn.Module, **given) -> ModelAdapter | None:
+    """A wrapped classifier's adapter (:func:`hf_adapter`); None for any other model."""
+    return hf_adapter(model, **given) if isinstance(model, HFVideoClassifier) else None
+
+
+def refuse_unwrapped(model: nn.Module) -> None:
+    """Refuses, with how to load it, a Hugging Face model the methods cannot call as it is: one of another kind
+    (:func:`refuse_unsupported`), or a video classifier or X-CLIP model not yet wrapped by ``load_model``."""
+    refuse_unsupported(model)
+    if is_xclip(model):
+        raise TypeError("XCLIPModel compares videos with texts and has no class head; pass it through "
+                        "vidvis_widgets.models.load_model(model, class_names=[...], processor=its XCLIPProcessor, its "
+                        "tokenizer or a tokenizer folder), which makes it a classifier over those names")
+    if is_hf_video_classifier(model):
+        raise TypeError(f"{type(model).__name__} is a Hugging Face video classifier (pixel_values B×T×C×H×W in, "
+                        "an object with .logits out); pass it through vidvis_widgets.models.load_model(model), "
+                        "which wraps it and reads its frames, size, normalization, token grid and labels")
+
+
+# the adapter asks this family first (describe) and runs its refusals (check_loadable) without importing this module
+register_family("huggingface", _adapter_for, refuse_unwrapped)
