@@ -17,14 +17,16 @@ class SaliencyTubeView(SavedView, W.VBox):
     """``SaliencyTubeView(model, clips)`` runs :class:`~vidvis_widgets.methods.SaliencyTubes` once;
     ``SaliencyTubeView(result)`` shows a result already computed.
 
-    The class menu lists the clip's top-k predictions with their probabilities; the τ slider spans the
-    class's channel weights (eq. 1), in the form's units — the linear weights y for CAM, α for the gradient
-    form — and starts at the form's default (CAM: 0; gradient form: the left end, where every channel is kept,
-    as in Grad-CAM); "feature" mode shows one channel's re-scaled map, the channels listed
-    by how much they add to the class score. ``colormap``: any plotly colorscale name.
+    The class menu lists the clip's top-k predictions with their probabilities (only those whose weights were
+    kept, for a strategy that does not weigh every class at once); the τ slider spans the class's channel
+    weights (eq. 1), in the strategy's units — the linear weights y for CAM, α for Grad-CAM — and starts at the
+    strategy's default (CAM: 0; Grad-CAM and Grad-CAM++: the left end, where every channel is kept); a strategy
+    that gives maps itself (a Captum attribution) has no τ. "feature" mode shows one channel's re-scaled map,
+    the channels listed by how much they add to the class score (by their mean activation where there are no
+    channel weights). ``colormap``: any plotly colorscale name; ``method``: as ``SaliencyTubes``.
     """
 
-    def __init__(self, source, clips=None, *, top_k: int = 5, index: int = 0, method: str = "auto",
+    def __init__(self, source, clips=None, *, top_k: int = 5, index: int = 0, method="auto",
                  layer: str | None = None, colormap: str = "Turbo", fps: float = 8.0):
         if isinstance(source, SaliencyTubeResult):
             self.result = source
@@ -71,7 +73,7 @@ class SaliencyTubeView(SavedView, W.VBox):
         options = []
         for c, name, p in self._clip.top_k(self.top_k)[0]:
             options.append((f"{name} — p={p:.3f}", c))
-        if r.method == "grad":  # only the classes whose gradient weights were kept can be shown
+        if not r.attribution.every_class:  # only the classes whose weights or maps were kept can be shown
             kept = set(r.grad_classes[n].tolist())
             options = [o for o in options if o[1] in kept]
         default = int(r.targets[n])
@@ -88,6 +90,19 @@ class SaliencyTubeView(SavedView, W.VBox):
     def _sync_class(self) -> None:
         """The class changed: τ spans its channel weights, features are ranked by what they add to it."""
         r, sub = self.result, self._clip
+        weighted = r.attribution.has_channel_weights
+        self.threshold.layout.display = "" if weighted else "none"  # a source's own maps have no τ
+        if not weighted:
+            contrib = sub.activations.mean((2, 3, 4))[0]
+            order = contrib.argsort(descending=True).tolist()
+            self._quiet = True
+            try:
+                self.feature.options = [(f"#{j}: mean {float(contrib[j]):+.3f}", j) for j in order]
+                self.feature.value = order[0]
+            finally:
+                self._quiet = False
+            self.refresh()
+            return
         w = sub.channel_weights(self.class_menu.value)[0]
         lo, hi = float(w.min()), float(w.max())
         contrib = sub.contributions(self.class_menu.value)[0]
@@ -99,9 +114,7 @@ class SaliencyTubeView(SavedView, W.VBox):
             self.threshold.step = (hi - lo) / 200 or 1e-6  # α is small: a step in its units, not a fixed floor
             self._decimals = max(3, math.ceil(-math.log10(self.threshold.step)))
             self.threshold.readout_format = f".{self._decimals}f"
-            self.threshold.tooltip = ("τ in the linear weights' units (eq. 1): channels with y ≥ τ are summed"
-                                      if r.method == "cam" else "τ in α's units (the class score's gradient averaged "
-                                      "over T'×H'×W'): channels with α ≥ τ are summed, then rectified")
+            self.threshold.tooltip = r.attribution.threshold_help
             self.threshold.value = min(max(r.resolved_threshold(), lo), hi)  # −∞ (every channel): the left end
             self.feature.options = [(f"#{j}: adds {float(contrib[j]):+.3f}", j) for j in order]
             self.feature.value = order[0]
@@ -122,19 +135,24 @@ class SaliencyTubeView(SavedView, W.VBox):
         r, n, cls = self.result, self.index, int(self.class_menu.value)
         sub = self._clip
         feature = self.feature.value if self.mode.value == "feature" else None
+        weighted = r.attribution.has_channel_weights
         tau = float(self.threshold.value)  # the slider snaps to its steps from min: 0 may come back as -1e-9
         every = tau <= self.threshold.min + self.threshold.step / 2  # the left end keeps every channel, exactly
         if every:
             tau = -math.inf
+        if not weighted:  # a source's own maps: no τ
+            tau, every = None, True
         heat, focus = (v[0] for v in sub.heat_and_focus(cls, tau, feature, colormap=self.colormap))
         d = self._decimals
-        what = (f"feature #{feature}" if feature is not None else f"{r.class_name(cls)}, all channels" if every
+        what = (f"feature #{feature}" if feature is not None else r.class_name(cls) if not weighted
+                else f"{r.class_name(cls)}, all channels" if every
                 else f"{r.class_name(cls)}, τ={round(tau, d) + 0.0:.{d}f}")
         self.player.set_clips([sub.frames[0].cpu().numpy(), heat, focus],
                               captions=[f"clip {n}", f"heat · {what}", "focus"], cols=3,
                               col_headers=["clip", "heat tube", "focus tube"])
-        kept = int(sub.kept_channels(cls, tau)[0])
         total = r.activations.shape[1]
-        self.status.value = (f"<b>{html.escape(r.class_name(cls))}</b> p={float(r.probs[n, cls]):.3f} · "
-                             + (f"one channel of {total}" if feature is not None else f"{kept} of {total} channels ≥ τ")
+        channels = (f"one channel of {total}" if feature is not None else
+                    f"{int(sub.kept_channels(cls, tau)[0])} of {total} channels ≥ τ" if weighted else
+                    html.escape(r.attribution.title))
+        self.status.value = (f"<b>{html.escape(r.class_name(cls))}</b> p={float(r.probs[n, cls]):.3f} · " + channels
                              + f" · layer <code>{html.escape(r.layer)}</code> ({html.escape(r.method)})")

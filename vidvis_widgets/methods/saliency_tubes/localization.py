@@ -81,15 +81,17 @@ class LocalizationTable(Table):
                 f"{100 * r['pointing']:.1f}", f"{100 * r['mask_fraction']:.1f}"]
 
 
-def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "grad"), layers: Sequence[str] = (),
+def localization_benchmark(model, dataset, *, methods: Sequence = ("cam", "grad"), layers: Sequence[str] = (),
                            target: str = "label", classes: Sequence[int] | None = None, tolerance: int = 0,
                            batch_size: int = 32, seed: int = 0, threshold: float | None = None) -> LocalizationTable:
-    """Energy-in-mask and pointing game of saliency tubes from ``methods`` (at the default, last layer), of the
+    """Energy-in-mask and pointing game of saliency tubes from ``methods`` (at the default, last layer; any
+    ``method=`` of :class:`SaliencyTubes`: a name, a strategy or a Captum layer attribution class), of the
     gradient-weighted form at each of ``layers`` (earlier layers: finer maps from smaller receptive fields), and of
     the two baselines on every clip of ``dataset`` (a :class:`~vidvis_widgets.data.SyntheticActions`, or arrays
     with ``rgb``, ``mask`` and ``label``). ``target``: ``"label"`` (the true class) or ``"predicted"``;
     ``classes``: only clips of these classes. ``threshold``: τ for every map, in each form's own units; None, each
     form's default (CAM τ = 0, the gradient form every channel: Grad-CAM)."""
+    from .attributions import attribution_of
     from .tubes import SaliencyTubes
 
     if target not in ("label", "predicted"):
@@ -103,12 +105,15 @@ def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "
     if not len(keep):
         raise ValueError(f"no clips of classes {list(classes)} in the dataset")
     gen = torch.Generator().manual_seed(seed)
-    tubers = {m: SaliencyTubes(model, method=m, batch_size=batch_size) for m in methods}
+    chosen = {attribution_of(m).key: m for m in methods}  # each row is keyed by its strategy (and its settings)
+    tubers = {k: SaliencyTubes(model, method=m, batch_size=batch_size) for k, m in chosen.items()}
     names = dict(MAP_NAMES)
+    for k in chosen:
+        names.setdefault(k, attribution_of(chosen[k]).title)
     for layer in layers:
         tubers[f"grad:{layer}"] = SaliencyTubes(model, method="grad", layer=layer, batch_size=batch_size)
         names[f"grad:{layer}"] = f"gradient-weighted tubes at {layer}"
-    keys = (*tubers, "uniform", "centre") + (("ceiling",) if methods else ())
+    keys = (*tubers, "uniform", "centre") + (("ceiling",) if chosen else ())
     sums = {k: {"energy": 0.0, "hits": 0, "frames": 0} for k in keys}
     area, clips = 0.0, 0
     for start in range(0, len(keep), batch_size):
@@ -120,7 +125,7 @@ def localization_benchmark(model, dataset, *, methods: Sequence[str] = ("cam", "
         for m, tuber in tubers.items():
             r = tuber(batch, target=None if target == "predicted" else labels.tolist(), top_k=1, threshold=threshold)
             maps[m] = r.tubes()
-            if m in methods:  # the ceiling of the last layer's grid
+            if m in chosen:  # the ceiling of the last layer's grid
                 grid = tuple(r.activations.shape[2:])
         ref = next(iter(maps.values())) if maps else None
         t = ref.shape[1] if ref is not None else arrays["mask"].shape[1]

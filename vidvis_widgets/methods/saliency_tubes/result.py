@@ -15,8 +15,10 @@ import torch
 from ...media.grid import ClipGrid, Displayable
 from ...media.interpolation import cubic_upsample, normalize_over_clip
 from ..core.diagnostics import warn_empty_maps
+from .attributions import Attribution, attribution_of
 
-_TENSORS = ("frames", "activations", "logits", "targets", "head_weights", "grad_weights", "grad_classes", "support")
+_TENSORS = ("frames", "activations", "logits", "targets", "head_weights", "grad_weights", "grad_classes",
+            "attribution_maps", "support")
 
 
 # -- the result ----------------------------------------------------------------------------------------------
@@ -25,11 +27,14 @@ class SaliencyTubeResult(Displayable):
     """Tubes for N clips, recomputable for any class, τ or channel without running the model again.
 
     ``frames``: the clips as the tubes overlay them, N×T×H×W×3 uint8; ``activations``: the layer's
-    N×C×T'×H'×W'; ``logits``: N×classes; ``method``: ``"cam"`` (eqs. 1–2 with the linear head's weights
-    ``head_weights``, classes×C) or ``"grad"`` (gradient weights ``grad_weights``, N×K×C, for the classes
-    ``grad_classes``, N×K: each clip's top-k and the requested targets); ``targets``: each clip's default class;
-    ``threshold``: the default τ, in the form's units (None: the form's default, see :meth:`resolved_threshold`);
-    ``support``: the frames the model sees (all of them, except for a two-stream model)."""
+    N×C×T'×H'×W'; ``logits``: N×classes; ``method``: the name of the attribution strategy that made the tubes
+    (:attr:`attribution` gives its declarations: default τ, rectification, units). A strategy whose weights
+    cover every class (CAM, eqs. 1–2) keeps them in ``head_weights``, classes×C; the others keep, for the classes
+    ``grad_classes`` (N×K: each clip's top-k and the requested targets), channel weights ``grad_weights``
+    (N×K×C) or, for a strategy that makes maps itself (a Captum attribution), the maps ``attribution_maps``
+    (N×K×T'×H'×W'). ``targets``: each clip's default class; ``threshold``: the default τ, in the strategy's
+    units (None: its default, see :meth:`resolved_threshold`); ``support``: the frames the model sees (all of
+    them, except for a two-stream model)."""
 
     frames: torch.Tensor
     activations: torch.Tensor
@@ -43,6 +48,7 @@ class SaliencyTubeResult(Displayable):
     grad_weights: torch.Tensor | None = None
     grad_classes: torch.Tensor | None = None
     support: torch.Tensor | None = None
+    attribution_maps: torch.Tensor | None = None
     model_name: str = ""
     settings: dict = field(default_factory=dict)
 
@@ -52,7 +58,13 @@ class SaliencyTubeResult(Displayable):
         pick = lambda t: None if t is None else t[idx.to(t.device)]  # noqa: E731
         return dataclasses.replace(self, frames=pick(self.frames), activations=pick(self.activations),
                                    logits=pick(self.logits), targets=pick(self.targets),
-                                   grad_weights=pick(self.grad_weights), grad_classes=pick(self.grad_classes))
+                                   grad_weights=pick(self.grad_weights), grad_classes=pick(self.grad_classes),
+                                   attribution_maps=pick(self.attribution_maps))
+
+    @property
+    def attribution(self) -> Attribution:
+        """The strategy that made the tubes (:mod:`.attributions`), whose declarations the result reads."""
+        return attribution_of(self.method)
 
     # -- classes ---------------------------------------------------------------------------------------
     @property
@@ -90,27 +102,33 @@ class SaliencyTubeResult(Displayable):
 
     # -- eqs. 1 and 2 ----------------------------------------------------------------------------------
     def channel_weights(self, target=None) -> torch.Tensor:
-        """y_{i,j} (CAM) or α_{i,j} (gradient form) for each clip's class i: N×C."""
-        t = self._targets(target)
-        if self.method == "cam":
+        """The strategy's channel weights for each clip's class i, N×C: y_{i,j} (CAM), α_{i,j} (Grad-CAM), w_{i,j}
+        (Grad-CAM++)."""
+        a, t = self.attribution, self._targets(target)
+        if not a.has_channel_weights:
+            raise ValueError(f"{a.title} gives maps, not channel weights: τ, kept channels and contributions do not "
+                             "apply to its tubes")
+        if a.every_class:
             return self.head_weights[t]
+        return self.grad_weights[torch.arange(self.num_clips, device=t.device), self._kept(t)]
+
+    def _kept(self, t: torch.Tensor) -> torch.Tensor:
+        """(N,) where each clip's class ``t`` sits among the classes kept at the call (``grad_classes``)."""
         hit = self.grad_classes == t[:, None]
         missing = ~hit.any(1)
         if bool(missing.any()):
             n = int(missing.nonzero()[0, 0])
-            raise ValueError(f"gradient weights for class {self.class_name(int(t[n]))} of clip {n} were not computed; "
-                             f"this result has each clip's top-{self.grad_classes.shape[1]} and its targets. Pass "
-                             "target= (or a larger top_k) to the call")
-        return self.grad_weights[torch.arange(self.num_clips, device=t.device), hit.float().argmax(1)]
+            raise ValueError(f"{self.attribution.title} for class {self.class_name(int(t[n]))} of clip {n} was not "
+                             f"computed; this result has each clip's top-{self.grad_classes.shape[1]} and its targets. "
+                             "Pass target= (or a larger top_k) to the call")
+        return hit.float().argmax(1)
 
     def resolved_threshold(self, threshold: float | None = None) -> float:
-        """The τ used: ``threshold``, else the result's, else the form's default — 0 for CAM (the channels whose
-        linear weight raises the class score) and −∞ for the gradient form (every channel, as Grad-CAM). CAM's τ
-        is in the linear weights' units, the gradient form's in α's (see the module docstring)."""
+        """The τ used: ``threshold``, else the result's, else the strategy's default — 0 for CAM (the channels
+        whose linear weight raises the class score) and −∞ for Grad-CAM and Grad-CAM++ (every channel). τ is in
+        the units of the strategy's channel weights (CAM: the linear weights'; Grad-CAM: α's)."""
         tau = check_threshold(self.threshold if threshold is None else threshold)
-        if tau is None:
-            return 0.0 if self.method == "cam" else -math.inf
-        return tau
+        return self.attribution.default_threshold if tau is None else tau
 
     def kept_channels(self, target=None, threshold: float | None = None) -> torch.Tensor:
         """How many channels pass τ, per clip: (N,)."""
@@ -122,26 +140,33 @@ class SaliencyTubeResult(Displayable):
         return self.channel_weights(target) * self.activations.mean((2, 3, 4))
 
     def maps(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
-        """The un-interpolated tubes, N×T'×H'×W', before upsampling: for CAM eq. 2's sum of the channels that pass
-        τ (eq. 1); for the gradient form Grad-CAM, ReLU(Σ α_j a_j) over the channels that pass τ (every channel by
-        default); or with ``feature``, the single activation map a_j (the paper's Fig. 1b)."""
+        """The un-interpolated tubes, N×T'×H'×W', before upsampling: the sum of the channels whose weight passes τ,
+        weighted (eqs. 1–2 for CAM), and rectified where the strategy rectifies (Grad-CAM's and Grad-CAM++'s
+        ReLU); a source's own maps (a Captum attribution, as it gave them); or with ``feature``, the single
+        activation map a_j (the paper's Fig. 1b)."""
         a = self.activations
         if feature is not None:
             if not 0 <= int(feature) < a.shape[1]:
                 raise ValueError(f"feature {feature} is out of range: layer {self.layer} has {a.shape[1]} channels "
                                  f"(0…{a.shape[1] - 1})")
             return a[:, int(feature)]
+        if not self.attribution.has_channel_weights:
+            if threshold is not None:
+                raise ValueError(f"threshold does not apply to {self.attribution.title}: it gives maps, not channel "
+                                 "weights; pass threshold=None")
+            t = self._targets(target)
+            return self.attribution_maps[torch.arange(self.num_clips, device=t.device), self._kept(t)]
         tau = self.resolved_threshold(threshold)
         w = self.channel_weights(target)
         w = torch.where(w >= tau, w, torch.zeros_like(w))
         summed = torch.einsum("nc,ncthw->nthw", w, a)
-        return summed if self.method == "cam" else summed.clamp_min(0)  # Grad-CAM's ReLU
+        return summed.clamp_min(0) if self.attribution.rectifies else summed
 
     def tubes(self, target=None, threshold: float | None = None, feature: int | None = None) -> torch.Tensor:
         """The saliency tubes, N×T×H×W in [0, 1] on the model's device, normalized over each whole clip."""
         n, T, H, W, _ = self.frames.shape
         maps = self.maps(target, threshold, feature)
-        if feature is None:  # a map with nothing in it is reported, with what to try (a DeadUnitWarning)
+        if feature is None and self.attribution.has_channel_weights:  # an empty map is reported (DeadUnitWarning)
             warn_empty_maps(maps, self.channel_weights(target), self.kept_channels(target, threshold),
                             self._targets(target), self.class_name, self.model_name, self.layer)
         return normalize_over_clip(cubic_upsample(maps, (T, H, W), floor_at_min=True), self.support)
@@ -233,8 +258,9 @@ class SaliencyTubeResult(Displayable):
                    class_names=tuple(names) if names is not None else None)
 
     def __repr__(self) -> str:
+        tau = f", τ={self.resolved_threshold():g}" if self.attribution.has_channel_weights else ""
         return (f"SaliencyTubeResult({self.num_clips} clips of {tuple(self.frames.shape[1:4])}, method={self.method!r}, "
-                f"layer={self.layer!r}, maps {tuple(self.activations.shape[1:])}, τ={self.resolved_threshold():g})")
+                f"layer={self.layer!r}, maps {tuple(self.activations.shape[1:])}{tau})")
 
 
 

@@ -51,6 +51,7 @@ The model runs once per clip batch; the activations, logits and weights are kept
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -64,6 +65,8 @@ from ...models.run_control import device_of, frozen
 from ..core.cache import Cached, content_hash
 from ..core.diagnostics import DeadUnitWarning
 from .result import SaliencyTubeResult, check_threshold, class_index_of, given_classes, is_predicted
+from .attributions import Attribution, LayerRun, attribution_of, registered
+from .attributions.cam import linear_head
 from ..core.loop import autocast
 from ..core.progress import count, progress_bar, wanted
 from ...models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
@@ -71,7 +74,7 @@ from ...checks import number
 
 __all__ = ["SaliencyTubes", "SaliencyTubeResult", "saliency_tubes", "as_frames", "METHODS"]
 
-METHODS = ("auto", "cam", "grad")
+METHODS = registered()  # the strategies' names (see .attributions); a strategy or a Captum class works too
 _FORMS = "a clip T×H×W×3, a batch N×T×H×W×3 (uint8, or float in [0, 1]), a list of equal-sized clips, or a dict " \
          "with 'rgb' in those forms (and 'flow' N×T×2×H×W for a two-stream model)"
 
@@ -126,8 +129,10 @@ class SaliencyTubes:
         tubes.heat(target="disc_left", threshold=0.1)  # another class and τ, no model re-run
 
     ``method``: ``"cam"`` (eqs. 1–2; needs a conv → global-average-pool → linear head, checked on the
-    logits), ``"grad"`` (the gradient-weighted form, any model and layer) or ``"auto"`` (CAM where the
-    head allows it). ``layer``: the layer whose maps the tubes are made of (default: the last layer with
+    logits), ``"grad"`` (Grad-CAM, the gradient-weighted form, any model and layer), ``"gradcam++"``
+    (Grad-CAM++), ``"auto"`` (CAM where the head allows it), any :class:`~.attributions.Attribution`, or a
+    Captum layer attribution class (``captum.attr.LayerGradCam``; :class:`~.attributions.CaptumSource` passes
+    arguments to its ``attribute``). ``layer``: the layer whose maps the tubes are made of (default: the last layer with
     space-time maps before the head; conv5_fusion for the two-stream model). ``batch_size``: clips per
     forward pass. ``bf16``: autocast the forward pass on devices that support it. ``store``: a
     :class:`~vidvis_widgets.store.ResultStore`, a folder path or ``True``: a call's result is kept under the
@@ -136,13 +141,12 @@ class SaliencyTubes:
 
     def __init__(self, model: nn.Module, *, method: str = "auto", layer: str | None = None,
                  device: torch.device | str | None = None, batch_size: int = 32, bf16: bool = False, store=None):
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        self.attribution = attribution_of(method)  # checked before any work
         self.device = device_of(model, device)
         self.model = model.to(self.device)
         self.info = getattr(model, "vidvis_adapter", None)
         self.two_stream = self.info is not None and self.info.kind == "two_stream"
-        self.method, self.bf16 = method, bool(bf16)
+        self.method, self.bf16 = self.attribution.name, bool(bf16)
         self.batch_size = number("batch_size", batch_size, low=1, integer=True)
         self.adapter = adapter_of(model)
         self.mean = torch.tensor(self.adapter.mean, device=self.device)
@@ -150,24 +154,11 @@ class SaliencyTubes:
         self.layer = layer if layer is not None else self.adapter.tube_layer
         if self.layer is not None:
             submodule(model, self.layer)
-        self._head: nn.Linear | None = None
         self._buffer: torch.Tensor | None = None
-        if method == "cam":
-            self._head = self._linear_head()
+        self.attribution.check_model(model, self.adapter)
         self.cache = Cached(store, self.model, "saliency_tubes")
 
     # -- model facts -------------------------------------------------------------------------------------
-    def _linear_head(self) -> nn.Linear:
-        head = self.adapter.logit_layer
-        if head is None or not isinstance(submodule(self.model, head), nn.Linear):
-            raise ValueError(self._not_cam(f"{type(self.model).__name__} has no linear classifier"))
-        return submodule(self.model, head)
-
-    def _not_cam(self, why: str) -> str:
-        return (f"the CAM form of Saliency Tubes needs a head that is global average pooling of the last convolution "
-                f"followed by a linear layer; {why}. Use method='grad' (the gradient-weighted form), which works on "
-                "any model")
-
     @property
     def min_frames(self) -> int:
         return self.info.num_frames if self.info is not None and self.info.num_frames else 1
@@ -228,6 +219,9 @@ class SaliencyTubes:
         over the clip batches (tqdm.auto); None (the default) shows one when there is more than one batch of
         ``batch_size`` clips, unless ``VIDVIS_PROGRESS=0`` (see :mod:`~vidvis_widgets.methods.core.progress`)."""
         top_k, threshold = number("top_k", top_k, low=1, integer=True), check_threshold(threshold)
+        if threshold is not None and not self.attribution.has_channel_weights:
+            raise ValueError(f"threshold does not apply to {self.attribution.title}: it gives maps, not channel "
+                             "weights; pass threshold=None")
         start = number("start", start, low=0, integer=True)
         wanted(progress)  # checked before any work
         frames, flow = as_frames(clips)
@@ -249,7 +243,7 @@ class SaliencyTubes:
         if self.cache.store is None:
             return self._tubes(frames, flow, given, threshold, settings, progress)
         key = {**settings, "clips": content_hash(frames, flow), "given": None if given is None else given.tolist(),
-               "threshold": threshold, "layer": self.layer, "method": self.method}
+               "threshold": threshold, "layer": self.layer, "method": self.attribution.key}
         return self.cache([key], lambda _: [self._tubes(frames, flow, given, threshold, settings, progress)],
                           key=lambda k: k,
                           encode=SaliencyTubeResult.to_entry,
@@ -266,10 +260,12 @@ class SaliencyTubes:
                 parts.append(self._run(frames[i:i + bs], None if flow is None else flow[i:i + bs],
                                        None if given is None else given[i:i + bs], top_k))
                 bar.update(1)
-        acts, logits = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
-        method = parts[0][4]
-        gw = torch.cat([p[2] for p in parts]) if method == "grad" else None
-        gc = torch.cat([p[3] for p in parts]) if method == "grad" else None
+        first = parts[0]
+
+        def cat(name: str) -> torch.Tensor | None:
+            return None if getattr(first, name) is None else torch.cat([getattr(p, name) for p in parts])
+
+        acts, logits = cat("activations"), cat("logits")
         preds = logits.argmax(1)
         targets = preds if given is None else given.to(preds.device)
         support = None
@@ -278,10 +274,11 @@ class SaliencyTubes:
             support[self.info.flow_window] = True
             support[self.info.rgb_frame] = True
         return SaliencyTubeResult(
-            frames=frames.to(self.device), activations=acts, logits=logits, method=method, layer=self.layer,
-            targets=targets, threshold=threshold, class_names=self.info.class_names if self.info else None,
-            head_weights=self._head.weight.detach().float() if method == "cam" else None, grad_weights=gw,
-            grad_classes=gc, support=support, model_name=self._name, settings=settings)
+            frames=frames.to(self.device), activations=acts, logits=logits, method=first.strategy.name,
+            layer=self.layer, targets=targets, threshold=threshold,
+            class_names=self.info.class_names if self.info else None, head_weights=first.head_weights,
+            grad_weights=cat("weights"), grad_classes=cat("classes"), attribution_maps=cat("maps"), support=support,
+            model_name=self._name, settings=settings)
 
     @property
     def _name(self) -> str:
@@ -304,26 +301,26 @@ class SaliencyTubes:
         out = probe.raw[self.layer]
         acts = self._features(probe[self.layer]).float()
         logits = logits.float()
-        method = self.method
-        if method in ("cam", "auto"):
-            why = self._cam_mismatch(acts, logits)
-            if why is None:
-                self._head = self._head or self._linear_head()
-                return acts.detach(), logits.detach(), None, None, "cam"
-            if method == "cam":
-                raise ValueError(self._not_cam(why))
+        run = LayerRun(self.model, self.adapter, self.layer, self._name, acts.detach(), logits.detach(), self.bf16)
+        strategy = self.attribution.choose(run)  # "auto": CAM where the head is pool → linear, else Grad-CAM
+        head = strategy.head_weights(run)
+        if head is not None:  # every class's weights at once (CAM's linear head): no gradient
+            return _Batch(run.activations, run.logits, strategy, head_weights=head)
         classes = self._grad_classes(logits, given, top_k)
+        maps = strategy.source_maps(run, inputs, classes)
+        if maps is not None:  # the strategy makes its maps itself (a Captum attribution)
+            return _Batch(run.activations, run.logits, strategy, classes=classes, maps=maps)
         weights = []
         for k in range(classes.shape[1]):
             score = logits.gather(1, classes[:, k:k + 1]).sum()
             (g,) = torch.autograd.grad(score, first_tensor(out), retain_graph=k < classes.shape[1] - 1)
-            grad_maps = as_maps(_like(out, g), self._layout(self.layer))
-            weights.append(self._features(grad_maps).float().mean((2, 3, 4)))
+            grad_maps = self._features(as_maps(_like(out, g), self._layout(self.layer))).float()
+            weights.append(strategy.channel_weights(run.activations, grad_maps))
         weights = torch.stack(weights, 1)
         if not bool(weights.abs().amax() > 0):
             warnings.warn(f"no gradient reaches layer {self.layer!r} of {self._name} from the class scores, so its tubes "
                           "are empty; choose a layer the head depends on (an earlier one)", DeadUnitWarning, stacklevel=3)
-        return acts.detach(), logits.detach(), weights, classes, "grad"
+        return _Batch(run.activations, run.logits, strategy, weights=weights, classes=classes)
 
     def _layout(self, name: str) -> LayerLayout:
         return self.adapter.layer_layout(name)
@@ -338,25 +335,6 @@ class SaliencyTubes:
                              "layer's output shape")
         return maps
 
-    def _cam_mismatch(self, acts: torch.Tensor, logits: torch.Tensor) -> str | None:
-        """None if logits = mean(acts) · Wᵀ + b (the head is pool → linear on this layer), else why not."""
-        try:
-            head = self._head or self._linear_head()
-        except ValueError:
-            return f"{type(self.model).__name__} has no linear classifier"
-        if head.in_features != acts.shape[1]:
-            return (f"its last linear layer takes {head.in_features} features, but layer {self.layer!r} has "
-                    f"{acts.shape[1]} channels")
-        pooled = acts.detach().mean((2, 3, 4)) @ head.weight.detach().float().T
-        if head.bias is not None:
-            pooled = pooled + head.bias.detach().float()
-        err = (pooled - logits.detach()).abs().max()
-        tol = 1e-3 * (1 + logits.detach().abs().max()) * (20 if self.bf16 else 1)
-        if not bool(err <= tol):
-            return (f"{self._name}'s logits differ from average pooling of layer {self.layer!r} followed by its linear "
-                    f"layer by up to {float(err):.3g}")
-        return None
-
     @staticmethod
     def _grad_classes(logits: torch.Tensor, given: torch.Tensor | None, top_k: int) -> torch.Tensor:
         """The classes whose gradient weights are kept: each clip's given class (if any), then its top-k."""
@@ -368,8 +346,7 @@ class SaliencyTubes:
     def _num_classes(self) -> int:
         if self.info is not None:
             return self.info.num_classes
-        head = self._head or self._linear_head()
-        return head.out_features
+        return linear_head(self.model, self.adapter).out_features
 
 
 def saliency_tubes(model: nn.Module, clip, target=None, threshold: float | None = None, *, top_k: int = 5,
@@ -378,6 +355,19 @@ def saliency_tubes(model: nn.Module, clip, target=None, threshold: float | None 
     """Saliency Tubes for one clip or a batch: see :class:`SaliencyTubes` (``kw`` go to its constructor)."""
     return SaliencyTubes(model, method=method, layer=layer, **kw)(clip, target=target, top_k=top_k,
                                                                   threshold=threshold, start=start, progress=progress)
+
+
+class _Batch(NamedTuple):
+    """One clip batch's run: the layer's maps and logits, the strategy that made its tubes, and what it gave:
+    every class's weights (CAM's head), or per kept class (``classes`` N×K) channel weights N×K×C or maps."""
+
+    activations: torch.Tensor
+    logits: torch.Tensor
+    strategy: Attribution
+    head_weights: torch.Tensor | None = None
+    weights: torch.Tensor | None = None
+    classes: torch.Tensor | None = None
+    maps: torch.Tensor | None = None
 
 
 def _like(out, g: torch.Tensor):
