@@ -222,3 +222,20 @@ def test_captum_is_imported_only_when_a_captum_source_runs():
             "assert r.name == 'captum:LayerGradCam' and not r.has_channel_weights\n"
             "assert 'captum' not in sys.modules, 'captum imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_captum_sources_take_two_streams_and_pathways(clips):
+    """A Captum source gets the forward arguments as the model takes them: the two-stream model's rgb and flow, and
+    SlowFast's list of pathways (flattened for Captum and rebuilt for the model, which fills its list in place)."""
+    from captum.attr import LayerGradCam
+
+    from tests.small_models import slowfast_net
+
+    torch.manual_seed(0)
+    x = {k: v[:3] for k, v in clips.items()}
+    for model, given in ((load_model("tiny_two_stream"), x), (slowfast_net(14).eval(), x["rgb"][:, :8])):
+        ours = SaliencyTubes(model, method="grad")(given, top_k=1)
+        theirs = SaliencyTubes(model, method=CaptumSource(LayerGradCam, relu_attributions=True))(given, top_k=1)
+        want = ours.maps()
+        assert float(want.abs().max()) > 0
+        torch.testing.assert_close(theirs.maps(), want, rtol=1e-4, atol=1e-5 * float(want.abs().max()))

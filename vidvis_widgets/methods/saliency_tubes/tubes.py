@@ -291,6 +291,7 @@ class SaliencyTubes:
         inputs = self._model_inputs(frames, flow)
         if self.layer is None:
             self.layer = self._default_layer(inputs)
+        pathways = tuple(list(x) if isinstance(x, list) else x for x in inputs)  # a model may fill its list in place
         # the layer's output becomes a leaf: the gradient form's backward pass starts there, not at the input
         with Probe(self.model, [self.layer], layout=self._layout, leaf=True) as probe, frozen(self.model), \
                 torch.enable_grad(), autocast(self.device, self.bf16):
@@ -307,7 +308,7 @@ class SaliencyTubes:
         if head is not None:  # every class's weights at once (CAM's linear head): no gradient
             return _Batch(run.activations, run.logits, strategy, head_weights=head)
         classes = self._grad_classes(logits, given, top_k)
-        maps = strategy.source_maps(run, inputs, classes)
+        maps = strategy.source_maps(run, pathways, classes)
         if maps is not None:  # the strategy makes its maps itself (a Captum attribution)
             return _Batch(run.activations, run.logits, strategy, classes=classes, maps=maps)
         weights = []
