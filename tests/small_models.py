@@ -28,13 +28,19 @@ def small_xclip() -> nn.Module:
 
 
 def word_tokenizer(texts):
-    """A real (if tiny) tokenizer over the texts' words, built offline: X-CLIP's own needs its vocabulary files."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
+    """A real (if tiny) tokenizer over the texts' words, built offline: X-CLIP's own needs its vocabulary files.
+    Underscores split words, as spaces do, and each text ends in an end token with the highest id, as CLIP's does:
+    X-CLIP's text model pools a text at its highest token id. Without either, every class name of the model
+    matrix ("action_0" … "action_4") was one unknown token, and every class got the same score."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
 
     words = sorted({w for t in texts for w in t.replace("_", " ").split()})
-    tok = Tokenizer(models.WordLevel({"[PAD]": 0, "[UNK]": 1, **{w: i + 2 for i, w in enumerate(words)}},
-                                     unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    end = len(words) + 2
+    tok = Tokenizer(models.WordLevel({"[PAD]": 0, "[UNK]": 1, **{w: i + 2 for i, w in enumerate(words)},
+                                      "[EOS]": end}, unk_token="[UNK]"))
+    # "apply_lipstick" is two words, as the vocabulary has them
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split("_", "removed"), pre_tokenizers.Whitespace()])
+    tok.post_processor = processors.TemplateProcessing(single="$A [EOS]", special_tokens=[("[EOS]", end)])
     return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]")
 
 

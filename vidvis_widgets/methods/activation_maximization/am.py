@@ -33,11 +33,12 @@ from ...models.registry import is_embedded
 from ..core.cache import Cached
 from ..core.diagnostics import InputGradient, flag_dead_units
 from ..core.loop import LoopOutcome, Snapshot, autocast, pre_activation_layers, run_batched, seeded_starts
-from ..core.objectives import BatchedObjective, JobUnits, Objective, energy, tv, unit
+from ..core.objectives import BatchedObjective, JobUnits, Objective, energy, tv
+from ..core.targets import target_values, unit
 from ..core.progress import count, progress_bar, wanted
 from ..core.regularizers import project_to_bound
 from ..core.streams import InputStreams
-from .results import NOT_MEASURED, PRESETS, UNKNOWN_MAX, AMJob, AMResult, AMResults, as_job, sweep
+from .results import NOT_MEASURED, PRESETS, TARGET_VALUE, UNKNOWN_MAX, AMJob, AMResult, AMResults, as_job, sweep
 
 __all__ = ["ActivationMaximization", "activation_maximization", "AMJob", "AMResult", "AMResults", "PRESETS",
            "as_job", "sweep"]
@@ -164,10 +165,33 @@ class ActivationMaximization:
         known = set(names)
         out = []
         for j in jobs:
+            if j.target is not None:  # class names to indices; ρ and jitter from the deepest layer it reads
+                t = j.target.resolve(self.adapter, f"AMJob target {j.target!r}")
+                for layer in t.layers():
+                    if layer not in known:
+                        raise self._unknown_layer(layer, names)
+                j = dataclasses.replace(j, target=t, layer=j.layer or max(t.layers(), key=names.index))
             if j.layer not in known:
                 raise self._unknown_layer(j.layer, names)
             out.append(dataclasses.replace(j, channel=self._class_channel(j)) if isinstance(j.channel, str) else j)
         return out
+
+    @staticmethod
+    def _reads(job: AMJob) -> set[str]:
+        """The layers a job's unit or target reads, and its ρ/jitter layer."""
+        return {job.layer} | (job.target.layers() if job.target is not None else set())
+
+    @staticmethod
+    def read_out(job: AMJob) -> Objective:
+        """What the job maximizes, before its normalization and regularizers: its unit, or its target."""
+        return job.target if job.target is not None else unit(job.layer, job.channel)
+
+    def _read_outs(self, jobs: Sequence[AMJob]):
+        """Each job's read-out (its unit's a, or its target's value) from one pass's recorded layers: (N,)."""
+        if all(j.target is None for j in jobs):  # units alone: index tensors made once
+            return JobUnits([j.layer for j in jobs], [j.channel for j in jobs], self.device)
+        objectives = [self.read_out(j) for j in jobs]
+        return lambda acts, rectified=frozenset(): target_values(objectives, acts, rectified, self.device)
 
     def _class_channel(self, job: AMJob) -> int:
         info = getattr(self.model, "vidvis_adapter", None)
@@ -191,18 +215,23 @@ class ActivationMaximization:
         jobs = self.resolve(jobs)
         check_stop(stop)
         self._check_given(jobs)  # given â first: it needs no measurement
-        self._fetch_rows(sorted({j.layer for j in jobs}), stop)  # one pass, up to the last of them
+        self._fetch_rows(sorted(set().union(*map(self._reads, jobs))), stop)  # one pass, up to the last of them
         for j in jobs:
             self.check(j)
-        self.activation_max(sorted({j.layer for j in jobs}), stop=stop)
-        for j in jobs:
+        units = [j for j in jobs if j.target is None]  # a target's value is not normalized: no â
+        self.activation_max(sorted({j.layer for j in units}), stop=stop)
+        for j in units:
             self._a_hat(j)
 
     def check(self, job: AMJob) -> None:
-        """A job's unit checked against its layer's real channel count (an error naming both)."""
+        """A job's unit checked against its layer's real channel count (an error naming both); a target's
+        read-outs against their layers' shapes."""
+        if job.target is not None:
+            job.target.check({l: self._layer(l).output_shape for l in job.target.layers()},
+                             f"AMJob target {job.target!r}")
         info = self._layer(job.layer)
         channels = info.output_shape[0] if info.output_shape else 0
-        if not 0 <= job.channel < channels:
+        if job.target is None and not 0 <= job.channel < channels:
             raise ValueError(f"channel {job.channel} out of range for layer {job.layer!r}, which has {channels} "
                              f"channels (0…{channels - 1})")
         spatial = info.output_shape[-2:] if info.output_shape and len(info.output_shape) >= 3 else None
@@ -312,7 +341,7 @@ class ActivationMaximization:
         """Given â, checked for the jobs' units before anything is measured."""
         if not isinstance(self._activation_max, dict):
             return
-        for j in jobs:
+        for j in (j for j in jobs if j.target is None):
             a = self._given(j.layer)
             if j.channel >= len(a):
                 raise ValueError(f"activation_max[{j.layer!r}] has {len(a)} entries, none for {j.unit}")
@@ -320,8 +349,10 @@ class ActivationMaximization:
                 raise ValueError(f"activation_max[{j.layer!r}][{j.channel}], the â of {j.unit}, is {a[j.channel]}; "
                                  "â must be finite (the unit's largest response on validation data)")
 
-    def _a_hat(self, job: AMJob) -> float:
-        """The job's â, refused when it is not finite (a/â and the objective would be NaN)."""
+    def _a_hat(self, job: AMJob) -> float | None:
+        """The job's â, refused when it is not finite (a/â and the objective would be NaN); None for a target."""
+        if job.target is not None:
+            return None
         a = float(self.activation_max([job.layer])[job.layer][job.channel])
         if not math.isfinite(a):
             raise ValueError(f"the â of {job.unit} ({self._max_source}) is {a}; â must be finite. The unit's "
@@ -345,9 +376,9 @@ class ActivationMaximization:
         """Eq. 1 for ``job`` as a composable :class:`Objective` (printable, and what the loop maximizes)."""
         self.check(job)
         a_hat = self._a_hat(job)
-        a_hat = a_hat if a_hat > 0 else 1.0
+        a_hat = a_hat if a_hat is not None and a_hat > 0 else 1.0
         rho2 = self._rho(job.layer) ** 2
-        obj = unit(job.layer, job.channel) / (rho2 * a_hat)
+        obj = self.read_out(job) / (rho2 * a_hat)
         # the papers pick the trade-off λ_r so the terms weigh alike: at a = â the unit term is 1/ρ², while
         # λ_B R_B and λ_TV R_TV are per-pixel averages of order 1, so the regularizers share the 1/ρ²
         trade_off = self.regularization / rho2
@@ -359,16 +390,24 @@ class ActivationMaximization:
         return obj
 
     # -- running -------------------------------------------------------------------------------------
-    def __call__(self, jobs, *, steps: int | None = None, callback: Callable[[Snapshot], None] | None = None,
-                 every: int = 25, stop: threading.Event | None = None, progress: bool | None = None):
+    def __call__(self, jobs=None, *, target=None, steps: int | None = None,
+                 callback: Callable[[Snapshot], None] | None = None, every: int = 25,
+                 stop: threading.Event | None = None, progress: bool | None = None):
         """Runs the jobs as one batch. ``jobs``: an :class:`AMJob`, a (layer, channel) pair, or a list of
-        them; returns an :class:`AMResult` for one job, else :class:`AMResults` in job order.
+        them; returns an :class:`AMResult` for one job, else :class:`AMResults` in job order. ``target`` instead
+        of jobs: one job maximizing that target (``am(target=logit("a") - logit("b"))``: see :class:`AMJob`).
 
         ``stop`` (an Event) or Ctrl-C end the run within a second in every phase, the layer measurement and the
         pass for â included: each job then has a result with status "stopped" or "interrupted", holding its
         best input so far (its start input when no step ran). ``progress``: a bar over the steps (tqdm.auto);
         None (default) shows one unless a ``callback`` is given or ``VIDVIS_PROGRESS=0`` (see
         :mod:`~vidvis_widgets.methods.core.progress`)."""
+        if target is not None:
+            if jobs is not None:
+                raise ValueError("give jobs or target=, not both (a job's own target is AMJob(target=...))")
+            jobs = AMJob(target=target)
+        if jobs is None:
+            raise ValueError("no jobs given; expected an AMJob, a (layer, channel) pair, a list of them, or target=")
         single = isinstance(jobs, AMJob) or (isinstance(jobs, tuple) and len(jobs) == 2 and isinstance(jobs[0], str))
         job_list = [as_job(j) for j in ([jobs] if single else list(jobs))]
         if not job_list:
@@ -440,7 +479,8 @@ class ActivationMaximization:
             # on the model itself every layer is asked for before its final ReLU: the probe takes the ReLU's input
             # only where the layer's output is that ReLU's output, so no pass is spent finding those layers (a
             # checkpoint stack rebuilds the ReLU in its taps and is given the checked set)
-            pre = {j.layer for j in job_list} if pre is None else pre
+            pre = {l for j in job_list for l in ({j.layer} if j.target is None else j.target.unit_layers())} \
+                if pre is None else pre
             objective = BatchedObjective(objectives, self.device)
         except (Stopped, KeyboardInterrupt) as err:  # before the first step: every job keeps its start
             init, _ = self._starts(job_list, None)
@@ -449,9 +489,9 @@ class ActivationMaximization:
                                {"total": np.zeros((0, n)), "unit": np.zeros((0, n))}, 0, ended(err),
                                np.full(n, -1))
         bounds = {s: torch.full((len(job_list),), self.bound, device=self.device) for s in self.streams.names}
-        layers = {s.target for s in objective.slots if s.kind == "unit"}
+        layers = set().union(*(o.layers() for o in objectives))
         streams, device, bf16 = self.streams, self.device, self.bf16
-        units = JobUnits([j.layer for j in job_list], [j.channel for j in job_list], device)  # a for the results
+        units = self._read_outs(job_list)  # a (or a target's value) for the results
         grads = InputGradient(len(job_list), device)  # each job's largest gradient at the input, for dead units
 
         # the model run may be a stack of checkpoints, whose adapter says how its taps lay out the layers
@@ -519,18 +559,19 @@ class ActivationMaximization:
                 "lambdas": self.lambdas(), "fold_bn": self.fold_bn, "bf16": self.bf16, "device": str(self.device)}
 
     def _results(self, jobs: list[AMJob], outcome: LoopOutcome) -> AMResults:
-        layers = sorted({j.layer for j in jobs})
-        maxima = self.activation_max(layers)
+        maxima = self.activation_max(sorted({j.layer for j in jobs if j.target is None}))
+        layers = sorted(set().union(*(self.read_out(j).layers() for j in jobs)))
 
         def measure():  # a on the returned inputs, un-jittered, after the ReLU
             with frozen(self.model), Probe(self.model, layers, layout=self.layout) as probe, torch.no_grad():
                 self.model(*self.streams.model_inputs(outcome.best))
-                return JobUnits([j.layer for j in jobs], [j.channel for j in jobs], self.device)(probe.outputs)
+                return self._read_outs(jobs)(probe.outputs)
         # after a Stop, a Ctrl-C or a batch that all diverged: a as the best step measured it, no further pass
         finals, status = outcome.measured("unit", measure), outcome.status
         finals = finals.cpu().numpy() if finals is not None else [None] * len(jobs)
         known = self._max_source != UNKNOWN_MAX
-        a_hat = np.array([float(maxima[j.layer][j.channel]) if known else 1.0 for j in jobs], np.float64)
+        a_hat = np.array([float(maxima[j.layer][j.channel]) if known and j.target is None else 1.0 for j in jobs],
+                         np.float64)
         # the history holds a/(ρ²â') with â' = â where positive, else 1 (see objective()); report a/â'
         scale = np.array([self._rho(j.layer) ** 2 for j in jobs])
         settings = {**self._settings(outcome.steps_run), "final_values": outcome.values_from}
@@ -544,19 +585,21 @@ class ActivationMaximization:
                 normalized_activation=None if finals[i] is None else float(finals[i] / a_hat[i]) if a_hat[i] > 0
                 else float("nan"),
                 activation_max=float(a_hat[i]),
-                activation_max_source=self._max_source if a_hat[i] > 0 else
+                activation_max_source=TARGET_VALUE if j.target is not None else self._max_source if a_hat[i] > 0 else
                 f"{self._max_source}: the unit never fires there (â = {a_hat[i]:g}), so a/â is undefined",
                 **outcome.job_status(i, status),
                 settings={**settings, "objective": repr(self.objective(j)), "job": asdict(j)}))
         return out
 
 
-def activation_maximization(model: nn.Module, layer: str, channel: int, *, kappa: float = 1.0, gamma: float = 0.0,
-                            seed: int = 0, steps: int | None = None, callback=None, stop=None, progress=None,
-                            **kw) -> AMResult:
-    """One unit, one setting: ``ActivationMaximization(model, **kw)(AMJob(layer, channel, kappa, gamma, seed))``."""
+def activation_maximization(model: nn.Module, layer: str | None = None, channel: int | str | None = None, *,
+                            target=None, kappa: float = 1.0, gamma: float = 0.0, seed: int = 0,
+                            steps: int | None = None, callback=None, stop=None, progress=None, **kw) -> AMResult:
+    """One unit (or ``target=``), one setting:
+    ``ActivationMaximization(model, **kw)(AMJob(layer, channel, kappa, gamma, seed, target))``."""
     am = ActivationMaximization(model, **kw)
-    return am(AMJob(layer, channel, kappa, gamma, seed), steps=steps, callback=callback, stop=stop, progress=progress)
+    return am(AMJob(layer, channel, kappa, gamma, seed, target), steps=steps, callback=callback, stop=stop,
+              progress=progress)
 
 
 class _ValSplit(torch.utils.data.Dataset):

@@ -10,6 +10,7 @@ import numpy as np
 from ...checks import number
 from ...media.grid import ClipGrid, Displayable
 from ..core.result import OptimizedResult
+from ..core.targets import Target, as_target
 
 #: the papers' regularizer sweeps for the motion input, as (κ, γ) pairs
 PRESETS: dict[str, tuple[tuple[float, float], ...]] = {
@@ -26,18 +27,41 @@ class AMJob:
     ``channel``: the unit's channel index; on the model's class-logit layer (its last linear layer) also a
     class name, resolved against ``model.vidvis_adapter.class_names`` when the run starts.
     ``kappa``, ``gamma``: the motion stream's R_TV weights (the video stream's for a single-stream model);
-    the appearance image of a two-stream model is a single frame, regularized spatially with κ = 1."""
+    the appearance image of a two-stream model is a single frame, regularized spatially with κ = 1.
 
-    layer: str
-    channel: int | str
+    ``target``: instead of a unit, any target (:mod:`~vidvis_widgets.methods.core.targets`), e.g.
+    ``AMJob(target=logit("a") - logit("b"))``, or a class index or name (its logit); its value is maximized as it
+    is (not divided by â). ``layer`` then names the layer whose receptive field and stride set ρ and the jitter
+    (default: the deepest layer the target reads, which the run fills in). A target that is one unit is that
+    unit's job: ``AMJob(target=unit("layer3", 4)) == AMJob("layer3", 4)``."""
+
+    layer: str | None = None
+    channel: int | str | None = None
     kappa: float = 1.0
     gamma: float = 0.0
     seed: int = 0
+    target: Target | None = None
 
     def __post_init__(self):
-        if not isinstance(self.layer, str) or not self.layer:
+        if self.target is not None:
+            if self.channel is not None:
+                raise ValueError("AMJob takes a unit as (layer, channel) or a target=, not both")
+            target = as_target(self.target, "AMJob target")
+            one = target.single_unit()
+            if one is not None and self.layer in (None, one[0]):
+                object.__setattr__(self, "target", None)
+                object.__setattr__(self, "layer", one[0])
+                object.__setattr__(self, "channel", one[1])
+            else:
+                object.__setattr__(self, "target", target)
+        if self.target is not None:
+            if self.layer is not None and (not isinstance(self.layer, str) or not self.layer):
+                raise ValueError(f"AMJob layer must be a layer name (a non-empty str) or None, got {self.layer!r}")
+        elif self.layer is None and self.channel is None:
+            raise ValueError("AMJob needs a unit (layer, channel) or a target=")
+        elif not isinstance(self.layer, str) or not self.layer:
             raise ValueError(f"AMJob layer must be a layer name (a non-empty str), got {self.layer!r}")
-        if not isinstance(self.channel, str) or not self.channel:
+        if self.target is None and (not isinstance(self.channel, str) or not self.channel):
             try:
                 number("AMJob channel", self.channel, low=0, integer=True)
             except ValueError as err:
@@ -48,7 +72,9 @@ class AMJob:
 
     @property
     def unit(self) -> str:
-        """"layer cN" (or "layer class_name"): how grids and legends label the unit."""
+        """"layer cN" (or "layer class_name", or the target): how grids and legends label the unit."""
+        if self.target is not None:
+            return repr(self.target)
         return f"{self.layer} {self.channel}" if isinstance(self.channel, str) else f"{self.layer} c{self.channel}"
 
 
@@ -64,6 +90,8 @@ def sweep(layer: str, channel: int, preset: str = "anisotropic", seed: int = 0) 
 UNKNOWN_MAX = "unknown (â = 1)"
 #: ``activation_max_source`` of a job stopped before â was measured
 NOT_MEASURED = "not measured (stopped before the first step)"
+#: ``activation_max_source`` of a target's job: its value is maximized and reported as it is
+TARGET_VALUE = "none: a target's value, not normalized (â = 1)"
 
 
 @dataclass
@@ -106,6 +134,8 @@ class AMResult(Displayable, OptimizedResult):
             return f"{self.status} before the first step"
         if self.activation_max_source == UNKNOWN_MAX:
             return f"a {self.normalized_activation:.2f} (â unknown)"
+        if self.activation_max_source == TARGET_VALUE:
+            return f"value {self.normalized_activation:.2f}"
         if not self.activation_max > 0:
             return f"a/â undefined (â = {self.activation_max:g})"
         return f"a/â {self.normalized_activation:.2f}"
@@ -191,6 +221,8 @@ def _rendered(a: np.ndarray):
 def as_job(j) -> AMJob:
     if isinstance(j, AMJob):
         return j
+    if isinstance(j, Target):
+        return AMJob(target=j)
     if isinstance(j, tuple) and len(j) == 2 and isinstance(j[0], str):
         return AMJob(j[0], j[1])
     raise TypeError(f"expected an AMJob or a (layer, channel) pair, got {j!r}")

@@ -4,7 +4,8 @@
 
 reads like eq. 1 of Feichtenhofer et al. Each job in a batch has its own objective; terms of the same
 kind on the same layer or stream are evaluated for all jobs in one vectorized call, with each job's
-weight (0 where the job lacks the term) and parameters stacked into tensors.
+weight (0 where the job lacks the term) and parameters stacked into tensors. The model read-outs (``unit``,
+``logit``: :mod:`.targets`) are targets; the regularizers (``energy``, ``tv``) act on the input streams.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from .regularizers import energy_norm, total_variation
 
 @dataclass(frozen=True)
 class Term:
-    kind: str  # "unit" | "energy" | "tv"
-    target: str  # a layer name for units, a stream name for regularizers
+    kind: str  # "unit" | "unit_at" | "logit" (read-outs, :data:`READOUTS`) | "energy" | "tv"
+    target: str  # a layer name for read-outs ("" for a logit not yet resolved), a stream name for regularizers
     weight: float
     params: tuple[tuple[str, float], ...]
 
     def __str__(self) -> str:
-        args = ", ".join([repr(self.target)] + [f"{k}={v:g}" for k, v in self.params])
+        args = ", ".join([repr(self.target)] + [f"{k}={v!r}" if isinstance(v, str) else f"{k}={v:g}"
+                                                for k, v in self.params])
         return f"{self.weight:.3g}·{self.kind}({args})"
 
 
@@ -37,14 +39,15 @@ class Objective:
         self.terms = tuple(terms)
 
     def _scaled(self, s: float) -> "Objective":
-        return Objective(Term(t.kind, t.target, t.weight * s, t.params) for t in self.terms)
+        return type(self)(tuple(Term(t.kind, t.target, t.weight * s, t.params) for t in self.terms))
 
     def __add__(self, other: "Objective") -> "Objective":
         if isinstance(other, (int, float)) and other == 0:  # sum() starts from 0
             return self
         if not isinstance(other, Objective):
             return NotImplemented
-        return Objective(self.terms + other.terms)
+        # a sum of targets is a target; with a regularizer in it, an objective
+        return (type(self) if type(other) is type(self) else Objective)(self.terms + other.terms)
 
     __radd__ = __add__
 
@@ -65,19 +68,17 @@ class Objective:
         return self._scaled(1.0 / float(s))
 
     def layers(self) -> set[str]:
-        return {t.target for t in self.terms if t.kind == "unit"}
+        return {t.target for t in self.terms if t.kind in READOUTS}
 
     def streams(self) -> set[str]:
-        return {t.target for t in self.terms if t.kind != "unit"}
+        return {t.target for t in self.terms if t.kind not in READOUTS}
 
     def __repr__(self) -> str:
         return " + ".join(map(str, self.terms)).replace("+ -", "- ") or "0"
 
 
-def unit(layer: str, channel: int) -> Objective:
-    """⟨a_l(x), e_c⟩: channel ``channel`` of layer ``layer``, summed over all locations (a conv unit) or
-    taken as is (an fc unit or a class logit)."""
-    return Objective([Term("unit", layer, 1.0, (("channel", int(channel)),))])
+#: the kinds of term that read the model (a target's), as opposed to the regularizers on its input
+READOUTS = ("unit", "unit_at", "logit")
 
 
 def energy(stream: str, alpha: float = 3.0) -> Objective:
@@ -120,16 +121,20 @@ class BatchedObjective:
                 weight[j] = t.weight
                 for k, v in t.params:
                     params[k][j] = v
-            dtype = {"channel": torch.long}
+            dtype = {"channel": torch.long, "t": torch.long, "y": torch.long, "x": torch.long}
             self.slots.append(_Slot(kind, target, weight.float().to(device),
                                     {k: v.to(dtype.get(k, torch.float32)).to(device) for k, v in params.items()}))
 
-    def __call__(self, activations: Mapping[str, torch.Tensor], streams: Mapping[str, torch.Tensor]) -> dict:
-        """{"unit", "energy", "tv", "total"}: per-job sums (N,) of the weighted terms of each kind."""
+    def __call__(self, activations: Mapping[str, torch.Tensor], streams: Mapping[str, torch.Tensor],
+                 rectified=frozenset()) -> dict:
+        """{"unit", "energy", "tv", "total"}: per-job sums (N,) of the weighted terms of each kind, every read-out
+        (unit, logit) under "unit". ``rectified``: layers recorded before their final ReLU whose units are read
+        after it (by default a unit climbs its pre-activation)."""
         parts: dict[str, torch.Tensor] = {}
         for slot in self.slots:
-            value = _EVALUATORS[slot.kind](slot, activations, streams)
-            parts[slot.kind] = parts.get(slot.kind, 0) + slot.weight * value
+            value = _EVALUATORS[slot.kind](slot, activations, streams, slot.target in rectified)
+            kind = "unit" if slot.kind in READOUTS else slot.kind
+            parts[kind] = parts.get(kind, 0) + slot.weight * value
         first = next(iter(activations.values()), None)
         if first is None:
             first = next(iter(streams.values()))
@@ -150,19 +155,36 @@ def unit_values(act: torch.Tensor, channel: torch.Tensor, rows: torch.Tensor | N
     return picked.flatten(1).sum(1) if picked.dim() > 1 else picked
 
 
-def _unit(slot: _Slot, acts, _streams) -> torch.Tensor:
-    return unit_values(acts[slot.target], slot.params["channel"])
+def _unit(slot: _Slot, acts, _streams, rectify=False) -> torch.Tensor:
+    return unit_values(acts[slot.target], slot.params["channel"], rectify=rectify)
 
 
-def _energy(slot: _Slot, _acts, streams) -> torch.Tensor:
+def _unit_at(slot: _Slot, acts, _streams, rectify=False) -> torch.Tensor:
+    """Each job's channel at its (t, y, x) position of the layer's N×C×T×H×W maps."""
+    act = acts[slot.target]
+    rows = torch.arange(act.shape[0], device=act.device)
+    p = slot.params
+    v = act[rows, p["channel"], p["t"], p["y"], p["x"]].float()
+    return v.clamp_min(0) if rectify else v
+
+
+def _logit(slot: _Slot, acts, _streams, _rectify=False) -> torch.Tensor:
+    """Each job's class logit as the model reports it: the logit layer's channel, averaged over any positions
+    (a convolutional head's maps, which the model's own pool averages)."""
+    act = acts[slot.target]
+    picked = act[torch.arange(act.shape[0], device=act.device), slot.params["channel"]].float()
+    return picked.flatten(1).mean(1) if picked.dim() > 1 else picked
+
+
+def _energy(slot: _Slot, _acts, streams, _rectify=False) -> torch.Tensor:
     return energy_norm(streams[slot.target], slot.params["alpha"])
 
 
-def _tv(slot: _Slot, _acts, streams) -> torch.Tensor:
+def _tv(slot: _Slot, _acts, streams, _rectify=False) -> torch.Tensor:
     return total_variation(streams[slot.target], slot.params["kappa"], slot.params["gamma"])
 
 
-_EVALUATORS: dict[str, Callable] = {"unit": _unit, "energy": _energy, "tv": _tv}
+_EVALUATORS: dict[str, Callable] = {"unit": _unit, "unit_at": _unit_at, "logit": _logit, "energy": _energy, "tv": _tv}
 
 
 class JobUnits:

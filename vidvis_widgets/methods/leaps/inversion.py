@@ -56,6 +56,7 @@ from ...checks import number
 from ..core.cache import Cached, content_hash
 from ..core.loop import JUDGED, LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
 from ..core.objectives import Objective
+from ..core.targets import Target, target_values
 from ..core.progress import count, progress_bar, wanted
 from .inputs import as_stimuli, check_priming_weights, check_size, check_stimulus, default_size, single_stream
 from .results import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, InversionResults
@@ -170,6 +171,21 @@ class ModelInversion:
             raise ValueError(f"class index {k} out of range: the model has {n} classes (0…{n - 1})")
         return k
 
+    def resolve_target(self, target, check_range: bool = True):
+        """A job's target with its classes as indices: a class (:meth:`class_index`), or a :class:`Target` resolved
+        against the model's adapter (its units' layers checked to exist)."""
+        if not isinstance(target, Target):
+            return self.class_index(target, check_range)
+        t = target.resolve(self.adapter, f"InversionJob target {target!r}")
+        for layer in t.unit_layers():
+            submodule(self.model, layer)
+        for c, _ in t.classes:
+            self.class_index(c, check_range)
+        return t
+
+    def _main_class(self, target) -> int | None:
+        return target.main_class if isinstance(target, Target) else target
+
     def prepare_stimulus(self, video, name: str = "the stimulus") -> torch.Tensor:
         """A stimulus video (T×H×W×3, uint8 0–255 or float in [0, 1]) resampled to x*'s size, in the model's
         normalized units: 3×T×H×W. Anything else is refused, naming the stimulus as ``name``."""
@@ -228,7 +244,7 @@ class ModelInversion:
         show = wanted(progress, callback)
         stage_every = number("stage_every", stage_every, low=1, integer=True, default=max(1, steps // 8))
         stimuli = [check_stimulus(v, f"stimulus {i}") for i, v in enumerate(stimuli if stimuli is not None else [])]
-        jobs = [replace(j, target=self.class_index(j.target, check_range=False)) for j in jobs]
+        jobs = [replace(j, target=self.resolve_target(j.target, check_range=False)) for j in jobs]
         with ctrl_c_stops(stop) as stop:  # from here on a Ctrl-C is a Stop with status "interrupted"
             return InversionResults(self.cache(
                 jobs, lambda todo: self._call(todo, stimuli, steps, callback, every, stop, stage_every, stimulus_labels,
@@ -261,7 +277,7 @@ class ModelInversion:
             with stoppable(self.model, stop), stoppable(self.verifier, stop) if self.verifier is not None else \
                     contextlib.nullcontext():
                 for c in [j.target for j in jobs] + (labels or []):
-                    self.class_index(c)  # in range (a model without class names runs a small probe to tell)
+                    self.resolve_target(c)  # in range (a model without class names runs a small probe to tell)
                 self._check(jobs, len(stimuli))
                 self.check_memory(jobs, len(stimuli), steps, stage_every)
                 for i, v in enumerate(stimuli):
@@ -379,11 +395,12 @@ class ModelInversion:
                    hint="Use a smaller size=, fewer frames, or fewer jobs (seeds, classes) per call.")
 
     @contextlib.contextmanager
-    def _taps(self, verifier: bool):
-        """Probes the priming layers (N×C×T×H×W whatever the architecture emits) and, with ``verifier``, the inputs
-        of the verifier's BatchNorm layers, on every forward pass."""
+    def _taps(self, verifier: bool, extra: Sequence[str] = ()):
+        """Probes the priming layers (N×C×T×H×W whatever the architecture emits), and ``extra`` layers (the units of
+        the jobs' targets), and with ``verifier`` the inputs of the verifier's BatchNorm layers, on every pass."""
         with contextlib.ExitStack() as stack:
-            feats = stack.enter_context(Probe(self.model, self.layers, layout=self.adapter.layer_layout))
+            feats = stack.enter_context(Probe(self.model, list(dict.fromkeys([*self.layers, *extra])),
+                                              layout=self.adapter.layer_layout))
             bns = stack.enter_context(Probe(self.verifier, batchnorm_inputs=True)) if verifier else None
             yield feats, (bns.bn_inputs if bns is not None else {})
 
@@ -423,10 +440,11 @@ class ModelInversion:
         for j in jobs:
             if j.stimulus is not None:
                 cls = labels[j.stimulus] if labels is not None else predicted[j.stimulus]
-            if j.stimulus is not None and cls != j.target:
+            main = self._main_class(j.target)
+            if j.stimulus is not None and main is not None and cls != main:
                 how = "is labelled" if labels is not None else "is classified by the model as"
                 warnings.warn(f"stimulus {j.stimulus} {how} class {self.class_label(cls)}, not the target "
-                              f"{self.class_label(j.target)}: LEAPS primes with a video of the target class",
+                              f"{self.class_label(main)}: LEAPS primes with a video of the target class",
                               UserWarning, stacklevel=4)
 
     def class_label(self, c: int) -> str:
@@ -463,7 +481,12 @@ class ModelInversion:
     def _run(self, jobs, prepared, stimulus_means, steps, callback, every, stop,
              stage_every, progress: bool = False) -> list[InversionResult]:
         weights = self._weights(jobs)
-        targets = torch.tensor([j.target for j in jobs], device=self.device)
+        # the class term: a class's cross-entropy, or a target's negated value (any other target, maximized)
+        given = [j.target if isinstance(j.target, Target) else Objective() for j in jobs]
+        is_class = torch.tensor([not isinstance(j.target, Target) for j in jobs], device=self.device)
+        only_classes = all(not isinstance(j.target, Target) for j in jobs)
+        targets = torch.tensor([0 if isinstance(j.target, Target) else j.target for j in jobs], device=self.device)
+        extra = sorted(set().union(*(t.unit_layers() for t in given if isinstance(t, Target))))
         lam = torch.tensor(self.priming_weights, device=self.device)
         use = {t: bool((w != 0).any()) for t, w in weights.items()}
         lo = ((0 - self.mean) / self.std).view(1, 3, 1, 1, 1)
@@ -474,7 +497,7 @@ class ModelInversion:
                        self.device)
         stages: list[tuple[int, torch.Tensor]] = []
         verifier = frozen(self.verifier) if self.verifier is not None else contextlib.nullcontext()
-        with self._taps(use["feat"]) as (feats, bn_inputs), frozen(self.model), verifier, \
+        with self._taps(use["feat"], extra) as (feats, bn_inputs), frozen(self.model), verifier, \
                 progress_bar(steps, f"LEAPS ({count(len(jobs), 'job')})", progress) as bar:
 
             def score(moved, xs):
@@ -484,6 +507,9 @@ class ModelInversion:
                 z = [spacetime(feats[n]) for n in self.layers]  # N×C×T×S
                 parts = {"ce": F.cross_entropy(logits.float(), targets, reduction="none"),
                          "keep": {"p": logits.detach().float().softmax(1)}}  # the results' probabilities
+                if not only_classes:
+                    read = {**{n: feats[n] for n in extra}, self.adapter.logit_layer: logits}
+                    parts["ce"] = torch.where(is_class, parts["ce"], -target_values(given, read, device=self.device))
                 zero = parts["ce"] * 0
                 parts["prim"] = priming_loss([space_time_mean(f) for f in z], means_v, lam) if use["prim"] else zero
                 # the last layer that still has time in it (a 3D ResNet at 8 frames pools it away by layer4)
@@ -563,7 +589,8 @@ class ModelInversion:
         def on_progress(snap):
             stages.append((snap.step, snap.streams["video"]))
 
-        am_jobs = [AMJob(head, j.target, 1.0, self.am_gamma, j.seed) for j in jobs]
+        am_jobs = [AMJob(target=j.target, kappa=1.0, gamma=self.am_gamma, seed=j.seed) if isinstance(j.target, Target)
+                   else AMJob(head, j.target, 1.0, self.am_gamma, j.seed) for j in jobs]
         # Stop and Ctrl-C in AM's own set-up (its layer table, the â pass) give each job its start, no steps
         res = am.unstarted(am_jobs, unstarted) if unstarted else am(am_jobs, steps=steps, stop=stop,
                                                                    every=stage_every, callback=on_progress,
@@ -586,17 +613,25 @@ class ModelInversion:
         return out
 
 
-def leaps(model: nn.Module, target_class: int | str | Sequence[int | str], stimulus,
+def leaps(model: nn.Module, target_class: int | str | Sequence[int | str] | None = None, stimulus=None,
           verifier: nn.Module | str | None = "auto",
-          *, seeds: Sequence[int] = (0,), variant: str = "leaps", steps: int | None = None, callback=None,
-          stop=None, every: int = 25, stage_every: int | None = None, progress: bool | None = None, **kw):
+          *, target=None, seeds: Sequence[int] = (0,), variant: str = "leaps", steps: int | None = None,
+          callback=None, stop=None, every: int = 25, stage_every: int | None = None, progress: bool | None = None,
+          **kw):
     """LEAPS on ``model``: one synthesized video per (class, seed), each primed by ``stimulus``, a video
     T×H×W×3, uint8 or float in [0, 1] (or one per class). Classes are indices or the model's class names.
+    ``target``: the same as ``target_class`` (give one of them), and also any target or a list of them
+    (``logit("a") - logit("b")``: see :class:`InversionJob`).
     Returns an :class:`InversionResult` for one class and one seed, else :class:`InversionResults`.
     ``progress``: a progress bar, as :meth:`ModelInversion.__call__` takes it. Keyword arguments configure
     :class:`ModelInversion` (``r``, ``layers``, ``priming_weights``, ``size`` (default: the model's native
     input), ``lr``, ``bf16`` …)."""
-    classes = [target_class] if isinstance(target_class, str) or np.ndim(target_class) == 0 else list(target_class)
+    if (target is None) == (target_class is None):
+        raise ValueError("give the target as target= (a class, a target, or a list of them) or target_class, one of "
+                         "the two")
+    target_class = target if target is not None else target_class
+    one = isinstance(target_class, (str, Target)) or np.ndim(target_class) == 0
+    classes = [target_class] if one else list(target_class)
     stimuli = as_stimuli(stimulus, len(classes))
     inv = ModelInversion(model, verifier, **kw)
     jobs = [InversionJob(c, i if stimuli else None, s, variant) for i, c in enumerate(classes) for s in seeds]
@@ -605,14 +640,16 @@ def leaps(model: nn.Module, target_class: int | str | Sequence[int | str], stimu
     return res[0] if len(res) == 1 else res
 
 
-def deep_dream(model: nn.Module, target_class, *, seeds: Sequence[int] = (0,), **kw):
+def deep_dream(model: nn.Module, target_class=None, *, target=None, seeds: Sequence[int] = (0,), **kw):
     """The 3D DeepDream baseline: cross-entropy plus total-variation and l2 priors, from noise, no stimulus."""
-    return leaps(model, target_class, None, kw.pop("verifier", None), seeds=seeds, variant="deepdream", **kw)
+    return leaps(model, target_class, None, kw.pop("verifier", None), target=target, seeds=seeds,
+                 variant="deepdream", **kw)
 
 
-def activation_maximization_3d(model: nn.Module, target_class, *, seeds: Sequence[int] = (0,), **kw):
-    """The 3D AM baseline: the class logit maximized with the AM method's spatiotemporal regularizers."""
-    return leaps(model, target_class, None, kw.pop("verifier", None), seeds=seeds, variant="am", **kw)
+def activation_maximization_3d(model: nn.Module, target_class=None, *, target=None, seeds: Sequence[int] = (0,),
+                               **kw):
+    """The 3D AM baseline: the class logit (or target) maximized with the AM method's spatiotemporal regularizers."""
+    return leaps(model, target_class, None, kw.pop("verifier", None), target=target, seeds=seeds, variant="am", **kw)
 
 
 def _gcd_every(every: int, stage_every: int) -> int:

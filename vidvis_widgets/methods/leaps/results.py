@@ -10,6 +10,7 @@ import numpy as np
 from ...checks import number
 from ...media.grid import ClipGrid, Displayable
 from ..core.result import OptimizedResult
+from ..core.targets import Target, as_target
 
 #: the rows of the paper's Tables 1 and 3, in their order
 TABLE_ROWS = ("deepdream", "am", "prim", "prim+coh", "prim+feat", "leaps")
@@ -21,15 +22,25 @@ ROW_NAMES = {"deepdream": "3D DeepDream", "am": "3D AM", "prim": "LEAPS (L_prim)
 class InversionJob:
     """One video to synthesize: class ``target`` (an index, or a name of the model's classes), primed by
     stimulus number ``stimulus`` of the stimuli given with the call (``None`` for the variants without
-    priming), from random start ``seed``. A call resolves a class name to its index in its results."""
+    priming), from random start ``seed``. A call resolves a class name to its index in its results.
 
-    target: int | str
+    ``target`` may also be any target (:mod:`~vidvis_widgets.methods.core.targets`), e.g. ``logit("a") - logit("b")``:
+    the class term of the loss is then the target's negated value (minimized, so the target is maximized) where a
+    class's is its cross-entropy; a target that is one logit is that class (``InversionJob(logit(3)).target == 3``).
+    The priming stimulus's class check reads the class the target weighs most."""
+
+    target: int | str | Target
     stimulus: int | None = None
     seed: int = 0
     variant: str = "leaps"
 
     def __post_init__(self):
-        if not isinstance(self.target, str):
+        if isinstance(self.target, Target):
+            one = self.target.single_class()
+            object.__setattr__(self, "target", one if one is not None else self.target)
+        elif isinstance(self.target, tuple):
+            object.__setattr__(self, "target", as_target(self.target, "InversionJob target"))
+        if not isinstance(self.target, (str, Target)):
             number("InversionJob target (a class index or name)", self.target, low=0, integer=True)
         number("InversionJob stimulus", self.stimulus, low=0, integer=True, default=None)
         number("InversionJob seed", self.seed, low=0, integer=True)
@@ -39,7 +50,8 @@ class InversionJob:
     @property
     def title(self) -> str:
         s = f" · stimulus {self.stimulus}" if self.stimulus is not None else ""
-        return f"class {self.target}{s} · seed {self.seed} · {ROW_NAMES.get(self.variant, self.variant)}"
+        what = repr(self.target) if isinstance(self.target, Target) else f"class {self.target}"
+        return f"{what}{s} · seed {self.seed} · {ROW_NAMES.get(self.variant, self.variant)}"
 
 
 @dataclass
@@ -99,9 +111,9 @@ class InversionResult(Displayable, OptimizedResult):
     def __repr__(self) -> str:
         if self.predicted is None:
             return f"InversionResult({self.title}: not run, its start only, {self.status})"
-        return (f"InversionResult({self.title}: predicted {self.predicted} "
-                f"(p = {self.probabilities[self.job.target]:.2f} for the target), best at step {self.best_step}, "
-                f"{self.status})")
+        p = "" if isinstance(self.job.target, Target) else \
+            f" (p = {self.probabilities[self.job.target]:.2f} for the target)"
+        return f"InversionResult({self.title}: predicted {self.predicted}{p}, best at step {self.best_step}, {self.status})"
 
 
 class InversionResults(Displayable, list):

@@ -16,9 +16,10 @@ from ...media.grid import ClipGrid, Displayable
 from ...media.interpolation import cubic_upsample, normalize_over_clip
 from ..core.diagnostics import warn_empty_maps
 from .attributions import Attribution, attribution_of
+from ..core.targets import Target
 
 _TENSORS = ("frames", "activations", "logits", "targets", "head_weights", "grad_weights", "grad_classes",
-            "attribution_maps", "support")
+            "attribution_maps", "support", "target_weights", "target_values")
 
 
 # -- the result ----------------------------------------------------------------------------------------------
@@ -34,7 +35,9 @@ class SaliencyTubeResult(Displayable):
     (N×K×C) or, for a strategy that makes maps itself (a Captum attribution), the maps ``attribution_maps``
     (N×K×T'×H'×W'). ``targets``: each clip's default class; ``threshold``: the default τ, in the strategy's
     units (None: its default, see :meth:`resolved_threshold`); ``support``: the frames the model sees (all of
-    them, except for a two-stream model)."""
+    them, except for a two-stream model). ``target``: the call's target value
+    (:mod:`~vidvis_widgets.methods.core.targets`), when it was one, with its channel weights per clip
+    ``target_weights`` N×C and its value ``target_values`` (N,); the tubes then show it by default."""
 
     frames: torch.Tensor
     activations: torch.Tensor
@@ -51,6 +54,9 @@ class SaliencyTubeResult(Displayable):
     attribution_maps: torch.Tensor | None = None
     model_name: str = ""
     settings: dict = field(default_factory=dict)
+    target: Target | None = None
+    target_weights: torch.Tensor | None = None
+    target_values: torch.Tensor | None = None
 
     def select(self, indices) -> "SaliencyTubeResult":
         """The result for some of the clips (views of the kept tensors; the model does not run)."""
@@ -59,6 +65,7 @@ class SaliencyTubeResult(Displayable):
         return dataclasses.replace(self, frames=pick(self.frames), activations=pick(self.activations),
                                    logits=pick(self.logits), targets=pick(self.targets),
                                    grad_weights=pick(self.grad_weights), grad_classes=pick(self.grad_classes),
+                                   target_weights=pick(self.target_weights), target_values=pick(self.target_values),
                                    attribution_maps=pick(self.attribution_maps))
 
     @property
@@ -89,8 +96,20 @@ class SaliencyTubeResult(Displayable):
     def class_index(self, c: int | str) -> int:
         return class_index_of(c, self.class_names, self.num_classes, "the model")
 
+    def _is_target(self, target) -> bool:
+        """Whether ``target`` asks for the call's target value (it, or None when the call had one)."""
+        if isinstance(target, Target) and target.single_class() is None:
+            if target != self.target and target.resolve(_Names(self)) != self.target:
+                held = repr(self.target) if self.target is not None else "no target value"
+                raise ValueError(f"tubes for the target {target!r} were not computed; this result holds {held}. "
+                                 f"Call the method with target={target!r}")
+            return True
+        return target is None and self.target is not None
+
     def _targets(self, target) -> torch.Tensor:
         """(N,) class per clip from None (the defaults), 'predicted', one class, or one per clip."""
+        if isinstance(target, Target):
+            target = target.single_class()
         if target is None:
             return self.targets
         return resolve_targets(target, self.num_clips, self.class_index, self.predicted)
@@ -103,11 +122,14 @@ class SaliencyTubeResult(Displayable):
     # -- eqs. 1 and 2 ----------------------------------------------------------------------------------
     def channel_weights(self, target=None) -> torch.Tensor:
         """The strategy's channel weights for each clip's class i, N×C: y_{i,j} (CAM), α_{i,j} (Grad-CAM), w_{i,j}
-        (Grad-CAM++)."""
-        a, t = self.attribution, self._targets(target)
+        (Grad-CAM++), or the call's target value's."""
+        a = self.attribution
         if not a.has_channel_weights:
             raise ValueError(f"{a.title} gives maps, not channel weights: τ, kept channels and contributions do not "
                              "apply to its tubes")
+        if self._is_target(target):
+            return self.target_weights
+        t = self._targets(target)
         if a.every_class:
             return self.head_weights[t]
         return self.grad_weights[torch.arange(self.num_clips, device=t.device), self._kept(t)]
@@ -167,8 +189,10 @@ class SaliencyTubeResult(Displayable):
         n, T, H, W, _ = self.frames.shape
         maps = self.maps(target, threshold, feature)
         if feature is None and self.attribution.has_channel_weights:  # an empty map is reported (DeadUnitWarning)
+            named = self._is_target(target)
             warn_empty_maps(maps, self.channel_weights(target), self.kept_channels(target, threshold),
-                            self._targets(target), self.class_name, self.model_name, self.layer)
+                            torch.zeros(n, dtype=torch.long) if named else self._targets(target),
+                            (lambda _: repr(self.target)) if named else self.class_name, self.model_name, self.layer)
         return normalize_over_clip(cubic_upsample(maps, (T, H, W), floor_at_min=True), self.support)
 
     def top_k_tubes(self, k: int = 3, threshold: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -207,6 +231,8 @@ class SaliencyTubeResult(Displayable):
                 focus_tube(self.frames, tubes, floor).cpu().numpy())
 
     def caption(self, n: int, target=None) -> str:
+        if self._is_target(target):
+            return f"{self.target!r} = {float(self.target_values[n]):.2f}"
         c = int(self._targets(target)[n])
         return f"{self.class_name(c)} p={float(self.probs[n, c]):.2f}"
 
@@ -214,8 +240,9 @@ class SaliencyTubeResult(Displayable):
                   indices=None) -> ClipGrid:
         """One row per clip, with the clip, its heat tube and its focus tube (``show()`` plays it)."""
         idx = list(range(self.num_clips)) if indices is None else [int(i) for i in indices]
-        targets = self._targets(target)
-        heat, focus = self.select(idx).heat_and_focus(targets[idx], threshold, feature)
+        targets = self.target if self._is_target(target) else self._targets(target)
+        heat, focus = self.select(idx).heat_and_focus(targets if self._is_target(target) else targets[idx], threshold,
+                                                      feature)
         frames = self.frames[idx].cpu().numpy()
         clips, caps = [], []
         for k, n in enumerate(idx):
@@ -235,7 +262,8 @@ class SaliencyTubeResult(Displayable):
         if not 0 <= index < self.num_clips:
             raise IndexError(f"clip index {index} is out of range for {self.num_clips} clips")
         one = self.select([index])
-        heat, focus = one.heat_and_focus(self._targets(target)[index:index + 1], threshold, feature)
+        heat, focus = one.heat_and_focus(self.target if self._is_target(target) else
+                                         self._targets(target)[index:index + 1], threshold, feature)
         if kind == "heat":
             return write_video(path, heat[0], fps=fps)
         if kind == "focus":
@@ -248,20 +276,31 @@ class SaliencyTubeResult(Displayable):
         arrays = {k: (v.float() if v.is_floating_point() else v).numpy() for k, v in arrays.items()}
         return arrays, {"method": self.method, "layer": self.layer, "threshold": self.threshold,
                         "model_name": self.model_name, "settings": self.settings,
+                        "target": self.target.to_json() if self.target is not None else None,
                         "class_names": list(self.class_names) if self.class_names is not None else None}
 
     @classmethod
     def from_entry(cls, arrays: dict, meta: dict, device: torch.device | str = "cpu") -> "SaliencyTubeResult":
-        names = meta["class_names"]
+        names, target = meta["class_names"], meta.get("target")
         return cls(**{k: torch.as_tensor(v, device=device) for k, v in arrays.items()},
-                   **{k: v for k, v in meta.items() if k != "class_names"},
-                   class_names=tuple(names) if names is not None else None)
+                   **{k: v for k, v in meta.items() if k not in ("class_names", "target")},
+                   class_names=tuple(names) if names is not None else None,
+                   target=Target.from_json(target) if target is not None else None)
 
     def __repr__(self) -> str:
         tau = f", τ={self.resolved_threshold():g}" if self.attribution.has_channel_weights else ""
         return (f"SaliencyTubeResult({self.num_clips} clips of {tuple(self.frames.shape[1:4])}, method={self.method!r}, "
                 f"layer={self.layer!r}, maps {tuple(self.activations.shape[1:])}{tau})")
 
+
+
+class _Names:
+    """What a target's resolution asks of an adapter, from a result: its class names and logit layer."""
+
+    def __init__(self, result: SaliencyTubeResult):
+        layers = {t.target for t in (result.target.terms if result.target is not None else ()) if t.kind == "logit"}
+        self.logit_layer, self.name = next(iter(layers), "logits"), result.model_name
+        self.class_names = result.class_names or tuple(f"class_{i}" for i in range(result.num_classes))
 
 
 def class_index_of(c, names: Sequence[str] | None, num_classes: int, owner: str) -> int:

@@ -69,6 +69,7 @@ from .attributions import Attribution, LayerRun, attribution_of, registered
 from .attributions.cam import linear_head
 from ..core.loop import autocast
 from ..core.progress import count, progress_bar, wanted
+from ..core.targets import Target, target_values
 from ...models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
 from ...checks import number
 
@@ -215,7 +216,10 @@ class SaliencyTubes:
         or name, or one per clip. ``top_k``: the gradient form keeps weights for each clip's top-k classes and
         its target, so those can be shown without re-running. ``threshold``: τ of eq. 1 in the form's units
         (CAM: the linear weights'; gradient form: α's); None: the form's default (CAM 0, gradient form every
-        channel). ``start``: the first frame used when clips are longer than the model's input. ``progress``: a bar
+        channel). A target value (``logit("a") - logit("b")``, a unit after the tube layer, their sums) maps that
+        target for every clip: Grad-CAM's weights from the target's gradient at the layer (CAM's, Σ w_c y_c, for
+        logits on a pool → linear head); ``result.tubes()`` then shows it, and ``result.tubes(target=c)`` each clip's
+        top-k classes still. ``start``: the first frame used when clips are longer than the model's input. ``progress``: a bar
         over the clip batches (tqdm.auto); None (the default) shows one when there is more than one batch of
         ``batch_size`` clips, unless ``VIDVIS_PROGRESS=0`` (see :mod:`~vidvis_widgets.methods.core.progress`)."""
         top_k, threshold = number("top_k", top_k, low=1, integer=True), check_threshold(threshold)
@@ -236,20 +240,31 @@ class SaliencyTubes:
         frames = frames[:, start:start + length]
         if flow is not None:
             flow = flow[:, start:start + length]
+        readout = None  # a target value other than one class: its gradient makes the tubes
+        if isinstance(target, Target):
+            one = target.single_class()
+            target, readout = (one, None) if one is not None else (None, target.resolve(self.adapter))
+            for layer in readout.unit_layers() if readout is not None else ():
+                submodule(self.model, layer)
+            if readout is not None and not self.attribution.has_channel_weights:
+                raise ValueError(f"{self.attribution.title} takes classes as targets; a target value {readout!r} needs "
+                                 "a strategy with channel weights (method='grad', 'gradcam++', 'cam')")
         # a given class, or one per clip, is checked once against all clips; each batch gets its slice
         given = None if target is None or is_predicted(target) else given_classes(target, len(frames),
                                                                                       self._class_index)
         settings = {"top_k": top_k, "start": start, "bf16": self.bf16, "interpolation": "cubic"}
+        if readout is not None:
+            settings["target"] = readout.to_json()
         if self.cache.store is None:
-            return self._tubes(frames, flow, given, threshold, settings, progress)
+            return self._tubes(frames, flow, given, threshold, settings, progress, readout)
         key = {**settings, "clips": content_hash(frames, flow), "given": None if given is None else given.tolist(),
                "threshold": threshold, "layer": self.layer, "method": self.attribution.key}
-        return self.cache([key], lambda _: [self._tubes(frames, flow, given, threshold, settings, progress)],
+        return self.cache([key], lambda _: [self._tubes(frames, flow, given, threshold, settings, progress, readout)],
                           key=lambda k: k,
                           encode=SaliencyTubeResult.to_entry,
                           decode=lambda _, arrays, meta: SaliencyTubeResult.from_entry(arrays, meta, self.device))[0]
 
-    def _tubes(self, frames, flow, given, threshold, settings, progress=None) -> SaliencyTubeResult:
+    def _tubes(self, frames, flow, given, threshold, settings, progress=None, readout=None) -> SaliencyTubeResult:
         top_k, length = settings["top_k"], frames.shape[1]
         bs = self.batch_size
         starts = range(0, len(frames), bs)
@@ -258,7 +273,7 @@ class SaliencyTubes:
             parts = []
             for i in starts:
                 parts.append(self._run(frames[i:i + bs], None if flow is None else flow[i:i + bs],
-                                       None if given is None else given[i:i + bs], top_k))
+                                       None if given is None else given[i:i + bs], top_k, readout))
                 bar.update(1)
         first = parts[0]
 
@@ -278,7 +293,8 @@ class SaliencyTubes:
             layer=self.layer, targets=targets, threshold=threshold,
             class_names=self.info.class_names if self.info else None, head_weights=first.head_weights,
             grad_weights=cat("weights"), grad_classes=cat("classes"), attribution_maps=cat("maps"), support=support,
-            model_name=self._name, settings=settings)
+            model_name=self._name, settings=settings, target=readout, target_weights=cat("target_weights"),
+            target_values=cat("target_values"))
 
     @property
     def _name(self) -> str:
@@ -287,13 +303,16 @@ class SaliencyTubes:
     def _class_index(self, c) -> int:
         return class_index_of(c, self.info.class_names if self.info is not None else None, self._num_classes, self._name)
 
-    def _run(self, frames, flow, given, top_k):
+    def _run(self, frames, flow, given, top_k, readout=None):
         inputs = self._model_inputs(frames, flow)
         if self.layer is None:
             self.layer = self._default_layer(inputs)
         pathways = tuple(list(x) if isinstance(x, list) else x for x in inputs)  # a model may fill its list in place
-        # the layer's output becomes a leaf: the gradient form's backward pass starts there, not at the input
-        with Probe(self.model, [self.layer], layout=self._layout, leaf=True) as probe, frozen(self.model), \
+        units = sorted(readout.unit_layers()) if readout is not None else []
+        # the layer's output becomes a leaf: the gradient form's backward pass starts there, not at the input (a
+        # target's units are read after it, so a unit on the layer itself reads the leaf)
+        with Probe(self.model, [self.layer], layout=self._layout, leaf=True) as probe, \
+                Probe(self.model, units, layout=self._layout) as reads, frozen(self.model), \
                 torch.enable_grad(), autocast(self.device, self.bf16):
             logits = self.adapter.call(self.model, inputs)
         if self.layer not in probe.raw:
@@ -302,11 +321,28 @@ class SaliencyTubes:
         out = probe.raw[self.layer]
         acts = self._features(probe[self.layer]).float()
         logits = logits.float()
-        run = LayerRun(self.model, self.adapter, self.layer, self._name, acts.detach(), logits.detach(), self.bf16)
+        values = None
+        if readout is not None:  # the target's value per clip, from the logits and the units the pass recorded
+            read = {**{n: reads[n] for n in units}, self.adapter.logit_layer: logits}
+            values = target_values([readout] * len(logits), read, device=self.device)
+        run = LayerRun(self.model, self.adapter, self.layer, self._name, acts.detach(), logits.detach(), self.bf16,
+                       target=readout)
         strategy = self.attribution.choose(run)  # "auto": CAM where the head is pool → linear, else Grad-CAM
         head = strategy.head_weights(run)
         if head is not None:  # every class's weights at once (CAM's linear head): no gradient
-            return _Batch(run.activations, run.logits, strategy, head_weights=head)
+            tw = None
+            if readout is not None:  # a sum of logits: the same sum of their classes' weights
+                tw = sum(t.weight * head[dict(t.params)["channel"]] for t in readout.terms).expand(len(logits), -1)
+            return _Batch(run.activations, run.logits, strategy, head_weights=head, target_weights=tw,
+                          target_values=_detached(values))
+        tw = None
+        if readout is not None:  # the strategy's weights from the target's gradient at the layer
+            g = None  # a target read before the layer gets no gradient there: empty tubes, and the warning says so
+            if values.requires_grad:
+                (g,) = torch.autograd.grad(values.sum(), first_tensor(out), retain_graph=True, allow_unused=True)
+            g = torch.zeros_like(first_tensor(out)) if g is None else g
+            tw = strategy.channel_weights(run.activations,
+                                          self._features(as_maps(_like(out, g), self._layout(self.layer))).float())
         classes = self._grad_classes(logits, given, top_k)
         maps = strategy.source_maps(run, pathways, classes)
         if maps is not None:  # the strategy makes its maps itself (a Captum attribution)
@@ -321,7 +357,8 @@ class SaliencyTubes:
         if not bool(weights.abs().amax() > 0):
             warnings.warn(f"no gradient reaches layer {self.layer!r} of {self._name} from the class scores, so its tubes "
                           "are empty; choose a layer the head depends on (an earlier one)", DeadUnitWarning, stacklevel=3)
-        return _Batch(run.activations, run.logits, strategy, weights=weights, classes=classes)
+        return _Batch(run.activations, run.logits, strategy, weights=weights, classes=classes, target_weights=tw,
+                      target_values=_detached(values))
 
     def _layout(self, name: str) -> LayerLayout:
         return self.adapter.layer_layout(name)
@@ -358,9 +395,14 @@ def saliency_tubes(model: nn.Module, clip, target=None, threshold: float | None 
                                                                   threshold=threshold, start=start, progress=progress)
 
 
+def _detached(t: torch.Tensor | None) -> torch.Tensor | None:
+    return None if t is None else t.detach()
+
+
 class _Batch(NamedTuple):
     """One clip batch's run: the layer's maps and logits, the strategy that made its tubes, and what it gave:
-    every class's weights (CAM's head), or per kept class (``classes`` N×K) channel weights N×K×C or maps."""
+    every class's weights (CAM's head), or per kept class (``classes`` N×K) channel weights N×K×C or maps; and
+    for a target value, its channel weights N×C and its value per clip (N,)."""
 
     activations: torch.Tensor
     logits: torch.Tensor
@@ -369,6 +411,8 @@ class _Batch(NamedTuple):
     weights: torch.Tensor | None = None
     classes: torch.Tensor | None = None
     maps: torch.Tensor | None = None
+    target_weights: torch.Tensor | None = None
+    target_values: torch.Tensor | None = None
 
 
 def _like(out, g: torch.Tensor):
