@@ -19,6 +19,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from ...models.adapter import LayerLayout, adapter_of
 from ...models.probe import Probe
+from .forward_args import flatten_args, unflatten_args
 
 
 class _Tap(nn.Module):
@@ -82,40 +83,14 @@ class StackedCheckpoints(nn.Module):
     def forward(self, *inputs) -> torch.Tensor:
         """The stack on ``inputs`` as the model takes them: tensors, or a list of them (SlowFast's pathways)."""
         e = self.num_models
-        flat, structure = _flatten(inputs)
+        flat, structure = flatten_args(inputs)
         if flat[0].shape[0] % e:
             raise ValueError(f"a stack of {e} checkpoints needs a batch that is a multiple of {e}, "
                              f"got {flat[0].shape[0]}")
         grouped = [x.reshape(e, x.shape[0] // e, *x.shape[1:]) for x in flat]
         params = {k: v.to(flat[0].device) for k, v in self.params.items()}
         buffers = {k: v.to(flat[0].device) for k, v in self.buffers_.items()}
-        out, taps = vmap(lambda p, b, *xs: self._one(p, b, *_unflatten(xs, structure)))(params, buffers, *grouped)
+        out, taps = vmap(lambda p, b, *xs: self._one(p, b, *unflatten_args(xs, structure)))(params, buffers, *grouped)
         for name, value in zip(self.layers, taps):
             self.get_submodule(name)(value.flatten(0, 1))
         return out.flatten(0, 1)
-
-
-def _flatten(inputs: tuple) -> tuple[list[torch.Tensor], tuple]:
-    """``forward``'s arguments as a flat list of tensors, and their structure: each argument a tensor (None) or
-    a list of that many (a multi-pathway model's one list argument)."""
-    flat, structure = [], []
-    for x in inputs:
-        if isinstance(x, (list, tuple)):
-            flat.extend(x)
-            structure.append(len(x))
-        else:
-            flat.append(x)
-            structure.append(None)
-    return flat, tuple(structure)
-
-
-def _unflatten(flat, structure: tuple) -> tuple:
-    out, i = [], 0
-    for n in structure:
-        if n is None:
-            out.append(flat[i])
-            i += 1
-        else:
-            out.append(list(flat[i:i + n]))  # a fresh list per call: SlowFast's blocks write into it
-            i += n
-    return tuple(out)

@@ -23,6 +23,7 @@ from ....models.layers import submodule
 from ....models.run_control import frozen
 from ....models.probe import as_maps, first_tensor
 from .base import Attribution, LayerRun
+from ...core.forward_args import flatten_args, unflatten_args
 
 
 class CaptumSource(Attribution):
@@ -82,24 +83,5 @@ class CaptumSource(Attribution):
 def _flatten(inputs: tuple):
     """Captum takes a tuple of tensors: the ``forward`` arguments flattened (a list of pathways becomes its
     tensors), and the function that rebuilds them."""
-    flat, spec = [], []
-    for x in inputs:
-        if isinstance(x, (list, tuple)):
-            spec.append(len(x))
-            flat.extend(x)
-        else:
-            spec.append(None)
-            flat.append(x)
-
-    def rebuild(xs) -> tuple:
-        out, i = [], 0
-        for s in spec:
-            if s is None:
-                out.append(xs[i])
-                i += 1
-            else:
-                out.append(list(xs[i:i + s]))
-                i += s
-        return tuple(out)
-
-    return tuple(flat), rebuild
+    flat, structure = flatten_args(inputs)
+    return tuple(flat), lambda xs: unflatten_args(xs, structure)
