@@ -25,14 +25,14 @@ it on the stimulus every step); x* is synthesized at the model's native input by
 
 Baselines with the same call: 3D DeepDream (cross-entropy plus total-variation and l2 priors) as the
 ``"deepdream"`` variant, and 3D AM (the two-stream AM issue's single-stream method on the class logit)
-as ``"am"``; the ablation rows of the paper's Table 3 are the variants ``"prim"``, ``"prim+coh"`` and
-``"prim+feat"``.
+as ``"am"`` (:mod:`.baselines`); the ablation rows of the paper's Table 3 are the variants ``"prim"``,
+``"prim+coh"`` and ``"prim+feat"``. The stimuli's and x*'s video I/O is in :mod:`.stimuli`, the memory estimate
+in :mod:`.memory`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 import warnings
 from dataclasses import asdict, replace
@@ -43,23 +43,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..._memory import check_fits, saved_activation_bytes
-from .terms import (TERMS, batchnorm_layers, ce, coh, feat, feature_statistics, l2, l2_norm, pooling, prim,
-                    priming_loss, space_time_mean, spacetime, temporal_coherence, term_weights, total_variation_l2, tv)
+from .terms import TERMS, batchnorm_layers, ce, coh, feat, feature_statistics, l2, l2_norm, pooling, prim, \
+    priming_loss, space_time_mean, spacetime, temporal_coherence, term_weights, total_variation_l2, tv
 from ...models.adapter import adapter_of
 from ...models.probe import Probe
 from ...models.layers import submodule
-from ...models.run_control import (Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen, stop_status,
-                                  stoppable)
+from ...models.run_control import Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen, stop_status, stoppable
 from ...data.loading import class_index
 from ...checks import number
 from ..core.cache import Cached, content_hash
-from ..core.loop import JUDGED, LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
+from ..core.loop import LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
 from ..core.objectives import Objective
 from ..core.targets import Target, target_values
 from ..core.progress import count, progress_bar, wanted
+from .baselines import AMBaseline, activation_maximization_3d, deep_dream
 from .inputs import as_stimuli, check_priming_weights, check_size, check_stimulus, default_size, single_stream
+from .memory import MemoryEstimate
 from .results import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, InversionResults
+from .stimuli import StimulusIO
 from .verifier import default_verifier, warn_without_verifier, without_feat
 
 __all__ = ["ModelInversion", "leaps", "deep_dream", "activation_maximization_3d", "InversionJob", "InversionResult",
@@ -74,7 +75,9 @@ VARIANTS: dict[str, Callable[..., Objective]] = {
     "prim+feat": lambda r, tv_weight, l2_weight: ce() + prim() + r * feat(),
     "leaps": lambda r, tv_weight, l2_weight: ce() + prim() + r * (coh() + feat()),
 }
-class ModelInversion:
+
+
+class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
     """Model inversion on a video model: build once, call with jobs and their stimuli.
 
         inv = ModelInversion(load_model("tiny_r3d"), verifier=load_model("tiny_verifier"))
@@ -185,33 +188,6 @@ class ModelInversion:
 
     def _main_class(self, target) -> int | None:
         return target.main_class if isinstance(target, Target) else target
-
-    def prepare_stimulus(self, video, name: str = "the stimulus") -> torch.Tensor:
-        """A stimulus video (T×H×W×3, uint8 0–255 or float in [0, 1]) resampled to x*'s size, in the model's
-        normalized units: 3×T×H×W. Anything else is refused, naming the stimulus as ``name``."""
-        v = check_stimulus(video, name)
-        t = torch.from_numpy(np.ascontiguousarray(v))
-        pix = t.float() / 255.0 if t.dtype == torch.uint8 else t.float()
-        pix = pix.permute(3, 0, 1, 2)[None].to(self.device)
-        pix = F.interpolate(pix, size=self.size, mode="trilinear", align_corners=False)
-        return self.adapter.normalize(pix)[0]
-
-    def to_video(self, x: torch.Tensor) -> np.ndarray:
-        """Normalized 3×T×H×W → T×H×W×3 uint8."""
-        pix = self.adapter.denormalize(x.detach().float().to(self.device)[None])[0]
-        return (pix.clamp(0, 1) * 255).round().byte().permute(1, 2, 3, 0).cpu().numpy()
-
-    def model_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The inverted model on N×3×T×H×W videos in its normalized units (interpolated to a fixed input size; a
-        multi-pathway model's pathways sampled from the one video, as its data pipeline samples them)."""
-        return self.adapter.call(self.model, self.adapter.model_args(x))
-
-    def verifier_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The verifier on the same videos, renormalized to its units and resampled to its trained size."""
-        v = self.verifier_adapter.normalize(self.adapter.denormalize(x))  # the model's units → the verifier's
-        if self.verifier_size is not None and tuple(v.shape[2:]) != self.verifier_size:
-            v = F.interpolate(v, size=self.verifier_size, mode="trilinear", align_corners=False)
-        return self.verifier_adapter.call(self.verifier, self.verifier_adapter.clip_args(v))
 
     # -- running --------------------------------------------------------------------------------------
     def __call__(self, jobs, stimuli: Sequence | None = None, *, steps: int | None = None,
@@ -332,68 +308,6 @@ class ModelInversion:
         """The probabilities of a job with no pass on its returned input (stopped before its first step): none."""
         return np.zeros(0, np.float32)
 
-    # -- memory ---------------------------------------------------------------------------------------
-    def _probe(self, verifier: bool) -> tuple[int, int]:
-        """(bytes autograd keeps per video for one step of the model, or of the verifier, on x*; the number of
-        classes it outputs), measured once on a probe of x*'s frames at most 32² (112², 224², where a
-        network needs more) and scaled by the ratio of pixels; not scaled where the network resamples every
-        input to a fixed size. The weights, which autograd also keeps, are not counted."""
-        cache = self.__dict__.setdefault("_probes", {})
-        if verifier in cache:
-            return cache[verifier]
-        net, run, fixed = ((self.verifier, self.verifier_logits, self.verifier_size) if verifier else
-                           (self.model, self.model_logits, self.model_size))
-        T, H, W = self.size
-        weights = sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
-                       for t in [*net.parameters(), *net.buffers()]}.values())
-        error = None
-        for h, w in dict.fromkeys((min(H, side), min(W, side)) for side in (32, 112, 224)):
-            x = torch.zeros(1, 3, T, h, w, device=self.device, requires_grad=True)
-            shape = []
-
-            def forward():
-                out = run(x)
-                shape.append(out.shape)
-                return out
-
-            try:
-                with frozen(net), autocast(self.device, self.bf16):
-                    saved = saved_activation_bytes(forward)
-            except RuntimeError as e:  # too small for the network: try a larger probe
-                error = e
-                continue
-            per_video = max(0, saved - weights) * (1 if fixed is not None else H * W / (h * w))
-            cache[verifier] = (int(per_video), int(shape[0][1]))
-            return cache[verifier]
-        raise ValueError(f"the {'verifier' if verifier else 'inverted model'} {type(net).__name__} cannot run on "
-                         f"x* of size={self.size} (T, H, W), not even on a probe of {T}×{h}×{w}: {error}")
-
-    def memory_needed(self, jobs: Sequence[InversionJob], n_stimuli: int, steps: int, stage_every: int) -> int:
-        """Bytes a call with ``jobs`` needs on the device, estimated before it allocates: per job x* with its
-        gradient, Adam's two moments, its best copy, the jittered view and the final pick (7 copies of x*);
-        each stimulus at x*'s size (twice, while it is resampled); twice the activations autograd keeps for
-        one step of the largest batch, of the model and (where R_feat is used) of the verifier (the backward
-        pass holds a gradient beside each); and on the CPU the stages kept for display. Measured on the CPU
-        with tiny_r3d at 8–32 frames of 64²–256², batches of 2–16: the peak was 1.0–1.6× this, the larger
-        ratios on the smaller calls, where some 0.1 GB of the libraries' own first-call allocations weigh most."""
-        video = 4 * 3 * math.prod(self.size)
-        rest = [j for j in jobs if j.variant != "am"]
-        model = self._probe(verifier=False)[0]
-        uses_feat = self.verifier is not None and any(term_weights(self.loss(j.variant))["feat"] for j in rest)
-        verifier = self._probe(verifier=True)[0] if uses_feat else 0
-        activations = max(len(rest) * (model + verifier), (len(jobs) - len(rest)) * model, n_stimuli * model)
-        need = 7 * video * len(jobs) + 2 * video * n_stimuli + 2 * activations
-        if self.device.type == "cpu":
-            need += (steps // stage_every + 1) * video * len(jobs)
-        return int(need)
-
-    def check_memory(self, jobs: Sequence[InversionJob], n_stimuli: int, steps: int, stage_every: int) -> None:
-        """Refuses a call that cannot fit on the device (:class:`~vidvis_widgets._memory.InsufficientMemory`,
-        with the estimate and what is available), before anything large is allocated."""
-        check_fits(f"LEAPS on {len(jobs)} job(s) at size={self.size} (T, H, W)",
-                   self.memory_needed(jobs, n_stimuli, steps, stage_every), self.device,
-                   hint="Use a smaller size=, fewer frames, or fewer jobs (seeds, classes) per call.")
-
     @contextlib.contextmanager
     def _taps(self, verifier: bool, extra: Sequence[str] = ()):
         """Probes the priming layers (N×C×T×H×W whatever the architecture emits), and ``extra`` layers (the units of
@@ -403,17 +317,6 @@ class ModelInversion:
                                               layout=self.adapter.layer_layout))
             bns = stack.enter_context(Probe(self.verifier, batchnorm_inputs=True)) if verifier else None
             yield feats, (bns.bn_inputs if bns is not None else {})
-
-    def _stimulus_pass(self, prepared: list[torch.Tensor]) -> tuple[list[int], list[torch.Tensor]]:
-        """One forward pass over the stimuli, before the loop: the model's class for each (for the class check)
-        and μ(z_l(v)) per priming layer, (stimuli, C_l)."""
-        if not prepared:
-            return [], []
-        with self._taps(verifier=False) as (feats, _), torch.no_grad(), frozen(self.model), \
-                autocast(self.device, self.bf16):
-            logits = self.model_logits(torch.stack(prepared))
-            means = [space_time_mean(spacetime(feats[n])) for n in self.layers]
-        return logits.argmax(1).tolist(), means
 
     def _check(self, jobs: list[InversionJob], n_stimuli: int) -> None:
         if self.verifier is None:
@@ -435,17 +338,6 @@ class ModelInversion:
                                      "running statistics, and R_feat (eq. 3) compares against exactly those; "
                                      "use a verifier with BatchNorm (the default tiny_verifier, or an X3D as the "
                                      "paper does)")
-
-    def _warn_stimulus_classes(self, jobs: list[InversionJob], predicted: list[int], labels) -> None:
-        for j in jobs:
-            if j.stimulus is not None:
-                cls = labels[j.stimulus] if labels is not None else predicted[j.stimulus]
-            main = self._main_class(j.target)
-            if j.stimulus is not None and main is not None and cls != main:
-                how = "is labelled" if labels is not None else "is classified by the model as"
-                warnings.warn(f"stimulus {j.stimulus} {how} class {self.class_label(cls)}, not the target "
-                              f"{self.class_label(main)}: LEAPS primes with a video of the target class",
-                              UserWarning, stacklevel=4)
 
     def class_label(self, c: int) -> str:
         """Class ``c`` as captions show it: its index and, where the model names its classes, its name."""
@@ -572,45 +464,6 @@ class ModelInversion:
                 "init_scale": self.init_scale, "jitter": self.jitter, "am_gamma": self.am_gamma,
                 "model_size": list(self.model_size) if self.model_size else None}
 
-    # -- the 3D AM baseline -------------------------------------------------------------------------------
-    def _run_am(self, jobs, prepared, steps, stop, stage_every, unstarted: str | None = None,
-                progress: bool = False) -> list[InversionResult]:
-        """3D AM on the class logit (the two-stream AM method on a single-stream model), at x*'s size. With
-        ``unstarted`` (a status), the jobs are not run: each gets its start."""
-        from ..activation_maximization.am import ActivationMaximization, AMJob
-
-        head = self.adapter.logit_layer
-        # one video, as LEAPS optimizes: a multi-pathway model's pathways sample it
-        joint = "joint" if self.adapter.pathways else "separate"
-        am = ActivationMaximization(self.model, input_shape=(3, *self.size), steps=steps, bf16=self.bf16,
-                                    device=self.device, pathways=joint)
-        stages: list[tuple[int, np.ndarray]] = []
-
-        def on_progress(snap):
-            stages.append((snap.step, snap.streams["video"]))
-
-        am_jobs = [AMJob(target=j.target, kappa=1.0, gamma=self.am_gamma, seed=j.seed) if isinstance(j.target, Target)
-                   else AMJob(head, j.target, 1.0, self.am_gamma, j.seed) for j in jobs]
-        # Stop and Ctrl-C in AM's own set-up (its layer table, the â pass) give each job its start, no steps
-        res = am.unstarted(am_jobs, unstarted) if unstarted else am(am_jobs, steps=steps, stop=stop,
-                                                                   every=stage_every, callback=on_progress,
-                                                                   progress=progress)
-        to_model = lambda a: am.streams.rgb_units(torch.as_tensor(a).to(self.device))  # noqa: E731
-        xs = to_model(np.stack([r.appearance.transpose(3, 0, 1, 2) for r in res]))
-        ran = [r.settings.get("final_values") == JUDGED for r in res]  # no pass after a Stop, Ctrl-C, divergence
-        with torch.no_grad(), frozen(self.model):
-            p = iter(self.model_logits(xs[ran]).float().softmax(1).cpu().numpy() if any(ran) else [])
-        probs = [next(p) if r else self._no_probabilities() for r in ran]
-        out = []
-        for i, (j, r) in enumerate(zip(jobs, res)):
-            out.append(InversionResult(
-                job=j, video=self.to_video(xs[i]), x=xs[i].float().cpu().numpy(),
-                stimulus=self.to_video(prepared[j.stimulus]) if j.stimulus is not None else None,
-                history={"total": -r.objective, "activation": r.activation},
-                stages=[(s, self.to_video(to_model(v[i:i + 1])[0])) for s, v in stages],
-                probabilities=probs[i], best_step=r.best_step, status=r.status, diverged_at=r.diverged_at,
-                settings={**r.settings, "size": list(self.size), "job": asdict(j), "am_layer": head}))
-        return out
 
 
 def leaps(model: nn.Module, target_class: int | str | Sequence[int | str] | None = None, stimulus=None,
@@ -638,18 +491,6 @@ def leaps(model: nn.Module, target_class: int | str | Sequence[int | str] | None
     res = inv(jobs, stimuli, steps=steps, callback=callback, stop=stop, every=every, stage_every=stage_every,
               progress=progress)
     return res[0] if len(res) == 1 else res
-
-
-def deep_dream(model: nn.Module, target_class=None, *, target=None, seeds: Sequence[int] = (0,), **kw):
-    """The 3D DeepDream baseline: cross-entropy plus total-variation and l2 priors, from noise, no stimulus."""
-    return leaps(model, target_class, None, kw.pop("verifier", None), target=target, seeds=seeds,
-                 variant="deepdream", **kw)
-
-
-def activation_maximization_3d(model: nn.Module, target_class=None, *, target=None, seeds: Sequence[int] = (0,),
-                               **kw):
-    """The 3D AM baseline: the class logit (or target) maximized with the AM method's spatiotemporal regularizers."""
-    return leaps(model, target_class, None, kw.pop("verifier", None), target=target, seeds=seeds, variant="am", **kw)
 
 
 def _gcd_every(every: int, stage_every: int) -> int:
