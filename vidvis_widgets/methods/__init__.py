@@ -6,6 +6,7 @@ from .leaps.evaluation import InversionTable, class_stimuli, evaluate_inversion,
 from .leaps.inversion import (InversionJob, InversionResult, InversionResults, ModelInversion, activation_maximization_3d,
                     deep_dream, leaps)
 from .activation_maximization.filter_evolution import FilterEvolution, checkpoint_models, filter_evolution
+from .core.collection import Results, load
 from .core.objectives import Objective, energy, tv
 from .core.targets import Target, logit, unit
 from .saliency_tubes.localization import LocalizationTable, localization_benchmark
@@ -19,4 +20,4 @@ __all__ = ["ActivationMaximization", "AMJob", "AMResult", "AMResults", "activati
            "checkpoint_models", "leaps", "deep_dream", "activation_maximization_3d", "ModelInversion",
            "InversionJob", "InversionResult", "InversionResults", "evaluate_inversion", "InversionTable",
            "class_stimuli", "inception_score", "saliency_tubes", "SaliencyTubes", "SaliencyTubeResult",
-           "localization_benchmark", "LocalizationTable"]
+           "localization_benchmark", "LocalizationTable", "Results", "load"]

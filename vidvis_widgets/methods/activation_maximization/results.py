@@ -9,6 +9,7 @@ import numpy as np
 
 from ...checks import number
 from ...media.grid import ClipGrid, Displayable
+from ..core.collection import JobResults
 from ..core.result import OptimizedResult
 from ..core.targets import Target, as_target
 
@@ -190,8 +191,13 @@ class AMResult(Displayable, OptimizedResult):
                 f"(â from {self.activation_max_source}), best at step {self.best_step}, {self.status})")
 
 
-class AMResults(Displayable, list):
-    """The results of a batch of jobs, in job order."""
+class AMResults(JobResults):
+    """The results of a batch of jobs, in job order (:class:`~..core.collection.Results`: ``.show()``,
+    ``.save(path)``, ``.settings``, and ``vidvis_widgets.methods.load`` for a saved file)."""
+
+    method_name = "activation_maximization"
+    item_type = AMResult
+    job_type = AMJob
 
     def clip_grid(self) -> ClipGrid:
         clips, captions = [], []

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...checks import number
 from ...media.grid import ClipGrid, Displayable
+from ..core.collection import JobResults
 from ..core.result import OptimizedResult
 from ..core.targets import Target, as_target
 
@@ -116,8 +117,13 @@ class InversionResult(Displayable, OptimizedResult):
         return f"InversionResult({self.title}: predicted {self.predicted}{p}, best at step {self.best_step}, {self.status})"
 
 
-class InversionResults(Displayable, list):
-    """The results of a batch of jobs, in job order."""
+class InversionResults(JobResults):
+    """The results of a batch of jobs, in job order (:class:`~..core.collection.Results`: ``.show()``,
+    ``.save(path)``, ``.settings``, and ``vidvis_widgets.methods.load`` for a saved file)."""
+
+    method_name = "leaps"
+    item_type = InversionResult
+    job_type = InversionJob
 
     def clip_grid(self) -> ClipGrid:
         return ClipGrid([r.clips()[-1] for r in self], captions=[r.title for r in self], cols=min(4, max(1, len(self))))
