@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Iterable
 
 import numpy as np
 
-from ..._atomic import atomic_path
+from ..._atomic import atomic_path, write_error
 from ...media.grid import Displayable
 
 #: the saved file's header entry and format name; a file of another version is refused by name
@@ -76,8 +76,11 @@ class Results(Displayable):
             for name, value in a.items():
                 arrays[f"{i}/{name}"] = _storable(name, value)
         with atomic_path(path) as tmp:
-            with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a name without it
-                np.savez(f, **arrays)
+            try:
+                with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a name without it
+                    np.savez(f, **arrays)
+            except OSError as e:  # told as the user's path and the cause, not the temporary file
+                raise write_error(Path(path), e) from None
         return Path(path)
 
 
