@@ -7,7 +7,7 @@ from vidvis_widgets.models import list_layers, load_model
 
 
 def _unit_weight(am, job) -> float:
-    (term,) = [t for t in am.objective(job).terms if t.kind == "unit"]
+    (term,) = [t for t in am.objective(job).terms if t.op == "unit"]
     return term.weight
 
 
@@ -22,5 +22,5 @@ def test_rho_is_the_receptive_field_even_past_the_input():
     # a vector layer's field is the whole input: ρ is the input's side
     assert _unit_weight(am, AMJob("fc6", 0)) == pytest.approx(1 / 64 ** 2, rel=1e-9)
     # the regularizers share the 1/ρ² (so the terms weigh alike at a = â): λ_B = regularization/(ρ² H W B^α)
-    (energy,) = [t for t in am.objective(AMJob("conv5_fusion", 7)).terms if t.kind == "energy" and t.target == "motion"]
+    (energy,) = [t for t in am.objective(AMJob("conv5_fusion", 7)).terms if t.op == "energy" and t.target == "motion"]
     assert -energy.weight == pytest.approx(0.1 / (228 ** 2 * 64 * 64 * 160.0 ** 3), rel=1e-9)

@@ -90,7 +90,7 @@ def test_a_healthy_model_does_not_warn_and_the_gradient_is_the_units_own(r3d):
     start = am.unstarted([job])[0].appearance
     x = torch.as_tensor(start).float().permute(3, 0, 1, 2)[None].requires_grad_(True)
     _, std = _stats(r3d)
-    (weight,) = [t.weight for t in am.objective(job).terms if t.kind == "unit"]
+    (weight,) = [t.weight for t in am.objective(job).terms if t.op == "unit"]
     (weight * r3d(x / 255 / std)[0, 1]).backward()
     own = float(x.grad.abs().max())
     assert own > ADAM_EPS and results[1].settings["input_gradient"] == pytest.approx(own, rel=1e-3)

@@ -21,7 +21,7 @@ from .regularizers import energy_norm, total_variation
 
 @dataclass(frozen=True)
 class Term:
-    kind: str  # "unit" | "unit_at" | "logit" (read-outs, :data:`READOUTS`) | "energy" | "tv"
+    op: str  # "unit" | "unit_at" | "logit" (read-outs, :data:`READOUTS`) | "energy" | "tv"
     target: str  # a layer name for read-outs ("" for a logit not yet resolved), a stream name for regularizers
     weight: float
     params: tuple[tuple[str, float], ...]
@@ -29,7 +29,7 @@ class Term:
     def __str__(self) -> str:
         args = ", ".join([repr(self.target)] + [f"{k}={v!r}" if isinstance(v, str) else f"{k}={v:g}"
                                                 for k, v in self.params])
-        return f"{self.weight:.3g}·{self.kind}({args})"
+        return f"{self.weight:.3g}·{self.op}({args})"
 
 
 class Objective:
@@ -39,7 +39,7 @@ class Objective:
         self.terms = tuple(terms)
 
     def _scaled(self, s: float) -> "Objective":
-        return type(self)(tuple(Term(t.kind, t.target, t.weight * s, t.params) for t in self.terms))
+        return type(self)(tuple(Term(t.op, t.target, t.weight * s, t.params) for t in self.terms))
 
     def __add__(self, other: "Objective") -> "Objective":
         if isinstance(other, (int, float)) and other == 0:  # sum() starts from 0
@@ -68,10 +68,10 @@ class Objective:
         return self._scaled(1.0 / float(s))
 
     def layers(self) -> set[str]:
-        return {t.target for t in self.terms if t.kind in READOUTS}
+        return {t.target for t in self.terms if t.op in READOUTS}
 
     def streams(self) -> set[str]:
-        return {t.target for t in self.terms if t.kind not in READOUTS}
+        return {t.target for t in self.terms if t.op not in READOUTS}
 
     def __repr__(self) -> str:
         return " + ".join(map(str, self.terms)).replace("+ -", "- ") or "0"
@@ -93,7 +93,7 @@ def tv(stream: str, kappa: float = 1.0, gamma: float = 0.0) -> Objective:
 
 @dataclass
 class _Slot:
-    kind: str
+    op: str
     target: str
     weight: torch.Tensor  # (N,)
     params: dict[str, torch.Tensor]  # name -> (N,)
@@ -109,7 +109,7 @@ class BatchedObjective:
         for j, obj in enumerate(objectives):
             seen: dict[tuple, int] = defaultdict(int)
             for t in obj.terms:
-                key = (t.kind, t.target)
+                key = (t.op, t.target)
                 rows[key + (seen[key],)][j] = t  # a second unit on the same layer gets its own slot
                 seen[key] += 1
         self.slots: list[_Slot] = []
@@ -132,9 +132,9 @@ class BatchedObjective:
         after it (by default a unit climbs its pre-activation)."""
         parts: dict[str, torch.Tensor] = {}
         for slot in self.slots:
-            value = _EVALUATORS[slot.kind](slot, activations, streams, slot.target in rectified)
-            kind = "unit" if slot.kind in READOUTS else slot.kind
-            parts[kind] = parts.get(kind, 0) + slot.weight * value
+            value = _EVALUATORS[slot.op](slot, activations, streams, slot.target in rectified)
+            group = "unit" if slot.op in READOUTS else slot.op
+            parts[group] = parts.get(group, 0) + slot.weight * value
         first = next(iter(activations.values()), None)
         if first is None:
             first = next(iter(streams.values()))

@@ -17,7 +17,7 @@ its position), a logit as the model reports it (the logit layer's channel averag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Mapping, Sequence
 
 import torch
@@ -36,8 +36,8 @@ class Target(Objective):
     def __post_init__(self):
         object.__setattr__(self, "terms", tuple(self.terms))
         for t in self.terms:
-            if t.kind not in READOUTS:
-                raise ValueError(f"a target holds model read-outs ({', '.join(READOUTS)}), not {t.kind!r}")
+            if t.op not in READOUTS:
+                raise ValueError(f"a target holds model read-outs ({', '.join(READOUTS)}), not {t.op!r}")
         if not self.terms:
             raise ValueError("a target needs at least one unit or logit")
 
@@ -45,10 +45,10 @@ class Target(Objective):
         parts = []
         for t in self.terms:
             p = dict(t.params)
-            if t.kind == "logit":
+            if t.op == "logit":
                 s = f"logit({p['channel']!r})"
             else:
-                pos = f", position=({p['t']}, {p['y']}, {p['x']})" if t.kind == "unit_at" else ""
+                pos = f", position=({p['t']}, {p['y']}, {p['x']})" if t.op == "unit_at" else ""
                 s = f"unit({t.target!r}, {p['channel']!r}{pos})"
             w = t.weight
             sign = "-" if w < 0 else "+"
@@ -59,7 +59,7 @@ class Target(Objective):
     @property
     def classes(self) -> tuple[tuple[int | str, float], ...]:
         """The logits the target reads, as (class, weight) pairs."""
-        return tuple((dict(t.params)["channel"], t.weight) for t in self.terms if t.kind == "logit")
+        return tuple((dict(t.params)["channel"], t.weight) for t in self.terms if t.op == "logit")
 
     @property
     def main_class(self) -> int | str | None:
@@ -69,17 +69,17 @@ class Target(Objective):
 
     @property
     def reads_units(self) -> bool:
-        return any(t.kind != "logit" for t in self.terms)
+        return any(t.op != "logit" for t in self.terms)
 
     def single_unit(self) -> tuple[str, int | str] | None:
         """(layer, channel) when the target is one unit summed over positions with weight 1, else None."""
-        if len(self.terms) == 1 and self.terms[0].kind == "unit" and self.terms[0].weight == 1:
+        if len(self.terms) == 1 and self.terms[0].op == "unit" and self.terms[0].weight == 1:
             return self.terms[0].target, dict(self.terms[0].params)["channel"]
         return None
 
     def single_class(self) -> int | str | None:
         """The class when the target is one logit with weight 1, else None."""
-        if len(self.terms) == 1 and self.terms[0].kind == "logit" and self.terms[0].weight == 1:
+        if len(self.terms) == 1 and self.terms[0].op == "logit" and self.terms[0].weight == 1:
             return dict(self.terms[0].params)["channel"]
         return None
 
@@ -90,7 +90,7 @@ class Target(Objective):
         for t in self.terms:
             p = dict(t.params)
             layer = t.target
-            if t.kind == "logit":
+            if t.op == "logit":
                 if not adapter.logit_layer:
                     raise ValueError(f"{what} {self!r} reads a class logit, but {adapter.name} has no logit layer")
                 layer = adapter.logit_layer
@@ -100,7 +100,7 @@ class Target(Objective):
                     raise ValueError(f"{what} {self!r}: a class name selects a unit only on the class-logit layer "
                                      f"({adapter.logit_layer!r}); on {layer!r} give the channel index")
                 p["channel"] = resolve_class(adapter, p["channel"], what)
-            out.append(Term(t.kind, layer, t.weight, tuple(p.items())))
+            out.append(Term(t.op, layer, t.weight, tuple(p.items())))
         return Target(tuple(out))
 
     def layers(self) -> set[str]:
@@ -108,7 +108,7 @@ class Target(Objective):
 
     def to_json(self) -> list:
         """The target as JSON-able lists, for store keys and saved results (:meth:`from_json` reads it back)."""
-        return [[t.kind, t.target, t.weight, [list(p) for p in t.params]] for t in self.terms]
+        return [[t.op, t.target, t.weight, [list(p) for p in t.params]] for t in self.terms]
 
     @classmethod
     def from_json(cls, terms: list) -> "Target":
@@ -116,7 +116,7 @@ class Target(Objective):
 
     def unit_layers(self) -> set[str]:
         """The layers of the target's units (not its logits)."""
-        return {t.target for t in self.terms if t.kind != "logit"}
+        return {t.target for t in self.terms if t.op != "logit"}
 
     def check(self, shapes: Mapping[str, tuple[int, ...]], what: str = "target") -> None:
         """Every read-out checked against its layer's output shape (C, or C×T×H×W, without the batch axis)."""
@@ -125,10 +125,10 @@ class Target(Objective):
             shape = tuple(shapes[t.target])
             c = shape[0] if shape else 0
             if not 0 <= p["channel"] < c:
-                kind = "class" if t.kind == "logit" else "channel"
+                kind = "class" if t.op == "logit" else "channel"
                 raise ValueError(f"{what} {self!r}: {kind} {p['channel']} out of range for layer {t.target!r}, which "
                                  f"has {c} channels (0…{c - 1})")
-            if t.kind == "unit_at":
+            if t.op == "unit_at":
                 grid = shape[1:]
                 pos = (p["t"], p["y"], p["x"])
                 if len(grid) != 3 or not all(0 <= i < n for i, n in zip(pos, grid)):
@@ -191,6 +191,23 @@ def target_values(targets: Sequence[Objective], acts: Mapping[str, torch.Tensor]
     ``rectified``: layers the probe recorded before their final ReLU, whose units are read after it."""
     device = device if device is not None else next(iter(acts.values())).device
     return BatchedObjective(list(targets), device)(acts, {}, rectified=rectified)["unit"]
+
+
+#: how stored results and store keys name a term's fields: a term's ``op`` is written under "kind", the name they
+#: have always had, so a store written before finds its keys and its results' settings read the same
+STORED_TERM_FIELDS = {"op": "kind"}
+
+
+def job_settings(job) -> dict:
+    """A job (a dataclass) as its results' ``settings["job"]`` and the store's keys keep it: ``dataclasses.asdict``,
+    with each term of its target written ``{"kind", "target", "weight", "params"}`` (:data:`STORED_TERM_FIELDS`)."""
+    term_fields = [f.name for f in fields(Term)]
+
+    def as_dict(pairs):
+        names = [k for k, _ in pairs]
+        return {(STORED_TERM_FIELDS.get(k, k) if names == term_fields else k): v for k, v in pairs}
+
+    return asdict(job, dict_factory=as_dict)
 
 
 def _is_index(v) -> bool:

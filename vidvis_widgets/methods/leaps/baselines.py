@@ -7,7 +7,6 @@ at x*'s size) and the calls for the paper's two baselines, 3D DeepDream and 3D A
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Sequence
 
 import numpy as np
@@ -16,7 +15,7 @@ from torch import nn
 
 from ...models.run_control import frozen
 from ..core.loop import JUDGED
-from ..core.targets import Target
+from ..core.targets import Target, job_settings
 from .results import InversionResult
 
 
@@ -59,7 +58,7 @@ class AMBaseline:
                 history={"total": -r.objective, "activation": r.activation},
                 stages=[(s, self.to_video(to_model(v[i:i + 1])[0])) for s, v in stages],
                 probabilities=probs[i], best_step=r.best_step, status=r.status, diverged_at=r.diverged_at,
-                settings={**r.settings, "size": list(self.size), "job": asdict(j), "am_layer": head}))
+                settings={**r.settings, "size": list(self.size), "job": job_settings(j), "am_layer": head}))
         return out
 
 

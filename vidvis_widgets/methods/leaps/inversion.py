@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -54,7 +54,7 @@ from ...checks import number
 from ..core.cache import Cached, content_hash
 from ..core.loop import LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
 from ..core.objectives import Objective
-from ..core.targets import Target, target_values
+from ..core.targets import Target, job_settings, target_values
 from ..core.progress import count, progress_bar, wanted
 from .baselines import AMBaseline, activation_maximization_3d, deep_dream
 from .inputs import as_stimuli, check_priming_weights, check_size, check_stimulus, default_size, single_stream
@@ -238,7 +238,7 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
         base = {**self.settings(), "steps": steps, "stage_every": stage_every,
                 "verifier_weights": weights_hash(self.verifier) if self.verifier is not None else None}
         hashes = [content_hash(v) for v in stimuli]
-        return lambda j: {**base, "job": asdict(j),
+        return lambda j: {**base, "job": job_settings(j),
                           "stimulus": hashes[j.stimulus] if j.stimulus is not None and j.stimulus < len(hashes) else None}
 
     def _call(self, jobs, stimuli, steps, callback, every, stop, stage_every, stimulus_labels,
@@ -301,7 +301,7 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
                 stimulus=self.to_video(stim) if stim is not None else None,
                 history={k: np.empty(0, np.float32) for k in ("total",) + TERMS},
                 stages=[], probabilities=self._no_probabilities(), best_step=0, status=status,
-                diverged_at=None, settings={**settings, "steps": 0, "job": asdict(j)}))
+                diverged_at=None, settings={**settings, "steps": 0, "job": job_settings(j)}))
         return out
 
     def _no_probabilities(self) -> np.ndarray:
@@ -448,7 +448,7 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
                 stages=[(s, self.to_video(v[i])) for s, v in stages],
                 probabilities=self._no_probabilities() if probs is None else probs[i].cpu().numpy(),
                 **outcome.job_status(i),
-                settings={**settings, "steps": outcome.steps_run, "job": asdict(j), "loss": repr(self.loss(j.variant))}))
+                settings={**settings, "steps": outcome.steps_run, "job": job_settings(j), "loss": repr(self.loss(j.variant))}))
         bad = [f"{r.title} at step {r.diverged_at}" for r in out if r.diverged_at is not None]
         if bad:
             warnings.warn("the loss became NaN or infinite for " + "; ".join(bad) + ": those videos stopped there "

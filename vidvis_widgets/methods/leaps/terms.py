@@ -20,8 +20,8 @@ from ..core.objectives import Objective, Term
 TERMS = ("ce", "prim", "coh", "feat", "tv", "l2")
 
 
-def _term(kind: str) -> Objective:
-    return Objective([Term(kind, "video", 1.0, ())])
+def _term(op: str) -> Objective:
+    return Objective([Term(op, "video", 1.0, ())])
 
 
 def ce() -> Objective:
@@ -58,9 +58,9 @@ def term_weights(loss: Objective) -> dict[str, float]:
     """A loss's weight on each of :data:`TERMS` (0 where it lacks the term)."""
     weights = dict.fromkeys(TERMS, 0.0)
     for t in loss.terms:
-        if t.kind not in weights:
-            raise ValueError(f"a LEAPS loss is made of {', '.join(TERMS)}; got a {t.kind!r} term")
-        weights[t.kind] += t.weight
+        if t.op not in weights:
+            raise ValueError(f"a LEAPS loss is made of {', '.join(TERMS)}; got a {t.op!r} term")
+        weights[t.op] += t.weight
     return weights
 
 

@@ -298,7 +298,7 @@ class _Names:
     """What a target's resolution asks of an adapter, from a result: its class names and logit layer."""
 
     def __init__(self, result: SaliencyTubeResult):
-        layers = {t.target for t in (result.target.terms if result.target is not None else ()) if t.kind == "logit"}
+        layers = {t.target for t in (result.target.terms if result.target is not None else ()) if t.op == "logit"}
         self.logit_layer, self.name = next(iter(layers), "logits"), result.model_name
         self.class_names = result.class_names or tuple(f"class_{i}" for i in range(result.num_classes))
 
