@@ -14,11 +14,12 @@ import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import pixels
+from .classes import class_index, unnamed
 from .heads import softmax_head
 from .pytorchvideo_nets import pytorchvideo_fields
 
@@ -198,13 +199,18 @@ class ModelAdapter:
         pathways where the model has them (``model(*adapter.model_args(x))``)."""
         return self.clip_args(self.model_input(x))
 
+    def forward(self, model: nn.Module, args: tuple) -> Any:
+        """``model`` on its ``forward`` arguments (:meth:`forward_args`, :meth:`pixel_args`, an AM stream's
+        ``model_inputs``): the one place a method runs the model, its output as ``forward`` returns it."""
+        return model(*args)
+
     def call(self, model: nn.Module, args: tuple) -> torch.Tensor:
         """``model(*args)``'s class logits (:meth:`logits`): how methods call it, so ``(logits, features)`` works.
         A head that ends in a Softmax (``head_softmax``) is read before it: the call skips it."""
         from .probe import bypassed  # the probe registers every hook (and imports this module)
 
         with bypassed(model, self.head_softmax):
-            return self.logits(model(*args))
+            return self.logits(self.forward(model, args))
 
     def input_shapes(self) -> list[tuple[int, ...]] | None:
         """The native input as ``list_layers`` takes it, one shape per ``forward`` input without the batch axis:
@@ -249,62 +255,66 @@ class ModelAdapter:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def prepare(self, batch: dict, device: torch.device | str = "cpu", first: int = 0) -> tuple[torch.Tensor, ...]:
-        """Model inputs from dataset arrays: ``rgb`` N×T×H×W×3 (or one clip T×H×W×3), uint8 on 0–255 or float
-        in [0, 1], and for a two-stream model ``flow`` N×T×2×H×W (or T×2×H×W) in pixels. Both must be finite;
-        ``first``: the dataset position of the batch's first video, which errors name."""
-        rgb = np.asarray(batch["rgb"])
-        if rgb.ndim == 4:
-            rgb = rgb[None]
-        if rgb.ndim != 5 or rgb.shape[-1] != 3:
-            raise ValueError(f"rgb must be N×T×H×W×3 (or one clip T×H×W×3), channels last; got shape {rgb.shape}")
-        if self.native_shape is not None and (tuple(rgb.shape[2:4]) != tuple(self.size)
-                                              or rgb.shape[1] < self.num_frames):
-            raise ValueError(f"{self.name} expects clips of ≥{self.num_frames} frames at {self.size[0]}×{self.size[1]}, "
-                             f"got {rgb.shape[1]} frames at {rgb.shape[2]}×{rgb.shape[3]}")
-        rgb = rgb[:, : self.num_frames]  # a model of unknown native input takes the clips as they are
-        _check_rgb(rgb, first)
-        rgb = torch.as_tensor(rgb).to(device)
-        if self.kind != "two_stream":
-            return self.model_args(self.normalize(rgb.permute(0, 4, 1, 2, 3)))
-        if batch.get("flow") is None:
-            raise ValueError(f"{self.name} is a two-stream model: the batch needs 'flow' N×T×2×H×W beside 'rgb'")
-        flow = np.asarray(batch["flow"])
-        if flow.ndim == 4:
-            flow = flow[None]
-        if flow.ndim != 5 or flow.shape[2] != 2 or flow.shape[0] != rgb.shape[0] or flow.shape[1] < self.num_frames:
-            raise ValueError(f"flow must be N×T×2×H×W with T ≥ {self.num_frames} beside rgb {tuple(rgb.shape)}; "
-                             f"got shape {flow.shape}")
-        flow = flow[:, self.flow_window]
-        _check_finite("flow", flow, first)
-        stack = torch.as_tensor(flow).to(device).float().flatten(1, 2) / self.flow_scale
-        return self.normalize(rgb[:, self.rgb_frame].permute(0, 3, 1, 2)), stack
+    def prepare(self, batch: dict, device: torch.device | str = "cpu", first: int = 0) -> tuple:
+        """Model inputs (``forward`` arguments) from dataset arrays: ``rgb`` N×T×H×W×3 (or one clip T×H×W×3), uint8
+        on 0–255 or float in [0, 1], and for a two-stream model ``flow`` N×T×2×H×W (or T×2×H×W) in pixels. Both must
+        be finite; ``first``: the dataset position of the batch's first video, which errors name. Checked, then
+        :meth:`pixel_args`."""
+        return pixels.prepare(self, batch, device, first)
+
+    def pixel_args(self, rgb: torch.Tensor, flow: torch.Tensor | None = None, device=None,
+                   out: torch.Tensor | None = None) -> tuple:
+        """The one path from pixels to the model: frames N×T×H×W×3 (uint8 0–255 or float in [0, 1], a torch tensor)
+        and a two-stream model's flow N×T×2×H×W (pixels) → ``forward`` arguments on ``device``: normalized, resized
+        by the model's rule (:meth:`pixel_input`), split into its streams or pathways (:mod:`.pixels`)."""
+        return pixels.pixel_args(self, rgb, flow, device, out)
+
+    def pixel_input(self, rgb: torch.Tensor, device=None, size: tuple[int, int, int] | None = None,
+                    out: torch.Tensor | None = None) -> torch.Tensor:
+        """Frames N×T×H×W×3 → normalized N×3×T×H×W, at ``size`` or by the model's resize rule (:mod:`.pixels`)."""
+        return pixels.pixel_input(self, rgb, device, size, out)
+
+    def stats(self, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, std) as 1×3×1×1×1 tensors on ``device``, made once per device."""
+        return _stats_on(self.mean, self.std, torch.device(device))
+
+    @property
+    def uses_flow(self) -> bool:
+        """Whether the model takes optical flow beside its frames (a two-stream model)."""
+        return self.kind == "two_stream"
+
+    @property
+    def min_frames(self) -> int:
+        """The fewest frames a clip needs: the native frames (a two-stream model's flow window sits in them), else 1."""
+        return self.num_frames or 1
+
+    def frames_seen(self, length: int, device=None) -> torch.Tensor | None:
+        """Which of a clip's ``length`` frames the model sees (a two-stream model: the flow window and the appearance
+        frame), as a bool tensor; None where it sees them all."""
+        if not self.uses_flow:
+            return None
+        seen = torch.zeros(length, dtype=torch.bool, device=device)
+        seen[self.flow_window] = True
+        seen[self.rgb_frame] = True
+        return seen
+
+    @property
+    def named_classes(self) -> bool:
+        """Whether the model's classes have names (else they are ``class_0``, ``class_1``, … placeholders)."""
+        return bool(self.class_names) and not unnamed(self.class_names)
+
+    def class_index(self, cls, num_classes: int | None = None, check_range: bool = True) -> int:
+        """The one class resolver: a class by index or by one of the model's names, as an index, with one clear
+        error (:func:`.classes.class_index`). ``num_classes``: the count where the adapter has no names for them."""
+        names = self.class_names if self.class_names else None
+        return class_index(names, cls, self.name, num_classes=num_classes if not names else None,
+                           check_range=check_range)
 
 
-#: how far float RGB may stray outside [0, 1] (rounding) before it is taken for another range
-_RANGE_TOLERANCE = 1e-3
-
-
-def _check_finite(name: str, a: np.ndarray, first: int) -> None:
-    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
-        bad = np.flatnonzero(~np.isfinite(a.reshape(len(a), -1)).all(1))
-        raise ValueError(f"{name} of video {first + int(bad[0])} contains NaN or infinite values "
-                         f"({len(bad)} of the batch's {len(a)} videos do); {name} must be finite")
-
-
-def _check_rgb(rgb: np.ndarray, first: int) -> None:
-    """uint8 on 0–255, other integers on 0–255, floats in [0, 1]: the ranges normalize_rgb tells apart by dtype."""
-    if rgb.dtype == np.bool_ or not (np.issubdtype(rgb.dtype, np.integer) or np.issubdtype(rgb.dtype, np.floating)):
-        raise TypeError(f"rgb has dtype {rgb.dtype}; expected uint8 (0–255) or float in [0, 1]")
-    if rgb.dtype == np.uint8 or rgb.size == 0:
-        return
-    _check_finite("rgb", rgb, first)
-    lo, hi = rgb.min(), rgb.max()
-    if np.issubdtype(rgb.dtype, np.integer) and (lo < 0 or hi > 255):
-        raise ValueError(f"rgb holds integers in [{lo}, {hi}]; expected uint8 0–255 or floats in [0, 1]")
-    if np.issubdtype(rgb.dtype, np.floating) and (lo < -_RANGE_TOLERANCE or hi > 1 + _RANGE_TOLERANCE):
-        raise ValueError(f"rgb holds floats in [{float(lo):.4g}, {float(hi):.4g}]; float RGB is read as [0, 1]: pass "
-                         "uint8 0–255, or scale the floats to [0, 1] (e.g. divide 0–255 values by 255)")
+@functools.lru_cache(maxsize=64)
+def _stats_on(mean: tuple, std: tuple, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return (torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1, 1),
+            torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1, 1))
 
 
 @functools.lru_cache(maxsize=64)

@@ -22,15 +22,15 @@ def sweep_row(results) -> tuple[list, list[str], list[str]]:
     """One unit's results across regularizer settings as a row of cells: (clips, captions, column headers).
     A two-stream row starts with the appearance image, then the motion input per setting; a multi-pathway
     model's (SlowFast's) shows its fastest pathway per setting, the one the temporal weight γ shapes most."""
-    two_stream = results[0].motion is not None
+    has_motion = results[0].motion is not None
     if results[0].pathways:
         fastest = results[0].stream_names[-1]
         return ([r.clips()[-1] for r in results], [r.activation_caption for r in results],
                 [f"{fastest} {_setting(r.job)}" for r in results])
-    clips = [r.motion_clip() if two_stream else r.appearance_clip() for r in results]
+    clips = [r.motion_clip() if has_motion else r.appearance_clip() for r in results]
     captions = [r.activation_caption for r in results]
-    headers = [f"{'motion' if two_stream else 'video'} {_setting(r.job)}" for r in results]
-    if two_stream:
+    headers = [f"{'motion' if has_motion else 'video'} {_setting(r.job)}" for r in results]
+    if has_motion:
         clips, captions, headers = [results[0].appearance_clip()] + clips, captions[:1] + captions, \
             ["appearance"] + headers
     return clips, captions, headers

@@ -168,7 +168,7 @@ def response_statistics(model: nn.Module, dataset, layers: Sequence[str] | str, 
             host_labels = np.asarray(batch["label"])  # checked on the host: no device sync
             check_labels(host_labels, K, seen)
             labels = torch.as_tensor(host_labels, dtype=torch.long).to(device, non_blocking=True)
-            model(*info.prepare(batch, device, first=seen))
+            info.forward(model, info.prepare(batch, device, first=seen))
             counts += np.bincount(host_labels, minlength=K)
             index = torch.arange(seen, seen + len(labels), device=device)
             # rows of each class present, found on the host so the per-class top-k needs no device sync

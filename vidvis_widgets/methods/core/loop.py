@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...models.adapter import adapter_of
 from ...models.run_control import stop_status
 from ...models.probe import Layout, Probe, final_relu
 
@@ -45,7 +46,7 @@ def pre_activation_layers(model: nn.Module, layers, inputs: tuple) -> set[str]:
     even where the unit is off (as it is for most units on a random start)."""
     layers = sorted(set(layers))
     with torch.no_grad(), Probe(model, layers) as post, Probe(model, layers, pre_activation=layers) as pre:
-        model(*inputs)
+        adapter_of(model).forward(model, inputs)
     return {l for l in layers if l in pre.outputs and pre[l].shape == post[l].shape
             and final_relu(model.get_submodule(l)) is not None and torch.equal(pre[l].clamp_min(0), post[l])}
 

@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 
 import torch
 
-from ...data.loading import class_index
+from ...models.classes import class_index
 from .objectives import READOUTS, BatchedObjective, Objective, Term
 
 
@@ -178,9 +178,8 @@ def as_target(value, what: str = "target") -> Target:
 
 def resolve_class(adapter, cls, what: str = "class") -> int:
     """A class given by index or by one of ``adapter``'s class names, as an index, checked against its classes."""
-    names = tuple(adapter.class_names)
     try:
-        return class_index(names, cls)
+        return class_index(adapter.class_names, cls, adapter.name)
     except ValueError as err:
         raise ValueError(f"{what}: {err}") from None
 

@@ -3,13 +3,12 @@ clip each), the priming weights λ_l, and x*'s size (by default the model's nati
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import torch
 from torch import nn
 
 from ...checks import number
+from ...models.streams import check_one_clip
 
 
 def check_stimulus(video, name: str = "the stimulus") -> np.ndarray:
@@ -38,17 +37,9 @@ def check_stimulus(video, name: str = "the stimulus") -> np.ndarray:
 
 
 def single_stream(network: nn.Module, role: str) -> None:
-    """LEAPS feeds one clip N×3×T×H×W; a two-stream network (rgb, flow) is refused before any work."""
-    if not isinstance(network, nn.Module):
-        raise TypeError(f"the {role} must be a torch.nn.Module (a video model), got {type(network).__name__}")
-    info = getattr(network, "vidvis_adapter", None)
-    params = inspect.signature(network.forward).parameters.values()
-    arity = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in params)
-    if (info is not None and info.kind == "two_stream") or arity > 1:
-        name = info.name if info is not None else type(network).__name__
-        raise ValueError(f"the {role} {name} is a two-stream model (its forward takes rgb and flow); LEAPS inverts "
-                         "and verifies single-stream video models that take one clip N×3×T×H×W (e.g. tiny_r3d as "
-                         "the model, tiny_verifier as the verifier)")
+    """LEAPS feeds one clip N×3×T×H×W: a network that takes another input (a two-stream model, by its adapter's
+    facts) is refused before any work (:func:`~vidvis_widgets.models.streams.check_one_clip`)."""
+    check_one_clip(network, role)
 
 
 def check_priming_weights(weights, layers: list[str]) -> np.ndarray:

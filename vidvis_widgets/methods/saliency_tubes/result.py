@@ -7,7 +7,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,6 +17,7 @@ from ...media.interpolation import cubic_upsample, normalize_over_clip
 from ..core.diagnostics import warn_empty_maps
 from .attributions import Attribution, attribution_of
 from ..core.targets import Target
+from ...models.classes import class_index
 
 _TENSORS = ("frames", "activations", "logits", "targets", "head_weights", "grad_weights", "grad_classes",
             "attribution_maps", "support", "target_weights", "target_values")
@@ -94,7 +95,7 @@ class SaliencyTubeResult(Displayable):
         return self.class_names[c] if self.class_names is not None and c < len(self.class_names) else f"class {c}"
 
     def class_index(self, c: int | str) -> int:
-        return class_index_of(c, self.class_names, self.num_classes, "the model")
+        return class_index(self.class_names, c, "the model", num_classes=self.num_classes)
 
     def _is_target(self, target) -> bool:
         """Whether ``target`` asks for the call's target value (it, or None when the call had one)."""
@@ -301,18 +302,6 @@ class _Names:
         layers = {t.target for t in (result.target.terms if result.target is not None else ()) if t.op == "logit"}
         self.logit_layer, self.name = next(iter(layers), "logits"), result.model_name
         self.class_names = result.class_names or tuple(f"class_{i}" for i in range(result.num_classes))
-
-
-def class_index_of(c, names: Sequence[str] | None, num_classes: int, owner: str) -> int:
-    """A class given by name or index, checked against the model's classes."""
-    if isinstance(c, str):
-        if not names or c not in names:
-            known = ", ".join(names[:20]) if names else "unnamed (pass an index)"
-            raise ValueError(f"unknown class {c!r}; {owner}'s classes are: {known}")
-        return list(names).index(c)
-    if not 0 <= int(c) < num_classes:
-        raise ValueError(f"class {int(c)} is out of range: {owner} has {num_classes} classes (0…{num_classes - 1})")
-    return int(c)
 
 
 def check_threshold(tau) -> float | None:

@@ -55,7 +55,6 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...media.clips import rgb_to_uint8, to_numpy
@@ -63,8 +62,9 @@ from ...models.adapter import adapter_of
 from ...models.layers import submodule
 from ...models.run_control import device_of, frozen
 from ..core.cache import Cached, content_hash
+from ..core.forward_args import map_args
 from ..core.diagnostics import DeadUnitWarning
-from .result import SaliencyTubeResult, check_threshold, class_index_of, given_classes, is_predicted
+from .result import SaliencyTubeResult, check_threshold, given_classes, is_predicted
 from .attributions import Attribution, LayerRun, attribution_of, registered
 from .attributions.cam import linear_head
 from ..core.loop import autocast
@@ -146,12 +146,9 @@ class SaliencyTubes:
         self.device = device_of(model, device)
         self.model = model.to(self.device)
         self.info = getattr(model, "vidvis_adapter", None)
-        self.two_stream = self.info is not None and self.info.kind == "two_stream"
         self.method, self.bf16 = self.attribution.name, bool(bf16)
         self.batch_size = number("batch_size", batch_size, low=1, integer=True)
         self.adapter = adapter_of(model)
-        self.mean = torch.tensor(self.adapter.mean, device=self.device)
-        self.std = torch.tensor(self.adapter.std, device=self.device)
         self.layer = layer if layer is not None else self.adapter.tube_layer
         if self.layer is not None:
             submodule(model, self.layer)
@@ -162,27 +159,13 @@ class SaliencyTubes:
     # -- model facts -------------------------------------------------------------------------------------
     @property
     def min_frames(self) -> int:
-        return self.info.num_frames if self.info is not None and self.info.num_frames else 1
+        return self.adapter.min_frames if self.info is not None else 1
 
-    def _model_inputs(self, frames: torch.Tensor, flow: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
-        if self.two_stream:
-            if flow is None:
-                raise ValueError("a two-stream model needs optical flow: pass a dict with 'rgb' N×T×H×W×3 and 'flow' "
-                                 "N×T×2×H×W (SyntheticActions(...).arrays() gives one; vidvis_widgets.media.flow "
-                                 "estimates flow for your own videos)")
-            return self.info.prepare({"rgb": frames.cpu().numpy(), "flow": flow.cpu().numpy()}, self.device)
-        # one copy into floats and one fused in-place affine pass (separate divide, subtract and divide passes
-        # cost a sixth of a small model's forward pass on a CPU); the frames' channels-last layout is kept, as
-        # the convolutions run faster on it
-        x = self._input_buffer(frames.shape)
-        x.copy_(frames.to(self.device).permute(0, 4, 1, 2, 3))
-        std = self.std.view(1, 3, 1, 1, 1)
-        torch.addcmul(-self.mean.view(1, 3, 1, 1, 1) / std, x, 1 / (255 * std), out=x)
-        # a fixed-size model takes its native T×H×W; any other its native H×W at the clip's own frames
-        size, fixed = self.adapter.native_shape, self.adapter.fixed_size
-        if size is not None and tuple(x.shape[2:]) != (size if fixed else (x.shape[2], *size[1:])):
-            x = F.interpolate(x, size=size if fixed else (x.shape[2], *size[1:]), mode="trilinear", align_corners=False)
-        return self.adapter.clip_args(x)
+    def _model_inputs(self, frames: torch.Tensor, flow: torch.Tensor | None) -> tuple:
+        """The clips as the model's ``forward`` arguments, by the adapter's one pixel path (normalized, resized by
+        the model's rule, split into its streams), written into the reused input buffer."""
+        out = None if self.adapter.uses_flow else self._input_buffer(frames.shape)
+        return self.adapter.pixel_args(frames, flow, self.device, out=out)
 
     def _input_buffer(self, shape: torch.Size) -> torch.Tensor:
         """A float N×3×T×H×W tensor (channels-last in memory) for ``shape`` N×T×H×W×3 frames, reused across
@@ -201,7 +184,7 @@ class SaliencyTubes:
         """For a model whose adapter names no tube layer: the last layer, in execution order, whose output has
         space-time maps (more than one spatial position); a parent whose output is its last child's is
         preferred, for a shorter name."""
-        first = tuple([t[:1] for t in x] if isinstance(x, list) else x[:1] for x in inputs)  # one clip (per pathway)
+        first = map_args(inputs, lambda t: t[:1])  # one clip (of every input)
         found = modules_that_ran(self.model, first,
                                  lambda name, out: _has_maps(out, self.adapter.layer_layout(name).channels_last))
         if not found:
@@ -283,11 +266,7 @@ class SaliencyTubes:
         acts, logits = cat("activations"), cat("logits")
         preds = logits.argmax(1)
         targets = preds if given is None else given.to(preds.device)
-        support = None
-        if self.two_stream:
-            support = torch.zeros(length, dtype=torch.bool, device=self.device)
-            support[self.info.flow_window] = True
-            support[self.info.rgb_frame] = True
+        support = self.adapter.frames_seen(length, self.device)
         return SaliencyTubeResult(
             frames=frames.to(self.device), activations=acts, logits=logits, method=first.strategy.name,
             layer=self.layer, targets=targets, threshold=threshold,
@@ -301,13 +280,13 @@ class SaliencyTubes:
         return self.info.name if self.info is not None else type(self.model).__name__
 
     def _class_index(self, c) -> int:
-        return class_index_of(c, self.info.class_names if self.info is not None else None, self._num_classes, self._name)
+        return self.adapter.class_index(c, num_classes=self._num_classes)
 
     def _run(self, frames, flow, given, top_k, readout=None):
         inputs = self._model_inputs(frames, flow)
         if self.layer is None:
             self.layer = self._default_layer(inputs)
-        pathways = tuple(list(x) if isinstance(x, list) else x for x in inputs)  # a model may fill its list in place
+        pathways = map_args(inputs, lambda t: t)  # fresh containers: a model may fill its list in place
         units = sorted(readout.unit_layers()) if readout is not None else []
         # the layer's output becomes a leaf: the gradient form's backward pass starts there, not at the input (a
         # target's units are read after it, so a unit on the layer itself reads the leaf)
