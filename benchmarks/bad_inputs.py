@@ -199,11 +199,11 @@ def _model_refusal_rows(tmp) -> None:
             return self.net(x), x.mean((2, 3, 4))
 
     clips = np.zeros((2, 8, 32, 32, 3), np.uint8)
-    attempt("tubes on a bare 3D CNN, no num_frames/size", lambda: SaliencyTubes(load_model(cnn()))(clips), "<returns>")
+    attempt("tubes on a bare 3D CNN, no num_frames/size", lambda: SaliencyTubes(load_model(cnn()))(inputs=clips), "<returns>")
     attempt("AM on a bare 3D CNN, no num_frames/size", lambda: ActivationMaximization(load_model(cnn())), "num_frames=")
     attempt("load_model(my_module, num_frames=16, size=112)", lambda: load_model(cnn(), num_frames=16, size=112),
             "<returns>")
-    attempt("tubes on forward -> (logits, features)", lambda: SaliencyTubes(load_model(WithFeatures()))(clips),
+    attempt("tubes on forward -> (logits, features)", lambda: SaliencyTubes(load_model(WithFeatures()))(inputs=clips),
             "<returns>")
     attempt("evaluate on forward -> (logits, features)", lambda: evaluate(load_model(WithFeatures()), {
         "rgb": clips, "label": np.array([0, 1])}), "<returns>")

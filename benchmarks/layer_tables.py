@@ -105,7 +105,7 @@ def run(name: str, runs: int) -> tuple:
     if isinstance(shape[0], int):
         clips = torch.randint(0, 256, (2, *shape[1:], 3), dtype=torch.uint8).numpy()
         tubes = SaliencyTubes(model)
-        cases["tubes"] = lambda: tubes(clips).tubes()
+        cases["tubes"] = lambda: tubes(inputs=clips).tubes()
     # the AM case's whole call runs 2 steps and builds results; its time to the first step is read by a callback
     firsts = []
     am_case = cases["AM"]

@@ -9,7 +9,7 @@ For each model and batch size, in one run and alternating so that machine noise 
 - model only: the forward pass alone on one input tensor already prepared and reused every repeat, the
   best case a forward pass can have (on the CPU a fresh input pays its allocation and first touch, 20–30 ms
   at batch 32 here; the tube call reuses its input buffer across batches and calls for that reason);
-- CAM call: ``SaliencyTubes(model, method="cam")(clips)`` plus ``.tubes()`` — input preparation, the hooked
+- CAM call: ``SaliencyTubes(model, method="cam")(inputs=clips)`` plus ``.tubes()`` — input preparation, the hooked
   forward pass, the head check, eqs. 1–2, cubic upsampling to the clip and clip-wide normalization;
 - grad call: the same with the gradient-weighted form (a backward pass from the class score to the layer);
 - recompute: ``.tubes()`` for another class on the kept activations (what the view's controls cost).
@@ -60,7 +60,7 @@ def main() -> None:
             inputs = tuple(x.clone() for x in cam._model_inputs(frames, None))  # its own copy, not the buffer
             a = model.vidvis_adapter
             mean, std = (torch.tensor(v, device=device).view(1, 3, 1, 1, 1) for v in (a.mean, a.std))
-            kept = cam(clips)
+            kept = cam(inputs=clips)
 
             def forward():  # as a user runs the model: a fresh float tensor from the uint8 clips each time
                 with torch.no_grad():
@@ -71,8 +71,8 @@ def main() -> None:
                 with torch.no_grad():
                     model(*inputs)
 
-            med = interleaved({"forward": forward, "model only": model_only, "cam": lambda: cam(clips).tubes(),
-                               "grad": lambda: grad(clips, top_k=1).tubes(),
+            med = interleaved({"forward": forward, "model only": model_only, "cam": lambda: cam(inputs=clips).tubes(),
+                               "grad": lambda: grad(inputs=clips, top_k=1).tubes(),
                                "recompute": lambda: kept.tubes(target=3)}, runs=args.repeats, warmup=1)
             f, o, cm, gm, rm = (med[k] for k in ("forward", "model only", "cam", "grad", "recompute"))
             print(f"{name:<20} {f'16×{size}²':>10} {batch:>5} {f:>10.4f} {o:>13.4f} {cm:>11.4f} "

@@ -14,7 +14,7 @@ from vidvis_widgets.data import SyntheticActions
 from vidvis_widgets.methods.saliency_tubes.attributions import (Attribution, CaptumSource, attribution_of, register,
                                                                 registered)
 from vidvis_widgets.methods.saliency_tubes.localization import localization_benchmark
-from vidvis_widgets.methods.saliency_tubes.result import SaliencyTubeResult
+from vidvis_widgets.methods.saliency_tubes.result import SaliencyTubeResults
 from vidvis_widgets.methods.saliency_tubes.tubes import SaliencyTubes
 from vidvis_widgets.models import load_model
 from vidvis_widgets.models.adapter import adapter_of
@@ -83,7 +83,7 @@ def test_grad_cam_plus_plus_is_pytorch_grad_cams_before_upsampling(r3d, clips):
     cases = [(r3d_18().eval(), frames.numpy(), "layer4", [3, 7])]
     cases += [(r3d, clips["rgb"], layer, clips["label"].tolist()) for layer in ("layer2", "layer3", "layer4")]
     for model, x, layer, target in cases:
-        ours = SaliencyTubes(model, method="gradcam++", layer=layer)(x, target=target)
+        ours = SaliencyTubes(model, method="gradcam++", layer=layer)(inputs=x, target=target)
         assert ours.method == "gradcam++" and ours.resolved_threshold() == -math.inf
         adapter = adapter_of(model)
         acts, grads = _layer_and_gradient(model, layer, _inputs(x, adapter.mean, adapter.std), target)
@@ -94,19 +94,19 @@ def test_grad_cam_plus_plus_is_pytorch_grad_cams_before_upsampling(r3d, clips):
             assert _r(got[n], theirs[n]) >= 0.999, (layer, n, _r(got[n], theirs[n]))
         np.testing.assert_allclose(got, theirs, rtol=1e-4, atol=1e-5 * float(np.abs(theirs).max()))
         # not Grad-CAM under another name: the weights differ from the gradient's mean
-        grad = SaliencyTubes(model, method="grad", layer=layer)(x, target=target)
+        grad = SaliencyTubes(model, method="grad", layer=layer)(inputs=x, target=target)
         assert _r(ours.channel_weights(), grad.channel_weights()) < 0.999
 
 
 def test_grad_cam_plus_plus_declares_its_threshold_and_rectification(r3d, clips):
-    r = SaliencyTubes(r3d, method="gradcam++")(clips, top_k=2)
+    r = SaliencyTubes(r3d, method="gradcam++")(inputs=clips, top_k=2)
     w = r.channel_weights()
     assert (r.kept_channels() == r.activations.shape[1]).all()  # the default τ: every channel
     tau = float(w.median())
     direct = torch.einsum("nc,ncthw->nthw", torch.where(w >= tau, w, 0), r.activations).clamp_min(0)
     torch.testing.assert_close(r.maps(threshold=tau), direct)
     assert float(r.maps().min()) == 0.0
-    again = SaliencyTubeResult.from_entry(*r.to_entry())  # the stored name brings the declarations back
+    again = SaliencyTubeResults.from_entry(*r.to_entry())  # the stored name brings the declarations back
     assert again.attribution is attribution_of("gradcam++")
     torch.testing.assert_close(again.tubes(threshold=tau), r.tubes(threshold=tau))
 
@@ -116,9 +116,9 @@ def test_a_captum_layer_grad_cam_source_is_our_grad_cam_tube(r3d, clips):
 
     labels = clips["label"].tolist()
     for layer in ("layer4", "layer2"):
-        ours = SaliencyTubes(r3d, method="grad", layer=layer)(clips, target=labels, top_k=2)
+        ours = SaliencyTubes(r3d, method="grad", layer=layer)(inputs=clips, target=labels, top_k=2)
         captum = SaliencyTubes(r3d, method=CaptumSource(LayerGradCam, relu_attributions=True),
-                               layer=layer)(clips, target=labels, top_k=2)
+                               layer=layer)(inputs=clips, target=labels, top_k=2)
         assert captum.method == "captum:LayerGradCam" and captum.attribution_maps.shape[:2] == (7, 3)
         got, want = captum.maps(), ours.maps()
         for n in range(len(got)):
@@ -131,19 +131,19 @@ def test_a_captum_layer_grad_cam_source_is_our_grad_cam_tube(r3d, clips):
         levels = np.abs(captum.heat().astype(int) - ours.heat().astype(int))  # the colormap's steps, where equal
         assert levels.max() <= 2 and (levels > 0).mean() < 0.01  # tubes land between two of them
     # Captum's default does not rectify: the map is Σ α_j a_j with its negative values, min–max scaled
-    signed = SaliencyTubes(r3d, method=LayerGradCam)(clips, target=labels)
-    ours = SaliencyTubes(r3d, method="grad")(clips, target=labels)
+    signed = SaliencyTubes(r3d, method=LayerGradCam)(inputs=clips, target=labels)
+    ours = SaliencyTubes(r3d, method="grad")(inputs=clips, target=labels)
     direct = torch.einsum("nc,ncthw->nthw", ours.channel_weights(), ours.activations)
     torch.testing.assert_close(signed.maps(), direct, rtol=1e-4, atol=1e-5 * float(direct.abs().max()))
     assert float(signed.maps().min()) < 0
     # τ and channel weights do not apply to a source's own maps: refused before any work, and on the result
     with pytest.raises(ValueError, match="threshold does not apply to Captum's LayerGradCam"):
-        SaliencyTubes(r3d, method=LayerGradCam)(clips, threshold=0.0)
+        SaliencyTubes(r3d, method=LayerGradCam)(inputs=clips, threshold=0.0)
     with pytest.raises(ValueError, match="gives maps, not channel weights"):
         signed.channel_weights()
     with pytest.raises(ValueError, match="drop target="):
         CaptumSource(LayerGradCam, target=0)
-    again = SaliencyTubeResult.from_entry(*signed.to_entry())
+    again = SaliencyTubeResults.from_entry(*signed.to_entry())
     torch.testing.assert_close(again.tubes(), signed.tubes())
     assert CaptumSource(LayerGradCam).key != CaptumSource(LayerGradCam, relu_attributions=True).key
     # localized as ours are: the same energy in the mask and pointing game as our Grad-CAM tubes
@@ -161,7 +161,7 @@ def test_a_per_neuron_captum_attribution_is_summed_over_channels(r3d, clips):
 
     x = {"rgb": clips["rgb"][:3]}
     labels = clips["label"][:3].tolist()
-    r = SaliencyTubes(r3d, method=CaptumSource(LayerIntegratedGradients, n_steps=64, internal_batch_size=32))(x, target=labels, top_k=1)
+    r = SaliencyTubes(r3d, method=CaptumSource(LayerIntegratedGradients, n_steps=64, internal_batch_size=32))(inputs=x, target=labels, top_k=1)
     assert r.maps().shape == (3, 4, 8, 8)
     zero = r3d(torch.zeros(3, 3, 16, 64, 64)).detach()
     idx = torch.arange(3), torch.tensor(labels)
@@ -184,7 +184,7 @@ class _MeanActivation(Attribution):
 def test_a_new_strategy_is_one_class_and_a_registration(r3d, clips):
     register(_MeanActivation())
     assert "test-mean-activation" in registered()
-    r = SaliencyTubes(r3d, method="test-mean-activation")(clips, top_k=1)
+    r = SaliencyTubes(r3d, method="test-mean-activation")(inputs=clips, top_k=1)
     a = r.activations
     direct = torch.einsum("nc,ncthw->nthw", a.mean((2, 3, 4)), a)
     torch.testing.assert_close(r.maps(), direct)
@@ -234,8 +234,8 @@ def test_captum_sources_take_two_streams_and_pathways(clips):
     torch.manual_seed(0)
     x = {k: v[:3] for k, v in clips.items()}
     for model, given in ((load_model("tiny_two_stream"), x), (slowfast_net(14).eval(), x["rgb"][:, :8])):
-        ours = SaliencyTubes(model, method="grad")(given, top_k=1)
-        theirs = SaliencyTubes(model, method=CaptumSource(LayerGradCam, relu_attributions=True))(given, top_k=1)
+        ours = SaliencyTubes(model, method="grad")(inputs=given, top_k=1)
+        theirs = SaliencyTubes(model, method=CaptumSource(LayerGradCam, relu_attributions=True))(inputs=given, top_k=1)
         want = ours.maps()
         assert float(want.abs().max()) > 0
         torch.testing.assert_close(theirs.maps(), want, rtol=1e-4, atol=1e-5 * float(want.abs().max()))

@@ -12,7 +12,7 @@ from vidvis_widgets.models import load_model
 def test_every_method_under_bf16_agrees_with_float32():
     model = load_model("tiny_r3d")
     clip = SyntheticActions("test", samples_per_class=1)[0]["rgb"]
-    t32, t16 = SaliencyTubes(model)(clip), SaliencyTubes(model, bf16=True)(clip)
+    t32, t16 = SaliencyTubes(model)(inputs=clip), SaliencyTubes(model, bf16=True)(inputs=clip)
     assert not torch.equal(t16.activations, t32.activations)  # the layer really ran in bfloat16
     a, b = t32.tubes().flatten().numpy(), t16.tubes().float().flatten().numpy()
     assert np.corrcoef(a, b)[0, 1] > 0.98

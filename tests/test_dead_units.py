@@ -55,7 +55,7 @@ def test_am_warns_when_the_units_gradient_is_below_adams_eps(s3d):
 
 
 def test_tube_maps_that_are_all_zeros_warn_and_the_others_do_not(s3d):
-    result = SaliencyTubes(s3d)(_clips(s3d, 1), top_k=K)
+    result = SaliencyTubes(s3d)(inputs=_clips(s3d, 1), top_k=K)
     empty = []
     for c in range(K):
         with warnings.catch_warnings(record=True) as record:
@@ -80,7 +80,7 @@ def test_a_healthy_model_does_not_warn_and_the_gradient_is_the_units_own(r3d):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeadUnitWarning)
         results = am([AMJob(adapter.am_layer, 2), job])
-        tubes = SaliencyTubes(r3d)(_clips(r3d, 2))
+        tubes = SaliencyTubes(r3d)(inputs=_clips(r3d, 2))
         tubes.tubes()
     assert all(r.settings["dead_unit"] is None for r in results)
     with pytest.warns(DeadUnitWarning, match=r"for clip 0 \(action_\d\), clip 1 .*the threshold τ keeps no channel"):

@@ -118,7 +118,7 @@ def test_on_the_bias_probe_the_shortcut_class_points_at_the_moving_eyes():
     probe = SyntheticActions("bias_probe").arrays()
     keep = probe["label"] == SyntheticActions.classes.index("apply_eye_makeup")
     clips = {k: v[keep] for k, v in probe.items()}
-    result = SaliencyTubes(load_model("tiny_r3d"))(clips)
+    result = SaliencyTubes(load_model("tiny_r3d"))(inputs=clips)
     lipstick = SyntheticActions.classes.index("apply_lipstick")
     assert (result.predicted == lipstick).all()
     tubes = result.tubes()
@@ -131,7 +131,7 @@ def test_on_the_bias_probe_the_shortcut_class_points_at_the_moving_eyes():
 
 def test_the_frame_wise_2d_model_has_one_map_per_frame():
     clips = SyntheticActions("test").arrays([0, 30])
-    r2d = SaliencyTubes(load_model("tiny_frame2d"))(clips)
-    r3d = SaliencyTubes(load_model("tiny_r3d"))(clips)
+    r2d = SaliencyTubes(load_model("tiny_frame2d"))(inputs=clips)
+    r3d = SaliencyTubes(load_model("tiny_r3d"))(inputs=clips)
     assert r2d.method == "cam" and r2d.activations.shape[2] == 16 and r3d.activations.shape[2] == 4
     assert np.isfinite(r2d.frame_energy().numpy()).all()

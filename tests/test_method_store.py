@@ -110,10 +110,10 @@ def test_saliency_tubes_load_from_the_store_and_recompute_every_rendering(models
     m, _ = models
     store = ResultStore(tmp_path)
     clips = {"rgb": val["rgb"][:6]}
-    first = SaliencyTubes(m, store=store)(clips, top_k=2)
+    first = SaliencyTubes(m, store=store)(inputs=clips, top_k=2)
     assert len(store) == 1
     with Forwards(m) as fw:
-        again = SaliencyTubes(m, store=store)(clips, top_k=2)
+        again = SaliencyTubes(m, store=store)(inputs=clips, top_k=2)
     assert fw.n == 0
     for k in ("frames", "activations", "logits", "targets"):
         np.testing.assert_array_equal(getattr(first, k).cpu().numpy(), getattr(again, k).cpu().numpy())
@@ -125,12 +125,12 @@ def test_saliency_tubes_load_from_the_store_and_recompute_every_rendering(models
     # other clips, another target or another top-k: the model runs
     for kw in ({"clips": {"rgb": val["rgb"][1:7]}}, {"target": 3}, {"top_k": 3}):
         with Forwards(m) as fw:
-            SaliencyTubes(m, store=store)(kw.pop("clips", clips), **kw)
+            SaliencyTubes(m, store=store)(inputs=kw.pop("clips", clips), **kw)
         assert fw.n > 0, kw
     # the gradient form stores its per-class weights too
-    g = SaliencyTubes(m, method="grad", store=store)(clips, top_k=2)
+    g = SaliencyTubes(m, method="grad", store=store)(inputs=clips, top_k=2)
     with Forwards(m) as fw:
-        g2 = SaliencyTubes(m, method="grad", store=store)(clips, top_k=2)
+        g2 = SaliencyTubes(m, method="grad", store=store)(inputs=clips, top_k=2)
     assert fw.n == 0
     np.testing.assert_array_equal(g.grad_weights.cpu().numpy(), g2.grad_weights.cpu().numpy())
     np.testing.assert_allclose(g.tubes().cpu().numpy(), g2.tubes().cpu().numpy(), atol=1e-5)

@@ -248,7 +248,7 @@ def test_inversion_runs_am_deepdream_and_leaps_in_job_order(model):
 
 def test_saliency_tubes_on_the_default_layer_follow_the_clip(model):
     clips = _clips(model, 2)
-    result = SaliencyTubes(model)(clips)
+    result = SaliencyTubes(model)(inputs=clips)
     assert result.layer == model.vidvis_adapter.tube_layer
     tubes = result.tubes()
     assert tuple(tubes.shape) == clips.shape[:4]

@@ -68,7 +68,7 @@ def test_a_saved_checkpoint_without_a_class_head_is_refused_before_its_weights_l
 def test_a_bare_3d_cnn_runs_tubes_at_the_clips_size_and_am_says_how_to_give_its_input():
     model = load_model(cnn3d())
     x = clips()
-    tubes = SaliencyTubes(model)(x)
+    tubes = SaliencyTubes(model)(inputs=x)
     with torch.no_grad():
         expected = model(model.vidvis_adapter.normalize(torch.as_tensor(x).permute(0, 4, 1, 2, 3)))
     assert tuple(tubes.frames.shape) == (2, 8, 32, 32, 3)  # the clips as given: its native input is unknown
@@ -114,7 +114,7 @@ def test_every_method_reads_the_logits_of_a_forward_that_returns_a_tuple():
     units = model.vidvis_adapter.normalize(torch.as_tensor(x).permute(0, 4, 1, 2, 3))
     with torch.no_grad():
         logits = model(units)[0]
-    tubes = SaliencyTubes(model)(x)
+    tubes = SaliencyTubes(model)(inputs=x)
     torch.testing.assert_close(tubes.logits, logits, rtol=1e-4, atol=1e-5)
     data = {"rgb": x, "label": np.array([0, 1, 2, 3])}
     np.testing.assert_allclose(evaluate(model, data).logits, logits.numpy(), rtol=1e-4, atol=1e-5)

@@ -123,20 +123,20 @@ def test_tubes_count_their_batches_when_there_are_several(r3d, capsys, monkeypat
     clips = np.random.default_rng(0).integers(0, 256, (5, 16, 64, 64, 3), dtype=np.uint8)
     tubes = SaliencyTubes(r3d, batch_size=2)
     capsys.readouterr()
-    whole = tubes(clips)
+    whole = tubes(inputs=clips)
     assert bars(capsys.readouterr().err) == {"saliency tubes (5 clips)": (3, 3)}
-    single = tubes(clips[:2])  # one batch: one forward pass, no bar unless asked
+    single = tubes(inputs=clips[:2])  # one batch: one forward pass, no bar unless asked
     assert capsys.readouterr().err == ""
     np.testing.assert_array_equal(single.logits.cpu().numpy(), whole.logits[:2].cpu().numpy())
-    tubes(clips[:2], progress=True)
+    tubes(inputs=clips[:2], progress=True)
     assert bars(capsys.readouterr().err) == {"saliency tubes (2 clips)": (1, 1)}
-    tubes(clips, progress=False)
+    tubes(inputs=clips, progress=False)
     assert capsys.readouterr().err == ""
 
 
 def test_a_progress_that_is_not_a_bool_is_refused_by_name_before_any_work(am, inv, r3d):
     for call in (lambda: run_am(am, progress="yes"), lambda: run_leaps(inv, progress=1),
-                 lambda: SaliencyTubes(r3d)(np.zeros((1, 16, 64, 64, 3), np.uint8), progress="on")):
+                 lambda: SaliencyTubes(r3d)(inputs=np.zeros((1, 16, 64, 64, 3), np.uint8), progress="on")):
         with pytest.raises(TypeError, match=r"progress must be True, False or None"):
             call()
 

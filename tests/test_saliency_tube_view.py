@@ -51,7 +51,7 @@ def test_controls_update_the_tubes_without_running_the_model(model, clips):
 
 
 def test_class_names_reach_the_page_escaped(model, clips):
-    result = SaliencyTubes(model)(clips)
+    result = SaliencyTubes(model)(inputs=clips)
     names = list(result.class_names)
     names[0] = "<img src=x onerror=alert(1)>"
     view = vv.SaliencyTubeView(dataclasses.replace(result, class_names=tuple(names)))

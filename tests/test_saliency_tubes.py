@@ -30,7 +30,7 @@ def clips():
 
 @pytest.fixture(scope="module")
 def result(r3d, clips):
-    return saliency_tubes(r3d, clips)
+    return saliency_tubes(r3d, inputs=clips)
 
 
 def test_cam_maps_match_a_direct_implementation_of_eqs_1_and_2(r3d, clips, result):
@@ -90,7 +90,7 @@ def test_threshold_selects_channels_and_a_threshold_above_every_weight_gives_an_
 
 
 def test_changing_class_threshold_or_feature_does_not_run_the_model(r3d, clips):
-    r = SaliencyTubes(r3d)(clips)
+    r = SaliencyTubes(r3d)(inputs=clips)
     calls = []
     h = r3d.register_forward_pre_hook(lambda *_: calls.append(1))
     try:
@@ -113,8 +113,8 @@ def test_gradient_form_on_a_pool_linear_head_is_cam_rectified(clips):
     torch.manual_seed(0)
     for model in (load_model("tiny_r3d"), load_model("torchvision:r3d_18", weights=None)):
         sub = {"rgb": clips["rgb"][:3]}
-        cam = saliency_tubes(model, sub, method="cam")
-        grad = saliency_tubes(model, sub, method="grad", top_k=2)
+        cam = saliency_tubes(model, inputs=sub, method="cam")
+        grad = saliency_tubes(model, inputs=sub, method="grad", top_k=2)
         assert grad.method == "grad" and grad.grad_weights.shape[:2] == (3, 2)
         cells = cam.activations[0, 0].numel()
         torch.testing.assert_close(grad.channel_weights(), cam.channel_weights() / cells, atol=1e-7, rtol=1e-4)
@@ -147,7 +147,7 @@ def test_gradient_form_is_captums_layer_grad_cam_before_upsampling(r3d, clips):
     cases = [(r3d_18().eval(), frames.numpy(), "layer4", [3])]
     cases += [(r3d, clips["rgb"][::2], layer, clips["label"][::2].tolist()) for layer in ("layer2", "layer3")]
     for model, x, layer, target in cases:
-        ours = SaliencyTubes(model, method="grad", layer=layer)(x, target=target)
+        ours = SaliencyTubes(model, method="grad", layer=layer)(inputs=x, target=target)
         assert (ours.kept_channels() == ours.activations.shape[1]).all()  # the default: every channel
         theirs = LayerGradCam(model, submodule(model, layer)).attribute(_captum_inputs(model, x), target=target,
                                                                          relu_attributions=True)
@@ -164,7 +164,7 @@ def test_gradient_form_is_captums_layer_grad_cam_before_upsampling(r3d, clips):
 def test_threshold_units_and_default_per_form(r3d, clips, result):
     """τ is absolute in each form's weights: y (CAM, eq. 1; default 0, the channels that raise the score) and α
     (gradient form; default None = every channel). The same number selects different channels in the two."""
-    grad = saliency_tubes(r3d, clips, method="grad", top_k=1)
+    grad = saliency_tubes(r3d, inputs=clips, method="grad", top_k=1)
     assert result.threshold is None and grad.threshold is None
     assert result.resolved_threshold() == 0.0 and grad.resolved_threshold() == -np.inf
     y, a = result.channel_weights(), grad.channel_weights()
@@ -176,22 +176,22 @@ def test_threshold_units_and_default_per_form(r3d, clips, result):
     direct = torch.einsum("nc,ncthw->nthw", torch.where(a >= tau, a, 0), grad.activations).clamp_min(0)
     torch.testing.assert_close(kept, direct)
     # a τ set at the call is kept as the result's default
-    at = saliency_tubes(r3d, clips["rgb"][:2], method="grad", threshold=tau, top_k=1)
+    at = saliency_tubes(r3d, inputs=clips["rgb"][:2], method="grad", threshold=tau, top_k=1)
     assert at.threshold == tau and at.resolved_threshold() == tau
     torch.testing.assert_close(at.maps(), grad.select([0, 1]).maps(threshold=tau))
     for bad in ("0.1", True, float("nan")):
         with pytest.raises(ValueError, match="threshold must be"):
-            saliency_tubes(r3d, clips["rgb"][:1], threshold=bad)
+            saliency_tubes(r3d, inputs=clips["rgb"][:1], threshold=bad)
         with pytest.raises(ValueError, match="threshold must be"):
             result.tubes(threshold=bad)
 
 
 def test_a_batch_gives_the_tubes_of_its_clips_run_alone(r3d, clips, result):
     tuber = SaliencyTubes(r3d, batch_size=4)
-    batched = tuber(clips).tubes()
+    batched = tuber(inputs=clips).tubes()
     torch.testing.assert_close(batched, result.tubes(), atol=1e-5, rtol=1e-4)
     for n in (0, 9):
-        alone = tuber(clips["rgb"][n]).tubes()[0]
+        alone = tuber(inputs=clips["rgb"][n]).tubes()[0]
         torch.testing.assert_close(alone, result.tubes()[n], atol=1e-5, rtol=1e-4)
 
 
@@ -199,19 +199,19 @@ def test_a_batch_gives_the_tubes_of_its_clips_run_alone(r3d, clips, result):
 def test_one_target_per_clip_spans_several_batches(r3d, clips, result, method):
     """Each batch of 4 gets its own clips' classes (the gradient form once got the whole list, and refused it)."""
     labels = clips["label"].tolist()
-    batched = SaliencyTubes(r3d, method=method, batch_size=4)(clips, target=labels)
+    batched = SaliencyTubes(r3d, method=method, batch_size=4)(inputs=clips, target=labels)
     assert batched.targets.tolist() == labels
     # τ = 0 in both forms: the same channels on tiny_r3d's pool → linear head (by default the gradient form keeps all)
     torch.testing.assert_close(batched.tubes(threshold=0.0), result.tubes(labels, threshold=0.0), atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="13 targets for 14 clips"):
-        SaliencyTubes(r3d, method=method, batch_size=4)(clips, target=labels[:-1])
+        SaliencyTubes(r3d, method=method, batch_size=4)(inputs=clips, target=labels[:-1])
 
 
 def test_the_reused_input_buffer_never_changes_a_kept_result(r3d, clips, result):
     tuber = SaliencyTubes(r3d, batch_size=8)  # 14 clips: a full batch of 8, then 6 in the same buffer
-    first = tuber(clips)
+    first = tuber(inputs=clips)
     kept = first.activations.clone(), first.logits.clone()
-    tuber({k: v[::-1].copy() for k, v in clips.items()})  # other clips in each slot of the buffer
+    tuber(inputs={k: v[::-1].copy() for k, v in clips.items()})  # other clips in each slot of the buffer
     torch.testing.assert_close(first.activations, kept[0], atol=0, rtol=0)
     torch.testing.assert_close(first.logits, kept[1], atol=0, rtol=0)
     torch.testing.assert_close(first.logits, result.logits, atol=1e-4, rtol=1e-4)
@@ -220,9 +220,9 @@ def test_the_reused_input_buffer_never_changes_a_kept_result(r3d, clips, result)
     model = torch.nn.Sequential(torch.nn.Identity(), torch.nn.Conv3d(3, 4, 3), torch.nn.AdaptiveAvgPool3d(1),
                                 torch.nn.Flatten(), torch.nn.Linear(4, 2))
     passthrough = SaliencyTubes(model, method="grad", layer="0")
-    a = passthrough(clips["rgb"][:2])
+    a = passthrough(inputs=clips["rgb"][:2])
     before = a.activations.clone()
-    passthrough(clips["rgb"][2:4])
+    passthrough(inputs=clips["rgb"][2:4])
     torch.testing.assert_close(a.activations, before, atol=0, rtol=0)
 
 
@@ -303,17 +303,17 @@ def test_tubes_are_floored_at_the_maps_minimum_so_quiet_positions_stay_at_zero()
 def test_transformers_and_s3d_go_through_the_gradient_form_with_tokens_back_in_space_time(clips):
     torch.manual_seed(0)
     one = clips["rgb"][:1]
-    mvit = saliency_tubes(load_model("torchvision:mvit_v2_s", weights=None), one, top_k=1)
+    mvit = saliency_tubes(load_model("torchvision:mvit_v2_s", weights=None), inputs=one, top_k=1)
     assert mvit.method == "grad" and mvit.layer == "blocks.14" and mvit.activations.shape[2:] == (8, 7, 7)
-    s3d = saliency_tubes(load_model("torchvision:s3d", weights=None), one, top_k=1)
+    s3d = saliency_tubes(load_model("torchvision:s3d", weights=None), inputs=one, top_k=1)
     assert s3d.method == "grad" and s3d.layer == "features"
     swin = load_model("torchvision:swin3d_t", weights=None)
-    grad = saliency_tubes(swin, one, method="grad", top_k=1)
+    grad = saliency_tubes(swin, inputs=one, method="grad", top_k=1)
     assert grad.layer == "norm" and grad.activations.shape[1:] == (768, 8, 7, 7)  # clips resized to its 224²
     # Swin's head is norm → pool → linear, so its gradient weights are the head's, spread evenly: Grad-CAM is the
     # rectified CAM map over every channel, and at the same channels (τ = 0 in both forms) the maps are the same
     # wherever they are positive (LayerNorm's output is signed, so the ReLU bites)
-    cam = saliency_tubes(swin, one, method="cam")
+    cam = saliency_tubes(swin, inputs=one, method="cam")
     cells = cam.activations[0, 0].numel()
     for tau in (-np.inf, 0.0):
         full = cam.maps(threshold=tau).clamp_min(0) / cells
@@ -326,7 +326,7 @@ def test_transformers_and_s3d_go_through_the_gradient_form_with_tokens_back_in_s
 
 def test_two_stream_tubes_cover_the_frames_the_streams_see(clips):
     model = load_model("tiny_two_stream")
-    r = saliency_tubes(model, {"rgb": clips["rgb"][:2], "flow": clips["flow"][:2]})
+    r = saliency_tubes(model, inputs={"rgb": clips["rgb"][:2], "flow": clips["flow"][:2]})
     info = model.vidvis_adapter
     assert r.method == "grad" and r.layer == "conv5_fusion"
     seen = np.zeros(16, bool)
@@ -334,7 +334,7 @@ def test_two_stream_tubes_cover_the_frames_the_streams_see(clips):
     energy = r.frame_energy()[0].numpy()
     assert (energy[~seen] == 0).all() and (energy[seen] > 0).all()
     with pytest.raises(ValueError, match="needs optical flow"):
-        saliency_tubes(model, clips["rgb"][:2])
+        saliency_tubes(model, inputs=clips["rgb"][:2])
 
 
 def test_renderings_blend_the_colormap_and_use_saliency_as_alpha(result):
@@ -352,7 +352,7 @@ def test_renderings_blend_the_colormap_and_use_saliency_as_alpha(result):
 
 @pytest.mark.parametrize("suffix", [".mp4", ".gif"])
 def test_tubes_export_as_video(tmp_path, result, suffix):
-    path = result.save(tmp_path / f"tube{suffix}", index=2, kind="both")
+    path = result.save_video(tmp_path / f"tube{suffix}", index=2, view="both")
     video = read_video(path)
     assert video.shape == (16, 64, 3 * 64 + 2 * 2, 3)  # clip, heat, focus with 2-pixel gaps
     tol = 6 if suffix == ".mp4" else 10  # 4:2:0 H.264 on noisy frames; GIF quantizes to a 256-colour palette
@@ -366,26 +366,26 @@ def test_bad_input_gets_clear_errors(r3d, clips, result):
     with pytest.raises(ValueError, match="out of range: the model has 14 classes"):
         result.tubes(target=14)
     with pytest.raises(ValueError, match="out of range: tiny_r3d has 14 classes"):
-        saliency_tubes(r3d, clips["rgb"][:1], target=20)
+        saliency_tubes(r3d, inputs=clips["rgb"][:1], target=20)
     with pytest.raises(ValueError, match="unknown class 'juggling'"):
         result.tubes(target="juggling")
     with pytest.raises(ValueError, match="at least 16 frames; got 8"):
-        saliency_tubes(r3d, clips["rgb"][:1, :8])
+        saliency_tubes(r3d, inputs=clips["rgb"][:1, :8])
     with pytest.raises(ValueError, match="without temporal and spatial dimensions"):
-        saliency_tubes(r3d, clips["rgb"][:1], layer="fc", method="grad")
+        saliency_tubes(r3d, inputs=clips["rgb"][:1], layer="fc", method="grad")
     with pytest.raises(ValueError, match="unknown layer 'layer5'"):
         SaliencyTubes(r3d, layer="layer5")
     with pytest.raises(ValueError, match="method='grad'"):
         SaliencyTubes(load_model("torchvision:s3d", weights=None), method="cam")
     with pytest.raises(ValueError, match="method='grad'"):  # a layer the head does not pool: not the CAM form
-        saliency_tubes(r3d, clips["rgb"][:1], layer="layer3", method="cam")
+        saliency_tubes(r3d, inputs=clips["rgb"][:1], layer="layer3", method="cam")
     with pytest.raises(ValueError, match=r"T×H×W×3"):
-        saliency_tubes(r3d, np.zeros((16, 3, 64, 64), np.uint8))
+        saliency_tubes(r3d, inputs=np.zeros((16, 3, 64, 64), np.uint8))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        saliency_tubes(r3d, np.full((16, 64, 64, 3), 255.0, np.float32))
+        saliency_tubes(r3d, inputs=np.full((16, 64, 64, 3), 255.0, np.float32))
     with pytest.raises(ValueError, match=r"top_k must be an integer ≥ 1, got 0"):
-        saliency_tubes(r3d, clips["rgb"][:1], top_k=0)
+        saliency_tubes(r3d, inputs=clips["rgb"][:1], top_k=0)
     with pytest.raises(ValueError, match=r"batch_size must be an integer ≥ 1, got 0"):
         SaliencyTubes(r3d, batch_size=0)
     with pytest.raises(ValueError, match="not computed"):
-        saliency_tubes(r3d, clips["rgb"][:1], method="grad", top_k=1).tubes(target=13)
+        saliency_tubes(r3d, inputs=clips["rgb"][:1], method="grad", top_k=1).tubes(target=13)

@@ -122,7 +122,7 @@ def test_grad_tubes_of_a_class_other_than_the_top_one_follow_its_logit(case):
     # the class other than each clip's top one whose map is strongest
     k = max((c for c in range(K) if not bool((top == c).any())), key=lambda c: float(own[c][1].amax()))
     assert float(own[k][1].amax()) > 0
-    result = SaliencyTubes(model, method="grad", layer=layer)(clips, target=[k] * len(clips), top_k=1)
+    result = SaliencyTubes(model, method="grad", layer=layer)(inputs=clips, target=[k] * len(clips), top_k=1)
     torch.testing.assert_close(result.channel_weights([k] * len(clips)), own[k][0].detach(), atol=1e-5, rtol=1e-3)
     torch.testing.assert_close(result.maps([k] * len(clips)), own[k][1], atol=1e-5, rtol=1e-3)
     assert float(result.tubes([k] * len(clips)).amax((1, 2, 3)).min()) > 0

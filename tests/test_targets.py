@@ -102,7 +102,7 @@ def test_logit_difference_in_am_and_tubes_matches_the_models_own_logits(model):
     # tubes map its gradient: its value per clip is the model's own, its weights the gradient the test's hook sees
     clips = _clips(model, 2)
     x = _model_units(clips, model)
-    tubes = SaliencyTubes(model)(clips, target=DIFF)
+    tubes = SaliencyTubes(model)(inputs=clips, target=DIFF)
     torch.testing.assert_close(tubes.target_values.cpu(), _own_diff(model, x), atol=1e-4, rtol=1e-4)
     layer = tubes.layer
     seen = {}
@@ -188,13 +188,13 @@ def test_a_unit_at_one_position_in_am_and_tubes():
         am(AMJob(target=unit("layer3", 2, position=(9, 0, 0)) - logit(0)))
     # a unit on the tube layer itself: its gradient there is one position of one channel
     clips = np.random.default_rng(0).integers(0, 256, (2, *m.vidvis_adapter.native_shape, 3), dtype=np.uint8)
-    g = SaliencyTubes(m, method="grad")(clips, target=2 * unit("layer4", 3, position=(0, 0, 1)))
+    g = SaliencyTubes(m, method="grad")(inputs=clips, target=2 * unit("layer4", 3, position=(0, 0, 1)))
     positions = int(np.prod(g.activations.shape[2:]))
     want = torch.zeros_like(g.target_weights)
     want[:, 3] = 2 / positions
     torch.testing.assert_close(g.target_weights, want)
     with pytest.raises(ValueError, match="CAM form"):  # units have no linear-head weights
-        SaliencyTubes(m, method="cam")(clips, target=unit("layer4", 3) - logit(0))
+        SaliencyTubes(m, method="cam")(inputs=clips, target=unit("layer4", 3) - logit(0))
 
 
 def test_targets_are_kept_in_the_store(tmp_path):
@@ -203,10 +203,10 @@ def test_targets_are_kept_in_the_store(tmp_path):
     store = ResultStore(tmp_path)
     clips = np.random.default_rng(0).integers(0, 256, (2, *m.vidvis_adapter.native_shape, 3), dtype=np.uint8)
     first = ActivationMaximization(m, activation_max=None, steps=2, store=store)(target=DIFF)
-    tubes = SaliencyTubes(m, store=store)(clips, target=DIFF)
+    tubes = SaliencyTubes(m, store=store)(inputs=clips, target=DIFF)
     with Forwards(m) as fw:
         again = ActivationMaximization(m, activation_max=None, steps=2, store=store)(target=DIFF)
-        tubes2 = SaliencyTubes(m, store=store)(clips, target=DIFF)
+        tubes2 = SaliencyTubes(m, store=store)(inputs=clips, target=DIFF)
     assert fw.n == 0
     np.testing.assert_array_equal(first.appearance, again.appearance)
     assert again.job == first.job and tubes2.target == tubes.target
@@ -214,5 +214,5 @@ def test_targets_are_kept_in_the_store(tmp_path):
     with pytest.raises(ValueError, match="were not computed"):
         tubes2.tubes(target=logit(0) - logit(1))
     with Forwards(m) as fw:  # another target is another question
-        SaliencyTubes(m, store=store)(clips, target=logit(0) - logit(1))
+        SaliencyTubes(m, store=store)(inputs=clips, target=logit(0) - logit(1))
     assert fw.n > 0

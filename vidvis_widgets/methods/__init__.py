@@ -10,7 +10,7 @@ from .core.collection import Results, load
 from .core.objectives import Objective, energy, tv
 from .core.targets import Target, logit, unit
 from .saliency_tubes.localization import LocalizationTable, localization_benchmark
-from .saliency_tubes.tubes import SaliencyTubeResult, SaliencyTubes, saliency_tubes
+from .saliency_tubes.tubes import SaliencyTubeResults, SaliencyTubes, saliency_tubes
 from .activation_maximization.response_statistics import ResponseStatistics, response_statistics
 from .core.regularizers import energy_norm, project_to_bound, temporal_variation, total_variation
 
@@ -19,5 +19,5 @@ __all__ = ["ActivationMaximization", "AMJob", "AMResult", "AMResults", "activati
            "temporal_variation", "response_statistics", "ResponseStatistics", "filter_evolution", "FilterEvolution",
            "checkpoint_models", "leaps", "deep_dream", "activation_maximization_3d", "ModelInversion",
            "InversionJob", "InversionResult", "InversionResults", "evaluate_inversion", "InversionTable",
-           "class_stimuli", "inception_score", "saliency_tubes", "SaliencyTubes", "SaliencyTubeResult",
+           "class_stimuli", "inception_score", "saliency_tubes", "SaliencyTubes", "SaliencyTubeResults",
            "localization_benchmark", "LocalizationTable", "Results", "load"]

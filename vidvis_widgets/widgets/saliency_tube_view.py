@@ -8,7 +8,7 @@ import math
 
 import ipywidgets as W
 
-from ..methods.saliency_tubes.tubes import SaliencyTubeResult, SaliencyTubes
+from ..methods.saliency_tubes.tubes import SaliencyTubeResults, SaliencyTubes
 from .clip_player import ClipPlayer
 from .display import SavedView
 
@@ -28,12 +28,12 @@ class SaliencyTubeView(SavedView, W.VBox):
 
     def __init__(self, source, clips=None, *, top_k: int = 5, index: int = 0, method="auto",
                  layer: str | None = None, colormap: str = "Turbo", fps: float = 8.0):
-        if isinstance(source, SaliencyTubeResult):
+        if isinstance(source, SaliencyTubeResults):
             self.result = source
         else:
             if clips is None:
-                raise ValueError("pass the clips to explain: SaliencyTubeView(model, clips), or a SaliencyTubeResult")
-            self.result = SaliencyTubes(source, method=method, layer=layer)(clips, top_k=top_k)
+                raise ValueError("pass the clips to explain: SaliencyTubeView(model, clips), or a SaliencyTubeResults")
+            self.result = SaliencyTubes(source, method=method, layer=layer)(inputs=clips, top_k=top_k)
         r = self.result
         if not 0 <= index < r.num_clips:
             raise IndexError(f"clip index {index} is out of range for {r.num_clips} clips")

@@ -2,6 +2,6 @@
 localization benchmark against the embedded world's planted cues (:mod:`.localization`)."""
 
 from .localization import LocalizationTable, localization_benchmark
-from .tubes import SaliencyTubeResult, SaliencyTubes, saliency_tubes
+from .tubes import SaliencyTubeResults, SaliencyTubes, TubeSnapshot, saliency_tubes
 
-__all__ = ["SaliencyTubeResult", "SaliencyTubes", "saliency_tubes", "LocalizationTable", "localization_benchmark"]
+__all__ = ["SaliencyTubeResults", "SaliencyTubes", "TubeSnapshot", "saliency_tubes", "LocalizationTable", "localization_benchmark"]

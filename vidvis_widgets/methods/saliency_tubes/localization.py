@@ -123,7 +123,7 @@ def localization_benchmark(model, dataset, *, methods: Sequence = ("cam", "grad"
         maps = {}
         grid = None
         for m, tuber in tubers.items():
-            r = tuber(batch, target=None if target == "predicted" else labels.tolist(), top_k=1, threshold=threshold)
+            r = tuber(None if target == "predicted" else labels.tolist(), batch, top_k=1, threshold=threshold)
             maps[m] = r.tubes()
             if m in chosen:  # the ceiling of the last layer's grid
                 grid = tuple(r.activations.shape[2:])

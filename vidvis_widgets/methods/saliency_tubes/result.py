@@ -1,4 +1,4 @@
-"""What Saliency Tubes give (:class:`SaliencyTubeResult`): a layer's maps and the class weights for N clips,
+"""What Saliency Tubes give (:class:`SaliencyTubeResults`): a layer's maps and the class weights for N clips,
 from which tubes for any class, τ or channel are recomputed and rendered without running the model again."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...media.grid import ClipGrid, Displayable
+from ...media.grid import ClipGrid
 from ...media.interpolation import cubic_upsample, normalize_over_clip
+from ..core.collection import Results
 from ..core.diagnostics import warn_empty_maps
 from .attributions import Attribution, attribution_of
 from ..core.targets import Target
@@ -25,8 +26,14 @@ _TENSORS = ("frames", "activations", "logits", "targets", "head_weights", "grad_
 
 # -- the result ----------------------------------------------------------------------------------------------
 @dataclass
-class SaliencyTubeResult(Displayable):
+class SaliencyTubeResults(Results):
     """Tubes for N clips, recomputable for any class, τ or channel without running the model again.
+
+    A :class:`~..core.collection.Results` collection with one job per clip: ``len(result)`` clips,
+    ``result[i]`` clip i's result (:meth:`select`; a slice gives several), ``.show()``, ``.save(path)`` /
+    ``vidvis_widgets.methods.load(path)``; every method below works on the whole batch. ``status``: how the call
+    ended ("completed", or "stopped" / "interrupted": a Stop or Ctrl-C ended it after a batch, and the result
+    holds the clips done). ``settings``: every setting of the call.
 
     ``frames``: the clips as the tubes overlay them, N×T×H×W×3 uint8; ``activations``: the layer's
     N×C×T'×H'×W'; ``logits``: N×classes; ``method``: the name of the attribution strategy that made the tubes
@@ -58,8 +65,38 @@ class SaliencyTubeResult(Displayable):
     target: Target | None = None
     target_weights: torch.Tensor | None = None
     target_values: torch.Tensor | None = None
+    status: str = "completed"
 
-    def select(self, indices) -> "SaliencyTubeResult":
+    method_name = "saliency_tubes"  # what a saved file records (not a field: no annotation)
+
+    # -- the collection: one job per clip ------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.num_clips
+
+    def __getitem__(self, i) -> "SaliencyTubeResults":
+        """Clip ``i``'s result (one clip), or several clips' for a slice."""
+        if isinstance(i, slice):
+            return self.select(range(self.num_clips)[i])
+        if isinstance(i, bool) or not isinstance(i, (numbers.Integral, np.integer)):
+            raise TypeError(f"index a Saliency Tubes result by clip number (an int) or a slice, got {i!r}; "
+                            "select(indices) takes several clips")
+        n = int(i) + (self.num_clips if int(i) < 0 else 0)
+        if not 0 <= n < self.num_clips:
+            raise IndexError(f"clip index {int(i)} is out of range for {self.num_clips} clips")
+        return self.select([n])
+
+    def __iter__(self):
+        return (self[n] for n in range(self.num_clips))
+
+    def entries(self) -> list[tuple[dict, dict]]:
+        return [self.to_entry()]
+
+    @classmethod
+    def from_entries(cls, entries, settings: dict, *, device="cpu", **kw) -> "SaliencyTubeResults":
+        (arrays, meta), = entries
+        return cls.from_entry(arrays, {**meta, "settings": settings}, device)
+
+    def select(self, indices) -> "SaliencyTubeResults":
         """The result for some of the clips (views of the kept tensors; the model does not run)."""
         idx = torch.as_tensor(list(indices), dtype=torch.long, device=self.logits.device)
         pick = lambda t: None if t is None else t[idx.to(t.device)]  # noqa: E731
@@ -252,22 +289,22 @@ class SaliencyTubeResult(Displayable):
         return ClipGrid(clips, captions=caps, rows=len(idx), cols=3, col_headers=["clip", "heat tube", "focus tube"],
                         fps=8.0)
 
-    def save(self, path, index: int = 0, kind: str = "both", target=None, threshold: float | None = None,
-             feature: int | None = None, fps: float = 8.0) -> Any:
+    def save_video(self, path, index: int = 0, view: str = "both", target=None, threshold: float | None = None,
+                   feature: int | None = None, fps: float = 8.0) -> Any:
         """Writes clip ``index``'s heat tube, focus tube or ``"both"`` beside the clip, as MP4, WebM or GIF (by
-        the suffix)."""
+        the suffix). (``.save(path)`` saves the whole result, for ``vidvis_widgets.methods.load``.)"""
         from ...io import write_video
 
-        if kind not in ("heat", "focus", "both"):
-            raise ValueError(f"kind must be 'heat', 'focus' or 'both', got {kind!r}")
+        if view not in ("heat", "focus", "both"):
+            raise ValueError(f"view must be 'heat', 'focus' or 'both', got {view!r}")
         if not 0 <= index < self.num_clips:
             raise IndexError(f"clip index {index} is out of range for {self.num_clips} clips")
         one = self.select([index])
         heat, focus = one.heat_and_focus(self.target if self._is_target(target) else
                                          self._targets(target)[index:index + 1], threshold, feature)
-        if kind == "heat":
+        if view == "heat":
             return write_video(path, heat[0], fps=fps)
-        if kind == "focus":
+        if view == "focus":
             return write_video(path, focus[0], fps=fps)
         return write_video(path, [one.frames[0].cpu().numpy(), heat[0], focus[0]], fps=fps, cols=3)
 
@@ -276,12 +313,12 @@ class SaliencyTubeResult(Displayable):
         arrays = {k: getattr(self, k).detach().cpu() for k in _TENSORS if getattr(self, k) is not None}
         arrays = {k: (v.float() if v.is_floating_point() else v).numpy() for k, v in arrays.items()}
         return arrays, {"method": self.method, "layer": self.layer, "threshold": self.threshold,
-                        "model_name": self.model_name, "settings": self.settings,
+                        "model_name": self.model_name, "settings": self.settings, "status": self.status,
                         "target": self.target.to_json() if self.target is not None else None,
                         "class_names": list(self.class_names) if self.class_names is not None else None}
 
     @classmethod
-    def from_entry(cls, arrays: dict, meta: dict, device: torch.device | str = "cpu") -> "SaliencyTubeResult":
+    def from_entry(cls, arrays: dict, meta: dict, device: torch.device | str = "cpu") -> "SaliencyTubeResults":
         names, target = meta["class_names"], meta.get("target")
         return cls(**{k: torch.as_tensor(v, device=device) for k, v in arrays.items()},
                    **{k: v for k, v in meta.items() if k not in ("class_names", "target")},
@@ -290,15 +327,17 @@ class SaliencyTubeResult(Displayable):
 
     def __repr__(self) -> str:
         tau = f", τ={self.resolved_threshold():g}" if self.attribution.has_channel_weights else ""
-        return (f"SaliencyTubeResult({self.num_clips} clips of {tuple(self.frames.shape[1:4])}, method={self.method!r}, "
-                f"layer={self.layer!r}, maps {tuple(self.activations.shape[1:])}{tau})")
+        stopped = "" if self.status == "completed" else f", {self.status}"
+        clips = f"{self.num_clips} clip{'' if self.num_clips == 1 else 's'}"
+        return (f"SaliencyTubeResults({clips} of {tuple(self.frames.shape[1:4])}, method={self.method!r}, "
+                f"layer={self.layer!r}, maps {tuple(self.activations.shape[1:])}{tau}{stopped})")
 
 
 
 class _Names:
     """What a target's resolution asks of an adapter, from a result: its class names and logit layer."""
 
-    def __init__(self, result: SaliencyTubeResult):
+    def __init__(self, result: SaliencyTubeResults):
         layers = {t.target for t in (result.target.terms if result.target is not None else ()) if t.op == "logit"}
         self.logit_layer, self.name = next(iter(layers), "logits"), result.model_name
         self.class_names = result.class_names or tuple(f"class_{i}" for i in range(result.num_classes))

@@ -50,8 +50,9 @@ The model runs once per clip batch; the activations, logits and weights are kept
 
 from __future__ import annotations
 
+import threading
 import warnings
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -60,11 +61,12 @@ from torch import nn
 from ...media.clips import rgb_to_uint8, to_numpy
 from ...models.adapter import adapter_of
 from ...models.layers import submodule
-from ...models.run_control import device_of, frozen
+from ...models.run_control import ctrl_c_stops, device_of, frozen
 from ..core.cache import Cached, content_hash
 from ..core.forward_args import map_args
 from ..core.diagnostics import DeadUnitWarning
-from .result import SaliencyTubeResult, check_threshold, given_classes, is_predicted
+from .call import Run, TubeSnapshot, check_call
+from .result import SaliencyTubeResults, check_threshold, given_classes, is_predicted
 from .attributions import Attribution, LayerRun, attribution_of, registered
 from .attributions.cam import linear_head
 from ..core.loop import autocast
@@ -73,7 +75,7 @@ from ..core.targets import Target, target_values
 from ...models.probe import LayerLayout, Probe, as_maps, first_tensor, modules_that_ran
 from ...checks import number
 
-__all__ = ["SaliencyTubes", "SaliencyTubeResult", "saliency_tubes", "as_frames", "METHODS"]
+__all__ = ["SaliencyTubes", "SaliencyTubeResults", "TubeSnapshot", "saliency_tubes", "as_frames", "METHODS"]
 
 METHODS = registered()  # the strategies' names (see .attributions); a strategy or a Captum class works too
 _FORMS = "a clip T×H×W×3, a batch N×T×H×W×3 (uint8, or float in [0, 1]), a list of equal-sized clips, or a dict " \
@@ -125,7 +127,7 @@ def as_frames(clips) -> tuple[torch.Tensor, torch.Tensor | None]:
 class SaliencyTubes:
     """Saliency Tubes on a video model: build once, call with clips.
 
-        tubes = SaliencyTubes(load_model("tiny_r3d"))(SyntheticActions("test").arrays(range(8)))
+        tubes = SaliencyTubes(load_model("tiny_r3d"))(inputs=SyntheticActions("test").arrays(range(8)))
         tubes.show()                                   # clip, heat tube, focus tube per clip
         tubes.heat(target="disc_left", threshold=0.1)  # another class and τ, no model re-run
 
@@ -193,11 +195,18 @@ class SaliencyTubes:
         return found[-1]
 
     # -- running -----------------------------------------------------------------------------------------
-    def __call__(self, clips, *, target=None, top_k: int = 5, threshold: float | None = None,
-                 start: int = 0, progress: bool | None = None) -> SaliencyTubeResult:
-        """Tubes for ``clips`` (:data:`_FORMS`). ``target``: None (each clip's predicted class), a class index
-        or name, or one per clip. ``top_k``: the gradient form keeps weights for each clip's top-k classes and
-        its target, so those can be shown without re-running. ``threshold``: τ of eq. 1 in the form's units
+    def __call__(self, target=None, inputs=None, *, seeds=None, steps=None, stop: threading.Event | None = None,
+                 callback: Callable[[TubeSnapshot], None] | None = None, every: int = 1,
+                 progress: bool | None = None, top_k: int = 5, threshold: float | None = None,
+                 start: int = 0) -> SaliencyTubeResults:
+        """Tubes for the clips ``inputs`` (:data:`_FORMS`; required), one job per clip, as a
+        :class:`SaliencyTubeResults` collection. ``target``: None (each clip's predicted class), a class index
+        or name, or one per clip. ``seeds`` and ``steps`` do not apply (refused). ``stop``: a
+        ``threading.Event``; set, the call ends after the current clip batch and returns the clips done, with
+        status "stopped" (a Ctrl-C likewise, "interrupted"); such a result is not stored. ``callback``: called
+        with a :class:`~.call.TubeSnapshot` every ``every`` clip batches and after the last. ``top_k``: the
+        gradient form keeps weights for each clip's top-k classes and its target, so those can be shown without
+        re-running. ``threshold``: τ of eq. 1 in the form's units
         (CAM: the linear weights'; gradient form: α's); None: the form's default (CAM 0, gradient form every
         channel). A target value (``logit("a") - logit("b")``, a unit after the tube layer, their sums) maps that
         target for every clip: Grad-CAM's weights from the target's gradient at the layer (CAM's, Σ w_c y_c, for
@@ -205,13 +214,14 @@ class SaliencyTubes:
         top-k classes still. ``start``: the first frame used when clips are longer than the model's input. ``progress``: a bar
         over the clip batches (tqdm.auto); None (the default) shows one when there is more than one batch of
         ``batch_size`` clips, unless ``VIDVIS_PROGRESS=0`` (see :mod:`~vidvis_widgets.methods.core.progress`)."""
+        every = check_call(target, inputs, seeds, steps, every, callback, _FORMS)
         top_k, threshold = number("top_k", top_k, low=1, integer=True), check_threshold(threshold)
         if threshold is not None and not self.attribution.has_channel_weights:
             raise ValueError(f"threshold does not apply to {self.attribution.title}: it gives maps, not channel "
                              "weights; pass threshold=None")
         start = number("start", start, low=0, integer=True)
         wanted(progress)  # checked before any work
-        frames, flow = as_frames(clips)
+        frames, flow = as_frames(inputs)
         need = self.min_frames
         if frames.shape[1] < need:
             raise ValueError(f"{self._name} needs clips of at least {need} frames; got {frames.shape[1]}. Pass longer "
@@ -238,27 +248,46 @@ class SaliencyTubes:
         settings = {"top_k": top_k, "start": start, "bf16": self.bf16, "interpolation": "cubic"}
         if readout is not None:
             settings["target"] = readout.to_json()
-        if self.cache.store is None:
-            return self._tubes(frames, flow, given, threshold, settings, progress, readout)
-        key = {**settings, "clips": content_hash(frames, flow), "given": None if given is None else given.tolist(),
-               "threshold": threshold, "layer": self.layer, "method": self.attribution.key}
-        return self.cache([key], lambda _: [self._tubes(frames, flow, given, threshold, settings, progress, readout)],
-                          key=lambda k: k,
-                          encode=SaliencyTubeResult.to_entry,
-                          decode=lambda _, arrays, meta: SaliencyTubeResult.from_entry(arrays, meta, self.device))[0]
+        run = Run(given, threshold, settings, progress, readout, callback, every)
+        with ctrl_c_stops(stop) as halt:  # from here on a Ctrl-C is a Stop with status "interrupted"
+            if self.cache.store is None:
+                return self._tubes(frames, flow, run, halt)
+            key = {**settings, "clips": content_hash(frames, flow), "given": None if given is None else given.tolist(),
+                   "threshold": threshold, "layer": self.layer, "method": self.attribution.key}
+            # a stopped call's result is not its question's answer, and is not stored (core.cache.ANSWERS)
+            return self.cache([key], lambda _: [self._tubes(frames, flow, run, halt)], key=lambda k: k,
+                              encode=SaliencyTubeResults.to_entry,
+                              decode=lambda _, arrays, meta: SaliencyTubeResults.from_entry(arrays, meta, self.device))[0]
 
-    def _tubes(self, frames, flow, given, threshold, settings, progress=None, readout=None) -> SaliencyTubeResult:
-        top_k, length = settings["top_k"], frames.shape[1]
+    def _tubes(self, frames, flow, run: Run, halt) -> SaliencyTubeResults:
+        """The clip batches in turn; after each, the callback (every ``run.every``) and the Stop's check."""
+        given, threshold, readout = run.given, run.threshold, run.readout
+        top_k, length = run.settings["top_k"], frames.shape[1]
         bs = self.batch_size
         starts = range(0, len(frames), bs)
-        show = progress if progress is not None or len(starts) > 1 else False  # one batch: no bar unless asked
-        with progress_bar(len(starts), f"saliency tubes ({count(len(frames), 'clip')})", show, unit="batch") as bar:
-            parts = []
-            for i in starts:
-                parts.append(self._run(frames[i:i + bs], None if flow is None else flow[i:i + bs],
-                                       None if given is None else given[i:i + bs], top_k, readout))
-                bar.update(1)
+        show = run.progress if run.progress is not None or len(starts) > 1 else False  # one batch: no bar unless asked
+        parts, status = [], "completed"
+        with progress_bar(len(starts), f"saliency tubes ({count(len(frames), 'clip')})", show, run.callback,
+                          unit="batch") as bar:
+            try:
+                for i in starts:
+                    parts.append(self._run(frames[i:i + bs], None if flow is None else flow[i:i + bs],
+                                           None if given is None else given[i:i + bs], top_k, readout))
+                    bar.update(1)
+                    done = len(parts)
+                    if run.callback is not None and (done % run.every == 0 or done == len(starts)):
+                        logits = torch.cat([p.logits for p in parts]).cpu().numpy()
+                        run.callback(TubeSnapshot(done, len(starts), len(logits), len(frames), logits))
+                    if done < len(starts) and halt.is_set():
+                        status = halt.status
+                        break
+            except KeyboardInterrupt:  # a Ctrl-C that was not turned into a Stop: the batches done are kept
+                if not parts:
+                    raise
+                status = "interrupted"
         first = parts[0]
+        n = sum(len(p.logits) for p in parts)  # the clips done
+        frames, given = frames[:n], None if given is None else given[:n]
 
         def cat(name: str) -> torch.Tensor | None:
             return None if getattr(first, name) is None else torch.cat([getattr(p, name) for p in parts])
@@ -267,13 +296,16 @@ class SaliencyTubes:
         preds = logits.argmax(1)
         targets = preds if given is None else given.to(preds.device)
         support = self.adapter.frames_seen(length, self.device)
-        return SaliencyTubeResult(
+        settings = {**run.settings, "method": first.strategy.name, "layer": self.layer, "threshold": threshold,
+                    "batch_size": bs}  # the call's every setting, the strategy and layer as they were resolved
+        settings.setdefault("target", None if given is None else given.tolist())
+        return SaliencyTubeResults(
             frames=frames.to(self.device), activations=acts, logits=logits, method=first.strategy.name,
             layer=self.layer, targets=targets, threshold=threshold,
             class_names=self.info.class_names if self.info else None, head_weights=first.head_weights,
             grad_weights=cat("weights"), grad_classes=cat("classes"), attribution_maps=cat("maps"), support=support,
             model_name=self._name, settings=settings, target=readout, target_weights=cat("target_weights"),
-            target_values=cat("target_values"))
+            target_values=cat("target_values"), status=status)
 
     @property
     def _name(self) -> str:
@@ -366,12 +398,18 @@ class SaliencyTubes:
         return linear_head(self.model, self.adapter).out_features
 
 
-def saliency_tubes(model: nn.Module, clip, target=None, threshold: float | None = None, *, top_k: int = 5,
-                   method: str = "auto", layer: str | None = None, start: int = 0, progress: bool | None = None,
-                   **kw) -> SaliencyTubeResult:
-    """Saliency Tubes for one clip or a batch: see :class:`SaliencyTubes` (``kw`` go to its constructor)."""
-    return SaliencyTubes(model, method=method, layer=layer, **kw)(clip, target=target, top_k=top_k,
-                                                                  threshold=threshold, start=start, progress=progress)
+def saliency_tubes(model: nn.Module, target=None, inputs=None, *, seeds=None, steps=None,
+                   stop: threading.Event | None = None, callback: Callable[[TubeSnapshot], None] | None = None,
+                   every: int = 1, device: torch.device | str | None = None, bf16: bool = False, store=None,
+                   progress: bool | None = None, method="auto", layer: str | None = None,
+                   threshold: float | None = None, top_k: int = 5, start: int = 0,
+                   batch_size: int = 32) -> SaliencyTubeResults:
+    """Saliency Tubes for the clips ``inputs``: ``SaliencyTubes(model, method=, layer=, device=, bf16=, store=,
+    batch_size=)(target, inputs, ...)``; see :class:`SaliencyTubes` and its ``__call__``."""
+    tubes = SaliencyTubes(model, method=method, layer=layer, device=device, batch_size=batch_size, bf16=bf16,
+                          store=store)
+    return tubes(target, inputs, seeds=seeds, steps=steps, stop=stop, callback=callback, every=every,
+                 progress=progress, top_k=top_k, threshold=threshold, start=start)
 
 
 def _detached(t: torch.Tensor | None) -> torch.Tensor | None:
