@@ -49,7 +49,6 @@ from ...models.adapter import adapter_of
 from ...models.probe import Probe
 from ...models.layers import submodule
 from ...models.run_control import Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen, stop_status, stoppable
-from ...data.loading import class_index
 from ...checks import number
 from ..core.cache import Cached, content_hash
 from ..core.loop import LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
@@ -163,16 +162,9 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
         """A class given by index or by one of the model's class names, as an index; a clear error (listing
         the valid names) for an unknown one. ``check_range=False`` leaves an index unchecked against the
         number of classes, which a model without class names tells only when it runs."""
-        if isinstance(cls, str):
-            if self.class_names is None:
-                raise ValueError(f"class {cls!r} is given by name, but {type(self.model).__name__} carries no class "
-                                 "names (vidvis_adapter); give the class index")
-            return class_index(self.class_names, cls)
-        k = number("class", cls, low=0, integer=True)
-        n = self.num_classes if check_range else k + 1
-        if k >= n:
-            raise ValueError(f"class index {k} out of range: the model has {n} classes (0…{n - 1})")
-        return k
+        unnamed = not self.adapter.class_names  # a module whose head the adapter cannot count: run it to tell
+        n = self.num_classes if check_range and unnamed and not isinstance(cls, str) else None
+        return self.adapter.class_index(cls, num_classes=n, check_range=check_range)
 
     def resolve_target(self, target, check_range: bool = True):
         """A job's target with its classes as indices: a class (:meth:`class_index`), or a :class:`Target` resolved

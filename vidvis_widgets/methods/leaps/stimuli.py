@@ -28,11 +28,7 @@ class StimulusIO:
         """A stimulus video (T×H×W×3, uint8 0–255 or float in [0, 1]) resampled to x*'s size, in the model's
         normalized units: 3×T×H×W. Anything else is refused, naming the stimulus as ``name``."""
         v = check_stimulus(video, name)
-        t = torch.from_numpy(np.ascontiguousarray(v))
-        pix = t.float() / 255.0 if t.dtype == torch.uint8 else t.float()
-        pix = pix.permute(3, 0, 1, 2)[None].to(self.device)
-        pix = F.interpolate(pix, size=self.size, mode="trilinear", align_corners=False)
-        return self.adapter.normalize(pix)[0]
+        return self.adapter.pixel_input(torch.from_numpy(np.ascontiguousarray(v))[None], self.device, size=self.size)[0]
 
     def to_video(self, x: torch.Tensor) -> np.ndarray:
         """Normalized 3×T×H×W → T×H×W×3 uint8."""
