@@ -12,9 +12,6 @@ Streams are optimized in the 8-bit units those defaults are stated in (see :mod:
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import math
 import threading
 from dataclasses import asdict
 from typing import Callable, Sequence
@@ -23,13 +20,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...data.loading import class_index
 from ...models.adapter import adapter_of
 from ...models.layers import read_at_first_run
 from ...models.run_control import Stopped, check_stop, ctrl_c_stops, device_of, ended, frozen
 from ...models.probe import Probe
 from ...checks import number
-from ...models.registry import is_embedded
 from ..core.cache import Cached
 from ..core.diagnostics import InputGradient, flag_dead_units
 from ..core.loop import LoopOutcome, Snapshot, autocast, pre_activation_layers, run_batched, seeded_starts
@@ -38,6 +33,8 @@ from ..core.targets import target_values, unit
 from ..core.progress import count, progress_bar, wanted
 from ..core.regularizers import project_to_bound
 from ..core.streams import InputStreams
+from .geometry import LayerGeometry
+from .normalization import ActivationMaxima
 from .results import NOT_MEASURED, PRESETS, TARGET_VALUE, UNKNOWN_MAX, AMJob, AMResult, AMResults, as_job, sweep
 
 __all__ = ["ActivationMaximization", "activation_maximization", "AMJob", "AMResult", "AMResults", "PRESETS",
@@ -101,80 +98,21 @@ class ActivationMaximization:
         self.bound, self.alpha, self.steps, self.lr, self.lr_end = bound, alpha, steps, lr, lr_end
         self.jitter, self.regularization, self.motion_tv_factor = jitter, regularization, motion_tv_factor
         self.fold_bn, self.bf16 = fold_bn, bf16
-        self._activation_max = activation_max
-        self._val_data = val_data
-        self._maxima: dict[str, np.ndarray] = {}
-        self._max_source = UNKNOWN_MAX
-        self._layer_table = None
-        self._rows: dict = {}
         self.adapter = adapter_of(model)
         self.layout = self.adapter.layer_layout
+        self.geometry = LayerGeometry(self.model, self.streams, self.adapter)  # the layer table, ρ, jitter
+        self.maxima = ActivationMaxima(self.model, self.geometry, activation_max, val_data, self.device)  # â
 
     # -- layers ------------------------------------------------------------------------------------
-    def _input_shape(self):
-        shapes = [(s.shape[0] * s.shape[1], *s.shape[2:]) if self.streams.kind == "two_stream" else s.shape
-                  for s in self.streams.specs]
-        return shapes[0] if len(shapes) == 1 else tuple(shapes)
-
     def layers(self, stop: threading.Event | None = None):
         """The model's whole layer table (output shape, receptive field, stride), cached. ``stop``: an Event
         that ends the work with :class:`~vidvis_widgets.models.run_control.Stopped` within a layer."""
-        if self._layer_table is None:
-            from ...models.layers import list_layers
-
-            self._layer_table = list_layers(self.model, self._input_shape(), layout=self.layout, stop=stop)
-        return self._layer_table
-
-    def _unknown_layer(self, name: str, names) -> ValueError:
-        close = difflib.get_close_matches(name, list(names), n=4, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        return ValueError(f"unknown layer {name!r} in {type(self.model).__name__}{hint} "
-                          "(vidvis_widgets.models.list_layers(model, input_shape) lists every layer)")
-
-    def _layer(self, name: str, stop: threading.Event | None = None):
-        """``name``'s row of the layer table: its output shape from one (cached) forward pass, and the field and
-        stride where they derive from the modules' geometry (nothing is measured for AM)."""
-        if name not in self._rows:
-            self._fetch_rows([name], stop)
-        return self._rows[name]
-
-    def _fetch_rows(self, names: Sequence[str], stop: threading.Event | None = None) -> None:
-        """The rows of ``names`` not known yet, all from one pass that ends once they have run
-        (:func:`~vidvis_widgets.models.layers.layer_rows`); with the class-logit layer among them, from the whole
-        table, which that layer's jitter range (the deepest stride) reads anyway."""
-        from ...models.layers import layer_rows, list_layers
-
-        names = [n for n in dict.fromkeys(names) if n not in self._rows]
-        if not names:
-            return
-        modules = dict(self.model.named_modules())
-        for name in names:
-            if name not in modules or not name:
-                raise self._unknown_layer(name, [n for n in modules if n])
-        if self.adapter.logit_layer in names:
-            rows = list_layers(self.model, self._input_shape(), layers=names, measure=False, layout=self.layout,
-                               stop=stop)
-        else:
-            rows = layer_rows(self.model, self._input_shape(), names, layout=self.layout, stop=stop)
-        self._rows.update((r.name, r) for r in rows)
+        return self.geometry.layers(stop)
 
     def resolve(self, jobs: Sequence[AMJob]) -> list[AMJob]:
         """The jobs with their layer names checked and class names turned into channel indices, without
         measuring anything: a misspelt layer or class is reported at once, with the close matches."""
-        names = [n for n, _ in self.model.named_modules() if n]
-        known = set(names)
-        out = []
-        for j in jobs:
-            if j.target is not None:  # class names to indices; ρ and jitter from the deepest layer it reads
-                t = j.target.resolve(self.adapter, f"AMJob target {j.target!r}")
-                for layer in t.layers():
-                    if layer not in known:
-                        raise self._unknown_layer(layer, names)
-                j = dataclasses.replace(j, target=t, layer=j.layer or max(t.layers(), key=names.index))
-            if j.layer not in known:
-                raise self._unknown_layer(j.layer, names)
-            out.append(dataclasses.replace(j, channel=self._class_channel(j)) if isinstance(j.channel, str) else j)
-        return out
+        return self.geometry.resolve(jobs)
 
     @staticmethod
     def _reads(job: AMJob) -> set[str]:
@@ -193,172 +131,32 @@ class ActivationMaximization:
         objectives = [self.read_out(j) for j in jobs]
         return lambda acts, rectified=frozenset(): target_values(objectives, acts, rectified, self.device)
 
-    def _class_channel(self, job: AMJob) -> int:
-        info = getattr(self.model, "vidvis_adapter", None)
-        if info is None:
-            raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}) names a class, but {type(self.model).__name__} "
-                             "carries no vidvis_adapter with class names; give the channel index")
-        head = self.adapter.logit_layer
-        if job.layer != head:
-            raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}): a class name selects a unit only on the "
-                             f"class-logit layer ({head!r}, the model's last linear layer); on {job.layer!r} give "
-                             "the channel index")
-        try:
-            return class_index(tuple(info.class_names), job.channel)
-        except ValueError as err:
-            raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}): {err}") from None
-
     def measure(self, jobs: Sequence[AMJob], stop: threading.Event | None = None) -> None:
         """Everything the jobs need before their first step, checked: the layer table (receptive fields,
         strides) and â. ``stop`` ends it with :class:`~vidvis_widgets.models.run_control.Stopped` within a layer of
         the measurement or a batch of the â pass; nothing half-measured is kept."""
         jobs = self.resolve(jobs)
         check_stop(stop)
-        self._check_given(jobs)  # given â first: it needs no measurement
-        self._fetch_rows(sorted(set().union(*map(self._reads, jobs))), stop)  # one pass, up to the last of them
+        self.maxima.check_given(jobs)  # given â first: it needs no measurement
+        self.geometry.fetch_rows(sorted(set().union(*map(self._reads, jobs))), stop)  # one pass, up to the last of them
         for j in jobs:
             self.check(j)
         units = [j for j in jobs if j.target is None]  # a target's value is not normalized: no â
         self.activation_max(sorted({j.layer for j in units}), stop=stop)
         for j in units:
-            self._a_hat(j)
+            self.maxima.a_hat(j)
 
     def check(self, job: AMJob) -> None:
         """A job's unit checked against its layer's real channel count (an error naming both); a target's
         read-outs against their layers' shapes."""
-        if job.target is not None:
-            job.target.check({l: self._layer(l).output_shape for l in job.target.layers()},
-                             f"AMJob target {job.target!r}")
-        info = self._layer(job.layer)
-        channels = info.output_shape[0] if info.output_shape else 0
-        if job.target is None and not 0 <= job.channel < channels:
-            raise ValueError(f"channel {job.channel} out of range for layer {job.layer!r}, which has {channels} "
-                             f"channels (0…{channels - 1})")
-        spatial = info.output_shape[-2:] if info.output_shape and len(info.output_shape) >= 3 else None
-        # a class-logit layer may be a 1×1×1 convolution (S3D's head): its units are class scores, not maps
-        if spatial is not None and min(spatial) < 2 and job.layer != self.adapter.logit_layer:
-            H, W = self.streams.size
-            need = [2 * max(1, round(d / o)) if o else 2 * d for d, o in zip((H, W), spatial)]
-            raise ValueError(f"input {H}×{W} is too small for layer {job.layer!r}: its output is "
-                             f"{'×'.join(map(str, spatial))} (receptive field {info.receptive_field}), so its units "
-                             f"have no locations to sum over and jitter moves nothing; use an input of at least "
-                             f"{need[0]}×{need[1]}")
-
-    def _stride(self, layer: str) -> int:
-        info = self._layer(layer)
-        if info.stride:
-            return max(info.stride[-2:])
-        if len(info.output_shape) >= 3:  # not derivable (attention): the input-to-output size ratio
-            return max(max(1, round(d / o)) for d, o in zip(self.streams.size, info.output_shape[-2:]))
-        # fc layers: every preceding downsampling accumulated (the deepest spatial stride)
-        from ...models.layers import deepest_stride
-
-        return deepest_stride(self.model, self._input_shape(), layout=self.layout)
-
-    def _jitter(self, layer: str) -> tuple[int, tuple[int, int]]:
-        """Jitter range and step: shifts are multiples of the step (px, (dy, dx)) below range × step. The
-        range is the layer's accumulated stride, at most a seventh of the input side: VGG-16's deepest stride,
-        32, is a seventh of the papers' 224 px; on a small input the full stride of a deep layer would move the
-        input by half its width, which is no longer sub-stride interpolation. On a model that cuts its input
-        into patches (the adapter's token grid) a shift within a patch re-cuts every token, so the step is the
-        patch and the range at least two patches: the tokens move on their grid."""
-        pixels = max(1, min(self._stride(layer), min(self.streams.size) // 7))
-        patch = self._patch() if self.jitter_in_patches else (1, 1)
-        if patch == (1, 1):
-            return pixels, patch
-        return max(2, math.ceil(pixels / max(patch))), patch
-
-    def _patch(self) -> tuple[int, int]:
-        """The input pixels (H, W) of one token of the adapter's token grid; (1, 1) without one."""
-        grid = self.adapter.token_grid
-        H, W = self.streams.size
-        if grid is None or H % grid[1] or W % grid[2]:
-            return 1, 1
-        return H // grid[1], W // grid[2]
-
-    def _rho(self, layer: str) -> float:
-        """ρ_l of eq. 1: the side of the layer's receptive field (IJCV 2020 §3), not capped: a field may pass the
-        input, as the papers' does (VGG-16's fc layers: 404 px at 224). Vector layers (fc) and fields that do
-        not derive (attention) take the input's side."""
-        info = self._layer(layer)
-        rf = info.receptive_field or self.streams.size
-        return float(max(rf[-2:]))
+        self.geometry.check(job)
 
     # -- normalization â ------------------------------------------------------------------------------
     def activation_max(self, layers: Sequence[str], stop: threading.Event | None = None) -> dict[str, np.ndarray]:
         """â per layer: each channel's largest activation (summed over locations) on the validation data.
         ``stop``: ends the pass over the validation data with :class:`~vidvis_widgets.models.run_control.Stopped`."""
-        missing = [l for l in set(layers) if l not in self._maxima]
-        if missing:
-            given = self._activation_max
-            if isinstance(given, dict):
-                for l in missing:
-                    a = self._given(l)
-                    channels = self._layer(l).output_shape[0]
-                    if len(a) != channels:
-                        raise ValueError(f"activation_max[{l!r}] has {len(a)} entries; layer {l!r} has {channels} "
-                                         "channels, so expected one maximum per channel")
-                    self._maxima[l] = a
-                self._max_source = "given"
-            elif given == "auto" and (self._val_data is not None or is_embedded(self.model)):
-                self._maxima.update(self._response_pass(missing, stop))
-                self._max_source = "validation set"
-            elif given in ("auto", None):
-                for l in missing:
-                    self._maxima[l] = np.ones(self._layer(l).output_shape[0], np.float32)
-            else:
-                raise ValueError("activation_max must be 'auto', None or a dict layer → per-channel maxima")
-        return {l: self._maxima[l] for l in layers}
+        return self.maxima.of(layers, stop)
 
-    def _response_pass(self, layers: Sequence[str], stop: threading.Event | None = None) -> dict[str, np.ndarray]:
-        from .response_statistics import response_statistics
-
-        data = self._val_data
-        if data is None:
-            data = _ValSplit()
-        elif isinstance(data, dict) and "label" not in data:  # â needs no labels
-            data = {**data, "label": np.zeros(len(data["rgb"]), np.int64)}
-        # summed over locations: the quantity the unit term of eq. 1 maximizes for a conv unit
-        stats = response_statistics(self.model, data, layers, reduce="sum", device=self.device, num_workers=0,
-                                    stop=stop)
-        return stats.activation_max
-
-    def _given(self, layer: str) -> np.ndarray:
-        """The given â of ``layer`` as a 1-D float array, or a clear error."""
-        if layer not in self._activation_max:
-            raise ValueError(f"activation_max has no entry for layer {layer!r}; it gives "
-                             f"{', '.join(map(repr, self._activation_max)) or 'none'}")
-        try:
-            a = np.asarray(self._activation_max[layer], np.float32)
-        except (TypeError, ValueError):
-            a = None
-        if a is None or a.ndim != 1:
-            raise ValueError(f"activation_max[{layer!r}] must be one number per channel (a 1-D array), got "
-                             f"{self._activation_max[layer]!r:.80}")
-        return a
-
-    def _check_given(self, jobs: Sequence[AMJob]) -> None:
-        """Given â, checked for the jobs' units before anything is measured."""
-        if not isinstance(self._activation_max, dict):
-            return
-        for j in (j for j in jobs if j.target is None):
-            a = self._given(j.layer)
-            if j.channel >= len(a):
-                raise ValueError(f"activation_max[{j.layer!r}] has {len(a)} entries, none for {j.unit}")
-            if not math.isfinite(float(a[j.channel])):
-                raise ValueError(f"activation_max[{j.layer!r}][{j.channel}], the â of {j.unit}, is {a[j.channel]}; "
-                                 "â must be finite (the unit's largest response on validation data)")
-
-    def _a_hat(self, job: AMJob) -> float | None:
-        """The job's â, refused when it is not finite (a/â and the objective would be NaN); None for a target."""
-        if job.target is not None:
-            return None
-        a = float(self.activation_max([job.layer])[job.layer][job.channel])
-        if not math.isfinite(a):
-            raise ValueError(f"the â of {job.unit} ({self._max_source}) is {a}; â must be finite. The unit's "
-                             "responses on the validation data are not finite: check the model and the data, or "
-                             "give activation_max=")
-        return a
 
     # -- the objective of eq. 1 ----------------------------------------------------------------------
     def lambdas(self, trade_off: float = 1.0) -> dict[str, tuple[float, float]]:
@@ -375,9 +173,9 @@ class ActivationMaximization:
     def objective(self, job: AMJob) -> Objective:
         """Eq. 1 for ``job`` as a composable :class:`Objective` (printable, and what the loop maximizes)."""
         self.check(job)
-        a_hat = self._a_hat(job)
+        a_hat = self.maxima.a_hat(job)
         a_hat = a_hat if a_hat is not None and a_hat > 0 else 1.0
-        rho2 = self._rho(job.layer) ** 2
+        rho2 = self.geometry.rho(job.layer) ** 2
         obj = self.read_out(job) / (rho2 * a_hat)
         # the papers pick the trade-off λ_r so the terms weigh alike: at a = â the unit term is 1/ρ², while
         # λ_B R_B and λ_TV R_TV are per-pixel averages of order 1, so the regularizers share the 1/ρ²
@@ -435,8 +233,8 @@ class ActivationMaximization:
             for i, j in enumerate(jobs))
 
     def _store_params(self, job: AMJob, steps: int) -> dict:
-        a_hat = self._a_hat(job)
-        return {"job": asdict(job), "steps": steps, "a_hat": a_hat, "a_hat_source": self._max_source,
+        a_hat = self.maxima.a_hat(job)
+        return {"job": asdict(job), "steps": steps, "a_hat": a_hat, "a_hat_source": self.maxima.source,
                 "shapes": [list(s.shape) for s in self.streams.specs], "bound": self.bound, "alpha": self.alpha,
                 "lr": self.lr, "lr_end": self.lr_end, "jitter": self.jitter, "jitter_settle": self.jitter_settle,
                 "jitter_in_patches": self.jitter_in_patches, "regularization": self.regularization,
@@ -536,7 +334,7 @@ class ActivationMaximization:
         """Each job's random start and jitter from its own seed, so a batch equals its jobs run alone; the
         starts alone (no layer table needed) when ``steps`` is None."""
         specs = self.streams.specs
-        jitter = [self._jitter(j.layer) for j in jobs] if self.jitter and steps is not None else None
+        jitter = [self.geometry.jitter(j.layer, self.jitter_in_patches) for j in jobs] if self.jitter and steps is not None else None
         return seeded_starts([j.seed for j in jobs], {s.name: s.shape for s in specs},
                              {s.name: self.init_scale * self.streams.unit_scale(s.name) for s in specs}, self.device,
                              steps=steps, shift_ranges=jitter and [(0, r) for r, _ in jitter],
@@ -569,11 +367,11 @@ class ActivationMaximization:
         # after a Stop, a Ctrl-C or a batch that all diverged: a as the best step measured it, no further pass
         finals, status = outcome.measured("unit", measure), outcome.status
         finals = finals.cpu().numpy() if finals is not None else [None] * len(jobs)
-        known = self._max_source != UNKNOWN_MAX
+        known = self.maxima.source != UNKNOWN_MAX
         a_hat = np.array([float(maxima[j.layer][j.channel]) if known and j.target is None else 1.0 for j in jobs],
                          np.float64)
         # the history holds a/(ρ²â') with â' = â where positive, else 1 (see objective()); report a/â'
-        scale = np.array([self._rho(j.layer) ** 2 for j in jobs])
+        scale = np.array([self.geometry.rho(j.layer) ** 2 for j in jobs])
         settings = {**self._settings(outcome.steps_run), "final_values": outcome.values_from}
         empty = np.zeros((0, len(jobs)))  # a run interrupted before its first step and its judging has no parts
         unit_history, total = outcome.history.get("unit", empty), outcome.history.get("total", empty)
@@ -585,8 +383,8 @@ class ActivationMaximization:
                 normalized_activation=None if finals[i] is None else float(finals[i] / a_hat[i]) if a_hat[i] > 0
                 else float("nan"),
                 activation_max=float(a_hat[i]),
-                activation_max_source=TARGET_VALUE if j.target is not None else self._max_source if a_hat[i] > 0 else
-                f"{self._max_source}: the unit never fires there (â = {a_hat[i]:g}), so a/â is undefined",
+                activation_max_source=TARGET_VALUE if j.target is not None else self.maxima.source if a_hat[i] > 0 else
+                f"{self.maxima.source}: the unit never fires there (â = {a_hat[i]:g}), so a/â is undefined",
                 **outcome.job_status(i, status),
                 settings={**settings, "objective": repr(self.objective(j)), "job": asdict(j)}))
         return out
@@ -600,20 +398,3 @@ def activation_maximization(model: nn.Module, layer: str | None = None, channel:
     am = ActivationMaximization(model, **kw)
     return am(AMJob(layer, channel, kappa, gamma, seed, target), steps=steps, callback=callback, stop=stop,
               progress=progress)
-
-
-class _ValSplit(torch.utils.data.Dataset):
-    """The embedded val split, drawn a batch at a time (so a Stop is answered while it is drawn), its flow
-    rounded to float16 as ``SyntheticActions("val").arrays(flow_dtype=np.float16)`` gives it."""
-
-    def __init__(self):
-        from ...data.synthetic import SyntheticActions
-
-        self.data = SyntheticActions("val")
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, i: int) -> dict:
-        item = self.data[i]
-        return {"rgb": item["rgb"], "flow": item["flow"].astype(np.float16), "label": item["label"]}
