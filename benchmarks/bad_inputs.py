@@ -62,7 +62,7 @@ def main() -> int:
     attempt("list_layers(model, (3, -8, 64, 64))", lambda: list_layers(r3d, (3, -8, 64, 64)), "size")
     stim = np.zeros((8, 64, 64, 3), np.uint8)
     attempt('leaps(model, "disc_left", ...) accepted', lambda: leaps(r3d, "disc_left", stim, steps=1), "<returns>")
-    attempt("leaps stimulus as 0-255 floats", lambda: leaps(r3d, 0, stim.astype(np.float32) + 200, steps=1), "stimulus")
+    attempt("leaps stimulus as 0-255 floats", lambda: leaps(r3d, 0, stim.astype(np.float32) + 200, steps=1), "inputs")
     attempt("leaps size=(64, 4096, 4096)", lambda: leaps(r3d, 0, stim, size=(64, 4096, 4096), steps=1), "available")
     attempt("leaps size=(-8, 64, 64)", lambda: leaps(r3d, 0, stim, size=(-8, 64, 64), steps=1), "size")
     attempt("leaps priming_weights of the wrong length", lambda: leaps(r3d, 0, stim, priming_weights=[1.0] * 9, steps=1), "priming_weights")
@@ -313,7 +313,7 @@ def _input_refusal_rows(tmp) -> None:
     hf = load_model(hf_model("videomae"))
     stim = np.zeros((8, 32, 32, 3), np.uint8)
     attempt("leaps on Hugging Face, verifier='auto'", lambda: leaps(hf, 1, stim, steps=1),
-            "leaps(model, target_class, stimulus, verifier=None)")
+            "leaps(model, target, inputs, verifier=None)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the warning that R_feat is left out
         attempt("leaps on Hugging Face, verifier=None", lambda: leaps(hf, 1, stim, verifier=None, steps=1), "<returns>")

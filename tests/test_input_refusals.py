@@ -233,14 +233,14 @@ def test_leaps_on_a_hugging_face_model_the_refusal_gives_the_call_that_runs_and_
     model = load_model(hf_model("videomae"))
     stimulus = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
     with pytest.raises(ValueError, match=r"verifier='auto' has no verifier for .*verifier=load_model\('pytorchvideo:"
-                                         r"x3d_s'.* call leaps\(model, target_class, stimulus, verifier=None\)") as err:
-        leaps(model, 1, stimulus, steps=1)
+                                         r"x3d_s'.* call leaps\(model, target, inputs, verifier=None\)") as err:
+        leaps(model, 1, stimulus, steps=1)[0]
     # the call the message gives (one step of it): the default variant runs without R_feat, and a warning says so
     call = re.search(r"call (leaps\(.*?)\)", str(err.value)).group(1) + ", steps=1)"
     with pytest.warns(UserWarning, match=r"verifier=None, so R_feat .* is left out of variant 'leaps', which minimize "
                                          r"\('leaps': 1·ce\(.*prim\(.*coh\(.*\); 'leaps' without R_feat is the paper's "
                                          r"'prim\+coh' row"):
-        r = eval(call, {"leaps": leaps, "model": model, "target_class": 1, "stimulus": stimulus})
+        (r,) = eval(call, {"leaps": leaps, "model": model, "target": 1, "inputs": stimulus})
     assert r.status == "completed" and r.job.variant == "leaps" and "feat" not in r.settings["loss"]
     assert np.all(r.history["feat"] == 0) and np.isfinite(r.history["total"]).all()
     inv = ModelInversion(model, None)
@@ -265,6 +265,6 @@ def test_leaps_on_slowfast_at_its_default_size_takes_the_smallest_input_its_adap
     assert ModelInversion(model, None).size == (16, 64, 64)
     assert ModelInversion(load_model("pytorchvideo:x3d_s", weights=None), None).size == (13, 160, 160)
     with pytest.raises(ValueError, match=r"variant 'am' runs .* no less than 16×64×64 \(T×H×W\); size=\(8, 64, 64\)"):
-        activation_maximization_3d(model, 1, steps=1, size=(8, 64, 64))
+        activation_maximization_3d(model, 1, steps=1, size=(8, 64, 64))[0]
     with pytest.raises(ValueError, match=r"input_shape=\(3, 8, 64, 64\) is below the smallest input .* 16×64×64"):
         ActivationMaximization(model, input_shape=(3, 8, 64, 64), pathways="joint")

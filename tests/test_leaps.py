@@ -210,7 +210,7 @@ def test_leaps_lowers_its_loss_and_reaches_the_target(models, val):
     m, v = models
     # at 8 frames: reaching the target in 60 steps is what is tested here (at the native 16 frames it takes longer;
     # the default size is tested in test_leaps_native_size.py and below)
-    r = leaps(m, 6, stimulus(val, 6), v, steps=60, stage_every=20, size=(8, 64, 64))
+    r = leaps(m, 6, stimulus(val, 6), verifier=v, steps=60, stage_every=20, size=(8, 64, 64))[0]
     h = r.history
     assert h["total"][-5:].mean() < 0.5 * h["total"][:5].mean()
     assert h["prim"][-5:].mean() < h["prim"][:5].mean()
@@ -227,7 +227,7 @@ def test_weights_stay_frozen_and_unchanged(models, val):
     m, v = models
     before = {k: t.clone() for k, t in m.state_dict().items()}
     flags = [p.requires_grad for p in m.parameters()]
-    leaps(m, 2, stimulus(val, 2), v, steps=3)
+    leaps(m, 2, stimulus(val, 2), verifier=v, steps=3)[0]
     assert all(torch.equal(before[k], t) for k, t in m.state_dict().items())
     assert flags == [p.requires_grad for p in m.parameters()]
     assert all(p.grad is None for p in m.parameters()) and all(p.grad is None for p in v.parameters())
@@ -241,7 +241,7 @@ def test_stop_keeps_the_best_so_far(models, val):
         if snap.step >= 10:
             stop.set()
 
-    r = leaps(m, 4, stimulus(val, 4), v, steps=200, every=5, callback=cb, stop=stop)
+    r = leaps(m, 4, stimulus(val, 4), verifier=v, steps=200, every=5, callback=cb, stop=stop)[0]
     assert r.status == "stopped" and r.settings["steps"] == 10 and len(r.history["total"]) == 10
 
 
@@ -249,8 +249,8 @@ def test_am_and_deepdream_baselines_share_the_call(models):
     from vidvis_widgets.methods.leaps.inversion import activation_maximization_3d, deep_dream
 
     m, _ = models
-    dd = deep_dream(m, 1, steps=5)
-    am = activation_maximization_3d(m, 1, steps=5)
+    dd = deep_dream(m, 1, steps=5)[0]
+    am = activation_maximization_3d(m, 1, steps=5)[0]
     for r in (dd, am):
         assert r.video.shape == (16, 64, 64, 3) and r.x.shape == (3, 16, 64, 64) and r.stimulus is None
     assert dd.job.variant == "deepdream" and am.job.variant == "am" and am.settings["am_layer"] == "fc"
@@ -263,13 +263,13 @@ def test_transformers_through_the_same_call():
     video = rng.integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a random model classifies the stimulus as some other class
-        r = leaps(mvit, 7, video, None, variant="prim+coh", size=(4, 32, 32), steps=1)
+        r = leaps(mvit, 7, video, verifier=None, variant="prim+coh", size=(4, 32, 32), steps=1)[0]
     assert r.x.shape == (3, 4, 32, 32) and r.settings["model_size"] == [16, 224, 224]
     assert np.isfinite(r.history["coh"]).all() and np.isfinite(r.history["prim"]).all()
     swin = load_model("torchvision:swin3d_t", weights=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = leaps(swin, 3, video, None, variant="prim+coh", size=(4, 64, 64), steps=2)
+        r = leaps(swin, 3, video, verifier=None, variant="prim+coh", size=(4, 64, 64), steps=2)[0]
     assert r.x.shape == (3, 4, 64, 64) and np.isfinite(r.history["total"]).all()
 
 
@@ -278,25 +278,25 @@ def test_verifier_without_batchnorm_is_refused(models, val):
     m, _ = models
     plain = nn.Sequential(nn.Conv3d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, 14))
     with pytest.raises(ValueError, match="no BatchNorm layers.*R_feat"):
-        leaps(m, 0, stimulus(val, 0), plain, steps=1)
+        leaps(m, 0, stimulus(val, 0), verifier=plain, steps=1)[0]
 
 
 def test_stimulus_of_the_wrong_shape_names_the_expected_one(models):
     m, v = models
     with pytest.raises(ValueError, match=r"T×H×W×3"):
-        leaps(m, 0, np.zeros((3, 8, 64, 64), np.uint8), v, steps=1)
+        leaps(m, 0, np.zeros((3, 8, 64, 64), np.uint8), verifier=v, steps=1)[0]
 
 
 def test_stimulus_of_another_class_warns(models, val):
     m, v = models
     with pytest.warns(UserWarning, match="not the target"):
-        leaps(m, 0, stimulus(val, 9), v, steps=1)
+        leaps(m, 0, stimulus(val, 9), verifier=v, steps=1)[0]
 
 
 def test_class_out_of_range(models, val):
     m, v = models
     with pytest.raises(ValueError, match=r"class index 14 out of range.*14 classes \(0…13\)"):
-        leaps(m, 14, stimulus(val, 0), v, steps=1)
+        leaps(m, 14, stimulus(val, 0), verifier=v, steps=1)[0]
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -314,7 +314,7 @@ def test_bad_settings_fail_where_given_by_name(models, kwargs, message):
 def test_zero_steps_per_call_is_refused_not_replaced_by_the_default(models, val):
     m, v = models
     with pytest.raises(ValueError, match=r"steps must be an integer ≥ 1, got 0"):
-        leaps(m, 0, stimulus(val, 0), v, steps=0)
+        leaps(m, 0, stimulus(val, 0), verifier=v, steps=0)[0]
 
 
 def test_unknown_priming_layer_suggests_names(models):
@@ -341,7 +341,7 @@ def test_nan_stops_reports_the_step_and_keeps_the_last_finite_video(models, val)
             return out * float("nan") if self.calls > 6 else out
 
     with pytest.warns(RuntimeWarning, match="NaN or infinite.*at step 4"):
-        r = leaps(Poisoned(m), 3, stimulus(val, 3), v, steps=20)
+        r = leaps(Poisoned(m), 3, stimulus(val, 3), verifier=v, steps=20)[0]
     assert r.status == "diverged" and r.diverged_at == 4 and np.isfinite(r.x).all() and r.best_step <= 3
 
 

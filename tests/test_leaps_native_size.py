@@ -78,8 +78,8 @@ def test_a_module_of_unknown_native_input_is_refused_naming_size_and_runs_with_i
                         nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, K))
     with pytest.raises(ValueError, match=r"LEAPS' default size needs the input frames and size of Sequential.*"
                                          r"load_model\(model, num_frames=T, size=S\).*give size=\(T, H, W\)"):
-        leaps(net, 1, None, None, variant="deepdream", layers=["1", "3"], steps=1)
-    r = leaps(net, 1, None, None, variant="deepdream", layers=["1", "3"], steps=1, size=(4, 16, 16))
+        leaps(net, 1, None, verifier=None, variant="deepdream", layers=["1", "3"], steps=1)[0]
+    r = leaps(net, 1, None, verifier=None, variant="deepdream", layers=["1", "3"], steps=1, size=(4, 16, 16))[0]
     assert r.x.shape == (3, 4, 16, 16) and r.settings["size"] == [4, 16, 16]
     # a size the user gives is kept, also below the native one: a fixed-size model sees x* resampled to its own
     assert ModelInversion(_x3d(), None, size=(2, 32, 32)).size == (2, 32, 32)

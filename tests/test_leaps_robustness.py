@@ -58,10 +58,10 @@ def test_a_class_name_is_taken_wherever_a_class_index_is(models, val):
     names = m.vidvis_adapter.class_names
     stop = threading.Event()
     stop.set()  # resolution happens before anything runs: the jobs come back with their start and their index
-    r = leaps(m, "disc_left", stimulus(val, 1), v, stop=stop)
+    r = leaps(m, "disc_left", stimulus(val, 1), verifier=v, stop=stop)[0]
     assert r.job.target == names.index("disc_left") == 1 and r.status == "stopped"
-    assert deep_dream(m, "cello", stop=stop).job.target == 8
-    assert activation_maximization_3d(m, "violin", stop=stop).job.target == 9
+    assert deep_dream(m, "cello", stop=stop)[0].job.target == 8
+    assert activation_maximization_3d(m, "violin", stop=stop)[0].job.target == 9
     res = ModelInversion(m, v)([InversionJob("shaving", 0), InversionJob(3, None, 1, "deepdream")],
                                [stimulus(val, 11)], stop=stop, stimulus_labels=["shaving"])
     assert [r.job.target for r in res] == [11, 3]
@@ -74,30 +74,30 @@ def test_an_unknown_class_name_lists_the_valid_ones(models, val):
     m, v = models
     t = time.perf_counter()
     with pytest.raises(ValueError, match=r"unknown class 'disc_up'.*disc_right, disc_left, bar_clockwise"):
-        leaps(m, "disc_up", stimulus(val, 1), v)
+        leaps(m, "disc_up", stimulus(val, 1), verifier=v)[0]
     assert time.perf_counter() - t < 2
     with pytest.raises(ValueError, match="unknown class 'viola'.*cello, violin"):
         evaluate_inversion(m, v, classes=["viola"], steps=1)
     with pytest.raises(ValueError, match="class 'cello' is given by name, but Sequential carries no class names"):
-        leaps(torch.nn.Sequential(m.stem), "cello", None, None, variant="deepdream", layers=["0"], size=(8, 64, 64))
+        leaps(torch.nn.Sequential(m.stem), "cello", None, verifier=None, variant="deepdream", layers=["0"], size=(8, 64, 64))[0]
 
 
 # -- stimuli ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("make, message", [
-    (lambda s: s.astype(np.float32), r"stimulus 0 has float values in \[\d+, 2\d\d\]; expected a video T×H×W×3, "
+    (lambda s: s.astype(np.float32), r"inputs has float values in \[\d+, 2\d\d\]; expected a video T×H×W×3, "
                                      r"uint8 \(0–255\) or float in \[0, 1\] \(divide 0–255 floats by 255"),
     (lambda s: np.where(np.arange(s.size).reshape(s.shape) == 5, np.nan, s / 255.0),
-     r"stimulus 0 contains 1 NaN or infinite value\(s\)"),
-    (lambda s: np.full(s.shape, np.inf), r"stimulus 0 contains \d+ NaN or infinite"),
-    (lambda s: s.astype(np.int64), r"stimulus 0 has dtype int64; expected .*uint8 \(0–255\).*astype\(np.uint8\)"),
-    (lambda s: s / 255.0 - 0.5, r"stimulus 0 has float values in \[-0\.\d+, 0\.\d+\]"),
+     r"inputs contains 1 NaN or infinite value\(s\)"),
+    (lambda s: np.full(s.shape, np.inf), r"inputs contains \d+ NaN or infinite"),
+    (lambda s: s.astype(np.int64), r"inputs has dtype int64; expected .*uint8 \(0–255\).*astype\(np.uint8\)"),
+    (lambda s: s / 255.0 - 0.5, r"inputs has float values in \[-0\.\d+, 0\.\d+\]"),
 ])
 def test_a_stimulus_outside_the_documented_forms_is_refused_by_name(models, val, make, message):
     """Before: 0–255 floats were taken as [0, 1] values, so the normalized stimulus reached 1099."""
     m, v = models
     t = time.perf_counter()
     with pytest.raises(ValueError, match=message):
-        leaps(m, 4, make(stimulus(val, 4)), v, steps=1)
+        leaps(m, 4, make(stimulus(val, 4)), verifier=v, steps=1)[0]
     assert time.perf_counter() - t < 2  # before any pass
 
 
@@ -132,8 +132,8 @@ def test_a_size_too_small_for_the_network_is_refused_before_the_loop():
                               torch.nn.Flatten(), torch.nn.Linear(4, 3))
     with pytest.raises(ValueError, match=r"the inverted model Sequential cannot run on x\* of size=\(2, 3, 3\) "
                                          r"\(T, H, W\), not even on a probe of 2×3×3: .*Kernel size"):
-        deep_dream(net, 1, layers=["0"], size=(2, 3, 3), steps=1)
-    r = deep_dream(net, 1, layers=["0"], size=(2, 5, 5), steps=1)  # the smallest size it takes
+        deep_dream(net, 1, layers=["0"], size=(2, 3, 3), steps=1)[0]
+    r = deep_dream(net, 1, layers=["0"], size=(2, 5, 5), steps=1)[0]  # the smallest size it takes
     assert r.x.shape == (3, 2, 5, 5)
 
 
@@ -158,9 +158,9 @@ def test_a_two_stream_network_is_refused_as_verifier_or_as_inverted_model(models
     two = load_model("tiny_two_stream")
     t = time.perf_counter()
     with pytest.raises(ValueError, match=r"the verifier tiny_two_stream is a two-stream model.*one clip N×3×T×H×W"):
-        leaps(m, 4, stimulus(val, 4), two, steps=1)
+        leaps(m, 4, stimulus(val, 4), verifier=two, steps=1)[0]
     with pytest.raises(ValueError, match=r"the inverted model tiny_two_stream is a two-stream model"):
-        leaps(two, 4, stimulus(val, 4), v, steps=1)
+        leaps(two, 4, stimulus(val, 4), verifier=v, steps=1)[0]
     with pytest.raises(ValueError, match="the verifier tiny_two_stream is a two-stream model"):
         ModelInversion(m, "tiny_two_stream")
     assert time.perf_counter() - t < 2
@@ -173,7 +173,7 @@ def test_a_size_that_cannot_fit_is_refused_at_once_with_the_estimate_and_what_is
     t = time.perf_counter()
     with pytest.raises(MemoryError, match=r"needs about (\d+\.\d) (GB|TB) on cpu, but (\d+\.\d) ([kMGT]B) is "
                                           r"available; refused before allocating anything") as err:
-        leaps(m, 4, stimulus(val, 4), v, size=(64, 4096, 4096), steps=1)
+        leaps(m, 4, stimulus(val, 4), verifier=v, size=(64, 4096, 4096), steps=1)[0]
     assert time.perf_counter() - t < 3
     assert "size=(64, 4096, 4096)" in str(err.value) and isinstance(err.value, ValueError)
     # the inputs alone: 7 copies (x*, its gradient, Adam's two moments, the best, the jittered view, the final
@@ -181,7 +181,7 @@ def test_a_size_that_cannot_fit_is_refused_at_once_with_the_estimate_and_what_is
     need = ModelInversion(m, v, size=(64, 4096, 4096)).memory_needed([InversionJob(4, 0)], 1, 2000, 250)
     assert need > 7 * 4 * 3 * 64 * 4096 ** 2
     # an ordinary call still runs
-    r = leaps(m, 4, stimulus(val, 4), v, steps=1)
+    r = leaps(m, 4, stimulus(val, 4), verifier=v, steps=1)[0]
     assert r.status == "completed" and r.x.shape == (3, 16, 64, 64)
 
 

@@ -122,7 +122,7 @@ def test_every_method_reads_the_logits_of_a_forward_that_returns_a_tuple():
     am = ActivationMaximization(model)(AMJob("net.6", 2), steps=2)
     assert np.isfinite(am.activation).all()
     out = leaps(model, 1, x[0], verifier=None, variant="prim+coh", layers=["net.1", "net.3"], steps=1,
-                size=(8, 32, 32))
+                size=(8, 32, 32))[0]
     assert out.video.shape[:3] == (8, 32, 32) and np.isfinite(out.probabilities).all()
 
 

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import torch
 
 from ..methods.leaps.inversion import InversionJob, ModelInversion
+from ..methods.core.calls import as_seeds
 from ..methods.core.loop import Snapshot
 from ..media.grid import ROW_CELLS
 from .background_run import BackgroundRun
@@ -25,22 +26,24 @@ _CURVES = (("total", "L (eq. 4)"), ("ce", "L_CE"), ("prim", "L_prim"), ("coh", "
 class LeapsView(SavedView, BackgroundRun, W.VBox):
     """LEAPS for one class and one stimulus from several seeds, shown while it runs.
 
-        view = LeapsView(ModelInversion(model), target=3, stimulus=video, seeds=(0, 1, 2))
+        view = LeapsView(ModelInversion(model), target=3, inputs=video, seeds=(0, 1, 2))
         view            # display it
         view.start()    # returns at once; view.result holds the InversionResults when done (or stopped)
     """
 
-    def __init__(self, inversion: ModelInversion, target: int, stimulus, *, seeds: Sequence[int] = (0, 1, 2),
+    def __init__(self, inversion: ModelInversion, target: int | str, inputs, *, seeds: int | Sequence[int] = (0, 1, 2),
                  steps: int | None = None, every: int = 25, stages: int = 6, variant: str = "leaps",
                  stimulus_label: int | None = None):
-        self.inversion, self.target, self.stimulus = inversion, inversion.class_index(target), stimulus
-        self.seeds, self.steps, self.every, self.variant = tuple(seeds), steps, max(1, every), variant
+        """``target``: the class (an index or a name); ``inputs``: its priming video (T×H×W×3); ``seeds``: an int
+        or a list of them, one synthesized video each, as :class:`ModelInversion` takes them."""
+        self.inversion, self.target, self.stimulus = inversion, inversion.class_index(target), inputs
+        self.seeds, self.steps, self.every, self.variant = tuple(as_seeds(seeds)), steps, max(1, every), variant
         self.stimulus_label = stimulus_label
         self.jobs = [InversionJob(self.target, 0, s, variant) for s in self.seeds]
         self.stage_every = max(1, (steps or inversion.steps) // max(1, stages))
         controls = self._init_controls("End the synthesis and keep each video's best state so far")
         name = inversion.class_label(self.target)
-        stim = inversion.to_video(inversion.prepare_stimulus(stimulus))
+        stim = inversion.to_video(inversion.prepare_stimulus(inputs, "inputs"))
         blank = np.zeros_like(stim)
         self._stim, self._stim_caption = stim, f"stimulus · class {name}"
         self.player = ClipPlayer([stim] + [blank] * len(self.seeds), cols=min(len(self.seeds) + 1, ROW_CELLS),
@@ -56,7 +59,7 @@ class LeapsView(SavedView, BackgroundRun, W.VBox):
 
     def _call(self, callback, stop):
         labels = [self.stimulus_label] if self.stimulus_label is not None else None
-        return self.inversion(self.jobs, [self.stimulus], steps=self.steps, callback=callback, every=self.every,
+        return self.inversion(self.jobs, self.stimulus, steps=self.steps, callback=callback, every=self.every,
                               stop=stop, stage_every=self.stage_every, stimulus_labels=labels)
 
     def _on_progress(self, snap: Snapshot) -> None:

@@ -7,8 +7,6 @@ at x*'s size) and the calls for the paper's two baselines, 3D DeepDream and 3D A
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 import torch
 from torch import nn
@@ -62,17 +60,18 @@ class AMBaseline:
         return out
 
 
-def deep_dream(model: nn.Module, target_class=None, *, target=None, seeds: Sequence[int] = (0,), **kw):
-    """The 3D DeepDream baseline: cross-entropy plus total-variation and l2 priors, from noise, no stimulus."""
+def deep_dream(model: nn.Module, target=None, inputs=None, *, seeds=0, verifier=None, **kw):
+    """The 3D DeepDream baseline: cross-entropy plus total-variation and l2 priors, from noise, not primed (``inputs``,
+    if given, are shown beside the results); :func:`~.inversion.leaps`' call with ``variant="deepdream"``, returning
+    :class:`~.results.InversionResults`."""
     from .inversion import leaps
 
-    return leaps(model, target_class, None, kw.pop("verifier", None), target=target, seeds=seeds,
-                 variant="deepdream", **kw)
+    return leaps(model, target, inputs, seeds=seeds, verifier=verifier, variant="deepdream", **kw)
 
 
-def activation_maximization_3d(model: nn.Module, target_class=None, *, target=None, seeds: Sequence[int] = (0,),
-                               **kw):
-    """The 3D AM baseline: the class logit (or target) maximized with the AM method's spatiotemporal regularizers."""
+def activation_maximization_3d(model: nn.Module, target=None, inputs=None, *, seeds=0, verifier=None, **kw):
+    """The 3D AM baseline: the class logit (or target) maximized with the AM method's spatiotemporal regularizers;
+    :func:`~.inversion.leaps`' call with ``variant="am"``, returning :class:`~.results.InversionResults`."""
     from .inversion import leaps
 
-    return leaps(model, target_class, None, kw.pop("verifier", None), target=target, seeds=seeds, variant="am", **kw)
+    return leaps(model, target, inputs, seeds=seeds, verifier=verifier, variant="am", **kw)

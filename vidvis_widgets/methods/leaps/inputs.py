@@ -71,13 +71,3 @@ def check_size(size) -> tuple[int, int, int]:
     if isinstance(size, (str, bytes)) or not hasattr(size, "__len__") or len(size) != 3:
         raise ValueError(f"size must be (T, H, W), three positive integers; got {size!r}")
     return tuple(number(f"size {axis}", v, low=1, integer=True) for axis, v in zip("THW", size))
-
-
-def as_stimuli(stimulus, n: int) -> list:
-    if stimulus is None:
-        return []
-    if isinstance(stimulus, (list, tuple)):
-        if len(stimulus) != n:
-            raise ValueError(f"give one stimulus for all classes or one per class; got {len(stimulus)} for {n} classes")
-        return list(stimulus)
-    return [stimulus] * n

@@ -54,9 +54,10 @@ from ..core.cache import Cached, content_hash
 from ..core.loop import LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
 from ..core.objectives import Objective
 from ..core.targets import Target, job_settings, target_values
+from ..core.calls import make_jobs
 from ..core.progress import count, progress_bar, wanted
 from .baselines import AMBaseline, activation_maximization_3d, deep_dream
-from .inputs import as_stimuli, check_priming_weights, check_size, check_stimulus, default_size, single_stream
+from .inputs import check_priming_weights, check_size, check_stimulus, default_size, single_stream
 from .memory import MemoryEstimate
 from .results import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, InversionResults
 from .stimuli import StimulusIO
@@ -64,6 +65,9 @@ from .verifier import default_verifier, warn_without_verifier, without_feat
 
 __all__ = ["ModelInversion", "leaps", "deep_dream", "activation_maximization_3d", "InversionJob", "InversionResult",
            "InversionResults", "ROW_NAMES", "TABLE_ROWS", "VARIANTS"]
+
+#: what ``target=`` takes, for the errors
+EXPECTED = "a class index or name, a target (logit(c), their sums), a list of them, or InversionJob values"
 
 #: the variants' losses, minimized: eq. 4 of the paper and its ablations (Table 3), and 3D DeepDream; ``r``
 #: scales the regularizers, ``tv_weight`` and ``l2_weight`` DeepDream's image priors
@@ -77,10 +81,12 @@ VARIANTS: dict[str, Callable[..., Objective]] = {
 
 
 class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
-    """Model inversion on a video model: build once, call with jobs and their stimuli.
+    """Model inversion on a video model: build once, call with targets and their stimuli (or jobs); every call
+    returns :class:`InversionResults`.
 
         inv = ModelInversion(load_model("tiny_r3d"), verifier=load_model("tiny_verifier"))
-        results = inv([InversionJob(3, stimulus=0, seed=s) for s in range(4)], stimuli=[video])
+        results = inv(3, video, seeds=range(4))             # class 3 primed by a video, 4 seeds: 4 results
+        results = inv([InversionJob(3, 0, seed=0, variant="prim"), InversionJob(5, 1)], [video3, video5])
 
     ``verifier``: the network S of R_feat, with BatchNorm layers: ``"auto"`` (the default) picks one trained on
     the model's data (the embedded ``tiny_verifier`` for the embedded models) or says what to pass (the paper
@@ -182,36 +188,39 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
         return target.main_class if isinstance(target, Target) else target
 
     # -- running --------------------------------------------------------------------------------------
-    def __call__(self, jobs, stimuli: Sequence | None = None, *, steps: int | None = None,
-                 callback: Callable[[Snapshot], None] | None = None, every: int = 25,
-                 stop: threading.Event | None = None, stage_every: int | None = None,
-                 stimulus_labels: Sequence[int] | None = None, progress: bool | None = None) -> InversionResults:
-        """Runs the jobs: every variant but ``"am"`` in one batch (the inverted model and the verifier run
-        once per step for all of them), the ``"am"`` jobs in a second batch. ``stimuli``: the priming
-        videos the jobs' ``stimulus`` numbers refer to; ``stimulus_labels``: their classes, checked against
-        the jobs' targets (else the model's prediction on each stimulus is). ``stage_every``: keep the
-        video every so many steps (default: 8 stages over the run).
+    def __call__(self, target=None, inputs=None, *, seeds=0, steps: int | None = None,
+                 stop: threading.Event | None = None, callback: Callable[[Snapshot], None] | None = None,
+                 every: int = 25, progress: bool | None = None, stage_every: int | None = None,
+                 stimulus_labels: Sequence[int] | None = None, variant: str = "leaps") -> InversionResults:
+        """Synthesizes a video for every job; returns :class:`InversionResults`, one :class:`InversionResult` per
+        job in job order, always (one job gives a collection of one).
 
-        Before anything large is allocated, the memory the call needs is estimated (:meth:`memory_needed`) and
-        a call that cannot fit is refused. ``stop`` (an Event) or Ctrl-C end the call in any phase: during the
-        set-up (the probe, the stimuli, their pass) within a layer, with every job's start (status "stopped"
-        or "interrupted", no steps, no probabilities); in a loop after the pass of the step it lands in (no
-        further pass), with each job's best so far. Always one result per job, in the jobs' order.
+        ``target``: a class (an index or one of the model's class names), any target (``logit("a") - logit("b")``,
+        see :class:`InversionJob`), or a list of them, each run from every seed of ``seeds`` (an int or a list of
+        them) as ``variant`` (``"leaps"``, its ablations, ``"deepdream"`` or ``"am"``): one job per target and seed,
+        targets first. ``inputs``: the priming stimuli, each a video T×H×W×3 (uint8, or float in [0, 1]): one for
+        every target, or a list of one per target. Or ``target`` is :class:`InversionJob` values, one or a list,
+        which carry their own seed and variant and name their stimulus by its number in ``inputs`` (a video, or a
+        list of them). ``stimulus_labels``: the stimuli's classes, checked against the jobs' targets (else the
+        model's prediction on each stimulus is). ``stage_every``: keep the video every so many steps (default: 8
+        stages over the run).
+
+        Every variant but ``"am"`` runs in one batch (the inverted model and the verifier run once per step for all
+        of them), the ``"am"`` jobs in a second batch. Before anything large is allocated, the memory the call needs
+        is estimated (:meth:`memory_needed`) and a call that cannot fit is refused. ``stop`` (an Event) or Ctrl-C
+        end the call in any phase: during the set-up (the probe, the stimuli, their pass) within a layer, with every
+        job's start (status "stopped" or "interrupted", no steps, no probabilities); in a loop after the pass of the
+        step it lands in (no further pass), with each job's best so far. ``callback`` sees a :class:`Snapshot`
+        every ``every`` steps.
 
         ``progress``: a bar over the steps of each batch (tqdm.auto: a widget in a notebook, text in a terminal);
         None (the default) shows one unless a ``callback`` is given (a widget shows its own progress) or the
         environment variable ``VIDVIS_PROGRESS`` is 0 (see :mod:`~vidvis_widgets.methods.core.progress`)."""
-        jobs = [jobs] if isinstance(jobs, InversionJob) else list(jobs)
-        if not jobs:
-            raise ValueError("no jobs given; expected InversionJob(target, stimulus, seed, variant) values")
-        for j in jobs:
-            if not isinstance(j, InversionJob):
-                raise TypeError(f"jobs must be InversionJob(target, stimulus, seed, variant) values; got {j!r}")
+        jobs, stimuli = self.jobs(target, inputs, seeds, variant)
         steps = number("steps", steps, low=1, integer=True, default=self.steps)
         every = number("every", every, low=1, integer=True)
         show = wanted(progress, callback)
         stage_every = number("stage_every", stage_every, low=1, integer=True, default=max(1, steps // 8))
-        stimuli = [check_stimulus(v, f"stimulus {i}") for i, v in enumerate(stimuli if stimuli is not None else [])]
         jobs = [replace(j, target=self.resolve_target(j.target, check_range=False)) for j in jobs]
         with ctrl_c_stops(stop) as stop:  # from here on a Ctrl-C is a Stop with status "interrupted"
             return InversionResults(self.cache(
@@ -219,6 +228,31 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
                                               show),
                 key=self._store_key(stimuli, steps, stage_every), encode=InversionResult.to_entry, decode=InversionResult.from_entry,
                 together=self.feature_pooling == "batch"))
+
+    def jobs(self, target, inputs, seeds=0, variant: str = "leaps") -> tuple[list[InversionJob], list[np.ndarray]]:
+        """A call's jobs and its stimuli, checked before any work (see :meth:`__call__`)."""
+        if variant not in TABLE_ROWS:
+            raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(TABLE_ROWS)}")
+        listed = isinstance(inputs, (list, tuple))
+        videos = list(inputs) if listed else [] if inputs is None else [inputs]
+        stimuli = [check_stimulus(v, f"inputs[{i}]" if listed else "inputs") for i, v in enumerate(videos)]
+        n = len(target) if isinstance(target, (list, tuple)) else 1
+        if listed and not any(isinstance(t, InversionJob) for t in (target if isinstance(target, (list, tuple))
+                                                                     else [target])) and len(stimuli) != n:
+            raise ValueError(f"inputs gives {len(stimuli)} stimuli for {n} target(s); expected one video for every "
+                             "target, or a list of one per target")
+
+        def make(i, t, seed):
+            return InversionJob(t, (i if listed else 0) if stimuli else None, seed, variant)
+
+        jobs, _ = make_jobs(target, seeds, InversionJob, make, "LEAPS", EXPECTED, variant=(variant, "leaps"))
+        for j in jobs:
+            if j.variant in VARIANTS and term_weights(self.loss(j.variant, full=True))["prim"] and j.stimulus is None:
+                raise ValueError(f"variant {j.variant!r} primes the model with a video of the target class, so it "
+                                 "needs inputs= (a video T×H×W×3, uint8 or float in [0, 1], or one per target)")
+            if j.stimulus is not None and not 0 <= j.stimulus < len(stimuli):
+                raise ValueError(f"job {j} refers to stimulus {j.stimulus}, but inputs gives {len(stimuli)}")
+        return jobs, stimuli
 
     def _store_key(self, stimuli: list[np.ndarray], steps: int, stage_every: int) -> Callable[[InversionJob], dict]:
         """What decides a job's answer: every setting, the job, its stimulus's content and the verifier's weights
@@ -315,10 +349,6 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
             warn_without_verifier({v: self.loss(v, full=True) for v in VARIANTS}, [j.variant for j in jobs])
         for j in jobs:
             terms = term_weights(self.loss(j.variant)) if j.variant in VARIANTS else dict.fromkeys(TERMS, 0.0)
-            if terms["prim"] and j.stimulus is None:
-                raise ValueError(f"variant {j.variant!r} primes the model, so job {j} needs a stimulus number")
-            if j.stimulus is not None and not 0 <= j.stimulus < n_stimuli:
-                raise ValueError(f"job {j} refers to stimulus {j.stimulus}, but {n_stimuli} stimuli were given")
             low = self.adapter.min_shape  # the 3D AM baseline runs the model on x* itself, not resampled
             if j.variant == "am" and low is not None and any(s < m for s, m in zip(self.size, low)):
                 raise ValueError(f"variant 'am' runs {self.adapter.name} on x* as it is, and it takes no less than "
@@ -458,31 +488,18 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
 
 
 
-def leaps(model: nn.Module, target_class: int | str | Sequence[int | str] | None = None, stimulus=None,
-          verifier: nn.Module | str | None = "auto",
-          *, target=None, seeds: Sequence[int] = (0,), variant: str = "leaps", steps: int | None = None,
-          callback=None, stop=None, every: int = 25, stage_every: int | None = None, progress: bool | None = None,
-          **kw):
-    """LEAPS on ``model``: one synthesized video per (class, seed), each primed by ``stimulus``, a video
-    T×H×W×3, uint8 or float in [0, 1] (or one per class). Classes are indices or the model's class names.
-    ``target``: the same as ``target_class`` (give one of them), and also any target or a list of them
-    (``logit("a") - logit("b")``: see :class:`InversionJob`).
-    Returns an :class:`InversionResult` for one class and one seed, else :class:`InversionResults`.
-    ``progress``: a progress bar, as :meth:`ModelInversion.__call__` takes it. Keyword arguments configure
-    :class:`ModelInversion` (``r``, ``layers``, ``priming_weights``, ``size`` (default: the model's native
-    input), ``lr``, ``bf16`` …)."""
-    if (target is None) == (target_class is None):
-        raise ValueError("give the target as target= (a class, a target, or a list of them) or target_class, one of "
-                         "the two")
-    target_class = target if target is not None else target_class
-    one = isinstance(target_class, (str, Target)) or np.ndim(target_class) == 0
-    classes = [target_class] if one else list(target_class)
-    stimuli = as_stimuli(stimulus, len(classes))
-    inv = ModelInversion(model, verifier, **kw)
-    jobs = [InversionJob(c, i if stimuli else None, s, variant) for i, c in enumerate(classes) for s in seeds]
-    res = inv(jobs, stimuli, steps=steps, callback=callback, stop=stop, every=every, stage_every=stage_every,
-              progress=progress)
-    return res[0] if len(res) == 1 else res
+def leaps(model: nn.Module, target=None, inputs=None, *, seeds=0, steps: int | None = None, stop=None,
+          callback=None, every: int = 25, device=None, bf16: bool = False, store=None, progress: bool | None = None,
+          verifier: nn.Module | str | None = "auto", variant: str = "leaps", stage_every: int | None = None,
+          stimulus_labels=None, **settings) -> InversionResults:
+    """LEAPS on ``model``: ``ModelInversion(model, verifier, device=, bf16=, store=, **settings)(target, inputs,
+    seeds=, variant=, ...)``, one synthesized video per target (a class index or name, any target, or a list of them)
+    and seed, each primed by ``inputs``: a video T×H×W×3, uint8 or float in [0, 1], or one per target. Returns
+    :class:`InversionResults`, always. ``settings`` configure :class:`ModelInversion` (``r``, ``layers``,
+    ``priming_weights``, ``size`` (default: the model's native input), ``lr`` …)."""
+    inv = ModelInversion(model, verifier, device=device, bf16=bf16, store=store, **settings)
+    return inv(target, inputs, seeds=seeds, steps=steps, stop=stop, callback=callback, every=every,
+               progress=progress, stage_every=stage_every, stimulus_labels=stimulus_labels, variant=variant)
 
 
 def _gcd_every(every: int, stage_every: int) -> int:

@@ -11,7 +11,7 @@ from ...checks import number
 from ...media.grid import ClipGrid, Displayable
 from ..core.collection import JobResults
 from ..core.result import OptimizedResult
-from ..core.targets import Target, as_target
+from ..core.targets import Target
 
 #: the rows of the paper's Tables 1 and 3, in their order
 TABLE_ROWS = ("deepdream", "am", "prim", "prim+coh", "prim+feat", "leaps")
@@ -40,7 +40,8 @@ class InversionJob:
             one = self.target.single_class()
             object.__setattr__(self, "target", one if one is not None else self.target)
         elif isinstance(self.target, tuple):
-            object.__setattr__(self, "target", as_target(self.target, "InversionJob target"))
+            raise TypeError(f"InversionJob target must be a class index or name or a target; got the tuple "
+                            f"{self.target!r} (a unit is unit(layer, channel))")
         if not isinstance(self.target, (str, Target)):
             number("InversionJob target (a class index or name)", self.target, low=0, integer=True)
         number("InversionJob stimulus", self.stimulus, low=0, integer=True, default=None)

@@ -10,8 +10,8 @@ from ..core.objectives import Objective
 from .terms import term_weights
 
 #: the call that runs LEAPS where no verifier is at hand, and the one that gives it the paper's verifier
-WITHOUT_VERIFIER = "leaps(model, target_class, stimulus, verifier=None)"
-WITH_X3D = ("leaps(model, target_class, stimulus, verifier=load_model('pytorchvideo:x3d_s', "
+WITHOUT_VERIFIER = "leaps(model, target, inputs, verifier=None)"
+WITH_X3D = ("leaps(model, target, inputs, verifier=load_model('pytorchvideo:x3d_s', "
             "weights='X3D_S.pyth'))")
 
 
