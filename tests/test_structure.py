@@ -129,3 +129,69 @@ def test_the_models_modules_import_one_another_without_cycles():
     graph = _models_import_graph()
     assert {"adapter", "probe"} <= graph["layers"] and "adapter" in graph["huggingface"]  # the walk sees imports
     assert [c for c in _cycles(graph) if c not in KNOWN_CYCLES] == []
+
+
+#: the rooms that ask the adapter about a model and never branch on what kind of model it is
+ASK_THE_ADAPTER = ("methods", "widgets")
+#: where model classes come from: an isinstance on one of these is a branch on the model's kind
+MODEL_CLASS_SOURCES = ("torchvision.models", "pytorchvideo", "transformers", "vidvis_widgets.models.tiny")
+#: names under which methods hold a model (its calls go through the adapter: ``adapter.call``, ``adapter.forward``)
+MODEL_NAMES = {"model", "verifier", "network", "net"}
+
+
+def _kind_branches(tree: ast.AST, imported: list[tuple[str, list[str]]]) -> list[str]:
+    """Where a module branches on a model's kind: a comparison on a ``kind`` (``x.kind == "two_stream"``, ``kind in
+    (...)``), a ``two_stream`` flag, forward-arity sniffing (``inspect.signature(m.forward)``), an ``isinstance`` on a
+    model class, or a model called directly instead of through its adapter; as "line: what"."""
+    classes = {n for mod, names in imported if mod.startswith(MODEL_CLASS_SOURCES) for n in names}
+    classes |= {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names
+                if a.name.startswith(MODEL_CLASS_SOURCES)}
+    classes |= {a.asname for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+                and node.module.startswith("torchvision") for a in node.names if a.asname}
+
+    def is_kind(e):
+        return (isinstance(e, ast.Attribute) and e.attr == "kind") or (isinstance(e, ast.Name) and e.id == "kind")
+
+    def root(e):
+        while isinstance(e, ast.Attribute):
+            e = e.value
+        return e.id if isinstance(e, ast.Name) else None
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn))
+                                                 for op in node.ops) and any(map(is_kind, [node.left, *node.comparators])):
+            found.append(f"{node.lineno}: compares a kind")
+        elif (isinstance(node, ast.Name) and node.id == "two_stream") or (
+                isinstance(node, ast.Attribute) and node.attr == "two_stream") or (
+                isinstance(node, ast.arg) and node.arg == "two_stream"):
+            found.append(f"{node.lineno}: a two_stream flag")
+        elif isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+            if name == "signature" and node.args and isinstance(node.args[0], ast.Attribute) \
+                    and node.args[0].attr == "forward":
+                found.append(f"{node.lineno}: sniffs forward's arity")
+            elif name == "isinstance" and len(node.args) == 2 and any(
+                    root(e) in classes for e in ast.walk(node.args[1]) if isinstance(e, (ast.Name, ast.Attribute))):
+                found.append(f"{node.lineno}: isinstance on a model class")
+            elif name in MODEL_NAMES:
+                found.append(f"{node.lineno}: calls {name}(...) directly, not through its adapter")
+    return found
+
+
+def test_the_kind_branch_finder_sees_each_form():
+    src = ("import inspect\nimport torchvision.models.video as tvv\nfrom vidvis_widgets.models.tiny import TinyR3D\n"
+           "a = info.kind == 'two_stream'\nb = kind in ('clip',)\nself.two_stream = 1\n"
+           "c = inspect.signature(model.forward)\nd = isinstance(m, tvv.MViT)\ne = isinstance(m, TinyR3D)\n"
+           "self.model(x)\nf = p.kind is p.KEYWORD_ONLY\ng = isinstance(m, nn.Linear)\nadapter.call(model, x)\n")
+    tree = ast.parse(src)
+    assert [w.split(":")[0] for w in _kind_branches(tree, list(_imported(Path("methods/x.py"), tree)))] == \
+        ["4", "5", "6", "7", "8", "9", "10"]
+
+
+def test_no_method_or_widget_branches_on_a_models_kind():
+    """The adapter alone knows a model's kind (models/): methods and widgets ask it, and call the model through it."""
+    offenders = [f"{rel}:{w}" for rel, tree in _modules() if rel.parts[0] in ASK_THE_ADAPTER
+                 for w in _kind_branches(tree, list(_imported(rel, tree)))]
+    assert offenders == []

@@ -63,12 +63,15 @@ class InputStreams:
         """From ``model.vidvis_adapter``, or from ``input_shape`` for any other module: (3, T, H, W) for a
         clip model, ((3, H, W), (2L, H, W)) for a two-stream model. A multi-pathway model's (SlowFast's)
         ``input_shape`` is its clip (3, T, H, W); ``pathways``: ``"separate"`` optimizes one input per pathway,
-        ``"joint"`` one video that the pathways sample at their frame rates, as they sample a real clip."""
-        if pathways not in ("separate", "joint"):
+        ``"joint"`` one video that the pathways sample at their frame rates, as they sample a real clip;
+        ``"video"``: one video whatever the model (joint where it has pathways), as LEAPS' 3D AM baseline asks."""
+        if pathways not in ("separate", "joint", "video"):
             raise ValueError(f"pathways must be 'separate' (one input per pathway) or 'joint' (one video the pathways "
                              f"sample), got {pathways!r}")
         check_loadable(model)
         info = getattr(model, "vidvis_adapter", None)
+        if pathways == "video":
+            pathways = "joint" if info is not None and info.pathways else "separate"
         adapter = info if info is not None else adapter_of(model)
         if pathways == "joint" and (info is None or not info.pathways):
             what = (f"{info.name} is a {info.kind.replace('_', '-')} model" if info is not None else

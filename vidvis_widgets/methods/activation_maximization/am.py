@@ -7,7 +7,7 @@ with R_B the local energy norm under a hard bound B (eq. 2) and R_TV the spatiot
 (eq. 3). Defaults are the paper's: B = 160, α = 3, V = B/6.5, λ_B = 1/(HWB^α), λ_TV = 1/(HWV²) on
 appearance and 10× that on motion; Adam with a decaying learning rate; jitter up to the layer's stride
 (whole patches on a token model), its range settling to nothing over the first 75% of the run.
-Streams are optimized in the 8-bit units those defaults are stated in (see :mod:`.streams`).
+Streams are optimized in the 8-bit units those defaults are stated in (see :mod:`vidvis_widgets.models.streams`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from ..core.objectives import BatchedObjective, JobUnits, Objective, energy, tv
 from ..core.targets import target_values, unit
 from ..core.progress import count, progress_bar, wanted
 from ..core.regularizers import project_to_bound
-from ..core.streams import InputStreams
+from ...models.streams import InputStreams
 from .geometry import LayerGeometry
 from .normalization import ActivationMaxima
 from .results import NOT_MEASURED, PRESETS, TARGET_VALUE, UNKNOWN_MAX, AMJob, AMResult, AMResults, as_job, sweep
@@ -293,7 +293,8 @@ class ActivationMaximization:
         grads = InputGradient(len(job_list), device)  # each job's largest gradient at the input, for dead units
 
         # the model run may be a stack of checkpoints, whose adapter says how its taps lay out the layers
-        layout = self.layout if model is self.model else adapter_of(model).layer_layout
+        run = self.adapter if model is self.model else adapter_of(model)
+        layout = run.layer_layout
         with frozen(model), Probe(model, layers, pre_activation=pre, layout=layout) as probe, \
                 progress_bar(steps, f"activation maximization ({count(len(job_list), 'job')})", progress) as bar:
             acts = probe.outputs
@@ -304,7 +305,7 @@ class ActivationMaximization:
 
             def score(moved, xs):
                 with autocast(device, bf16):
-                    probe.run(lambda: model(*streams.model_inputs(grads.watch(moved))), cut=cut)
+                    probe.run(lambda: run.forward(model, streams.model_inputs(grads.watch(moved))), cut=cut)
                 return {**objective(acts, xs), "keep": {"unit": units(acts, probe.rectified)}}
 
             def project(xs):
@@ -343,13 +344,7 @@ class ActivationMaximization:
     def _display(self, streams: dict[str, torch.Tensor], i: int) -> dict:
         """Job ``i``'s inputs as an AMResult holds them: ``appearance`` and ``motion`` (None for one stream); for
         a multi-pathway model ``pathways``, each pathway's video, with the first as ``appearance``."""
-        shown = {k: self.streams.to_display(k, v[i]) for k, v in streams.items()}
-        if self.streams.kind == "pathways" and not self.streams.joint:
-            pathways = {s: shown[s] for s in self.streams.names}
-            return {"appearance": pathways[self.streams.names[0]], "motion": None, "pathways": pathways}
-        appearance = shown.get("appearance", shown.get("video"))
-        return {"appearance": appearance[0] if self.streams.kind == "two_stream" else appearance,
-                "motion": shown.get("motion")}
+        return self.streams.display(streams, i)
 
     def _settings(self, steps_run: int) -> dict:
         return {"bound": self.bound, "alpha": self.alpha, "steps": steps_run, "lr": self.lr, "lr_end": self.lr_end,
@@ -362,7 +357,7 @@ class ActivationMaximization:
 
         def measure():  # a on the returned inputs, un-jittered, after the ReLU
             with frozen(self.model), Probe(self.model, layers, layout=self.layout) as probe, torch.no_grad():
-                self.model(*self.streams.model_inputs(outcome.best))
+                self.adapter.forward(self.model, self.streams.model_inputs(outcome.best))
                 return self._read_outs(jobs)(probe.outputs)
         # after a Stop, a Ctrl-C or a batch that all diverged: a as the best step measured it, no further pass
         finals, status = outcome.measured("unit", measure), outcome.status

@@ -12,8 +12,7 @@ from typing import Sequence
 
 from torch import nn
 
-from ...data.loading import class_index
-from ..core.streams import InputStreams
+from ...models.streams import InputStreams
 from .results import AMJob
 
 __all__ = ["LayerGeometry"]
@@ -31,9 +30,7 @@ class LayerGeometry:
 
     def input_shape(self):
         """The model's input shape as the layer table takes it (one per stream)."""
-        shapes = [(s.shape[0] * s.shape[1], *s.shape[2:]) if self.streams.kind == "two_stream" else s.shape
-                  for s in self.streams.specs]
-        return shapes[0] if len(shapes) == 1 else tuple(shapes)
+        return self.streams.input_shape
 
     def layers(self, stop: threading.Event | None = None):
         """The model's whole layer table (output shape, receptive field, stride), cached. ``stop``: an Event
@@ -107,7 +104,7 @@ class LayerGeometry:
                              f"class-logit layer ({head!r}, the model's last linear layer); on {job.layer!r} give "
                              "the channel index")
         try:
-            return class_index(tuple(info.class_names), job.channel)
+            return info.class_index(job.channel)
         except ValueError as err:
             raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}): {err}") from None
 

@@ -27,10 +27,9 @@ class AMBaseline:
         from ..activation_maximization.am import ActivationMaximization, AMJob
 
         head = self.adapter.logit_layer
-        # one video, as LEAPS optimizes: a multi-pathway model's pathways sample it
-        joint = "joint" if self.adapter.pathways else "separate"
+        # one video, as LEAPS optimizes (a multi-pathway model's pathways sample it)
         am = ActivationMaximization(self.model, input_shape=(3, *self.size), steps=steps, bf16=self.bf16,
-                                    device=self.device, pathways=joint)
+                                    device=self.device, pathways="video")
         stages: list[tuple[int, np.ndarray]] = []
 
         def on_progress(snap):
