@@ -359,8 +359,8 @@ def test_leaps_view_takes_a_class_name_and_captions_it(models, val):
 def test_variant_losses_read_like_eq_4_and_weight_each_term():
     inv = ModelInversion(load_model("tiny_r3d"), steps=2, r=0.5, tv_weight=0.25, l2_weight=0.125)
     assert repr(inv.loss("leaps")) == "1·ce('video') + 1·prim('video') + 0.5·coh('video') + 0.5·feat('video')"
-    assert term_weights(inv.loss("prim+feat")) == {"ce": 1, "prim": 1, "coh": 0, "feat": 0.5, "tv": 0, "l2": 0}
-    assert term_weights(inv.loss("deepdream")) == {"ce": 1, "prim": 0, "coh": 0, "feat": 0, "tv": 0.25, "l2": 0.125}
+    assert term_weights(inv.loss("prim+feat")) == {"ce": 1, "prim": 1, "coh": 0, "feat": 0.5, "tv_l2": 0, "l2": 0}
+    assert term_weights(inv.loss("deepdream")) == {"ce": 1, "prim": 0, "coh": 0, "feat": 0, "tv_l2": 0.25, "l2": 0.125}
     # one batch of two variants: each job's loss is its own terms, weighted as its variant says
     stimulus = SyntheticActions("test", samples_per_class=1)[0]["rgb"]
     jobs = [InversionJob(0, 0, variant="leaps"), InversionJob(1, variant="deepdream")]

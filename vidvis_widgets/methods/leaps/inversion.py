@@ -40,11 +40,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .terms import TERMS, batchnorm_layers, ce, coh, feat, feature_statistics, l2, l2_norm, pooling, prim, \
-    priming_loss, space_time_mean, spacetime, temporal_coherence, term_weights, total_variation_l2, tv
+from .terms import EVALUATORS, TERMS, batchnorm_layers, ce, coh, feat, job_objective, l2, pooling, prim, spacetime, \
+    term_weights, tv_l2
 from ...models.adapter import adapter_of
 from ...models.probe import Probe
 from ...models.layers import submodule
@@ -52,8 +51,8 @@ from ...models.run_control import Stopped, check_stop, ctrl_c_stops, device_of, 
 from ...checks import number
 from ..core.cache import Cached, content_hash
 from ..core.loop import LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
-from ..core.objectives import Objective
-from ..core.targets import Target, job_settings, target_values
+from ..core.objectives import BatchedObjective, Loss, Objective
+from ..core.targets import Target, job_settings
 from ..core.calls import make_jobs
 from ..core.progress import count, progress_bar, wanted
 from .baselines import AMBaseline, activation_maximization_3d, deep_dream
@@ -69,10 +68,11 @@ __all__ = ["ModelInversion", "leaps", "deep_dream", "activation_maximization_3d"
 #: what ``target=`` takes, for the errors
 EXPECTED = "a class index or name, a target (logit(c), their sums), a list of them, or InversionJob values"
 
-#: the variants' losses, minimized: eq. 4 of the paper and its ablations (Table 3), and 3D DeepDream; ``r``
-#: scales the regularizers, ``tv_weight`` and ``l2_weight`` DeepDream's image priors
-VARIANTS: dict[str, Callable[..., Objective]] = {
-    "deepdream": lambda r, tv_weight, l2_weight: ce() + tv_weight * tv() + l2_weight * l2(),
+#: the variants' losses, minimized (a job maximizes the loss negated, :meth:`ModelInversion.objective`): eq. 4 of
+#: the paper and its ablations (Table 3), and 3D DeepDream; ``r`` scales the regularizers, ``tv_weight`` and
+#: ``l2_weight`` DeepDream's image priors
+VARIANTS: dict[str, Callable[..., Loss]] = {
+    "deepdream": lambda r, tv_weight, l2_weight: ce() + tv_weight * tv_l2() + l2_weight * l2(),
     "prim": lambda r, tv_weight, l2_weight: ce() + prim(),
     "prim+coh": lambda r, tv_weight, l2_weight: ce() + prim() + r * coh(),
     "prim+feat": lambda r, tv_weight, l2_weight: ce() + prim() + r * feat(),
@@ -365,7 +365,7 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
         """Class ``c`` as captions show it: its index and, where the model names its classes, its name."""
         return f"{c} ({self.class_names[c]})" if self.class_names is not None and c < len(self.class_names) else str(c)
 
-    def loss(self, variant: str, full: bool = False) -> Objective:
+    def loss(self, variant: str, full: bool = False) -> Loss:
         """The loss a variant minimizes, with this inversion's r and DeepDream weights: for ``"leaps"``,
         ``ce() + prim() + r * (coh() + feat())``, eq. 4 (printable: ``repr(inv.loss("leaps"))``); without a verifier,
         less R_feat (``full``: with it all the same)."""
@@ -374,10 +374,11 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
         loss = VARIANTS[variant](r=self.r, tv_weight=self.tv_weight, l2_weight=self.l2_weight)
         return loss if self.verifier is not None or full else without_feat(loss)
 
-    def _weights(self, jobs: list[InversionJob]) -> dict[str, torch.Tensor]:
-        """Each term's weight per job (N,), from the jobs' losses."""
-        w = [term_weights(self.loss(j.variant)) for j in jobs]
-        return {t: torch.tensor([wj[t] for wj in w], dtype=torch.float32, device=self.device) for t in TERMS}
+    def objective(self, job: InversionJob) -> Objective:
+        """What ``job`` maximizes: its variant's :meth:`loss` negated, with the job's class in L_CE, or its target's
+        value in L_CE's place (:func:`~.terms.job_objective`); printable, e.g. ``-1·ce('video', class=3) -
+        1·prim('video') - 0.01·coh('video') - 0.01·feat('video')``."""
+        return job_objective(self.loss(job.variant), job.target)
 
     @property
     def jitter(self) -> int:
@@ -394,15 +395,14 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
 
     def _run(self, jobs, prepared, stimulus_means, steps, callback, every, stop,
              stage_every, progress: bool = False) -> list[InversionResult]:
-        weights = self._weights(jobs)
-        # the class term: a class's cross-entropy, or a target's negated value (any other target, maximized)
-        given = [j.target if isinstance(j.target, Target) else Objective() for j in jobs]
+        # every job's objective, evaluated by the one machinery: terms with their per-job weights in one pass
+        objective = BatchedObjective([self.objective(j) for j in jobs], self.device, evaluators=EVALUATORS)
+        uses_feat = "feat" in objective.ops
+        # a target's history under "ce" is its negated value, where a class's is its cross-entropy
         is_class = torch.tensor([not isinstance(j.target, Target) for j in jobs], device=self.device)
-        only_classes = all(not isinstance(j.target, Target) for j in jobs)
-        targets = torch.tensor([0 if isinstance(j.target, Target) else j.target for j in jobs], device=self.device)
-        extra = sorted(set().union(*(t.unit_layers() for t in given if isinstance(t, Target))))
+        w_ce = torch.tensor([term_weights(self.loss(j.variant))["ce"] for j in jobs], device=self.device)
+        extra = sorted(set().union(*(j.target.unit_layers() for j in jobs if isinstance(j.target, Target))))
         lam = torch.tensor(self.priming_weights, device=self.device)
-        use = {t: bool((w != 0).any()) for t, w in weights.items()}
         lo = ((0 - self.mean) / self.std).view(1, 3, 1, 1, 1)
         hi = ((1 - self.mean) / self.std).view(1, 3, 1, 1, 1)
         index = torch.tensor([j.stimulus if j.stimulus is not None else 0 for j in jobs], device=self.device)
@@ -411,34 +411,28 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
                        self.device)
         stages: list[tuple[int, torch.Tensor]] = []
         verifier = frozen(self.verifier) if self.verifier is not None else contextlib.nullcontext()
-        with self._taps(use["feat"], extra) as (feats, bn_inputs), frozen(self.model), verifier, \
+        with self._taps(uses_feat, extra) as (feats, bn_inputs), frozen(self.model), verifier, \
                 progress_bar(steps, f"LEAPS ({count(len(jobs), 'job')})", progress) as bar:
 
             def score(moved, xs):
                 x = moved["video"]
                 with autocast(self.device, self.bf16):
                     logits = self.model_logits(x)
-                z = [spacetime(feats[n]) for n in self.layers]  # N×C×T×S
-                parts = {"ce": F.cross_entropy(logits.float(), targets, reduction="none"),
-                         "keep": {"p": logits.detach().float().softmax(1)}}  # the results' probabilities
-                if not only_classes:
-                    read = {**{n: feats[n] for n in extra}, self.adapter.logit_layer: logits}
-                    parts["ce"] = torch.where(is_class, parts["ce"], -target_values(given, read, device=self.device))
-                zero = parts["ce"] * 0
-                parts["prim"] = priming_loss([space_time_mean(f) for f in z], means_v, lam) if use["prim"] else zero
-                # the last layer that still has time in it (a 3D ResNet at 8 frames pools it away by layer4)
-                deepest = next((f for f in reversed(z) if f.shape[2] >= 2), z[-1])
-                parts["coh"] = temporal_coherence(deepest, self.delta) if use["coh"] else zero
-                if use["feat"]:
+                context = {"logits": logits, "features": [spacetime(feats[n]) for n in self.layers],  # N×C×T×S
+                           "stimulus_means": means_v, "priming_weights": lam, "delta": self.delta}
+                if uses_feat:
                     with autocast(self.device, self.bf16):
                         self.verifier_logits(x)
-                    parts["feat"] = feature_statistics([bn_inputs[n] for n, _ in self._bns],
-                                                       [bn for _, bn in self._bns], pool)
-                else:
-                    parts["feat"] = zero
-                parts["tv"] = total_variation_l2(x) if use["tv"] else zero
-                parts["l2"] = l2_norm(x) if use["l2"] else zero
-                parts["total"] = sum(weights[t] * parts[t] for t in TERMS)
+                    context.update(bn_inputs=[bn_inputs[n] for n, _ in self._bns], bns=[bn for _, bn in self._bns],
+                                   pool=pool)
+                read = {**{n: feats[n] for n in extra}, self.adapter.logit_layer: logits}
+                sums, values = objective.evaluate(read, {"video": x}, **context)
+                zero = torch.zeros_like(sums["total"])
+                parts = {t: zero for t in TERMS} | {slot.op: v for slot, v in values if slot.op in TERMS}
+                parts["ce"] = torch.where(is_class, parts["ce"], -sums["unit"] / w_ce)
+                # the history keeps eq. 4's loss L, the objective negated, which the loop therefore minimizes
+                parts["total"] = -sums["total"]
+                parts["keep"] = {"p": logits.detach().float().softmax(1)}  # the results' probabilities
                 return parts
 
             def project(xs):  # keep every colour channel inside its valid pixel range

@@ -2,6 +2,12 @@
 DeepDream baseline, batched: every function returns one value per synthesized video (N,), so videos
 with different targets, stimuli and term weights share one forward and backward pass.
 
+A variant's loss is written as the paper writes it, a :class:`~..core.objectives.Loss` of these terms
+(``ce() + prim() + r * (coh() + feat())``, eq. 4); a job maximizes its objective, the loss negated with the job's
+class in L_CE (:func:`job_objective`), evaluated by the same :class:`~..core.objectives.BatchedObjective` as AM's,
+with this module's :data:`EVALUATORS`. Each term keeps its own name: ``tv_l2`` is DeepDream's mean squared
+total variation, not AM's R_TV(κ, γ) (``tv``).
+
 Representations are taken in space-time form N×C×T×S (S: the flattened spatial positions), whatever
 the architecture: :func:`spacetime` reshapes a 3D CNN's N×C×T×H×W, a channels-last Video Swin stage
 and an MViT block's class-token-plus-patches sequence alike, as the paper's Sec. 3.2 asks for
@@ -11,47 +17,61 @@ transformers.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ...models.probe import LayerLayout, as_maps
-from ..core.objectives import Objective, Term
+from ..core.objectives import Loss, Objective, Slot, Term, TermInputs
+from ..core.targets import Target
 
 #: the terms a LEAPS loss is made of, in the order its history keeps them
-TERMS = ("ce", "prim", "coh", "feat", "tv", "l2")
+TERMS = ("ce", "prim", "coh", "feat", "tv_l2", "l2")
 
 
-def _term(op: str) -> Objective:
-    return Objective([Term(op, "video", 1.0, ())])
+def _term(op: str, *params) -> Loss:
+    return Loss([Term(op, "video", 1.0, tuple(params))])
 
 
-def ce() -> Objective:
-    """L_CE: the cross-entropy of the inverted model's logits against the job's target class."""
-    return _term("ce")
+def ce(cls: int | None = None) -> Loss:
+    """L_CE: the cross-entropy of the inverted model's logits against the job's target class (``cls``, an index,
+    which a job's objective gives it)."""
+    return _term("ce", *([("class", int(cls))] if cls is not None else []))
 
 
-def prim() -> Objective:
+def prim() -> Loss:
     """L_prim (eq. 1): the priming layers' space-time means against the stimulus's, by JVS, weighted per layer."""
     return _term("prim")
 
 
-def coh() -> Objective:
+def coh() -> Loss:
     """R_coh (eq. 2): temporal coherence of the deepest priming layer that still has time in it."""
     return _term("coh")
 
 
-def feat() -> Objective:
+def feat() -> Loss:
     """R_feat (eq. 3): the verifier's BatchNorm input statistics against its running statistics."""
     return _term("feat")
 
 
-def tv() -> Objective:
-    """The 3D DeepDream baseline's squared total variation of the video."""
-    return _term("tv")
+def tv_l2() -> Loss:
+    """The 3D DeepDream baseline's total-variation prior: the mean squared difference of neighbouring pixels
+    (:func:`total_variation_l2`; AM's R_TV(κ, γ) is ``tv``)."""
+    return _term("tv_l2")
 
 
-def l2() -> Objective:
+def l2() -> Loss:
     """The 3D DeepDream baseline's l2 norm of the video."""
     return _term("l2")
+
+
+def job_objective(loss: Loss, target: int | Target) -> Objective:
+    """What a job maximizes: its variant's ``loss`` negated, with the job's class in L_CE, or, for a
+    :class:`~..core.targets.Target`, the target's value in place of L_CE's negation (weighted as L_CE is). Terms of
+    weight 0 are left out (nothing weighs them)."""
+    w_ce = term_weights(loss)["ce"]
+    rest = Loss([t for t in loss.terms if t.op != "ce"])
+    head = w_ce * target if isinstance(target, Target) else -(w_ce * ce(target))
+    return (head - rest).without_zeros()
 
 
 def term_weights(loss: Objective) -> dict[str, float]:
@@ -164,3 +184,38 @@ def total_variation_l2(x: torch.Tensor) -> torch.Tensor:
 def l2_norm(x: torch.Tensor) -> torch.Tensor:
     """DeepDream's magnitude prior: the mean squared value. (N,)."""
     return x.square().flatten(1).mean(1)
+
+
+# -- the terms' evaluators, for :class:`~..core.objectives.BatchedObjective` --------------------------------------
+# each reads one pass's ``context``: "logits" (N×K), "features" (the priming layers' N×C×T×S, :func:`spacetime`),
+# "stimulus_means" (each job's stimulus's μ(z_l(v)), per layer N×C_l), "priming_weights" (λ_l), "delta" (δ), and
+# where R_feat is used "bn_inputs", "bns" (the verifier's BatchNorm inputs and layers) and "pool"
+def _ce(slot: Slot, p: TermInputs) -> torch.Tensor:
+    return F.cross_entropy(p.context["logits"].float(), slot.params["class"], reduction="none")
+
+
+def _prim(slot: Slot, p: TermInputs) -> torch.Tensor:
+    c = p.context
+    return priming_loss([space_time_mean(f) for f in c["features"]], c["stimulus_means"], c["priming_weights"])
+
+
+def _coh(slot: Slot, p: TermInputs) -> torch.Tensor:
+    z = p.context["features"]
+    # the last layer that still has time in it (a 3D ResNet at 8 frames pools it away by layer4)
+    return temporal_coherence(next((f for f in reversed(z) if f.shape[2] >= 2), z[-1]), p.context["delta"])
+
+
+def _feat(slot: Slot, p: TermInputs) -> torch.Tensor:
+    return feature_statistics(p.context["bn_inputs"], p.context["bns"], p.context["pool"])
+
+
+def _tv_l2(slot: Slot, p: TermInputs) -> torch.Tensor:
+    return total_variation_l2(p.streams[slot.target])
+
+
+def _l2(slot: Slot, p: TermInputs) -> torch.Tensor:
+    return l2_norm(p.streams[slot.target])
+
+
+#: LEAPS' and DeepDream's operations, for :class:`~..core.objectives.BatchedObjective`
+EVALUATORS = {"ce": _ce, "prim": _prim, "coh": _coh, "feat": _feat, "tv_l2": _tv_l2, "l2": _l2}

@@ -34,7 +34,7 @@ def default_verifier(adapter) -> str:
 
 def without_feat(loss: Objective) -> Objective:
     """``loss`` less its R_feat term: what a variant minimizes where there is no verifier."""
-    return Objective([t for t in loss.terms if t.op != "feat"])
+    return type(loss)([t for t in loss.terms if t.op != "feat"])
 
 
 def warn_without_verifier(full_losses: dict[str, Objective], variants: Sequence[str]) -> None:
