@@ -26,8 +26,8 @@ it on the stimulus every step); x* is synthesized at the model's native input by
 Baselines with the same call: 3D DeepDream (cross-entropy plus total-variation and l2 priors) as the
 ``"deepdream"`` variant, and 3D AM (the two-stream AM issue's single-stream method on the class logit)
 as ``"am"`` (:mod:`.baselines`); the ablation rows of the paper's Table 3 are the variants ``"prim"``,
-``"prim+coh"`` and ``"prim+feat"``. The stimuli's and x*'s video I/O is in :mod:`.stimuli`, the memory estimate
-in :mod:`.memory`.
+``"prim+coh"`` and ``"prim+feat"``. A call's jobs, their checks and what each optimizes are in :mod:`.jobs`, the
+stimuli's and x*'s video I/O in :mod:`.stimuli`, the memory estimate in :mod:`.memory`.
 """
 
 from __future__ import annotations
@@ -42,8 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .terms import EVALUATORS, TERMS, batchnorm_layers, ce, coh, feat, job_objective, l2, pooling, prim, spacetime, \
-    term_weights, tv_l2
+from .terms import EVALUATORS, TERMS, VARIANTS, batchnorm_layers, pooling, spacetime, term_weights
 from ...models.adapter import adapter_of
 from ...models.probe import Probe
 from ...models.layers import submodule
@@ -51,36 +50,21 @@ from ...models.run_control import Stopped, check_stop, ctrl_c_stops, device_of, 
 from ...checks import number
 from ..core.cache import Cached, content_hash
 from ..core.loop import LoopOutcome, Snapshot, autocast, run_batched, seeded_starts
-from ..core.objectives import BatchedObjective, Loss, Objective
+from ..core.objectives import BatchedObjective
 from ..core.targets import Target, job_settings
-from ..core.calls import make_jobs
 from ..core.progress import count, progress_bar, wanted
 from .baselines import AMBaseline, activation_maximization_3d, deep_dream
-from .inputs import check_priming_weights, check_size, check_stimulus, default_size, single_stream
+from .jobs import InversionJobs
+from .inputs import check_priming_weights, check_size, default_size, single_stream
 from .memory import MemoryEstimate
 from .results import ROW_NAMES, TABLE_ROWS, InversionJob, InversionResult, InversionResults
 from .stimuli import StimulusIO
-from .verifier import default_verifier, warn_without_verifier, without_feat
+from .verifier import default_verifier
 
 __all__ = ["ModelInversion", "leaps", "deep_dream", "activation_maximization_3d", "InversionJob", "InversionResult",
            "InversionResults", "ROW_NAMES", "TABLE_ROWS", "VARIANTS"]
 
-#: what ``target=`` takes, for the errors
-EXPECTED = "a class index or name, a target (logit(c), their sums), a list of them, or InversionJob values"
-
-#: the variants' losses, minimized (a job maximizes the loss negated, :meth:`ModelInversion.objective`): eq. 4 of
-#: the paper and its ablations (Table 3), and 3D DeepDream; ``r`` scales the regularizers, ``tv_weight`` and
-#: ``l2_weight`` DeepDream's image priors
-VARIANTS: dict[str, Callable[..., Loss]] = {
-    "deepdream": lambda r, tv_weight, l2_weight: ce() + tv_weight * tv_l2() + l2_weight * l2(),
-    "prim": lambda r, tv_weight, l2_weight: ce() + prim(),
-    "prim+coh": lambda r, tv_weight, l2_weight: ce() + prim() + r * coh(),
-    "prim+feat": lambda r, tv_weight, l2_weight: ce() + prim() + r * feat(),
-    "leaps": lambda r, tv_weight, l2_weight: ce() + prim() + r * (coh() + feat()),
-}
-
-
-class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
+class ModelInversion(InversionJobs, StimulusIO, MemoryEstimate, AMBaseline):
     """Model inversion on a video model: build once, call with targets and their stimuli (or jobs); every call
     returns :class:`InversionResults`.
 
@@ -157,36 +141,6 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
         self._bns = batchnorm_layers(self.verifier) if self.verifier is not None else []
         self.cache = Cached(store, self.model, "leaps")
 
-    # -- inputs ---------------------------------------------------------------------------------------
-    @property
-    def num_classes(self) -> int:
-        if self.class_names is not None:
-            return len(self.class_names)
-        return self._probe(verifier=False)[1]
-
-    def class_index(self, cls, check_range: bool = True) -> int:
-        """A class given by index or by one of the model's class names, as an index; a clear error (listing
-        the valid names) for an unknown one. ``check_range=False`` leaves an index unchecked against the
-        number of classes, which a model without class names tells only when it runs."""
-        unnamed = not self.adapter.class_names  # a module whose head the adapter cannot count: run it to tell
-        n = self.num_classes if check_range and unnamed and not isinstance(cls, str) else None
-        return self.adapter.class_index(cls, num_classes=n, check_range=check_range)
-
-    def resolve_target(self, target, check_range: bool = True):
-        """A job's target with its classes as indices: a class (:meth:`class_index`), or a :class:`Target` resolved
-        against the model's adapter (its units' layers checked to exist)."""
-        if not isinstance(target, Target):
-            return self.class_index(target, check_range)
-        t = target.resolve(self.adapter, f"InversionJob target {target!r}")
-        for layer in t.unit_layers():
-            submodule(self.model, layer)
-        for c, _ in t.classes:
-            self.class_index(c, check_range)
-        return t
-
-    def _main_class(self, target) -> int | None:
-        return target.main_class if isinstance(target, Target) else target
-
     # -- running --------------------------------------------------------------------------------------
     def __call__(self, target=None, inputs=None, *, seeds=0, steps: int | None = None,
                  stop: threading.Event | None = None, callback: Callable[[Snapshot], None] | None = None,
@@ -228,31 +182,6 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
                                               show),
                 key=self._store_key(stimuli, steps, stage_every), encode=InversionResult.to_entry, decode=InversionResult.from_entry,
                 together=self.feature_pooling == "batch"))
-
-    def jobs(self, target, inputs, seeds=0, variant: str = "leaps") -> tuple[list[InversionJob], list[np.ndarray]]:
-        """A call's jobs and its stimuli, checked before any work (see :meth:`__call__`)."""
-        if variant not in TABLE_ROWS:
-            raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(TABLE_ROWS)}")
-        listed = isinstance(inputs, (list, tuple))
-        videos = list(inputs) if listed else [] if inputs is None else [inputs]
-        stimuli = [check_stimulus(v, f"inputs[{i}]" if listed else "inputs") for i, v in enumerate(videos)]
-        n = len(target) if isinstance(target, (list, tuple)) else 1
-        if listed and not any(isinstance(t, InversionJob) for t in (target if isinstance(target, (list, tuple))
-                                                                     else [target])) and len(stimuli) != n:
-            raise ValueError(f"inputs gives {len(stimuli)} stimuli for {n} target(s); expected one video for every "
-                             "target, or a list of one per target")
-
-        def make(i, t, seed):
-            return InversionJob(t, (i if listed else 0) if stimuli else None, seed, variant)
-
-        jobs, _ = make_jobs(target, seeds, InversionJob, make, "LEAPS", EXPECTED, variant=(variant, "leaps"))
-        for j in jobs:
-            if j.variant in VARIANTS and term_weights(self.loss(j.variant, full=True))["prim"] and j.stimulus is None:
-                raise ValueError(f"variant {j.variant!r} primes the model with a video of the target class, so it "
-                                 "needs inputs= (a video T×H×W×3, uint8 or float in [0, 1], or one per target)")
-            if j.stimulus is not None and not 0 <= j.stimulus < len(stimuli):
-                raise ValueError(f"job {j} refers to stimulus {j.stimulus}, but inputs gives {len(stimuli)}")
-        return jobs, stimuli
 
     def _store_key(self, stimuli: list[np.ndarray], steps: int, stage_every: int) -> Callable[[InversionJob], dict]:
         """What decides a job's answer: every setting, the job, its stimulus's content and the verifier's weights
@@ -344,42 +273,6 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
             bns = stack.enter_context(Probe(self.verifier, batchnorm_inputs=True)) if verifier else None
             yield feats, (bns.bn_inputs if bns is not None else {})
 
-    def _check(self, jobs: list[InversionJob], n_stimuli: int) -> None:
-        if self.verifier is None:
-            warn_without_verifier({v: self.loss(v, full=True) for v in VARIANTS}, [j.variant for j in jobs])
-        for j in jobs:
-            terms = term_weights(self.loss(j.variant)) if j.variant in VARIANTS else dict.fromkeys(TERMS, 0.0)
-            low = self.adapter.min_shape  # the 3D AM baseline runs the model on x* itself, not resampled
-            if j.variant == "am" and low is not None and any(s < m for s, m in zip(self.size, low)):
-                raise ValueError(f"variant 'am' runs {self.adapter.name} on x* as it is, and it takes no less than "
-                                 f"{'×'.join(map(str, low))} (T×H×W); size={self.size} is below that: give size= "
-                                 "at least that, or leave it None")
-            if terms["feat"]:
-                if not self._bns:
-                    raise ValueError(f"the verifier {type(self.verifier).__name__} has no BatchNorm layers with "
-                                     "running statistics, and R_feat (eq. 3) compares against exactly those; "
-                                     "use a verifier with BatchNorm (the default tiny_verifier, or an X3D as the "
-                                     "paper does)")
-
-    def class_label(self, c: int) -> str:
-        """Class ``c`` as captions show it: its index and, where the model names its classes, its name."""
-        return f"{c} ({self.class_names[c]})" if self.class_names is not None and c < len(self.class_names) else str(c)
-
-    def loss(self, variant: str, full: bool = False) -> Loss:
-        """The loss a variant minimizes, with this inversion's r and DeepDream weights: for ``"leaps"``,
-        ``ce() + prim() + r * (coh() + feat())``, eq. 4 (printable: ``repr(inv.loss("leaps"))``); without a verifier,
-        less R_feat (``full``: with it all the same)."""
-        if variant not in VARIANTS:
-            raise ValueError(f"variant {variant!r} has no loss of its own; those with one: {', '.join(VARIANTS)}")
-        loss = VARIANTS[variant](r=self.r, tv_weight=self.tv_weight, l2_weight=self.l2_weight)
-        return loss if self.verifier is not None or full else without_feat(loss)
-
-    def objective(self, job: InversionJob) -> Objective:
-        """What ``job`` maximizes: its variant's :meth:`loss` negated, with the job's class in L_CE, or its target's
-        value in L_CE's place (:func:`~.terms.job_objective`); printable, e.g. ``-1·ce('video', class=3) -
-        1·prim('video') - 0.01·coh('video') - 0.01·feat('video')``."""
-        return job_objective(self.loss(job.variant), job.target)
-
     @property
     def jitter(self) -> int:
         """The largest random shift (pixels) of x* each step: DeepInversion's (30 px at 224, [64]), scaled to
@@ -464,7 +357,8 @@ class ModelInversion(StimulusIO, MemoryEstimate, AMBaseline):
                 stages=[(s, self.to_video(v[i])) for s, v in stages],
                 probabilities=self._no_probabilities() if probs is None else probs[i].cpu().numpy(),
                 **outcome.job_status(i),
-                settings={**settings, "steps": outcome.steps_run, "job": job_settings(j), "loss": repr(self.loss(j.variant))}))
+                settings={**settings, "steps": outcome.steps_run, "job": job_settings(j),
+                          "loss": repr(self.loss(j.variant))}))
         bad = [f"{r.title} at step {r.diverged_at}" for r in out if r.diverged_at is not None]
         if bad:
             warnings.warn("the loss became NaN or infinite for " + "; ".join(bad) + ": those videos stopped there "

@@ -16,6 +16,8 @@ transformers.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -62,6 +64,18 @@ def tv_l2() -> Loss:
 def l2() -> Loss:
     """The 3D DeepDream baseline's l2 norm of the video."""
     return _term("l2")
+
+
+#: the variants' losses, minimized (a job maximizes the loss negated, :func:`job_objective`): eq. 4 of the paper
+#: and its ablations (Table 3), and 3D DeepDream; ``r`` scales the regularizers, ``tv_weight`` and ``l2_weight``
+#: DeepDream's image priors
+VARIANTS: dict[str, Callable[..., Loss]] = {
+    "deepdream": lambda r, tv_weight, l2_weight: ce() + tv_weight * tv_l2() + l2_weight * l2(),
+    "prim": lambda r, tv_weight, l2_weight: ce() + prim(),
+    "prim+coh": lambda r, tv_weight, l2_weight: ce() + prim() + r * coh(),
+    "prim+feat": lambda r, tv_weight, l2_weight: ce() + prim() + r * feat(),
+    "leaps": lambda r, tv_weight, l2_weight: ce() + prim() + r * (coh() + feat()),
+}
 
 
 def job_objective(loss: Loss, target: int | Target) -> Objective:
