@@ -21,14 +21,14 @@ import argparse
 import torch
 
 from timing import interleaved, machine, spread
-from vidvis_widgets.methods import ActivationMaximization, AMJob
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 from vidvis_widgets.models import load_model
 
 BF16_PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense bf16 tensor-core peaks
 
 
 def jobs(n: int, layer: str, channels: int) -> list[AMJob]:
-    return [AMJob(layer, i % channels, 1.0, (10, 5, 1, 0)[i % 4], seed=i) for i in range(n)]
+    return [AMJob(unit(layer, i % channels), 1.0, (10, 5, 1, 0)[i % 4], seed=i) for i in range(n)]
 
 
 def batched(am: ActivationMaximization, n: int, layer: str, channels: int, steps: int):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidvis_widgets.methods import ActivationMaximization, AMJob
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.test_model_matrix import ARCHS, _build  # noqa: E402 — the tests' small builds
@@ -40,7 +40,7 @@ def ratios(model, mechanism: str, steps: int, units: int) -> np.ndarray:
     for k, v in settings.items():
         setattr(am, k, v)
     layer = model.vidvis_adapter.am_layer
-    results = am([AMJob(layer, c) for c in range(units)], steps=steps, progress=False)
+    results = am([AMJob(unit(layer, c)) for c in range(units)], steps=steps, progress=False)
     return np.array([r.normalized_activation / r.activation.max() for r in results])
 
 

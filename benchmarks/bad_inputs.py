@@ -56,7 +56,7 @@ def main() -> int:
     attempt("load_model(123)", lambda: load_model(123), "model")
     attempt('load_model(torchvision, weights="NOPE")', lambda: load_model("torchvision:r3d_18", weights="NOPE"), "KINETICS400_V1")
     attempt("load_model(size=-1)", lambda: load_model("tiny_r3d", size=-1), "size")
-    attempt('AMJob("fc8", "x") on the model', lambda: _am_unknown_class(), "'x'")
+    attempt('AMJob(unit("fc8", "x")) on the model', lambda: _am_unknown_class(), "'x'")
     r3d = load_model("tiny_r3d")
     attempt("list_layers(model, ())", lambda: list_layers(r3d, ()), "shape")
     attempt("list_layers(model, (3, -8, 64, 64))", lambda: list_layers(r3d, (3, -8, 64, 64)), "size")
@@ -92,15 +92,15 @@ def main() -> int:
 
 
 def _am_unknown_class():
-    from vidvis_widgets.methods import ActivationMaximization, AMJob
+    from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
     from vidvis_widgets.models import load_model
 
-    return ActivationMaximization(load_model("tiny_r3d"))(AMJob("fc", "x"), steps=1)
+    return ActivationMaximization(load_model("tiny_r3d"))(AMJob(unit("fc", "x")), steps=1)[0]
 
 
 def _dataset_rows(model) -> None:
     from vidvis_widgets.data import SyntheticActions
-    from vidvis_widgets.methods import ActivationMaximization, AMJob, response_statistics
+    from vidvis_widgets.methods import ActivationMaximization, AMJob, unit, response_statistics
 
     arrays = SyntheticActions("test", samples_per_class=1).arrays(range(4))
     from vidvis_widgets.models import load_model
@@ -112,7 +112,7 @@ def _dataset_rows(model) -> None:
     same = lambda: _same_stats(two, arrays, as_float)  # noqa: E731
     attempt("response_statistics float [0, 1] == uint8", same, "<returns>")
     attempt("activation_max with NaN", lambda: ActivationMaximization(model, activation_max={"fc": np.full(14, np.nan)})(
-        AMJob("fc", 0), steps=1), "nan")
+        AMJob(unit("fc", 0)), steps=1)[0], "nan")
 
 
 def _same_stats(model, a, b):

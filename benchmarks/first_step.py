@@ -39,7 +39,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # the tests' builders
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import interleaved, machine  # noqa: E402
 
-from vidvis_widgets.methods.activation_maximization.am import ActivationMaximization, AMJob  # noqa: E402
+from vidvis_widgets.methods.activation_maximization.am import ActivationMaximization, AMJob, unit  # noqa: E402
 from vidvis_widgets.models import load_model  # noqa: E402
 from vidvis_widgets.models.layers import clear_layer_caches  # noqa: E402
 
@@ -106,7 +106,7 @@ def profile(model, job: AMJob, lines: int = 25) -> str:
 def run(arch: str, runs: int, show_profile: bool) -> tuple:
     model = build(arch)
     adapter = model.vidvis_adapter
-    job = AMJob(adapter.am_layer, 0)
+    job = AMJob(unit(adapter.am_layer, 0))
     first, _ = first_step(model, job, cold=True)  # the first AM call on this model in the process
     streams = ActivationMaximization(model).streams
     x = {s.name: torch.randn(1, *s.shape) for s in streams.specs}

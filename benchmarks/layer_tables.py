@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from vidvis_widgets.methods import SaliencyTubes
-from vidvis_widgets.methods.activation_maximization.am import ActivationMaximization, AMJob
+from vidvis_widgets.methods.activation_maximization.am import ActivationMaximization, AMJob, unit
 from vidvis_widgets.models.layers import clear_layer_caches
 from vidvis_widgets.models import list_layers, load_model
 
@@ -98,7 +98,7 @@ def run(name: str, runs: int) -> tuple:
         am = ActivationMaximization(model, activation_max=None)
         t = time.perf_counter()
         seen = []
-        am(AMJob(layer, 0), steps=2, every=1, callback=lambda s: seen.append(time.perf_counter() - t))
+        am(AMJob(unit(layer, 0)), steps=2, every=1, callback=lambda s: seen.append(time.perf_counter() - t))[0]
         return seen[0] if seen else float("nan")
 
     cases = {"forward": forward, "list_layers": listing, "AM": to_first_step}

@@ -19,7 +19,7 @@ import IPython.display
 import numpy as np
 
 import vidvis_widgets as vv
-from vidvis_widgets.methods import ActivationMaximization, AMJob
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 from vidvis_widgets.models import load_model
 from vidvis_widgets.widgets import outputs
 
@@ -53,7 +53,7 @@ def main() -> None:
         parser.error("--runs must be at least 3")
     am = ActivationMaximization(load_model("tiny_two_stream"), steps=args.steps,
                                 activation_max={"fc8": np.ones(14)})
-    jobs = [AMJob("fc8", 0), AMJob("fc8", 1)]
+    jobs = [AMJob(unit("fc8", 0)), AMJob(unit("fc8", 1))]
 
     rng = np.random.default_rng(0)
     player = vv.ClipPlayer([rng.integers(0, 255, (16, 64, 64, 3), np.uint8) for _ in range(16)], cols=4)

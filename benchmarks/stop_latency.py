@@ -29,7 +29,7 @@ import time
 import torch
 
 from timing import machine
-from vidvis_widgets.methods import ActivationMaximization, AMJob, InversionJob, ModelInversion
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit, InversionJob, ModelInversion
 from vidvis_widgets.models import load_model
 
 MODELS = ("r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v2_s", "swin3d_t")
@@ -94,7 +94,7 @@ def measure(name: str, runs: int, device: str) -> dict:
     shape = model.vidvis_adapter.native_shape
     am = ActivationMaximization(model, activation_max=None, device=device)
     inv = ModelInversion(model, None, size=shape, device=device)
-    job, dream = AMJob(model.vidvis_adapter.logit_layer, 0), InversionJob(0, None, 0, "deepdream")
+    job, dream = AMJob(unit(model.vidvis_adapter.logit_layer, 0)), InversionJob(0, None, 0, "deepdream")
     x = torch.randn(1, 3, *shape, device=device)
     with torch.no_grad():
         t = time.perf_counter()

@@ -10,7 +10,7 @@ from torch import nn
 
 from vidvis_widgets import OptimizationMonitor, RegularizerSweep
 from vidvis_widgets.data.synthetic import CLASS_NAMES, CLASSES
-from vidvis_widgets.methods import ActivationMaximization, AMJob, sweep, temporal_variation
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit, sweep, temporal_variation
 from vidvis_widgets.models import load_model
 from vidvis_widgets.models.folding import fold_batchnorm
 
@@ -48,9 +48,9 @@ def runs(am):
     """Everything the quality tests look at, as one batch: the units, a γ sweep, and the logits of the classes
     that a motion direction defines, under every γ of the anisotropic preset from two random starts."""
     units = evenly_spaced_live_units(am)
-    jobs = [AMJob(l, c, seed=i) for i, (l, c) in enumerate(units)]
-    jobs += sweep("conv5_fusion", 7, "anisotropic", seed=99)
-    jobs += [AMJob("fc8", CLASS_NAMES.index(name), 1.0, g, seed=s) for name in DIRECTIONS for g in GAMMAS for s in (0, 1)]
+    jobs = [AMJob(unit(l, c), seed=i) for i, (l, c) in enumerate(units)]
+    jobs += sweep(unit("conv5_fusion", 7), "anisotropic", seed=99)
+    jobs += [AMJob(unit("fc8", CLASS_NAMES.index(name)), 1.0, g, seed=s) for name in DIRECTIONS for g in GAMMAS for s in (0, 1)]
     out = am(jobs)
     n = len(units)
     return {"units": out[:n], "sweep": out[n:n + len(GAMMAS)], "directions": out[n + len(GAMMAS):]}
@@ -76,7 +76,7 @@ def test_class_logit_motion_flows_in_the_class_direction(runs):
     errors = {}
     for r in runs["directions"]:
         u, v = r.motion.mean(axis=(0, 2, 3))
-        name = CLASS_NAMES[r.job.channel]
+        name = CLASS_NAMES[r.job.target.single_unit()[1]]
         errors[f"{name} γ={r.job.gamma:g} start {r.job.seed}"] = abs(
             (np.degrees(np.arctan2(v, u)) - DIRECTIONS[name] + 180) % 360 - 180)
     assert len(errors) == len(DIRECTIONS) * len(GAMMAS) * 2
@@ -95,10 +95,10 @@ def test_result_records_history_and_settings(runs):
 
 def test_batched_run_equals_jobs_run_alone(model):
     am = ActivationMaximization(model, steps=6)
-    jobs = [AMJob("conv5_fusion", 3, 1.0, 5.0, seed=1), AMJob("fc8", 2, 1.0, 0.0, seed=2)]
+    jobs = [AMJob(unit("conv5_fusion", 3), 1.0, 5.0, seed=1), AMJob(unit("fc8", 2), 1.0, 0.0, seed=2)]
     together = am(jobs)
     for job, r in zip(jobs, together):
-        alone = am(job)
+        (alone,) = am(job)
         np.testing.assert_allclose(alone.motion, r.motion, rtol=1e-4, atol=1e-3)
         np.testing.assert_allclose(alone.appearance, r.appearance, rtol=1e-4, atol=1e-3)
         np.testing.assert_allclose(alone.objective, r.objective, rtol=1e-4, atol=1e-9)
@@ -107,7 +107,7 @@ def test_batched_run_equals_jobs_run_alone(model):
 def test_weights_stay_frozen_and_untouched(model):
     before = {k: v.clone() for k, v in model.state_dict().items()}
     flags = [p.requires_grad for p in model.parameters()]
-    ActivationMaximization(model, steps=3)(AMJob("fc8", 0))
+    ActivationMaximization(model, steps=3)(AMJob(unit("fc8", 0)))[0]
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())
     assert flags == [p.requires_grad for p in model.parameters()] and not model.training
@@ -122,7 +122,7 @@ def test_stop_keeps_the_best_result_so_far(model):
         if snap.step >= 10:
             stop.set()
 
-    r = ActivationMaximization(model, steps=400)(AMJob("fc8", 1), callback=callback, every=5, stop=stop)
+    r = ActivationMaximization(model, steps=400)(AMJob(unit("fc8", 1)), callback=callback, every=5, stop=stop)[0]
     assert r.status == "stopped" and r.settings["steps"] == 10 and seen == [5, 10]
     assert r.best_step in (int(np.nanargmax(r.objective)), 10) and np.isfinite(r.motion).all()
 
@@ -132,7 +132,7 @@ def test_interrupt_keeps_the_best_result_so_far(model):
         if snap.step >= 8:
             raise KeyboardInterrupt
 
-    r = ActivationMaximization(model, steps=400)(AMJob("fc8", 1), callback=callback, every=4)
+    r = ActivationMaximization(model, steps=400)(AMJob(unit("fc8", 1)), callback=callback, every=4)[0]
     assert r.status == "interrupted" and r.settings["steps"] == 8 and np.isfinite(r.appearance).all()
 
 
@@ -150,7 +150,7 @@ def test_nan_stops_the_job_reports_the_step_and_keeps_a_finite_input():
     m = Exploding()
     am = ActivationMaximization(m, input_shape=(3, 4, 16, 16), steps=50)
     with pytest.warns(RuntimeWarning, match=r"NaN or infinite .* at step 4"):
-        r = am(AMJob("conv", 1))
+        r = am(AMJob(unit("conv", 1)))[0]
     # call 1 lists the target layer; steps 0–3 are calls 2–5; step 4 is the first NaN
     assert r.status == "diverged" and r.diverged_at == 4 and np.isfinite(r.appearance).all()
 
@@ -158,28 +158,38 @@ def test_nan_stops_the_job_reports_the_step_and_keeps_a_finite_input():
 def test_bad_input_errors(model):
     am = ActivationMaximization(model, steps=2)
     with pytest.raises(ValueError, match=r"unknown layer 'conv5_fusoin'.*did you mean conv5_fusion"):
-        am(AMJob("conv5_fusoin", 0))
+        am(AMJob(unit("conv5_fusoin", 0)))[0]
     with pytest.raises(ValueError, match=r"channel 64 out of range for layer 'conv5_fusion', which has 64 channels"):
-        am(AMJob("conv5_fusion", 64))
+        am(AMJob(unit("conv5_fusion", 64)))[0]
     with pytest.raises(ValueError, match="single-stream model, but input_shape gives 2 input"):
         ActivationMaximization(load_model("tiny_r3d"), input_shape=((3, 64, 64), (20, 64, 64)))
     with pytest.raises(ValueError, match="not a two-stream model"):
         ActivationMaximization(nn.Conv3d(3, 4, 3), input_shape=((3, 64, 64), (20, 64, 64)))
     small = ActivationMaximization(load_model("tiny_r3d"), input_shape=(3, 16, 4, 4), activation_max=None)
     with pytest.raises(ValueError, match=r"too small for layer 'layer4'"):
-        small(AMJob("layer4", 0))
+        small(AMJob(unit("layer4", 0)))[0]
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda m: AMJob("fc8", 0, gamma=float("nan")), r"AMJob gamma \(temporal TV weight\) must be a finite number ≥ 0, got nan"),
-    (lambda m: AMJob("fc8", 0, kappa=-1.0), r"AMJob kappa \(spatial TV weight\) must be a finite number ≥ 0, got -1"),
-    (lambda m: AMJob("fc8", 1.5), r"AMJob channel must be an integer ≥ 0, got 1.5"),
+    (lambda m: AMJob(unit("fc8", 0), gamma=float("nan")), r"AMJob gamma \(temporal TV weight\) must be a finite number ≥ 0, got nan"),
+    (lambda m: AMJob(unit("fc8", 0), kappa=-1.0), r"AMJob kappa \(spatial TV weight\) must be a finite number ≥ 0, got -1"),
+    (lambda m: AMJob(unit("fc8", 1.5)), r"unit's channel must be an index ≥ 0 or a class name, got 1.5"),
+    (lambda m: ActivationMaximization(m, activation_max=None)(unit("fc8", 0), np.zeros((8, 64, 64, 3))),
+     r"activation maximization takes no inputs=: it optimizes each job's input from its seeded noise"),
+    (lambda m: ActivationMaximization(m, activation_max=None)([AMJob(unit("fc8", 0))], gamma=5.0),
+     r"activation maximization: gamma given beside job objects, which carry their own"),
+    (lambda m: ActivationMaximization(m, activation_max=None)([unit("fc8", 0), AMJob(unit("fc8", 1))]),
+     r"activation maximization: target= mixes job objects and plain targets"),
+    (lambda m: ActivationMaximization(m, activation_max=None)(unit("fc8", 0), seeds=[0, 1.5]),
+     r"seeds must be an int ≥ 0 or a non-empty list of them, e.g. seeds=0 or seeds=\[0, 1, 2\]; got \[0, 1.5\]"),
+    (lambda m: ActivationMaximization(m, activation_max=None)(unit("fc8", 0), seeds=[]), r"seeds is empty"),
+    (lambda m: ActivationMaximization(m, activation_max=None)(), r"activation maximization: no target given"),
     (lambda m: ActivationMaximization(m, bound=0), r"bound must be a finite number > 0, got 0"),
     (lambda m: ActivationMaximization(m, lr=float("inf")), r"lr must be a finite number > 0, got inf"),
     (lambda m: ActivationMaximization(m, regularization=-0.1), r"regularization must be a finite number ≥ 0"),
     # steps=0 used to fall back to the default 300 silently
-    (lambda m: ActivationMaximization(m, activation_max=None)(AMJob("fc8", 0), steps=0), r"steps must be an integer ≥ 1, got 0"),
-    (lambda m: ActivationMaximization(m, activation_max=None)(AMJob("fc8", 0), steps=2, every=0), r"every must be an integer ≥ 1"),
+    (lambda m: ActivationMaximization(m, activation_max=None)(AMJob(unit("fc8", 0)), steps=0)[0], r"steps must be an integer ≥ 1, got 0"),
+    (lambda m: ActivationMaximization(m, activation_max=None)(AMJob(unit("fc8", 0)), steps=2, every=0)[0], r"every must be an integer ≥ 1"),
 ])
 def test_bad_settings_fail_where_given_by_name(model, make, message):
     with pytest.raises(ValueError, match=message):
@@ -188,7 +198,7 @@ def test_bad_settings_fail_where_given_by_name(model, make, message):
 
 def test_single_stream_3d_models_optimize_one_video():
     r3d = load_model("tiny_r3d")
-    r = ActivationMaximization(r3d, steps=30)(AMJob("fc", 0, 1.0, 1.0))
+    r = ActivationMaximization(r3d, steps=30)(AMJob(unit("fc", 0), 1.0, 1.0))[0]
     assert r.motion is None and r.appearance.shape == (16, 64, 64, 3)
     assert r.objective[-1] > r.objective[0] and r.activation_max_source == "validation set"
     assert r.activation_caption == f"a/â {r.normalized_activation:.2f}"
@@ -197,7 +207,7 @@ def test_single_stream_3d_models_optimize_one_video():
 
 
 def test_monitor_names_each_jobs_best_activation(model):
-    monitor = OptimizationMonitor(ActivationMaximization(model, steps=4), [AMJob("fc8", 0), AMJob("fc8", 1)], every=2)
+    monitor = OptimizationMonitor(ActivationMaximization(model, steps=4), [AMJob(unit("fc8", 0)), AMJob(unit("fc8", 1))], every=2)
     results = monitor.run()
     assert [r.status for r in results] == ["completed", "completed"]
     expected = "; ".join(f"fc8 c{i} {r.activation_caption}" for i, r in enumerate(results))
@@ -206,7 +216,7 @@ def test_monitor_names_each_jobs_best_activation(model):
 
 
 def test_monitor_wraps_many_jobs_into_rows_of_whole_jobs(model):
-    jobs = [AMJob("fc8", c) for c in range(5)]
+    jobs = [AMJob(unit("fc8", c)) for c in range(5)]
     monitor = OptimizationMonitor(ActivationMaximization(model, steps=2), jobs, every=1, show=5)
     # two streams per job, three jobs to a row of six cells: 10 cells in 2 rows, not one row of 10
     assert (monitor.player.rows, monitor.player.cols) == (2, 6)
@@ -218,7 +228,7 @@ def test_monitor_wraps_many_jobs_into_rows_of_whole_jobs(model):
 def test_unknown_models_use_unit_maxima_and_say_so():
     tv_model = load_model("torchvision:r3d_18", weights=None)
     am = ActivationMaximization(tv_model, input_shape=(3, 4, 32, 32), steps=3)
-    r = am(AMJob("layer2", 5))
+    r = am(AMJob(unit("layer2", 5)))[0]
     assert r.activation_max == 1.0 and "unknown" in r.activation_max_source
     # a raw activation must not be captioned as a ratio in the grids
     assert r.activation_caption == f"a {r.normalized_activation:.2f} (â unknown)"
@@ -232,5 +242,5 @@ def test_batchnorm_folding_keeps_the_function(model):
     rgb, flow = torch.randn(2, 3, 64, 64), torch.randn(2, 20, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(folded(rgb, flow), model(rgb, flow), rtol=1e-4, atol=1e-4)
-    r = ActivationMaximization(model, fold_bn=True, steps=3)(AMJob("fc8", 0))
+    r = ActivationMaximization(model, fold_bn=True, steps=3)(AMJob(unit("fc8", 0)))[0]
     assert r.settings["fold_bn"]

@@ -4,14 +4,14 @@
 import numpy as np
 import pytest
 
-from vidvis_widgets.methods import ActivationMaximization, AMJob
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 from vidvis_widgets.models import load_model
 
 
 def _batch_and_alone(model, layers, n):
     am = ActivationMaximization(model, activation_max=None, steps=3)
-    jobs = [AMJob(layers[i % len(layers)], 3 * i + 1, 1.0, (10.0, 5.0, 1.0, 0.0)[i % 4], seed=i) for i in range(n)]
-    return am(jobs), [am(j) for j in jobs]
+    jobs = [AMJob(unit(layers[i % len(layers)], 3 * i + 1), 1.0, (10.0, 5.0, 1.0, 0.0)[i % 4], seed=i) for i in range(n)]
+    return am(jobs), [am(j)[0] for j in jobs]
 
 
 def test_a_batch_equals_its_jobs_alone_bitwise_on_tiny_two_stream():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidvis_widgets.methods import ActivationMaximization, AMJob
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 
 from .test_model_matrix import _am_input, _recorded, model  # noqa: F401 — the matrix's small builds, one per arch
 
@@ -23,7 +23,7 @@ def test_the_returned_input_drives_its_unit_to_its_historys_best(model):
     layer = model.vidvis_adapter.am_layer
     am = ActivationMaximization(model)  # default settings, jitter included
     assert am.jitter
-    results = am([AMJob(layer, 0), AMJob(layer, 1, seed=1)], steps=STEPS, progress=False)
+    results = am([AMJob(unit(layer, 0)), AMJob(unit(layer, 1), seed=1)], steps=STEPS, progress=False)
     for r in results:
         assert r.status == "completed" and r.settings["final_values"] == "a final pass on the returned input"
         best = float(np.max(r.activation))

@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import torch
 
-from vidvis_widgets.methods import ActivationMaximization, AMJob
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 from vidvis_widgets.methods.activation_maximization import am as am_module
 from vidvis_widgets.models.layers import clear_layer_caches
 
@@ -55,7 +55,7 @@ def test_nothing_after_the_target_runs_before_the_first_step(model):
     handles = [model.register_forward_pre_hook(count("passes")), head.register_forward_pre_hook(count("head"))]
     try:
         with flops:
-            r = am(AMJob(adapter.am_layer, 0), steps=3, every=1, callback=callback, stop=stop)
+            r = am(AMJob(unit(adapter.am_layer, 0)), steps=3, every=1, callback=callback, stop=stop)[0]
     finally:
         for h in handles:
             h.remove()
@@ -68,7 +68,7 @@ def test_nothing_after_the_target_runs_before_the_first_step(model):
 
 def test_cut_passes_give_the_histories_of_whole_passes(model, monkeypatch):
     adapter = model.vidvis_adapter
-    jobs = [AMJob(adapter.am_layer, 0), AMJob(adapter.am_layer, 1, gamma=1.0, seed=1)]
+    jobs = [AMJob(unit(adapter.am_layer, 0)), AMJob(unit(adapter.am_layer, 1), gamma=1.0, seed=1)]
     cut = ActivationMaximization(model, steps=3)(jobs)
     monkeypatch.setattr(am_module, "read_at_first_run", lambda *_: False)  # every step's pass runs to the end
     whole = ActivationMaximization(model, steps=3)(jobs)

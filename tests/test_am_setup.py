@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vidvis_widgets.data.synthetic import CLASS_NAMES, SyntheticActions
-from vidvis_widgets.methods import ActivationMaximization, AMJob, AMResults
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit, AMResults
 from vidvis_widgets.models import load_model
 from vidvis_widgets.models.layers import clear_layer_caches
 
@@ -48,7 +48,7 @@ def test_unknown_layer_is_reported_before_any_measurement():
     am = ActivationMaximization(load_model("tiny_two_stream"))  # measuring its layers takes minutes on a CPU
     t = time.perf_counter()
     with pytest.raises(ValueError, match=r"unknown layer 'conv5_fusoin' in TinyTwoStream; did you mean conv5_fusion"):
-        am(AMJob("conv5_fusoin", 0))
+        am(AMJob(unit("conv5_fusoin", 0)))[0]
     assert time.perf_counter() - t < 2.0
 
 
@@ -58,10 +58,10 @@ def test_non_finite_given_maximum_is_refused_naming_the_unit(r3d):
     am = ActivationMaximization(r3d, input_shape=SHAPE, activation_max={"fc": maxima}, steps=2)
     t = time.perf_counter()
     with pytest.raises(ValueError, match=r"the â of fc c3, is nan; â must be finite"):
-        am(AMJob("fc", 3))
+        am(AMJob(unit("fc", 3)))[0]
     assert time.perf_counter() - t < 2.0  # refused before the layer measurement
     with pytest.raises(ValueError, match=r"activation_max\['fc'\] has 14 entries, none for fc c20"):
-        am(AMJob("fc", 20))
+        am(AMJob(unit("fc", 20)))[0]
 
 
 def test_non_finite_measured_maximum_is_refused_naming_the_unit(r3d, val):
@@ -70,19 +70,23 @@ def test_non_finite_measured_maximum_is_refused_naming_the_unit(r3d, val):
         broken.fc.weight[5] = float("inf")  # unit 5 of fc responds with ±inf or NaN to every clip
     am = ActivationMaximization(broken, input_shape=TINY, val_data=val, steps=2)
     with pytest.raises(ValueError, match=r"the â of fc c5 \(validation set\) is (nan|inf); â must be finite"):
-        am(AMJob("fc", 5))
+        am(AMJob(unit("fc", 5)))[0]
 
 
 @pytest.mark.parametrize("make, error, message", [
-    (lambda: AMJob("fc", "x"), None, None),  # a class name is checked against the model when the run starts
-    (lambda: AMJob("fc", 1.5), ValueError, r"AMJob channel must be an integer ≥ 0, got 1.5; or a class name"),
-    (lambda: AMJob("fc", None), ValueError, r"AMJob channel must be an integer ≥ 0, got None; or a class name"),
-    (lambda: AMJob("fc", ""), ValueError, r"AMJob channel must be an integer ≥ 0, got ''"),
-    (lambda: AMJob(3, 0), ValueError, r"AMJob layer must be a layer name \(a non-empty str\), got 3"),
+    (lambda: AMJob(unit("fc", "x")), None, None),  # a class name is checked against the model when the run starts
+    (lambda: AMJob(unit("fc", 1.5)), ValueError, r"unit's channel must be an index ≥ 0 or a class name, got 1.5"),
+    (lambda: AMJob(unit("fc", None)), ValueError, r"unit's channel must be an index ≥ 0 or a class name, got None"),
+    (lambda: AMJob(unit("fc", "")), ValueError, r"unit's channel must be an index ≥ 0 or a class name, got ''"),
+    (lambda: AMJob(unit(3, 0)), ValueError, r"unit's layer must be a layer name \(a non-empty str\), got 3"),
+    (lambda: AMJob(("fc", 1)), TypeError, r"AMJob target must be .*; got the tuple \('fc', 1\) \(a unit is "
+                                          r"unit\(layer, channel\)\)"),
+    (lambda: AMJob(1.5), TypeError, r"AMJob target must be a target .*got 1.5"),
+    (lambda: AMJob(unit("fc", 0), seed=-1), ValueError, r"AMJob seed must be an integer ≥ 0, got -1"),
 ])
 def test_job_fields_are_named(make, error, message):
     if error is None:
-        assert make().channel == "x"
+        assert make().target.single_unit() == ("fc", "x")
     else:
         with pytest.raises(error, match=message):
             make()
@@ -90,21 +94,21 @@ def test_job_fields_are_named(make, error, message):
 
 def test_class_names_select_class_logits(am):
     k = CLASS_NAMES.index("disc_left")
-    assert am.resolve([AMJob("fc", "disc_left", gamma=1.0)]) == [AMJob("fc", k, gamma=1.0)]
-    with pytest.raises(ValueError, match=r"AMJob\('fc', 'x'\): unknown class 'x'; expected an index 0–13 or one of "
+    assert [r.job for r in am.resolve([AMJob(unit("fc", "disc_left"), gamma=1.0)])] == [AMJob(unit("fc", k), gamma=1.0)]
+    with pytest.raises(ValueError, match=r"AMJob target unit\('fc', 'x'\): unknown class 'x'; expected an index 0–13 or one of "
                                          r"disc_right, disc_left"):
-        am(AMJob("fc", "x"))
+        am(AMJob(unit("fc", "x")))[0]
     with pytest.raises(ValueError, match=r"a class name selects a unit only on the class-logit layer \('fc'"):
-        am(AMJob("layer4", "disc_left"))
-    by_name, by_index = am([AMJob("fc", "disc_left"), ("fc", k)])
-    assert by_name.job == by_index.job == AMJob("fc", k)
+        am(AMJob(unit("layer4", "disc_left")))[0]
+    by_name, by_index = am([unit("fc", "disc_left"), unit("fc", k)])
+    assert by_name.job == by_index.job == AMJob(unit("fc", k))
     np.testing.assert_array_equal(by_name.objective, by_index.objective)
     assert by_name.status == "completed" and len(by_name.objective) == 2
 
 
 @pytest.mark.parametrize("count", [1, 2, 3])
 def test_results_grid_for_a_few_single_stream_results(am, count):
-    results = am([AMJob("fc", c) for c in range(count)], steps=1)
+    results = am([AMJob(unit("fc", c)) for c in range(count)], steps=1)
     player = results.show()
     assert (player.rows, player.cols) == (1, count) and len(player.clips) == count
     assert player.captions == [f"fc c{c} κ=1 γ=0 · appearance" for c in range(count)]
@@ -124,7 +128,7 @@ def test_a_stop_set_before_the_call_returns_the_start_inputs(r3d):
     stop = threading.Event()
     stop.set()
     t = time.perf_counter()
-    results = am([AMJob("layer4", 3, seed=0), AMJob("fc", 1, seed=5)], stop=stop)
+    results = am([AMJob(unit("layer4", 3), seed=0), AMJob(unit("fc", 1), seed=5)], stop=stop)
     assert time.perf_counter() - t < 1.0 and len(results) == 2
     check_unstarted(am, results[0], "stopped", 0)
     check_unstarted(am, results[1], "stopped", 5)
@@ -147,7 +151,7 @@ def test_stop_and_ctrl_c_during_the_layer_measurement(signal, status):
     handle = model.register_forward_pre_hook(send)
     try:
         am = ActivationMaximization(model, activation_max=None)
-        results = am([AMJob("conv5_fusion", 7), AMJob("fc8", 2, seed=1)], stop=stop)
+        results = am([AMJob(unit("conv5_fusion", 7)), AMJob(unit("fc8", 2), seed=1)], stop=stop)
         after = time.perf_counter() - sent[0]
     finally:
         handle.remove()
@@ -188,7 +192,7 @@ def test_stop_and_ctrl_c_during_the_activation_maximum_pass(r3d, val_split, sign
 
     data = FirstDraw(val_split, send)  # sent when the pass draws its first clip: the pass has begun
     am = ActivationMaximization(r3d, input_shape=TINY, val_data=data)
-    r = am(AMJob("layer3", 2), stop=stop)
+    r = am(AMJob(unit("layer3", 2)), stop=stop)[0]
     after = time.perf_counter() - sent[0]
     assert after < 1.0, f"answered {after:.2f} s after the {signal}"
     check_unstarted(am, r, status)
@@ -197,7 +201,7 @@ def test_stop_and_ctrl_c_during_the_activation_maximum_pass(r3d, val_split, sign
 def test_a_ctrl_c_anywhere_in_the_call_returns_a_result_per_job_and_never_raises(am):
     """A Ctrl-C sent from inside each module call of a whole call (layer measurement, â, loop, judging, final
     pass) always ends in one result per job, and the SIGINT handler the call installs is taken down again."""
-    jobs = [AMJob("layer4", 3, seed=0), AMJob("fc", 1, seed=5)]
+    jobs = [AMJob(unit("layer4", 3), seed=0), AMJob(unit("fc", 1), seed=5)]
     before = signal.getsignal(signal.SIGINT)  # Python's default handler; SIG_IGN when started in the background
     am(jobs, steps=3)  # fills the caches: the count below is a steady call's
     calls = [0]

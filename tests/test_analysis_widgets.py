@@ -7,7 +7,8 @@ import torch
 
 from vidvis_widgets import ConfusionPairView, FilterEvolutionGrid, ResponseHistogram
 from vidvis_widgets.data.synthetic import SyntheticActions
-from vidvis_widgets.methods import ActivationMaximization, checkpoint_models, filter_evolution, response_statistics
+from vidvis_widgets.methods import (ActivationMaximization, checkpoint_models, filter_evolution, response_statistics,
+                                    unit)
 from vidvis_widgets.models import CheckpointMismatch, embedded_checkpoints, load_model
 from vidvis_widgets.models.checkpoints import save_checkpoint
 
@@ -76,7 +77,7 @@ def test_confusion_pair_view_ranks_pairs_and_shows_their_clips(model):
         if cap:
             assert cap.endswith(f"predicted {ev.classes[b]}") and ev.labels[int(cap[1:].split(' ')[0])] == a
     assert view.am_player.row_headers == [ev.classes[a], ev.classes[b]]
-    assert [r.job.channel for r in view.am_results] == [a, a, b, b]
+    assert [r.job.target.single_unit()[1] for r in view.am_results] == [a, a, b, b]
     view.show_pair("cello", "violin")
     assert view.pair == ("cello", "violin") and view.am_player.row_headers == ["cello", "violin"]
     view.stream.value = "flow"
@@ -88,7 +89,7 @@ def test_confusion_pair_view_ranks_pairs_and_shows_their_clips(model):
 def test_filter_evolution_rows_are_epochs_with_the_same_start():
     model = load_model("tiny_two_stream")
     paths = embedded_checkpoints("tiny_two_stream")[::4]
-    grid = FilterEvolutionGrid.run(model, [("fc8", 12), ("conv5_fusion", 2)], paths, steps=3, activation_max=None)
+    grid = FilterEvolutionGrid.run(model, [unit("fc8", 12), unit("conv5_fusion", 2)], paths, steps=3, activation_max=None)
     assert grid.row_headers == ["epoch 1", "epoch 5", "epoch 9"] and grid.cols == 4
     assert grid.col_headers[:2] == ["fc8 c12 · appearance", "fc8 c12 · motion"]
     res = grid.evolution.results
@@ -112,7 +113,7 @@ def test_checkpoint_errors_name_the_files_and_keys(tmp_path):
     other = tmp_path / "r3d.pt"
     save_checkpoint(other, load_model("tiny_r3d", weights=None), {"epoch": 1})
     with pytest.raises(CheckpointMismatch, match=r"missing keys: appearance\..*unexpected keys: fc\.bias"):
-        filter_evolution(model, [("fc8", 0)], [other], steps=1)
+        filter_evolution(model, unit("fc8", 0), [other], steps=1)
     from vidvis_widgets.models import TinyTwoStream
 
     fewer = tmp_path / "ten_classes.pt"
@@ -127,7 +128,7 @@ def test_checkpoint_errors_name_the_files_and_keys(tmp_path):
 def test_stacked_checkpoints_give_what_each_checkpoint_gives_alone():
     model = load_model("tiny_two_stream")
     paths = embedded_checkpoints("tiny_two_stream")[1::4]
-    units = [("fc8", 13), ("conv5_fusion", 3), ("motion.conv3_1", 5)]
+    units = [unit("fc8", 13), unit("conv5_fusion", 3), unit("motion.conv3_1", 5)]
     # grouped convolutions round differently from plain ones; over enough steps a rounding difference can tip
     # a ReLU or the jitter-shifted bound at its kink and move one pixel by a whole Adam step (at 8 steps, one
     # motion value of one of these 9 jobs moved 0.97 px), so the check stops at 6 steps, where none has

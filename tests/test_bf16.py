@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from vidvis_widgets.data import SyntheticActions
-from vidvis_widgets.methods import AMJob, ActivationMaximization, InversionJob, ModelInversion, SaliencyTubes
+from vidvis_widgets.methods import AMJob, unit, ActivationMaximization, InversionJob, ModelInversion, SaliencyTubes
 from vidvis_widgets.models import load_model
 
 
@@ -17,9 +17,9 @@ def test_every_method_under_bf16_agrees_with_float32():
     a, b = t32.tubes().flatten().numpy(), t16.tubes().float().flatten().numpy()
     assert np.corrcoef(a, b)[0, 1] > 0.98
 
-    job = AMJob("layer3", 5)
-    r32 = ActivationMaximization(model, activation_max=None, steps=3)(job)
-    r16 = ActivationMaximization(model, activation_max=None, steps=3, bf16=True)(job)
+    job = AMJob(unit("layer3", 5))
+    (r32,) = ActivationMaximization(model, activation_max=None, steps=3)(job)
+    (r16,) = ActivationMaximization(model, activation_max=None, steps=3, bf16=True)(job)
     # the first step scores the same seeded start: equal to bfloat16's 8 bits of mantissa (and summation)
     np.testing.assert_allclose(r16.activation[0], r32.activation[0], rtol=3e-2)
 

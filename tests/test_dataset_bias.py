@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vidvis_widgets.data.synthetic import SyntheticActions
-from vidvis_widgets.methods import ActivationMaximization, AMJob
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 from vidvis_widgets.models import evaluate, load_model
 
 
@@ -31,7 +31,7 @@ def test_dataset_puts_the_spurious_cue_above_and_the_intended_cue_below():
 def test_lipstick_logit_input_moves_where_the_eyes_are_not_where_the_lipstick_is(model):
     c = model.vidvis_adapter.class_names.index("apply_lipstick")
     # the papers' slow and medium temporal regularization, two random starts each
-    results = ActivationMaximization(model)([AMJob("fc8", c, 1.0, g, s) for g in (10.0, 5.0) for s in (0, 1)])
+    results = ActivationMaximization(model)([AMJob(unit("fc8", c), 1.0, g, s) for g in (10.0, 5.0) for s in (0, 1)])
     ratios = []
     for r in results:
         energy = (r.motion ** 2).sum(1).mean(0)  # H×W flow energy

@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch import nn
 
-from vidvis_widgets.methods import AMJob, ActivationMaximization, SaliencyTubes
+from vidvis_widgets.methods import AMJob, unit, ActivationMaximization, SaliencyTubes
 from vidvis_widgets.methods.core.diagnostics import ADAM_EPS, DeadUnitWarning
 
 from .test_model_matrix import K, _build, _clips, _stats
@@ -44,7 +44,7 @@ def test_am_warns_when_the_units_gradient_is_below_adams_eps(s3d):
     layer = s3d.vidvis_adapter.am_layer  # the default mid-level unit
     am = ActivationMaximization(s3d, steps=1)  # the first step measures the gradient
     with pytest.warns(DeadUnitWarning) as record:
-        r = am(AMJob(layer, 3))
+        r = am(AMJob(unit(layer, 3)))[0]
     (message,) = _dead(record)
     assert message.startswith(f"{layer} c3") and "below what Adam can resolve (eps 1e-08)" in message
     assert "val_data=" in message and "earlier layer" in message  # what to try
@@ -76,10 +76,10 @@ def test_tube_maps_that_are_all_zeros_warn_and_the_others_do_not(s3d):
 def test_a_healthy_model_does_not_warn_and_the_gradient_is_the_units_own(r3d):
     adapter = r3d.vidvis_adapter
     am = ActivationMaximization(r3d, steps=1, jitter=False)
-    job = AMJob(adapter.logit_layer, 1)
+    job = AMJob(unit(adapter.logit_layer, 1))
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeadUnitWarning)
-        results = am([AMJob(adapter.am_layer, 2), job])
+        results = am([AMJob(unit(adapter.am_layer, 2)), job])
         tubes = SaliencyTubes(r3d)(inputs=_clips(r3d, 2))
         tubes.tubes()
     assert all(r.settings["dead_unit"] is None for r in results)

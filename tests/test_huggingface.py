@@ -9,7 +9,7 @@ import pytest
 import torch
 import transformers
 
-from vidvis_widgets.methods import AMJob, ActivationMaximization, SaliencyTubes
+from vidvis_widgets.methods import AMJob, unit, ActivationMaximization, SaliencyTubes
 from vidvis_widgets.models import list_layers, load_model
 from vidvis_widgets.models.probe import Probe
 
@@ -116,7 +116,7 @@ def test_methods_refuse_an_unwrapped_hugging_face_model_and_say_how_to_load_it()
     with pytest.raises(ValueError, match="processor is for Hugging Face video classifiers; Linear is not one"):
         load_model(torch.nn.Linear(2, 2), processor=transformers.VideoMAEImageProcessor())
     with pytest.raises(ValueError, match=r"channel 32 out of range for layer 'videomae.encoder.layer.1', which has 32"):
-        ActivationMaximization(model, activation_max=None, steps=1)(AMJob("videomae.encoder.layer.1", 32))
+        ActivationMaximization(model, activation_max=None, steps=1)(AMJob(unit("videomae.encoder.layer.1", 32)))[0]
 
 
 def test_filter_evolution_stacks_hugging_face_checkpoints_as_it_runs_them_one_by_one(tmp_path):
@@ -130,7 +130,7 @@ def test_filter_evolution_stacks_hugging_face_checkpoints_as_it_runs_them_one_by
                 p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(seed)) * 0.02)
         paths.append(tmp_path / f"epoch_{seed}.pt")
         torch.save(model.state_dict(), paths[-1])
-    units = [("timesformer.encoder.layer.1", 3), ("classifier", "cats")]
+    units = [unit("timesformer.encoder.layer.1", 3), unit("classifier", "cats")]
     stacked = filter_evolution(model, units, paths, steps=3, stack=True)
     alone = filter_evolution(model, units, paths, steps=3, stack=False)
     for row_s, row_a in zip(stacked.results, alone.results):

@@ -6,7 +6,7 @@ import time
 import pytest
 import torch
 
-from vidvis_widgets.methods.activation_maximization.am import ActivationMaximization, AMJob
+from vidvis_widgets.methods.activation_maximization.am import ActivationMaximization, AMJob, unit
 from vidvis_widgets.models import list_layers, load_model
 from vidvis_widgets.models.layers import measured_fields
 
@@ -72,8 +72,8 @@ def test_swin_layers_are_read_channels_last(swin):
 def test_swin_am_indexes_channels_and_refuses_past_the_real_count(swin):
     am = ActivationMaximization(swin, input_shape=(3, 8, 64, 64), activation_max=None, steps=2)
     with pytest.raises(ValueError, match=r"channel 400 out of range for layer 'features.4', which has 384 channels"):
-        am(AMJob("features.4", 400))
-    r = am(AMJob("features.4", 300), steps=2)
+        am(AMJob(unit("features.4", 400)))[0]
+    r = am(AMJob(unit("features.4", 300)), steps=2)[0]
     video = torch.as_tensor(r.appearance).permute(3, 0, 1, 2)[None]  # T×H×W×3 → 1×3×T×H×W, paper units
     with torch.no_grad():  # the stages run by hand: features.4's output is N×T×H×W×C
         out = swin.features[:5](swin.pos_drop(swin.patch_embed(*am.streams.model_inputs({"video": video}))))
@@ -87,7 +87,7 @@ def test_mvit_lists_its_blocks_and_am_takes_their_names():
     assert table["blocks.3"].output_shape == (384, 8, 14, 14) and table["blocks.15"].output_shape == (768, 8, 7, 7)
     am = ActivationMaximization(mvit, activation_max=None)  # the same table, cached: no second pass
     t = time.perf_counter()
-    am.measure([AMJob("blocks.3", 383)])
+    am.measure([AMJob(unit("blocks.3", 383))])
     with pytest.raises(ValueError, match=r"channel 384 out of range for layer 'blocks.3', which has 384 channels"):
-        am.measure([AMJob("blocks.3", 384)])
+        am.measure([AMJob(unit("blocks.3", 384))])
     assert time.perf_counter() - t < 2

@@ -21,7 +21,7 @@ import transformers
 from torch import nn
 from torchvision.models.video import S3D, mvit, resnet, swin_transformer
 
-from vidvis_widgets.methods import AMJob, ActivationMaximization, InversionJob, ModelInversion, SaliencyTubes
+from vidvis_widgets.methods import AMJob, unit, ActivationMaximization, InversionJob, ModelInversion, SaliencyTubes
 from vidvis_widgets.methods import response_statistics
 from vidvis_widgets.models import evaluate, load_model
 from vidvis_widgets.models.adapter import KINETICS_MEAN, KINETICS_STD, describe
@@ -204,8 +204,8 @@ def test_am_climbs_the_default_mid_level_unit_and_refuses_units_past_the_layer(m
     x0 = _model_units(_clips(model, 1), model)
     c = _recorded(model, adapter.am_layer, x0).shape[1]
     with pytest.raises(ValueError, match=rf"channel {c} out of range for layer '{adapter.am_layer}', which has {c}"):
-        am(AMJob(adapter.am_layer, c))
-    r = am(AMJob(adapter.am_layer, c // 2, kappa=1, gamma=1))
+        am(AMJob(unit(adapter.am_layer, c)))[0]
+    r = am(AMJob(unit(adapter.am_layer, c // 2), kappa=1, gamma=1))[0]
     t, h, w = _native(model)
     if _is_slowfast(model):  # one input per pathway, each at its own frame rate
         assert r.status == "completed" and list(r.pathways) == ["slow", "fast"]
@@ -221,8 +221,8 @@ def test_am_climbs_the_default_mid_level_unit_and_refuses_units_past_the_layer(m
 def test_am_on_a_class_logit_by_name(model):
     adapter = model.vidvis_adapter
     am = ActivationMaximization(model, activation_max=None, steps=4, jitter=False, regularization=0)
-    r = am(AMJob(adapter.logit_layer, "action_2"))
-    assert r.job.channel == 2 and r.normalized_activation > r.activation[0]
+    r = am(AMJob(unit(adapter.logit_layer, "action_2")))[0]
+    assert r.job.target.single_unit()[1] == 2 and r.normalized_activation > r.activation[0]
     x = _am_input(model, r)
     own = _recorded(model, adapter.logit_layer, x)[0, 2]
     assert r.normalized_activation == pytest.approx(float(own.sum()), rel=1e-3, abs=1e-3)

@@ -14,7 +14,7 @@ import transformers
 from torch import nn
 
 from tests.small_models import not_video_classifiers
-from vidvis_widgets.methods import AMJob, ActivationMaximization, SaliencyTubes, response_statistics
+from vidvis_widgets.methods import AMJob, unit, ActivationMaximization, SaliencyTubes, response_statistics
 from vidvis_widgets.methods import leaps
 from vidvis_widgets.models import evaluate, list_layers, load_model
 
@@ -86,7 +86,7 @@ def test_load_model_takes_the_adapter_fields_describe_takes_for_any_instance():
     assert (a.native_shape, a.mean, a.std, a.am_layer, a.tube_layer) == ((8, 32, 32), (0.5,) * 3, (0.25,) * 3, "2", "2")
     assert a.class_names == tuple("abcde")
     assert load_model(cnn3d(), num_frames=4, size=(32, 48)).vidvis_adapter.native_shape == (4, 32, 48)
-    result = ActivationMaximization(model)(AMJob("2", 1), steps=2)  # the native input now drives AM
+    result = ActivationMaximization(model)(AMJob(unit("2", 1)), steps=2)[0]  # the native input now drives AM
     assert result.appearance.shape[:3] == (8, 32, 32), result.appearance.shape
     rows = {r.name: r for r in list_layers(model)}  # the native input is list_layers' default
     assert rows["2"].output_shape == (8, 4, 16, 16)
@@ -119,7 +119,7 @@ def test_every_method_reads_the_logits_of_a_forward_that_returns_a_tuple():
     data = {"rgb": x, "label": np.array([0, 1, 2, 3])}
     np.testing.assert_allclose(evaluate(model, data).logits, logits.numpy(), rtol=1e-4, atol=1e-5)
     assert response_statistics(model, data, ["net.6"]).activation_max["net.6"].shape == (5,)
-    am = ActivationMaximization(model)(AMJob("net.6", 2), steps=2)
+    am = ActivationMaximization(model)(AMJob(unit("net.6", 2)), steps=2)[0]
     assert np.isfinite(am.activation).all()
     out = leaps(model, 1, x[0], verifier=None, variant="prim+coh", layers=["net.1", "net.3"], steps=1,
                 size=(8, 32, 32))[0]

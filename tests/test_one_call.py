@@ -1,15 +1,16 @@
-"""One call for LEAPS and its baselines: target=, inputs=, seeds=, and a collection of results, always.
+"""One call for activation maximization and LEAPS: target=, inputs=, seeds=, and a collection of results, always.
 
-Before, leaps() returned one result or a list and took target_class= and stimulus=. Every refusal here comes
-before any pass of the model."""
+Before, one AM job returned an AMResult and leaps() one result or a list; AM took (layer, channel) and LEAPS
+target_class= and stimulus=. Every refusal here comes before any pass of the model."""
 
 import threading
 
 import numpy as np
 import pytest
 
-from vidvis_widgets.methods import (InversionJob, InversionResults, ModelInversion, activation_maximization_3d,
-                                    deep_dream, leaps)
+from vidvis_widgets.methods import (ActivationMaximization, AMJob, AMResults, InversionJob, InversionResults,
+                                    ModelInversion, activation_maximization, activation_maximization_3d, deep_dream,
+                                    leaps, logit, sweep, unit)
 from vidvis_widgets.models import load_model
 
 
@@ -42,6 +43,61 @@ def stopped():
     stop = threading.Event()
     stop.set()
     return stop
+
+
+# -- activation maximization ------------------------------------------------------------------------------------
+def test_am_returns_a_collection_and_makes_one_job_per_target_and_seed(r3d):
+    am = ActivationMaximization(r3d, activation_max=None, steps=2)
+    one = am(unit("layer3", 2))
+    assert isinstance(one, AMResults) and len(one) == 1 and one[0].status == "completed"
+    assert one[0].job == AMJob(unit("layer3", 2)) and one.settings["steps"] == 2
+    many = am([unit("layer3", 1), "disc_left"], seeds=[3, 4], gamma=2.0, steps=1)
+    head = logit(1).resolve(r3d.vidvis_adapter)  # a class by name is its logit, on the model's logit layer
+    assert [r.job for r in many] == [AMJob(unit("layer3", 1), 1.0, 2.0, 3), AMJob(unit("layer3", 1), 1.0, 2.0, 4),
+                                     AMJob(head, 1.0, 2.0, 3), AMJob(head, 1.0, 2.0, 4)]
+    assert many[2].activation_caption.startswith("value ")  # a logit is maximized as it is, not divided by â
+    assert not np.array_equal(many[0].appearance, many[1].appearance)  # each seed its own start
+    # job objects carry their own setting and seed: a sweep runs as it is
+    swept = am(sweep(unit("layer3", 1), "isotropic", seed=4), steps=1)
+    assert [(r.job.kappa, r.job.gamma, r.job.seed) for r in swept] == [(k, k, 4) for k in (10.0, 5.0, 2.5, 1.0)]
+    np.testing.assert_array_equal(swept[0].objective[:1], am(AMJob(unit("layer3", 1), 10, 10, 4), steps=1)[0].objective)
+
+
+def test_the_function_is_the_class_call(r3d):
+    alone = activation_maximization(r3d, unit("layer3", 2), seeds=1, steps=2, gamma=5.0, activation_max=None,
+                                    progress=False)
+    built = ActivationMaximization(r3d, activation_max=None, steps=2)(unit("layer3", 2), seeds=[1], gamma=5.0)
+    assert isinstance(alone, AMResults) and len(alone) == 1 and alone[0].job == built[0].job
+    np.testing.assert_array_equal(alone[0].appearance, built[0].appearance)
+    np.testing.assert_array_equal(alone[0].objective, built[0].objective)
+    assert ActivationMaximization(r3d).settings(7)["steps"] == 7 == alone[0].settings["steps"] + 5
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda am: am(unit("fc", 0), np.zeros((16, 64, 64, 3))), ValueError,
+     r"activation maximization takes no inputs=: it optimizes each job's input from its seeded noise"),
+    (lambda am: am(), ValueError, r"activation maximization: no target given; expected target= a target "
+                                  r"\(unit\(layer, channel\), logit\(class\)"),
+    (lambda am: am([]), ValueError, r"target= is an empty list"),
+    (lambda am: am(unit("fc", 0), seeds=-1), ValueError,
+     r"seeds must be an int ≥ 0 or a non-empty list of them, e.g. seeds=0 or seeds=\[0, 1, 2\]; got -1"),
+    (lambda am: am(unit("fc", 0), seeds=[0, 1.5]), ValueError, r"seeds must be an int ≥ 0 .*; got \[0, 1.5\]"),
+    (lambda am: am(unit("fc", 0), seeds="0"), ValueError, r"seeds must be an int ≥ 0"),
+    (lambda am: am(unit("fc", 0), seeds=[]), ValueError, r"seeds is empty"),
+    (lambda am: am([unit("fc", 0), AMJob(unit("fc", 1))]), ValueError, r"target= mixes job objects and plain targets"),
+    (lambda am: am(AMJob(unit("fc", 1)), seeds=[1, 2]), ValueError, r"seeds given beside job objects"),
+    (lambda am: am([AMJob(unit("fc", 1))], kappa=2.0), ValueError, r"kappa given beside job objects"),
+    (lambda am: am(AMJob(("fc", 1))), TypeError, r"got the tuple \('fc', 1\) \(a unit is unit\(layer, channel\)\)"),
+    # the old forms: AMJob(layer, channel) reads the layer as a class and says what a unit is
+    (lambda am: am(AMJob("fc", 0)), ValueError, r"unknown class 'fc'.*'fc' is a layer: a unit is unit\('fc', channel\)"),
+    (lambda am: activation_maximization(am.model, "fc", 0), ValueError, r"takes no inputs="),
+    (lambda am: am(target=unit("fc", 0), seed=1), TypeError, r"unexpected keyword argument 'seed'"),
+])
+def test_am_refuses_a_bad_call_by_name_before_any_pass(r3d, call, error, message):
+    am = ActivationMaximization(r3d, activation_max=None, steps=1)
+    with Passes(r3d) as passes, pytest.raises(error, match=message):
+        call(am)
+    assert passes.n == 0
 
 
 # -- LEAPS and its baselines ------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import threading
 import numpy as np
 import pytest
 
-from vidvis_widgets.methods import AMJob, ActivationMaximization, InversionJob, ModelInversion, SaliencyTubes
+from vidvis_widgets.methods import AMJob, unit, ActivationMaximization, InversionJob, ModelInversion, SaliencyTubes
 from vidvis_widgets.models import load_model
 
 AM_STEPS, LEAPS_STEPS = 4, 3
@@ -52,7 +52,7 @@ def bars(err: str) -> dict[str, tuple[int, int]]:
 
 
 def run_am(am, **kw):
-    return am(AMJob("layer3", 2), steps=AM_STEPS, **kw)
+    return am(AMJob(unit("layer3", 2)), steps=AM_STEPS, **kw)[0]
 
 
 def run_leaps(inv, **kw):
@@ -100,7 +100,7 @@ def test_a_stopped_run_leaves_its_bar_at_the_steps_taken(am, inv, capsys, monkey
             stop.set()
 
     capsys.readouterr()
-    r = am(AMJob("layer3", 2), steps=10, every=1, callback=halt, stop=stop, progress=True)
+    r = am(AMJob(unit("layer3", 2)), steps=10, every=1, callback=halt, stop=stop, progress=True)[0]
     assert r.status == "stopped" and r.settings["steps"] == 2
     assert bars(capsys.readouterr().err) == {"activation maximization (1 job)": (2, 10)}
     stop.clear()
@@ -156,9 +156,9 @@ def test_filter_evolution_counts_the_stacked_batch_once_and_separate_checkpoints
         torch.save(state, paths[-1])
     common = dict(steps=2, input_shape=(3, 4, 16, 16), activation_max=None)
     capsys.readouterr()
-    filter_evolution(r3d, [("layer3", 2)], paths, stack=True, **common)
+    filter_evolution(r3d, unit("layer3", 2), paths, stack=True, **common)
     assert bar_list(capsys.readouterr().err) == [("activation maximization (2 jobs)", 2, 2)]
-    filter_evolution(r3d, [("layer3", 2)], paths, stack=False, **common)
+    filter_evolution(r3d, unit("layer3", 2), paths, stack=False, **common)
     assert bar_list(capsys.readouterr().err) == [("activation maximization (1 job)", 2, 2)] * 2
-    filter_evolution(r3d, [("layer3", 2)], paths, stack=False, progress=False, **common)
+    filter_evolution(r3d, unit("layer3", 2), paths, stack=False, progress=False, **common)
     assert capsys.readouterr().err == ""

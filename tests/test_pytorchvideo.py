@@ -97,16 +97,16 @@ def test_slowfast_by_name_reads_its_pathways_and_prepares_both_from_one_clip():
 
 
 def test_slowfast_am_optimizes_one_input_per_pathway_each_bounded_and_regularized_on_its_own():
-    from vidvis_widgets.methods import ActivationMaximization, AMJob
+    from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
     from vidvis_widgets.methods.core.regularizers import local_norm, temporal_variation
 
     model = small_slowfast()
     layer = model.vidvis_adapter.am_layer
     am = ActivationMaximization(model, activation_max=None, steps=40, jitter=False, regularization=10, bound=160)
-    objective = repr(am.objective(AMJob(layer, 3, kappa=1, gamma=5)))
+    objective = repr(am.objective(AMJob(unit(layer, 3), kappa=1, gamma=5)))
     for p in ("slow", "fast"):
         assert f"energy('{p}', alpha=3)" in objective and f"tv('{p}', kappa=1, gamma=5)" in objective
-    smooth, rough = am([AMJob(layer, 3, kappa=1, gamma=2000), AMJob(layer, 3, kappa=1, gamma=0)])
+    smooth, rough = am([AMJob(unit(layer, 3), kappa=1, gamma=2000), AMJob(unit(layer, 3), kappa=1, gamma=0)])
     for r in (smooth, rough):
         assert list(r.pathways) == ["slow", "fast"] and r.motion is None
         assert r.pathways["slow"].shape == (2, 64, 64, 3) and r.pathways["fast"].shape == (8, 64, 64, 3)
@@ -135,11 +135,11 @@ def test_slowfast_am_optimizes_one_input_per_pathway_each_bounded_and_regularize
 
 
 def test_slowfast_joint_am_optimizes_one_video_its_pathways_sample():
-    from vidvis_widgets.methods import ActivationMaximization, AMJob
+    from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 
     model = small_slowfast()
     layer = model.vidvis_adapter.am_layer
-    r = ActivationMaximization(model, activation_max=None, steps=3, jitter=False, pathways="joint")(AMJob(layer, 1))
+    r = ActivationMaximization(model, activation_max=None, steps=3, jitter=False, pathways="joint")(AMJob(unit(layer, 1)))[0]
     assert r.pathways is None and r.appearance.shape == (8, 64, 64, 3)
     x = torch.as_tensor(r.appearance).float().permute(3, 0, 1, 2)[None] / 255 / 0.225
     seen = {}
@@ -165,7 +165,7 @@ def test_slowfast_checkpoints_stack_into_one_pass_and_give_what_each_gives_alone
                 p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(seed)) * 0.02)
         paths.append(tmp_path / f"epoch_{seed}.pt")
         torch.save(model.state_dict(), paths[-1])
-    units = [(model.vidvis_adapter.am_layer, 3), ("blocks.6.output_pool", 1)]
+    units = [unit(model.vidvis_adapter.am_layer, 3), unit("blocks.6.output_pool", 1)]
     stacked = filter_evolution(model, units, paths, steps=3, stack=True)
     alone = filter_evolution(model, units, paths, steps=3, stack=False)
     for row_s, row_a in zip(stacked.results, alone.results):

@@ -25,9 +25,9 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 #: an AM run in a kernel, a few steps on the smallest two-stream model; â given, so no response pass runs first
 AM_SETUP = """import numpy as np, vidvis_widgets as vv
 from vidvis_widgets.models import load_model
-from vidvis_widgets.methods import ActivationMaximization, AMJob
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 am = ActivationMaximization(load_model("tiny_two_stream"), steps=4, activation_max={"fc8": np.ones(14)})"""
-MONITOR_CELLS = [AM_SETUP, "monitor = vv.OptimizationMonitor(am, [AMJob('fc8', 0)], every=2)\nmonitor",
+MONITOR_CELLS = [AM_SETUP, "monitor = vv.OptimizationMonitor(am, [AMJob(unit('fc8', 0))], every=2)\nmonitor",
                  "results = monitor.run()\nnp.savez('run.npz', appearance=results[0].appearance)"]
 
 
@@ -87,7 +87,7 @@ def executed(tmp_path_factory):
         "p.fps = 3",
         "p",
         *MONITOR_CELLS,
-        "background = vv.OptimizationMonitor(am, [AMJob('fc8', 0)], every=2)\nbackground",
+        "background = vv.OptimizationMonitor(am, [AMJob(unit('fc8', 0))], every=2)\nbackground",
         "background.start();",
         "_ = background.wait()\nnp.savez('background.npz', appearance=background.result[0].appearance)",
     ]
@@ -200,11 +200,11 @@ def test_a_slow_rebuild_spaces_the_next_so_rebuilds_take_at_most_their_share(sen
 
 def test_a_monitor_rebuilds_on_its_cadence_not_per_step_and_once_more_at_the_end(sent):
     from vidvis_widgets.widgets import outputs as followed
-    from vidvis_widgets.methods import ActivationMaximization, AMJob
+    from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
     from vidvis_widgets.models import load_model
 
     am = ActivationMaximization(load_model("tiny_two_stream"), steps=6, activation_max={"fc8": np.ones(14)})
-    monitor = vv.OptimizationMonitor(am, [AMJob("fc8", 0)], every=1)
+    monitor = vv.OptimizationMonitor(am, [AMJob(unit("fc8", 0))], every=1)
     monitor._ipython_display_()
     start = time.monotonic()
     results = monitor.run()
@@ -217,11 +217,11 @@ def test_a_monitor_rebuilds_on_its_cadence_not_per_step_and_once_more_at_the_end
 
 
 def test_a_stopped_run_sends_its_best_inputs(sent):
-    from vidvis_widgets.methods import ActivationMaximization, AMJob
+    from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
     from vidvis_widgets.models import load_model
 
     am = ActivationMaximization(load_model("tiny_two_stream"), steps=10_000, activation_max={"fc8": np.ones(14)})
-    monitor = vv.OptimizationMonitor(am, [AMJob("fc8", 0)], every=1)
+    monitor = vv.OptimizationMonitor(am, [AMJob(unit("fc8", 0))], every=1)
     monitor._ipython_display_()
     monitor.start()
     deadline = time.monotonic() + 120

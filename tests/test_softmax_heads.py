@@ -16,7 +16,7 @@ import torch
 from pytorchvideo.models.x3d import create_x3d
 from torch import nn
 
-from vidvis_widgets.methods import AMJob, ActivationMaximization, SaliencyTubes
+from vidvis_widgets.methods import AMJob, unit, ActivationMaximization, SaliencyTubes
 from vidvis_widgets.models import load_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
@@ -95,7 +95,7 @@ def test_the_adapter_reads_logits_before_the_softmax(case):
 def test_class_am_climbs_the_logit(case):
     model, linear, _ = case
     am = ActivationMaximization(model, activation_max=None, steps=4, jitter=False, regularization=0)
-    r = am(AMJob(model.vidvis_adapter.logit_layer, "class_2"))
+    r = am(AMJob(unit(model.vidvis_adapter.logit_layer, "class_2")))[0]
     # a probability moves by at most 1 in all; the logit climbs by more in four steps
     assert r.normalized_activation - r.activation[0] > 1
     x = torch.as_tensor(r.appearance).float().permute(3, 0, 1, 2)[None] / 255 / torch.tensor(

@@ -109,11 +109,11 @@ def test_a_grid_over_the_budget_is_downscaled_then_shortened_with_a_note():
 
 def test_results_and_analysis_views_save_their_clips_and_plots(tmp_path):
     from vidvis_widgets.data import SyntheticActions
-    from vidvis_widgets.methods import ActivationMaximization, AMJob, response_statistics
+    from vidvis_widgets.methods import ActivationMaximization, AMJob, unit, response_statistics
     from vidvis_widgets.models import load_model
 
     model = load_model("tiny_two_stream")
-    result = ActivationMaximization(model, activation_max=None)(AMJob("conv5_fusion", 3), steps=2)
+    result = ActivationMaximization(model, activation_max=None)(AMJob(unit("conv5_fusion", 3)), steps=2)[0]
     doc = bundle(result)[CLIPS_MIME]
     assert [c["kind"] for c in doc["clips"]] == ["image", "flow"] and "appearance" in doc["captions"][0]
     saved = json.loads(vv.save_clips(result, tmp_path / "am.vidvis.json").read_text())  # the grid it shows

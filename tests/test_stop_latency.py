@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from vidvis_widgets.data.synthetic import SyntheticActions
-from vidvis_widgets.methods import ActivationMaximization, AMJob
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 from vidvis_widgets.methods.core.loop import JUDGED
 from vidvis_widgets.methods.leaps.inversion import InversionJob, ModelInversion
 from vidvis_widgets.models import load_model
@@ -34,7 +34,7 @@ def r3d():
 @pytest.fixture(scope="module")
 def am(r3d):
     am = ActivationMaximization(r3d, input_shape=TINY, activation_max=None, steps=40)
-    am([AMJob("layer3", 2), AMJob("fc", 1)], steps=1)  # the layer table is measured: later passes are the loop's
+    am([AMJob(unit("layer3", 2)), AMJob(unit("fc", 1))], steps=1)  # the layer table is measured: later passes are the loop's
     return am
 
 
@@ -77,7 +77,7 @@ STATUS = {"stop": "stopped", "interrupt": "interrupted"}
 
 @pytest.mark.parametrize("kind", ["stop", "interrupt"])
 def test_am_stop_and_ctrl_c_from_the_callback_make_no_further_pass(am, r3d, kind):
-    jobs = [AMJob("layer3", 2, seed=0), AMJob("fc", 1, seed=5)]
+    jobs = [AMJob(unit("layer3", 2), seed=0), AMJob(unit("fc", 1), seed=5)]
     stop, sent = threading.Event(), []
     with counted(r3d) as calls:
         send = signaller(kind, stop, sent, calls)
@@ -110,7 +110,7 @@ def test_am_stop_from_another_thread_during_a_slow_pass_ends_with_that_pass(am, 
     presser.start()
     try:
         with counted(r3d, at=lambda n: (sent.append(n), go.set()), k=4) as calls:
-            r = am(AMJob("fc", 1, seed=2), stop=stop)
+            r = am(AMJob(unit("fc", 1), seed=2), stop=stop)[0]
     finally:
         slow.remove()
         presser.join()
@@ -122,7 +122,7 @@ def test_am_stop_from_another_thread_during_a_slow_pass_ends_with_that_pass(am, 
 def test_am_stopped_before_its_first_step_reports_a_sentinel_not_nan(am):
     stop = threading.Event()
     stop.set()
-    r = am(AMJob("fc", 1, seed=3), stop=stop)
+    r = am(AMJob(unit("fc", 1), seed=3), stop=stop)[0]
     assert r.status == "stopped" and r.settings["steps"] == 0
     assert r.normalized_activation is None  # not measured: no pass ran on its input (was NaN)
     assert "not measured" in repr(r) and r.activation_caption == "stopped before the first step"
@@ -131,7 +131,7 @@ def test_am_stopped_before_its_first_step_reports_a_sentinel_not_nan(am):
 def test_am_stopped_in_its_first_pass_reports_that_pass(am, r3d):
     stop = threading.Event()
     with counted(r3d, at=lambda n: stop.set(), k=1) as calls:
-        r = am(AMJob("fc", 1, seed=3), stop=stop)
+        r = am(AMJob(unit("fc", 1), seed=3), stop=stop)[0]
     assert calls[0] == 1 and r.settings["steps"] == 1 and r.best_step == 0
     assert np.isfinite(r.normalized_activation)
     np.testing.assert_allclose(r.normalized_activation, r.activation[0], rtol=1e-5)
@@ -155,7 +155,7 @@ def test_a_batch_that_has_all_diverged_ends_at_once():
     am = ActivationMaximization(m, input_shape=TINY, steps=100, activation_max=None)
     # call 1 lists the target layer; steps 0–4 are calls 2–6; step 5 (call 7) is the first NaN for both jobs
     with pytest.warns(RuntimeWarning, match=r"NaN or infinite .* at step 5"):
-        res = am([AMJob("conv", 1, seed=0), AMJob("conv", 2, seed=1)], every=50)
+        res = am([AMJob(unit("conv", 1), seed=0), AMJob(unit("conv", 2), seed=1)], every=50)
     assert m.calls == 7, f"{m.calls - 7} forward passes after the whole batch diverged"
     for r in res:
         assert r.status == "diverged" and r.diverged_at == 5 and r.settings["steps"] == 6
@@ -200,4 +200,4 @@ def test_a_completed_run_is_still_judged_on_a_final_pass(leaps_setup, am):
     with torch.no_grad():
         p = inv.model_logits(torch.as_tensor(r.x)[None]).float().softmax(1)[0].numpy()
     np.testing.assert_allclose(r.probabilities, p, atol=1e-5)
-    assert am(AMJob("fc", 1), steps=2).settings["final_values"] == JUDGED
+    assert am(AMJob(unit("fc", 1)), steps=2)[0].settings["final_values"] == JUDGED

@@ -147,19 +147,19 @@ def test_cli_lists_and_clears(store, capsys, monkeypatch):
 
 
 def test_activation_maximization_reuses_stored_jobs_and_runs_only_new_ones(store):
-    from vidvis_widgets.methods import ActivationMaximization, AMJob
+    from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 
     model = load_model("tiny_two_stream")
     seen = []
     am = ActivationMaximization(model, store=store, activation_max=None)
-    first = am([AMJob("fc8", 0), AMJob("fc8", 1, gamma=5)], steps=4, every=1, callback=lambda s: seen.append(s))
+    first = am([AMJob(unit("fc8", 0)), AMJob(unit("fc8", 1), gamma=5)], steps=4, every=1, callback=lambda s: seen.append(s))
     assert {s.total.shape[1] for s in seen} == {2} and len(store) == 2
     seen.clear()
     again = ActivationMaximization(model, store=store, activation_max=None)(
-        [AMJob("fc8", 1, gamma=5), AMJob("fc8", 2), AMJob("fc8", 0)], steps=4, every=1,
+        [AMJob(unit("fc8", 1), gamma=5), AMJob(unit("fc8", 2)), AMJob(unit("fc8", 0))], steps=4, every=1,
         callback=lambda s: seen.append(s))
     assert {s.total.shape[1] for s in seen} == {1}  # only the new job was optimized
-    assert [r.job for r in again] == [AMJob("fc8", 1, gamma=5), AMJob("fc8", 2), AMJob("fc8", 0)]
+    assert [r.job for r in again] == [AMJob(unit("fc8", 1), gamma=5), AMJob(unit("fc8", 2)), AMJob(unit("fc8", 0))]
     np.testing.assert_array_equal(again[0].motion, first[1].motion)
     np.testing.assert_array_equal(again[2].appearance, first[0].appearance)
     assert again[0].normalized_activation == first[1].normalized_activation and again[0].status == "completed"
@@ -168,8 +168,8 @@ def test_activation_maximization_reuses_stored_jobs_and_runs_only_new_ones(store
 
     stop = threading.Event()
     stop.set()
-    stopped = ActivationMaximization(model, store=store, activation_max=None, lr=0.3)(AMJob("fc8", 3), steps=4,
-                                                                                       stop=stop)
+    stopped = ActivationMaximization(model, store=store, activation_max=None, lr=0.3)(AMJob(unit("fc8", 3)), steps=4,
+                                                                                       stop=stop)[0]
     assert stopped.status == "stopped" and len(store) == 3
 
 

@@ -50,10 +50,10 @@ def test_targets_compose_print_and_round_trip():
                        (lambda: as_target(mixed), "regularizer terms"), (lambda: as_target(1.5), "must be a target")):
         with pytest.raises((ValueError, TypeError), match=match):
             bad()
-    # one unit is a unit's job, one logit a class's job: the old forms and the new name ask the same question
-    assert AMJob(target=unit("layer3", 4)) == AMJob("layer3", 4) and InversionJob(logit(3)).target == 3
-    with pytest.raises(ValueError, match="not both"):
-        AMJob("layer3", 4, target=logit(1))
+    # a class is its logit in every job; one logit is a class's LEAPS job; a unit is unit(), not a pair
+    assert AMJob(3) == AMJob(logit(3)) and AMJob("a").target == logit("a") and InversionJob(logit(3)).target == 3
+    with pytest.raises(TypeError, match=r"a unit is unit\(layer, channel\)"):
+        AMJob(("layer3", 4))
     assert json.dumps(asdict(AMJob(target=DIFF)))  # store keys and settings hold it as JSON
 
 
@@ -89,9 +89,9 @@ def model(request):
 def test_logit_difference_in_am_and_tubes_matches_the_models_own_logits(model):
     # AM maximizes it: the returned input's value is the model's own difference, and beats the start
     am = ActivationMaximization(model, activation_max=None, steps=4, jitter=False, regularization=0)
-    r = am(target=DIFF)
+    (r,) = am(DIFF)
     assert r.status == "completed" and r.job.target == (logit(A) - logit(B)).resolve(model.vidvis_adapter)
-    assert r.job.layer == model.vidvis_adapter.logit_layer and r.activation_caption.startswith("value ")
+    assert r.job.target.layers() == {model.vidvis_adapter.logit_layer} and r.activation_caption.startswith("value ")
     own = float(_own_diff(model, _am_input(model, r))[0])
     assert r.normalized_activation == pytest.approx(own, rel=1e-3, abs=1e-3)
     if model.vidvis_adapter.name != "hf:xclip":
@@ -172,8 +172,8 @@ def test_logit_difference_in_leaps_is_its_class_term(arch):
 def test_a_unit_at_one_position_in_am_and_tubes():
     m = load_model("tiny_r3d")
     am = ActivationMaximization(m, activation_max=None, steps=3, jitter=False, regularization=0)
-    r = am(AMJob(target=unit("layer3", 2, position=(1, 2, 3)) + unit("layer2", 0)))
-    assert r.job.layer == "layer3" and r.status == "completed"
+    r = am(AMJob(target=unit("layer3", 2, position=(1, 2, 3)) + unit("layer2", 0)))[0]
+    assert am.resolve([r.job])[0].layer == "layer3" and r.status == "completed"  # ρ and jitter: the deepest layer
     seen = {}
     hooks = [m.get_submodule(n).register_forward_hook(lambda _m, _i, o, n=n: seen.__setitem__(n, o))
              for n in ("layer2", "layer3")]
@@ -185,7 +185,7 @@ def test_a_unit_at_one_position_in_am_and_tubes():
     own = float(seen["layer3"][0, 2, 1, 2, 3].clamp_min(0) + seen["layer2"][0, 0].clamp_min(0).sum())
     assert r.normalized_activation == pytest.approx(own, rel=1e-3, abs=1e-3)
     with pytest.raises(ValueError, match=r"position \(9, 0, 0\) is outside layer 'layer3'"):
-        am(AMJob(target=unit("layer3", 2, position=(9, 0, 0)) - logit(0)))
+        am(AMJob(target=unit("layer3", 2, position=(9, 0, 0)) - logit(0)))[0]
     # a unit on the tube layer itself: its gradient there is one position of one channel
     clips = np.random.default_rng(0).integers(0, 256, (2, *m.vidvis_adapter.native_shape, 3), dtype=np.uint8)
     g = SaliencyTubes(m, method="grad")(inputs=clips, target=2 * unit("layer4", 3, position=(0, 0, 1)))
@@ -202,10 +202,10 @@ def test_targets_are_kept_in_the_store(tmp_path):
     DIFF = logit("apply_lipstick") - logit("apply_eye_makeup")  # the example, on the embedded classes
     store = ResultStore(tmp_path)
     clips = np.random.default_rng(0).integers(0, 256, (2, *m.vidvis_adapter.native_shape, 3), dtype=np.uint8)
-    first = ActivationMaximization(m, activation_max=None, steps=2, store=store)(target=DIFF)
+    (first,) = ActivationMaximization(m, activation_max=None, steps=2, store=store)(DIFF)
     tubes = SaliencyTubes(m, store=store)(inputs=clips, target=DIFF)
     with Forwards(m) as fw:
-        again = ActivationMaximization(m, activation_max=None, steps=2, store=store)(target=DIFF)
+        (again,) = ActivationMaximization(m, activation_max=None, steps=2, store=store)(DIFF)
         tubes2 = SaliencyTubes(m, store=store)(inputs=clips, target=DIFF)
     assert fw.n == 0
     np.testing.assert_array_equal(first.appearance, again.appearance)

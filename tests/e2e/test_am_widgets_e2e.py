@@ -9,9 +9,9 @@ import torch
 torch.set_num_threads(1)
 import vidvis_widgets as vv
 from vidvis_widgets.models import load_model
-from vidvis_widgets.methods import ActivationMaximization, AMJob
+from vidvis_widgets.methods import ActivationMaximization, AMJob, unit
 am = ActivationMaximization(load_model("tiny_two_stream"))
-monitor = vv.OptimizationMonitor(am, [AMJob("fc8", 0, gamma=1), AMJob("fc8", 1, gamma=1)], steps=5000, every=3)
+monitor = vv.OptimizationMonitor(am, [AMJob(unit("fc8", 0), gamma=1), AMJob(unit("fc8", 1), gamma=1)], steps=5000, every=3)
 monitor
 """
 
@@ -42,8 +42,9 @@ def test_monitor_updates_live_and_stops_from_the_button(open_notebook):
 SWEEP = """
 import torch
 import vidvis_widgets as vv
+from vidvis_widgets.methods import unit
 from vidvis_widgets.models import load_model
-sweep = vv.RegularizerSweep.run(load_model("tiny_two_stream"), [("conv5_fusion", 3), ("fc8", 1)], steps=4)
+sweep = vv.RegularizerSweep.run(load_model("tiny_two_stream"), [unit("conv5_fusion", 3), unit("fc8", 1)], steps=4)
 sweep
 """
 

@@ -114,8 +114,9 @@ def test_picking_a_confusion_pair_updates_the_comparison(open_notebook):
 
 EVOLUTION = """
 import vidvis_widgets as vv
+from vidvis_widgets.methods import unit
 from vidvis_widgets.models import embedded_checkpoints, load_model
-grid = vv.FilterEvolutionGrid.run(load_model("tiny_two_stream"), [("fc8", 13), ("conv5_fusion", 3)],
+grid = vv.FilterEvolutionGrid.run(load_model("tiny_two_stream"), [unit("fc8", 13), unit("conv5_fusion", 3)],
                                   embedded_checkpoints("tiny_two_stream")[::3], steps=3, activation_max=None)
 grid
 """

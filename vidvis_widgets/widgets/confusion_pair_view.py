@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from ..data.loading import num_videos
 from ..media.dataset_clips import dataset_clips
 from ..methods.activation_maximization.am import ActivationMaximization, AMJob
+from ..methods.core.targets import unit
 from ..models.adapter import adapter_of
 from ..models.evaluation import Evaluation, evaluate
 from .clip_player import ClipPlayer
@@ -97,7 +98,8 @@ class ConfusionPairView(SavedView, W.VBox):
             self.pair_menu.value = want
         self._show_clips(a, b)
         self.status.value = f"optimizing the <b>{html.escape(a)}</b> and <b>{html.escape(b)}</b> logits' inputs…"
-        jobs = [AMJob(self.logit_layer, k, self.kappa, g, self.seed) for k in (ia, ib) for g in self.gammas]
+        # each logit as a unit of the logit layer: normalized by its â, as every other unit's input is
+        jobs = [AMJob(unit(self.logit_layer, k), self.kappa, g, self.seed) for k in (ia, ib) for g in self.gammas]
         self.am_results = results = self.am(jobs, steps=self.steps)
         n = len(self.gammas)
         (clips_a, caps_a, heads), (clips_b, caps_b, _) = sweep_row(results[:n]), sweep_row(results[n:])

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Sequence
-
 from ..methods.activation_maximization.filter_evolution import FilterEvolution, filter_evolution
 from .clip_player import ClipPlayer
 
@@ -12,7 +10,7 @@ from .clip_player import ClipPlayer
 class FilterEvolutionGrid(ClipPlayer):
     """The same units, seed and settings optimized on each checkpoint, one row per checkpoint.
 
-        FilterEvolutionGrid.run(load_model("tiny_two_stream"), [("conv5_fusion", 3), ("fc8", 12)])
+        FilterEvolutionGrid.run(load_model("tiny_two_stream"), [unit("conv5_fusion", 3), unit("fc8", 12)])
 
     With no ``checkpoints`` an embedded model uses its shipped per-epoch checkpoints. A two-stream
     model shows each unit's appearance and motion input side by side, a multi-pathway model each pathway's.
@@ -34,7 +32,8 @@ class FilterEvolutionGrid(ClipPlayer):
                          row_headers=evolution.labels, col_headers=col_headers, **kw)
 
     @classmethod
-    def run(cls, model, units: Sequence[tuple[str, int]], checkpoints=None, *, kappa: float = 1.0,
-            gamma: float = 5.0, seed: int = 0, steps: int | None = None, store=None, **am_kwargs):
-        return cls(filter_evolution(model, units, checkpoints, kappa=kappa, gamma=gamma, seed=seed, steps=steps,
+    def run(cls, model, target, checkpoints=None, *, seeds=0, kappa: float = 1.0, gamma: float = 5.0,
+            steps: int | None = None, store=None, **am_kwargs):
+        """:func:`filter_evolution`'s run (``target``: a unit, a class, a list of them, or AMJobs) as a grid."""
+        return cls(filter_evolution(model, target, checkpoints, seeds=seeds, kappa=kappa, gamma=gamma, steps=steps,
                                     store=store, **am_kwargs))

@@ -10,7 +10,8 @@ import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
 
-from ..methods.activation_maximization.am import ActivationMaximization, AMJob, as_job
+from ..methods.activation_maximization.am import EXPECTED, ActivationMaximization, AMJob
+from ..methods.core.calls import make_jobs
 from ..methods.core.loop import Snapshot
 from ..media.grid import ROW_CELLS
 from .background_run import BackgroundRun
@@ -20,18 +21,19 @@ from .display import SavedView
 
 class OptimizationMonitor(SavedView, BackgroundRun, W.VBox):
     """Shows the current inputs of the first ``show`` jobs every ``every`` steps and every job's objective.
+    ``target`` and ``seeds``: what an :class:`ActivationMaximization` call takes (targets, or AMJob values).
 
-        monitor = OptimizationMonitor(ActivationMaximization(model), jobs, every=10)
+        monitor = OptimizationMonitor(ActivationMaximization(model), sweep(unit("fc8", 3)), every=10)
         monitor            # display it
         monitor.start()    # returns at once; monitor.result holds the results when done (or stopped)
     """
 
-    def __init__(self, method: ActivationMaximization, jobs, *, steps: int | None = None, every: int = 10,
+    def __init__(self, method: ActivationMaximization, target, *, seeds=0, steps: int | None = None, every: int = 10,
                  show: int = 2):
-        self.method, self.jobs, self.steps, self.every, self.show = method, jobs, steps, max(1, every), show
+        job_list, _ = make_jobs(target, seeds, AMJob, lambda i, t, s: AMJob(t, seed=s), "OptimizationMonitor",
+                                EXPECTED)
+        self.method, self.jobs, self.steps, self.every, self.show = method, job_list, steps, max(1, every), show
         controls = self._init_controls("End the optimization and keep each job's best input so far")
-        single = isinstance(jobs, AMJob) or (isinstance(jobs, tuple) and len(jobs) == 2 and isinstance(jobs[0], str))
-        job_list = [as_job(j) for j in ([jobs] if single else list(jobs))]
         self._titles = [j.unit for j in job_list]
         streams = method.streams
         n = min(show, len(job_list))
@@ -51,8 +53,7 @@ class OptimizationMonitor(SavedView, BackgroundRun, W.VBox):
     def _call(self, callback, stop):
         return self.method(self.jobs, steps=self.steps, callback=callback, every=self.every, stop=stop)
 
-    def _finished(self, result, seconds: float) -> None:
-        results = result if isinstance(result, list) else [result]
+    def _finished(self, results, seconds: float) -> None:
         first = results[0]
         self.status.value = html.escape(
             f"{first.status} after {first.settings['steps']} steps in {seconds:.1f} s; "

@@ -6,9 +6,8 @@ setting (γ ∈ {10, 5, 1, 0}, or the κ sweep). Every cell plays in sync from o
 
 from __future__ import annotations
 
-from typing import Sequence
-
-from ..methods.activation_maximization.am import PRESETS, ActivationMaximization, AMJob, AMResults
+from ..methods.activation_maximization.am import PRESETS, ActivationMaximization, AMResults, sweep
+from ..methods.core.calls import as_seeds
 from .clip_player import ClipPlayer
 
 
@@ -39,9 +38,9 @@ def sweep_row(results) -> tuple[list, list[str], list[str]]:
 class RegularizerSweep(ClipPlayer):
     """A grid of AM results: one row per unit, one column per regularizer setting.
 
-        sweep = RegularizerSweep.run(model, [("conv5_fusion", 3), ("fc8", 0)], preset="anisotropic")
+        sweep = RegularizerSweep.run(model, [unit("conv5_fusion", 3), unit("fc8", 0)], preset="anisotropic")
 
-    ``results`` must hold, for each unit in order, one result per setting of ``preset`` (what
+    ``results`` must hold, for each target (and seed) in order, one result per setting of ``preset`` (what
     :meth:`run` produces). The settings all run as one batch.
     """
 
@@ -58,18 +57,21 @@ class RegularizerSweep(ClipPlayer):
             c, cap, col_headers = sweep_row(row)
             clips += c
             captions += cap
-        row_headers = [row[0].job.unit for row in rows]
+        seeds = {r.job.seed for r in results}
+        row_headers = [row[0].job.unit + (f" · seed {row[0].job.seed}" if len(seeds) > 1 else "") for row in rows]
         kw.setdefault("fps", 6.0)
         super().__init__(clips, captions=captions, rows=len(rows), cols=len(col_headers), row_headers=row_headers,
                          col_headers=col_headers, **kw)
 
     @classmethod
-    def run(cls, model_or_am, units: Sequence[tuple[str, int]], preset: str = "anisotropic", seed: int = 0,
-            steps: int | None = None, callback=None, stop=None, **am_kwargs) -> "RegularizerSweep":
-        """Runs every (unit, setting) job as one batch and lays the results out."""
+    def run(cls, model_or_am, target, preset: str = "anisotropic", *, seeds=0, steps: int | None = None,
+            callback=None, stop=None, **am_kwargs) -> "RegularizerSweep":
+        """Runs ``preset``'s settings (:func:`sweep`) for every target (a unit, ``unit(layer, channel)``, a class, or
+        a list of them) and seed as one batch, and lays the results out, a row per target and seed."""
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
         am = model_or_am if isinstance(model_or_am, ActivationMaximization) else ActivationMaximization(
             model_or_am, **am_kwargs)
-        jobs = [AMJob(layer, ch, k, g, seed) for layer, ch in units for k, g in PRESETS[preset]]
+        targets = list(target) if isinstance(target, (list, tuple)) else [target]
+        jobs = [j for t in targets for s in as_seeds(seeds) for j in sweep(t, preset, s)]
         return cls(am(jobs, steps=steps, callback=callback, stop=stop), preset)

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from ..data.loading import num_videos
 from ..media.dataset_clips import dataset_clips
 from ..methods.activation_maximization.am import ActivationMaximization, AMJob
+from ..methods.core.targets import unit
 from ..methods.activation_maximization.response_statistics import ResponseStatistics
 from .clip_player import ClipPlayer
 from .display import SavedView
@@ -121,7 +122,7 @@ class ResponseHistogram(SavedView, W.VBox):
 
     def _show_am(self, key: tuple[str, int]) -> None:
         self.status.value = f"optimizing the inputs of {html.escape(key[0])} unit {key[1]}…"
-        jobs = [AMJob(key[0], key[1], self.kappa, g, self.seed) for g in self.gammas]
+        jobs = [AMJob(unit(*key), self.kappa, g, self.seed) for g in self.gammas]
         self.am_results = results = self.am(jobs, steps=self.steps)
         clips, caps, heads = sweep_row(results)
         self.am_player.set_clips(clips, captions=[h if h == "appearance" else f"{h} · {c}" for h, c in zip(heads, caps)], cols=min(len(clips), 3))

@@ -2,10 +2,10 @@
 sweeps (:mod:`.am`), the test-set response statistics that give â and the papers' histograms
 (:mod:`.response_statistics`), and filter evolution across checkpoints (:mod:`.filter_evolution`)."""
 
-from .am import PRESETS, ActivationMaximization, AMJob, AMResult, AMResults, activation_maximization, as_job, sweep
+from .am import PRESETS, ActivationMaximization, AMJob, AMResult, AMResults, activation_maximization, sweep
 from .filter_evolution import FilterEvolution, checkpoint_models, filter_evolution
 from .response_statistics import ResponseStatistics, response_statistics
 
-__all__ = ["ActivationMaximization", "AMJob", "AMResult", "AMResults", "activation_maximization", "as_job", "sweep",
+__all__ = ["ActivationMaximization", "AMJob", "AMResult", "AMResults", "activation_maximization", "sweep",
            "PRESETS", "FilterEvolution", "checkpoint_models", "filter_evolution", "ResponseStatistics",
            "response_statistics"]

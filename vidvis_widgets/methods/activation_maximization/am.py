@@ -13,7 +13,6 @@ Streams are optimized in the 8-bit units those defaults are stated in (see :mod:
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict
 from typing import Callable, Sequence
 
 import numpy as np
@@ -26,26 +25,33 @@ from ...models.run_control import Stopped, check_stop, ctrl_c_stops, device_of, 
 from ...models.probe import Probe
 from ...checks import number
 from ..core.cache import Cached
+from ..core.calls import make_jobs
 from ..core.diagnostics import InputGradient, flag_dead_units
 from ..core.loop import LoopOutcome, Snapshot, autocast, pre_activation_layers, run_batched, seeded_starts
 from ..core.objectives import BatchedObjective, JobUnits, Objective, energy, tv
-from ..core.targets import target_values, unit
+from ..core.targets import job_settings, target_values, unit
 from ..core.progress import count, progress_bar, wanted
 from ..core.regularizers import project_to_bound
 from ...models.streams import InputStreams
 from .geometry import LayerGeometry
 from .normalization import ActivationMaxima
-from .results import NOT_MEASURED, PRESETS, TARGET_VALUE, UNKNOWN_MAX, AMJob, AMResult, AMResults, as_job, sweep
+from .results import NOT_MEASURED, PRESETS, TARGET_VALUE, UNKNOWN_MAX, AMJob, AMResult, AMResults, ResolvedJob, sweep
 
-__all__ = ["ActivationMaximization", "activation_maximization", "AMJob", "AMResult", "AMResults", "PRESETS",
-           "as_job", "sweep"]
+__all__ = ["ActivationMaximization", "activation_maximization", "AMJob", "AMResult", "AMResults", "PRESETS", "sweep"]
+
+#: what ``target=`` takes, for the errors
+EXPECTED = ("a target (unit(layer, channel), logit(class), their sums), a class index or name, a list of them, or "
+            "AMJob values")
+
 
 class ActivationMaximization:
-    """Activation maximization on a model: build once, call with jobs.
+    """Activation maximization on a model: build once, call with targets (or jobs); every call returns
+    :class:`AMResults`.
 
         am = ActivationMaximization(load_model("tiny_two_stream"))
-        result = am(AMJob("conv5_fusion", 4, gamma=5))
-        results = am(sweep("fc8", 0) + sweep("fc8", 1))   # one batch, one forward/backward per step
+        results = am(unit("conv5_fusion", 4), gamma=5)              # one job: results[0]
+        results = am([unit("fc8", 0), "apply_lipstick"], seeds=[0, 1])  # 2 targets × 2 seeds, one batch
+        results = am(sweep(unit("fc8", 0)) + sweep(unit("fc8", 1)))  # the papers' (κ, γ) sweeps as AMJobs
 
     ``activation_max``: â per layer, ``"auto"`` (a response pass over ``val_data``, by default the embedded
     val split for the embedded models, else 1), a dict layer → (C,) array, or ``None`` (1); a non-finite â
@@ -109,9 +115,9 @@ class ActivationMaximization:
         that ends the work with :class:`~vidvis_widgets.models.run_control.Stopped` within a layer."""
         return self.geometry.layers(stop)
 
-    def resolve(self, jobs: Sequence[AMJob]) -> list[AMJob]:
-        """The jobs with their layer names checked and class names turned into channel indices, without
-        measuring anything: a misspelt layer or class is reported at once, with the close matches."""
+    def resolve(self, jobs: Sequence[AMJob]) -> list[ResolvedJob]:
+        """The jobs on this model (see :meth:`.geometry.LayerGeometry.resolve`), checked without measuring anything:
+        a misspelt layer or class is reported at once, with the close matches."""
         return self.geometry.resolve(jobs)
 
     @staticmethod
@@ -170,8 +176,9 @@ class ActivationMaximization:
             out[s] = (lam_b, lam_tv)
         return out
 
-    def objective(self, job: AMJob) -> Objective:
+    def objective(self, job: AMJob | ResolvedJob) -> Objective:
         """Eq. 1 for ``job`` as a composable :class:`Objective` (printable, and what the loop maximizes)."""
+        (job,) = self.resolve([job])
         self.check(job)
         a_hat = self.maxima.a_hat(job)
         a_hat = a_hat if a_hat is not None and a_hat > 0 else 1.0
@@ -188,28 +195,26 @@ class ActivationMaximization:
         return obj
 
     # -- running -------------------------------------------------------------------------------------
-    def __call__(self, jobs=None, *, target=None, steps: int | None = None,
-                 callback: Callable[[Snapshot], None] | None = None, every: int = 25,
-                 stop: threading.Event | None = None, progress: bool | None = None):
-        """Runs the jobs as one batch. ``jobs``: an :class:`AMJob`, a (layer, channel) pair, or a list of
-        them; returns an :class:`AMResult` for one job, else :class:`AMResults` in job order. ``target`` instead
-        of jobs: one job maximizing that target (``am(target=logit("a") - logit("b"))``: see :class:`AMJob`).
+    def __call__(self, target=None, inputs=None, *, seeds=0, steps: int | None = None,
+                 stop: threading.Event | None = None, callback: Callable[[Snapshot], None] | None = None,
+                 every: int = 25, progress: bool | None = None, kappa: float = 1.0, gamma: float = 0.0) -> AMResults:
+        """Maximizes ``target`` from noise, all its jobs as one batch; returns :class:`AMResults`, one
+        :class:`AMResult` per job in job order, always (one job gives a collection of one).
+
+        ``target``: a target (``unit(layer, channel)``, ``logit(c)`` and their sums, see :class:`AMJob`), a class
+        index or name (its logit), or a list of them, each run from every seed of ``seeds`` (an int or a list of them)
+        under one regularizer setting, ``kappa`` and ``gamma``: one job per target and seed, targets first. Or
+        :class:`AMJob` values, one or a list (``sweep(unit("fc8", 3))``), which carry their own setting and seed.
+        ``inputs``: AM takes none (it starts from each job's seeded noise) and refuses them.
 
         ``stop`` (an Event) or Ctrl-C end the run within a second in every phase, the layer measurement and the
         pass for â included: each job then has a result with status "stopped" or "interrupted", holding its
-        best input so far (its start input when no step ran). ``progress``: a bar over the steps (tqdm.auto);
-        None (default) shows one unless a ``callback`` is given or ``VIDVIS_PROGRESS=0`` (see
-        :mod:`~vidvis_widgets.methods.core.progress`)."""
-        if target is not None:
-            if jobs is not None:
-                raise ValueError("give jobs or target=, not both (a job's own target is AMJob(target=...))")
-            jobs = AMJob(target=target)
-        if jobs is None:
-            raise ValueError("no jobs given; expected an AMJob, a (layer, channel) pair, a list of them, or target=")
-        single = isinstance(jobs, AMJob) or (isinstance(jobs, tuple) and len(jobs) == 2 and isinstance(jobs[0], str))
-        job_list = [as_job(j) for j in ([jobs] if single else list(jobs))]
-        if not job_list:
-            raise ValueError("no jobs given; expected an AMJob, a (layer, channel) pair or a list of them")
+        best input so far (its start input when no step ran). ``callback`` sees a :class:`Snapshot` every ``every``
+        steps. ``progress``: a bar over the steps (tqdm.auto); None (default) shows one unless a ``callback`` is
+        given or ``VIDVIS_PROGRESS=0`` (see :mod:`~vidvis_widgets.methods.core.progress`)."""
+        no_inputs(inputs)
+        job_list, _ = make_jobs(target, seeds, (AMJob, ResolvedJob), lambda i, t, s: AMJob(t, kappa, gamma, s),
+                                "activation maximization", EXPECTED, kappa=(kappa, 1.0), gamma=(gamma, 0.0))
         steps = number("steps", steps, low=1, integer=True, default=self.steps)
         every = number("every", every, low=1, integer=True)
         show = wanted(progress, callback)
@@ -218,43 +223,41 @@ class ActivationMaximization:
             try:
                 self.measure(job_list, halt)
             except (Stopped, KeyboardInterrupt) as err:
-                results = self.unstarted(job_list, ended(err))
-            else:
-                results = self._run_stored(job_list, steps, callback, every, halt, show)
-        return results[0] if single else results
+                return self.unstarted(job_list, ended(err))
+            return self._run_stored(job_list, steps, callback, every, halt, show)
 
-    def unstarted(self, jobs: Sequence[AMJob], status: str = "stopped") -> AMResults:
+    def unstarted(self, jobs: Sequence[AMJob | ResolvedJob], status: str = "stopped") -> AMResults:
         """Results for jobs that never took a step: each job's start input, no history, â not measured."""
-        init, _ = self._starts(list(jobs), None)
+        jobs = self.resolve(jobs)
+        init, _ = self._starts(jobs, None)
         return AMResults(AMResult(
-            job=j, **self._display(init, i), activation=np.zeros(0), objective=np.zeros(0),
+            job=j.job, **self._display(init, i), activation=np.zeros(0), objective=np.zeros(0),
             normalized_activation=None, activation_max=None, activation_max_source=NOT_MEASURED,
-            best_step=0, status=status, diverged_at=None, settings={**self._settings(0), "job": asdict(j)})
+            best_step=0, status=status, diverged_at=None, settings={**self.settings(0), "job": job_settings(j.job)})
             for i, j in enumerate(jobs))
 
-    def _store_params(self, job: AMJob, steps: int) -> dict:
+    def _store_params(self, job: ResolvedJob, steps: int) -> dict:
         a_hat = self.maxima.a_hat(job)
-        return {"job": asdict(job), "steps": steps, "a_hat": a_hat, "a_hat_source": self.maxima.source,
+        return {"job": job_settings(job.job), "steps": steps, "a_hat": a_hat, "a_hat_source": self.maxima.source,
                 "shapes": [list(s.shape) for s in self.streams.specs], "bound": self.bound, "alpha": self.alpha,
                 "lr": self.lr, "lr_end": self.lr_end, "jitter": self.jitter, "jitter_settle": self.jitter_settle,
                 "jitter_in_patches": self.jitter_in_patches, "regularization": self.regularization,
                 "motion_tv_factor": self.motion_tv_factor, "fold_bn": self.fold_bn, "bf16": self.bf16,
                 "init_scale": self.init_scale}
 
-    def stored(self, jobs: list[AMJob], steps: int) -> list[AMResult | None]:
-        """Each job's stored result, ``None`` where the store has none."""
+    def stored(self, jobs: list[ResolvedJob], steps: int) -> list[AMResult | None]:
+        """Each (resolved) job's stored result, ``None`` where the store has none."""
         for j in jobs:
             self.check(j)
-        return self.cache.lookup(jobs, key=lambda j: self._store_params(j, steps), decode=AMResult.from_entry)
+        return self.cache.lookup(jobs, key=lambda j: self._store_params(j, steps), decode=_decode)
 
-    def keep(self, results: list[AMResult], steps: int) -> None:
-        """Stores the results that are their job's answer: completed or diverged, not stopped."""
-        self.cache.keep([r.job for r in results], results, key=lambda j: self._store_params(j, steps),
-                        encode=AMResult.to_entry)
+    def keep(self, jobs: list[ResolvedJob], results: list[AMResult], steps: int) -> None:
+        """Stores the results that are their (resolved) job's answer: completed or diverged, not stopped."""
+        self.cache.keep(jobs, results, key=lambda j: self._store_params(j, steps), encode=AMResult.to_entry)
 
-    def _run_stored(self, jobs: list[AMJob], steps: int, callback, every: int, stop, progress=False) -> AMResults:
+    def _run_stored(self, jobs: list[ResolvedJob], steps: int, callback, every: int, stop, progress=False) -> AMResults:
         return AMResults(self.cache(jobs, lambda todo: self._run(todo, steps, callback, every, stop, progress),
-                                    key=lambda j: self._store_params(j, steps), encode=AMResult.to_entry, decode=AMResult.from_entry))
+                                    key=lambda j: self._store_params(j, steps), encode=AMResult.to_entry, decode=_decode))
 
     def _run(self, job_list: list[AMJob], steps: int, callback, every: int, stop, progress=False) -> AMResults:
         outcome = self.optimize(self.model, job_list, [self.objective(j) for j in job_list], steps, callback,
@@ -263,7 +266,7 @@ class ActivationMaximization:
 
     def pre_activation(self, layers) -> set[str]:
         """The layers whose units the loop takes before their final ReLU (see :func:`pre_activation_layers`)."""
-        init, _ = self._starts([AMJob(next(iter(layers)), 0)], None)
+        init, _ = self._starts([ResolvedJob(AMJob(unit(next(iter(layers)), 0)), next(iter(layers)), 0)], None)
         with frozen(self.model):
             return pre_activation_layers(self.model, set(layers), self.streams.model_inputs(init))
 
@@ -346,8 +349,9 @@ class ActivationMaximization:
         a multi-pathway model ``pathways``, each pathway's video, with the first as ``appearance``."""
         return self.streams.display(streams, i)
 
-    def _settings(self, steps_run: int) -> dict:
-        return {"bound": self.bound, "alpha": self.alpha, "steps": steps_run, "lr": self.lr, "lr_end": self.lr_end,
+    def settings(self, steps: int | None = None) -> dict:
+        """Every setting of a run of ``steps`` steps (default: this instance's ``steps``), as results record them."""
+        return {"bound": self.bound, "alpha": self.alpha, "steps": self.steps if steps is None else steps, "lr": self.lr, "lr_end": self.lr_end,
                 "jitter": self.jitter, "regularization": self.regularization, "motion_tv_factor": self.motion_tv_factor,
                 "lambdas": self.lambdas(), "fold_bn": self.fold_bn, "bf16": self.bf16, "device": str(self.device)}
 
@@ -367,13 +371,13 @@ class ActivationMaximization:
                          np.float64)
         # the history holds a/(ρ²â') with â' = â where positive, else 1 (see objective()); report a/â'
         scale = np.array([self.geometry.rho(j.layer) ** 2 for j in jobs])
-        settings = {**self._settings(outcome.steps_run), "final_values": outcome.values_from}
+        settings = {**self.settings(outcome.steps_run), "final_values": outcome.values_from}
         empty = np.zeros((0, len(jobs)))  # a run interrupted before its first step and its judging has no parts
         unit_history, total = outcome.history.get("unit", empty), outcome.history.get("total", empty)
         out = AMResults()
         for i, j in enumerate(jobs):
             out.append(AMResult(
-                job=j, **self._display(outcome.best, i), activation=unit_history[:, i] * scale[i],
+                job=j.job, **self._display(outcome.best, i), activation=unit_history[:, i] * scale[i],
                 objective=total[:, i],
                 normalized_activation=None if finals[i] is None else float(finals[i] / a_hat[i]) if a_hat[i] > 0
                 else float("nan"),
@@ -381,15 +385,28 @@ class ActivationMaximization:
                 activation_max_source=TARGET_VALUE if j.target is not None else self.maxima.source if a_hat[i] > 0 else
                 f"{self.maxima.source}: the unit never fires there (â = {a_hat[i]:g}), so a/â is undefined",
                 **outcome.job_status(i, status),
-                settings={**settings, "objective": repr(self.objective(j)), "job": asdict(j)}))
+                settings={**settings, "objective": repr(self.objective(j)), "job": job_settings(j.job)}))
         return out
 
 
-def activation_maximization(model: nn.Module, layer: str | None = None, channel: int | str | None = None, *,
-                            target=None, kappa: float = 1.0, gamma: float = 0.0, seed: int = 0,
-                            steps: int | None = None, callback=None, stop=None, progress=None, **kw) -> AMResult:
-    """One unit (or ``target=``), one setting:
-    ``ActivationMaximization(model, **kw)(AMJob(layer, channel, kappa, gamma, seed, target))``."""
-    am = ActivationMaximization(model, **kw)
-    return am(AMJob(layer, channel, kappa, gamma, seed, target), steps=steps, callback=callback, stop=stop,
-              progress=progress)
+def activation_maximization(model: nn.Module, target=None, inputs=None, *, seeds=0, steps: int | None = None,
+                            stop=None, callback=None, every: int = 25, device=None, bf16: bool = False, store=None,
+                            progress=None, kappa: float = 1.0, gamma: float = 0.0, **settings) -> AMResults:
+    """``ActivationMaximization(model, device=, bf16=, store=, **settings)(target, seeds=, kappa=, gamma=, ...)``:
+    every target from every seed under one regularizer setting, one batch; returns :class:`AMResults`, always."""
+    no_inputs(inputs)
+    am = ActivationMaximization(model, device=device, bf16=bf16, store=store, **settings)
+    return am(target, seeds=seeds, steps=steps, stop=stop, callback=callback, every=every, progress=progress,
+              kappa=kappa, gamma=gamma)
+
+
+def no_inputs(inputs) -> None:
+    """AM's refusal of ``inputs=``, before any work."""
+    if inputs is not None:
+        raise ValueError("activation maximization takes no inputs=: it optimizes each job's input from its seeded "
+                         "noise; give what to maximize as target= (and seeds= for the starts)")
+
+
+def _decode(job: ResolvedJob, arrays: dict, meta: dict) -> AMResult:
+    """A stored entry as the result of the (resolved) job it was found for."""
+    return AMResult.from_entry(job.job, arrays, meta)

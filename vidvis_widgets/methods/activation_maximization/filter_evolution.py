@@ -16,7 +16,9 @@ from ...models.run_control import Stopped, ctrl_c_stops, ended
 from ...checks import number
 from ...models.registry import is_embedded
 from ..core.progress import wanted
+from ..core.calls import make_jobs
 from .am import ActivationMaximization, AMJob, AMResults
+from .results import ResolvedJob
 
 
 @dataclass
@@ -60,11 +62,12 @@ def checkpoint_models(model: nn.Module, checkpoints: Sequence[str | Path] | None
     return labels, models
 
 
-def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpoints=None, *, kappa: float = 1.0,
-                     gamma: float = 5.0, seed: int = 0, steps: int | None = None, store=None, callback=None,
-                     stop=None, stack: bool | str = "auto", progress: bool | None = None,
-                     **am_kwargs) -> FilterEvolution:
-    """Runs activation maximization for ``units`` with one seed and one setting on every checkpoint.
+def filter_evolution(model: nn.Module, target, checkpoints=None, *, seeds=0, kappa: float = 1.0, gamma: float = 5.0,
+                     steps: int | None = None, store=None, callback=None, stop=None, stack: bool | str = "auto",
+                     progress: bool | None = None, **am_kwargs) -> FilterEvolution:
+    """Runs activation maximization for ``target`` on every checkpoint: the jobs an :class:`ActivationMaximization`
+    call makes of it (a target such as ``unit("conv5_fusion", 3)``, a class, a list of them, each from every seed of
+    ``seeds`` with the setting ``kappa``, ``gamma``; or :class:`AMJob` values), the same on each checkpoint.
 
     ``stack``: run every checkpoint's jobs as one batch through the checkpoints stacked into one model
     (:class:`~.stacked.StackedCheckpoints`), or (``False``) each checkpoint as its own batch. ``"auto"``
@@ -76,9 +79,9 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
     ``progress``: a bar over the steps (one per checkpoint when they run one after another), as
     :class:`ActivationMaximization` takes it."""
     show = wanted(progress, callback)
-    if not units:
-        raise ValueError("no units given; expected (layer, unit) pairs such as ('conv5_fusion', 3)")
-    jobs = [AMJob(l, c, kappa, gamma, seed) for l, c in units]
+    jobs, _ = make_jobs(target, seeds, AMJob, lambda i, t, s: AMJob(t, kappa, gamma, s), "filter_evolution",
+                        "a unit (unit(layer, channel)), a class, a list of them, or AMJob values",
+                        kappa=(kappa, 1.0), gamma=(gamma, 5.0))
     labels, models = checkpoint_models(model, checkpoints)
     if "val_data" not in am_kwargs and am_kwargs.get("activation_max", "auto") == "auto" and is_embedded(models[0]):
         import numpy as np
@@ -96,7 +99,7 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
             for am in ams:
                 am.measure(jobs, halt)
         except (Stopped, KeyboardInterrupt) as err:  # every checkpoint's jobs keep their start inputs
-            return FilterEvolution(labels, jobs, [am.unstarted(jobs, ended(err)) for am in ams])
+            return FilterEvolution(labels, [j.job for j in jobs], [am.unstarted(jobs, ended(err)) for am in ams])
         if stack == "auto":
             stack = ams[0].device.type == "cuda"
         if stack and len(models) > 1 and not _all_stored(ams, jobs, steps):
@@ -107,14 +110,14 @@ def filter_evolution(model: nn.Module, units: Sequence[tuple[str, int]], checkpo
                 results.append(am(jobs, steps=steps, callback=callback, stop=halt, progress=show))
                 if halt.is_set():
                     break
-    return FilterEvolution(labels[: len(results)], jobs, results)
+    return FilterEvolution(labels[: len(results)], [j.job for j in jobs], results)
 
 
-def _all_stored(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int) -> bool:
+def _all_stored(ams: list[ActivationMaximization], jobs: list[ResolvedJob], steps: int) -> bool:
     return ams[0].store is not None and all(r is not None for am in ams for r in am.stored(jobs, steps))
 
 
-def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: int, callback, stop, progress=False):
+def _run_stacked(ams: list[ActivationMaximization], jobs: list[ResolvedJob], steps: int, callback, stop, progress=False):
     """All checkpoints' jobs in one loop: each job's objective carries its own checkpoint's â."""
     from ..core.stacked import StackedCheckpoints
 
@@ -133,7 +136,7 @@ def _run_stacked(ams: list[ActivationMaximization], jobs: list[AMJob], steps: in
         part = _slice(outcome, slice(e * n, (e + 1) * n))
         rs = am.finish(jobs, part)
         if am.store is not None:
-            am.keep(rs, steps)
+            am.keep(jobs, rs, steps)
         results.append(rs)
     return results
 

@@ -13,7 +13,7 @@ from typing import Sequence
 from torch import nn
 
 from ...models.streams import InputStreams
-from .results import AMJob
+from .results import AMJob, ResolvedJob
 
 __all__ = ["LayerGeometry"]
 
@@ -74,41 +74,33 @@ class LayerGeometry:
             rows = layer_rows(self.model, self.input_shape(), names, layout=self.layout, stop=stop)
         self.rows.update((r.name, r) for r in rows)
 
-    def resolve(self, jobs: Sequence[AMJob]) -> list[AMJob]:
-        """The jobs with their layer names checked and class names turned into channel indices, without
-        measuring anything: a misspelt layer or class is reported at once, with the close matches."""
+    def resolve(self, jobs: Sequence[AMJob]) -> list[ResolvedJob]:
+        """The jobs on this model (:class:`ResolvedJob`): their targets' class names as indices and layer names
+        checked, without measuring anything, so a misspelt layer or class is reported at once, with the close
+        matches. ρ and the jitter come from the deepest layer a target reads."""
         names = [n for n, _ in self.model.named_modules() if n]
         known = set(names)
         out = []
         for j in jobs:
-            if j.target is not None:  # class names to indices; ρ and jitter from the deepest layer it reads
+            if isinstance(j, ResolvedJob):
+                out.append(j)
+                continue
+            try:
                 t = j.target.resolve(self.adapter, f"AMJob target {j.target!r}")
-                for layer in t.layers():
-                    if layer not in known:
-                        raise self.unknown_layer(layer, names)
-                j = dataclasses.replace(j, target=t, layer=j.layer or max(t.layers(), key=names.index))
-            if j.layer not in known:
-                raise self.unknown_layer(j.layer, names)
-            out.append(dataclasses.replace(j, channel=self.class_channel(j)) if isinstance(j.channel, str) else j)
+            except ValueError as err:
+                layers = [c for c, _ in j.target.classes if isinstance(c, str) and c in known]
+                if not layers:
+                    raise
+                raise ValueError(f"{err}. {layers[0]!r} is a layer: a unit is unit({layers[0]!r}, channel)") from None
+            for layer in t.layers():
+                if layer not in known:
+                    raise self.unknown_layer(layer, names)
+            job, one = dataclasses.replace(j, target=t), t.single_unit()
+            out.append(ResolvedJob(job, *one) if one is not None else
+                       ResolvedJob(job, max(t.layers(), key=names.index), target=t))
         return out
 
-    def class_channel(self, job: AMJob) -> int:
-        """The channel of the class a job names on the class-logit layer."""
-        info = getattr(self.model, "vidvis_adapter", None)
-        if info is None:
-            raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}) names a class, but {type(self.model).__name__} "
-                             "carries no vidvis_adapter with class names; give the channel index")
-        head = self.adapter.logit_layer
-        if job.layer != head:
-            raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}): a class name selects a unit only on the "
-                             f"class-logit layer ({head!r}, the model's last linear layer); on {job.layer!r} give "
-                             "the channel index")
-        try:
-            return info.class_index(job.channel)
-        except ValueError as err:
-            raise ValueError(f"AMJob({job.layer!r}, {job.channel!r}): {err}") from None
-
-    def check(self, job: AMJob) -> None:
+    def check(self, job: ResolvedJob) -> None:
         """A job's unit checked against its layer's real channel count (an error naming both); a target's
         read-outs against their layers' shapes."""
         if job.target is not None:

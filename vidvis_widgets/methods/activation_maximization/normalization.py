@@ -14,7 +14,7 @@ from torch import nn
 
 from ...models.registry import is_embedded
 from .geometry import LayerGeometry
-from .results import UNKNOWN_MAX, AMJob
+from .results import UNKNOWN_MAX, ResolvedJob
 
 __all__ = ["ActivationMaxima"]
 
@@ -81,7 +81,7 @@ class ActivationMaxima:
                              f"{self.setting[layer]!r:.80}")
         return a
 
-    def check_given(self, jobs: Sequence[AMJob]) -> None:
+    def check_given(self, jobs: Sequence[ResolvedJob]) -> None:
         """Given â, checked for the jobs' units before anything is measured."""
         if not isinstance(self.setting, dict):
             return
@@ -93,7 +93,7 @@ class ActivationMaxima:
                 raise ValueError(f"activation_max[{j.layer!r}][{j.channel}], the â of {j.unit}, is {a[j.channel]}; "
                                  "â must be finite (the unit's largest response on validation data)")
 
-    def a_hat(self, job: AMJob) -> float | None:
+    def a_hat(self, job: ResolvedJob) -> float | None:
         """The job's â, refused when it is not finite (a/â and the objective would be NaN); None for a target."""
         if job.target is not None:
             return None

@@ -23,68 +23,67 @@ PRESETS: dict[str, tuple[tuple[float, float], ...]] = {
 
 @dataclass(frozen=True)
 class AMJob:
-    """One unit to visualize under one regularizer setting from one random start.
+    """One target to maximize under one regularizer setting from one random start.
 
-    ``channel``: the unit's channel index; on the model's class-logit layer (its last linear layer) also a
-    class name, resolved against ``model.vidvis_adapter.class_names`` when the run starts.
+    ``target``: what to maximize (:mod:`~vidvis_widgets.methods.core.targets`): a unit, ``unit(layer, channel)``,
+    whose activation (summed over its positions) is divided by its â as eq. 1 has it; a class index or name, which
+    is that class's logit (``logit(c)``); or any sum of them, e.g. ``logit("a") - logit("b")``, whose value is
+    maximized as it is (not divided by â). Class names are resolved against the model's class names when the run
+    starts; a unit's channel may be a class name on the class-logit layer. ρ and the jitter come from the deepest
+    layer the target reads.
     ``kappa``, ``gamma``: the motion stream's R_TV weights (the video stream's for a single-stream model);
-    the appearance image of a two-stream model is a single frame, regularized spatially with κ = 1.
+    the appearance image of a two-stream model is a single frame, regularized spatially with κ = 1."""
 
-    ``target``: instead of a unit, any target (:mod:`~vidvis_widgets.methods.core.targets`), e.g.
-    ``AMJob(target=logit("a") - logit("b"))``, or a class index or name (its logit); its value is maximized as it
-    is (not divided by â). ``layer`` then names the layer whose receptive field and stride set ρ and the jitter
-    (default: the deepest layer the target reads, which the run fills in). A target that is one unit is that
-    unit's job: ``AMJob(target=unit("layer3", 4)) == AMJob("layer3", 4)``."""
-
-    layer: str | None = None
-    channel: int | str | None = None
+    target: Target | int | str
     kappa: float = 1.0
     gamma: float = 0.0
     seed: int = 0
-    target: Target | None = None
 
     def __post_init__(self):
-        if self.target is not None:
-            if self.channel is not None:
-                raise ValueError("AMJob takes a unit as (layer, channel) or a target=, not both")
-            target = as_target(self.target, "AMJob target")
-            one = target.single_unit()
-            if one is not None and self.layer in (None, one[0]):
-                object.__setattr__(self, "target", None)
-                object.__setattr__(self, "layer", one[0])
-                object.__setattr__(self, "channel", one[1])
-            else:
-                object.__setattr__(self, "target", target)
-        if self.target is not None:
-            if self.layer is not None and (not isinstance(self.layer, str) or not self.layer):
-                raise ValueError(f"AMJob layer must be a layer name (a non-empty str) or None, got {self.layer!r}")
-        elif self.layer is None and self.channel is None:
-            raise ValueError("AMJob needs a unit (layer, channel) or a target=")
-        elif not isinstance(self.layer, str) or not self.layer:
-            raise ValueError(f"AMJob layer must be a layer name (a non-empty str), got {self.layer!r}")
-        if self.target is None and (not isinstance(self.channel, str) or not self.channel):
-            try:
-                number("AMJob channel", self.channel, low=0, integer=True)
-            except ValueError as err:
-                raise ValueError(f"{err}; or a class name (str) on the model's class-logit layer") from None
+        if isinstance(self.target, tuple):
+            raise TypeError(f"AMJob target must be a target, a class index or a class name; got the tuple "
+                            f"{self.target!r} (a unit is unit(layer, channel))")
+        object.__setattr__(self, "target", as_target(self.target, "AMJob target"))
         number("AMJob kappa (spatial TV weight)", self.kappa, low=0)
         number("AMJob gamma (temporal TV weight)", self.gamma, low=0)
         number("AMJob seed", self.seed, low=0, integer=True)
 
     @property
     def unit(self) -> str:
-        """"layer cN" (or "layer class_name", or the target): how grids and legends label the unit."""
-        if self.target is not None:
+        """"layer cN" for a unit (or "layer class_name"), else the target: how grids and legends label the job."""
+        one = self.target.single_unit()
+        if one is None:
             return repr(self.target)
-        return f"{self.layer} {self.channel}" if isinstance(self.channel, str) else f"{self.layer} c{self.channel}"
+        layer, channel = one
+        return f"{layer} {channel}" if isinstance(channel, str) else f"{layer} c{channel}"
 
 
-def sweep(layer: str, channel: int, preset: str = "anisotropic", seed: int = 0) -> list[AMJob]:
-    """The jobs of one of the papers' regularizer sweeps for a unit: ``anisotropic`` (κ = 1, γ ∈ {10, 5, 1, 0}),
-    ``isotropic`` (κ = γ ∈ {10, 5, 2.5, 1}) or ``spatial`` (γ = 0)."""
+@dataclass(frozen=True)
+class ResolvedJob:
+    """An :class:`AMJob` on one model, as a run reads it. ``job``: the job with its target resolved (class names
+    as indices, logits on the model's logit layer); ``layer``: the layer whose receptive field and stride set ρ and
+    the jitter (the deepest layer the target reads). A target that is one unit summed over its positions is that
+    unit, ``channel``, normalized by its â (``target`` is then None); any other target's value is maximized as it
+    is (``channel`` None)."""
+
+    job: AMJob
+    layer: str
+    channel: int | None = None
+    target: Target | None = None
+
+    kappa = property(lambda self: self.job.kappa)
+    gamma = property(lambda self: self.job.gamma)
+    seed = property(lambda self: self.job.seed)
+    unit = property(lambda self: self.job.unit)
+
+
+def sweep(target, preset: str = "anisotropic", seed: int = 0) -> list[AMJob]:
+    """The jobs of one of the papers' regularizer sweeps for a target (a unit, ``unit(layer, channel)``, or any
+    target :class:`AMJob` takes): ``anisotropic`` (κ = 1, γ ∈ {10, 5, 1, 0}), ``isotropic`` (κ = γ ∈ {10, 5, 2.5,
+    1}) or ``spatial`` (γ = 0)."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
-    return [AMJob(layer, channel, k, g, seed) for k, g in PRESETS[preset]]
+    return [AMJob(target, k, g, seed) for k, g in PRESETS[preset]]
 
 
 #: ``activation_max_source`` when no maximum is known: â is taken as 1, so a/â is the raw activation
@@ -222,13 +221,3 @@ def _rendered(a: np.ndarray):
     lo, hi = float(a.min()), float(a.max())
     rgb = ((a - lo) / (hi - lo) * 255 if hi > lo else np.full_like(a, 128)).round().astype(np.uint8)
     return as_clip(rgb, layout="HWC" if rgb.ndim == 3 else "THWC")  # a two-stream appearance is one image
-
-
-def as_job(j) -> AMJob:
-    if isinstance(j, AMJob):
-        return j
-    if isinstance(j, Target):
-        return AMJob(target=j)
-    if isinstance(j, tuple) and len(j) == 2 and isinstance(j[0], str):
-        return AMJob(j[0], j[1])
-    raise TypeError(f"expected an AMJob or a (layer, channel) pair, got {j!r}")

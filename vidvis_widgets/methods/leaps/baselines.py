@@ -13,7 +13,7 @@ from torch import nn
 
 from ...models.run_control import frozen
 from ..core.loop import JUDGED
-from ..core.targets import Target, job_settings
+from ..core.targets import Target, job_settings, unit
 from .results import InversionResult
 
 
@@ -35,8 +35,9 @@ class AMBaseline:
         def on_progress(snap):
             stages.append((snap.step, snap.streams["video"]))
 
-        am_jobs = [AMJob(target=j.target, kappa=1.0, gamma=self.am_gamma, seed=j.seed) if isinstance(j.target, Target)
-                   else AMJob(head, j.target, 1.0, self.am_gamma, j.seed) for j in jobs]
+        # a class is its logit layer's unit, normalized by its â as AM's units are; any other target as it is
+        am_jobs = [AMJob(j.target if isinstance(j.target, Target) else unit(head, j.target), 1.0, self.am_gamma,
+                         j.seed) for j in jobs]
         # Stop and Ctrl-C in AM's own set-up (its layer table, the â pass) give each job its start, no steps
         res = am.unstarted(am_jobs, unstarted) if unstarted else am(am_jobs, steps=steps, stop=stop,
                                                                    every=stage_every, callback=on_progress,
