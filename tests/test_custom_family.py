@@ -85,18 +85,13 @@ def am_inputs(model, result) -> dict:
     return {"rgb": rgb[None].float(), "flow": flow[None].float()}
 
 
-def only(results):
-    """The one result of a one-job call."""
-    return results[0] if isinstance(results, (list, tuple)) or type(results).__name__.endswith("Results") else results
-
-
 def test_activation_maximization_on_a_unit_and_a_logit_difference(model):
     am = ActivationMaximization(model, activation_max=None, steps=4)
     assert am.streams.names == ("appearance", "motion")
     seen = {}
     hook = model.fusion.register_forward_hook(lambda _m, _i, out: seen.__setitem__("fusion", out))
     try:
-        r = only(am(target=unit("fusion", 3), steps=4))
+        r = am(unit("fusion", 3), steps=4)[0]
         with torch.no_grad():
             model(am_inputs(model, r))
         # the unit's value on the returned input: its channel summed over every location, as the model gives it
@@ -104,7 +99,7 @@ def test_activation_maximization_on_a_unit_and_a_logit_difference(model):
                                    seen["fusion"][0, 3].sum().double().float(), rtol=1e-4, atol=1e-4)
     finally:
         hook.remove()
-    d = only(am(target=logit("clap") - logit("wave"), steps=4))
+    d = am(logit("clap") - logit("wave"), steps=4)[0]
     with torch.no_grad():
         z = model(am_inputs(model, d))[0]
     torch.testing.assert_close(torch.tensor(d.normalized_activation), z[1] - z[0], rtol=1e-4, atol=1e-4)
