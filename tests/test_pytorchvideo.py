@@ -10,7 +10,7 @@ import pytest
 import torch
 from pytorchvideo.models.x3d import create_x3d
 
-from vidvis_widgets.methods import InversionJob, ModelInversion
+from vidvis_widgets.methods import InversionJob, ModelInversion, unit
 from vidvis_widgets.models import load_model
 from vidvis_widgets.models.probe import batchnorms
 
