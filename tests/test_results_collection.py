@@ -23,6 +23,8 @@ from vidvis_widgets.methods import (ActivationMaximization, AMJob, AMResults, In
 from vidvis_widgets.models import load_model
 from vidvis_widgets.store import ResultStore
 
+from .test_method_store import Forwards
+
 
 @pytest.fixture(scope="module")
 def r3d():
@@ -48,20 +50,6 @@ def same_entries(a: Results, b: Results):
         for k in xa:
             assert xa[k].dtype == xb[k].dtype, k
             np.testing.assert_array_equal(xa[k], xb[k], err_msg=k)
-
-
-class Forwards:
-    """Counts a model's forward passes (the test's own hook)."""
-
-    def __init__(self, model):
-        self.n = 0
-        self.handle = model.register_forward_pre_hook(lambda *_: setattr(self, "n", self.n + 1))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.handle.remove()
 
 
 # -- save and load ---------------------------------------------------------------------------------------------
