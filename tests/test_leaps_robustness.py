@@ -85,7 +85,7 @@ def test_an_unknown_class_name_lists_the_valid_ones(models, val):
 # -- stimuli ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("make, message", [
     (lambda s: s.astype(np.float32), r"inputs has float values in \[\d+, 2\d\d\]; expected a video T×H×W×3, "
-                                     r"uint8 \(0–255\) or float in \[0, 1\] \(divide 0–255 floats by 255"),
+                                     r"channels last, uint8 \(0–255\) or float in \[0, 1\] \(divide 0–255 floats by 255"),
     (lambda s: np.where(np.arange(s.size).reshape(s.shape) == 5, np.nan, s / 255.0),
      r"inputs contains 1 NaN or infinite value\(s\)"),
     (lambda s: np.full(s.shape, np.inf), r"inputs contains \d+ NaN or infinite"),

@@ -155,11 +155,11 @@ def test_float_rgb_in_0_1_gives_the_statistics_of_uint8(model, small):
             one = {"rgb": batch["rgb"][4], "flow": batch["flow"][4]}
             for a, b in zip(info.prepare(one), info.prepare(arrays)):
                 torch.testing.assert_close(a[0], b[4], rtol=1e-6, atol=1e-6)
-    with pytest.raises(ValueError, match=r"rgb holds floats in \[0, 255\]; float RGB is read as \[0, 1\]: pass "
-                                         r"uint8 0–255, or scale the floats to \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"rgb has float values in \[0, 255\]; expected N×T×H×W×3 .*float in "
+                                         r"\[0, 1\] \(divide 0–255 floats by 255"):
         response_statistics(model, {**arrays, "rgb": arrays["rgb"].astype(np.float32)}, "fc8")
-    with pytest.raises(ValueError, match=r"rgb must be N×T×H×W×3 \(or one clip T×H×W×3\), channels last; got "
-                                         r"shape \(14, 16, 3, 64, 64\)"):
+    with pytest.raises(ValueError, match=r"rgb must be N×T×H×W×3 \(or one clip T×H×W×3\), channels last, uint8 "
+                                         r"\(0–255\) or float in \[0, 1\]; got shape \(14, 16, 3, 64, 64\)"):
         response_statistics(model, {**arrays, "rgb": arrays["rgb"].transpose(0, 1, 4, 2, 3)}, "fc8")
 
 

@@ -70,13 +70,10 @@ def check_size(adapter, shape) -> None:
 def prepare(adapter, batch: dict, device="cpu", first: int = 0) -> tuple:
     """Model inputs (``forward`` arguments) from dataset arrays, checked: see :meth:`~.adapter.ModelAdapter.prepare`."""
     rgb = np.asarray(batch["rgb"])
-    if rgb.ndim == 4:
-        rgb = rgb[None]
-    if rgb.ndim != 5 or rgb.shape[-1] != 3:
-        raise ValueError(f"rgb must be N×T×H×W×3 (or one clip T×H×W×3), channels last; got shape {rgb.shape}")
+    if rgb.ndim >= 4:  # only the frames the model takes are checked (a model of unknown native input takes all)
+        rgb = rgb[..., : adapter.num_frames, :, :, :]
+    rgb = check_frames(rgb, "rgb", batch=None, first=first)
     check_size(adapter, rgb.shape)
-    rgb = rgb[:, : adapter.num_frames]  # a model of unknown native input takes the clips as they are
-    check_rgb(rgb, first)
     flow = batch.get("flow")
     if flow is not None and adapter.uses_flow:
         flow = np.asarray(flow)
@@ -97,23 +94,81 @@ def pixel_args(adapter, rgb: torch.Tensor, flow: torch.Tensor | None = None, dev
     return adapter.clip_args(pixel_input(adapter, rgb, device, out=out))
 
 
+class FrameTypeError(TypeError, ValueError):
+    """Frames of a dtype that holds no pixels: a TypeError, and a ValueError as the other pixel refusals are."""
+
+
+_SHAPES = {True: "N×T×H×W×3", False: "a video T×H×W×3", None: "N×T×H×W×3 (or one clip T×H×W×3)"}
+
+
+def frames_form(batch: bool | None = None) -> str:
+    """The form :func:`check_frames` expects, in words (the end of each of its messages)."""
+    return f"{_SHAPES[batch]}, channels last, uint8 (0–255) or float in [0, 1]"
+
+
+def check_frames(value, name: str, *, batch: bool | None = None, integers: bool = True,
+                 tolerance: float = _RANGE_TOLERANCE, first: int = 0):
+    """The one check of RGB frames (Saliency Tubes' clips, LEAPS' stimuli, dataset arrays to :func:`prepare`):
+    ``value`` (a numpy array or a torch tensor, kept on its device) must be N×T×H×W×3 (``batch`` True), one video
+    T×H×W×3 (False) or either (None: a video is returned as a batch of one), with T, H, W ≥ 1; uint8 (0–255),
+    other integers on 0–255 where ``integers``, or finite floats in [0, 1] (``tolerance`` of rounding either side).
+    Returns ``value`` as an array/tensor of that shape, unconverted; anything else is refused before any work with a
+    message naming ``name``, the problem and the expected form. ``first``: the batch's first video's number in the
+    messages (a dataset's batches)."""
+    form = frames_form(batch)
+    tensor = isinstance(value, torch.Tensor)
+    a = value.detach() if tensor else np.asarray(value)
+    shape = tuple(a.shape)
+    if a.ndim not in {True: (5,), False: (4,), None: (4, 5)}[batch] or shape[-1] != 3 or min(shape[-4:-1]) < 1:
+        raise ValueError(f"{name} must be {form}; got shape {shape}")
+    if batch is None and a.ndim == 4:
+        a = a[None]
+    if tensor:
+        floating = a.is_floating_point()
+        integer = not floating and not a.is_complex() and a.dtype != torch.bool
+        uint8 = a.dtype == torch.uint8
+    else:
+        floating, integer = np.issubdtype(a.dtype, np.floating), np.issubdtype(a.dtype, np.integer)
+        uint8 = a.dtype == np.uint8
+    dtype = str(a.dtype).replace("torch.", "")
+    if not (floating or integer) or (integer and not uint8 and not integers):
+        hint = " (for 0–255 integers use .astype(np.uint8))" if integer else ""
+        raise FrameTypeError(f"{name} has dtype {dtype}; expected {form}{hint}")
+    if uint8 or (a.numel() if tensor else a.size) == 0:
+        return a
+    if floating:
+        finite = torch.isfinite(a) if tensor else np.isfinite(a)
+        if not bool(finite.all()):
+            if a.ndim == 5:
+                ok = finite.reshape(len(a), -1).all(1)
+                bad = np.flatnonzero(~(ok.cpu().numpy() if tensor else ok))
+                where = f" of video {first + int(bad[0])}"
+                count = f" ({len(bad)} of the batch's {len(a)} videos do)"
+                raise ValueError(f"{name}{where} contains NaN or infinite values{count}; expected {form}")
+            bad = int(finite.numel() - finite.sum()) if tensor else int(finite.size - np.count_nonzero(finite))
+            raise ValueError(f"{name} contains {bad} NaN or infinite value(s); expected {form}")
+    lo, hi = float(a.min()), float(a.max())
+    if integer and (lo < 0 or hi > 255):
+        raise ValueError(f"{name} has integer values in [{lo:g}, {hi:g}]; expected {form}")
+    if floating and (lo < -tolerance or hi > 1 + tolerance):
+        raise ValueError(f"{name} has float values in [{lo:.4g}, {hi:.4g}]; expected {form} (divide 0–255 floats "
+                         "by 255, or pass them as uint8)")
+    return a
+
+
 def check_finite(name: str, a: np.ndarray, first: int) -> None:
+    """Flow N×T×2×H×W (or any float batch) finite, naming the first video that is not."""
     if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
         bad = np.flatnonzero(~np.isfinite(a.reshape(len(a), -1)).all(1))
         raise ValueError(f"{name} of video {first + int(bad[0])} contains NaN or infinite values "
                          f"({len(bad)} of the batch's {len(a)} videos do); {name} must be finite")
 
 
-def check_rgb(rgb: np.ndarray, first: int) -> None:
-    """uint8 on 0–255, other integers on 0–255, floats in [0, 1]: the ranges normalize_rgb tells apart by dtype."""
-    if rgb.dtype == np.bool_ or not (np.issubdtype(rgb.dtype, np.integer) or np.issubdtype(rgb.dtype, np.floating)):
-        raise TypeError(f"rgb has dtype {rgb.dtype}; expected uint8 (0–255) or float in [0, 1]")
-    if rgb.dtype == np.uint8 or rgb.size == 0:
-        return
-    check_finite("rgb", rgb, first)
-    lo, hi = rgb.min(), rgb.max()
-    if np.issubdtype(rgb.dtype, np.integer) and (lo < 0 or hi > 255):
-        raise ValueError(f"rgb holds integers in [{lo}, {hi}]; expected uint8 0–255 or floats in [0, 1]")
-    if np.issubdtype(rgb.dtype, np.floating) and (lo < -_RANGE_TOLERANCE or hi > 1 + _RANGE_TOLERANCE):
-        raise ValueError(f"rgb holds floats in [{float(lo):.4g}, {float(hi):.4g}]; float RGB is read as [0, 1]: pass "
-                         "uint8 0–255, or scale the floats to [0, 1] (e.g. divide 0–255 values by 255)")
+def frames_to_uint8(frames: torch.Tensor) -> torch.Tensor:
+    """Frames :func:`check_frames` passed → uint8 on their device: integers as they are, floats in [0, 1] rounded
+    from x · 255 in float32 (as :func:`~vidvis_widgets.media.clips.rgb_to_uint8` does)."""
+    if frames.dtype == torch.uint8:
+        return frames
+    if not frames.is_floating_point():
+        return frames.to(torch.uint8)
+    return (frames.float() * 255.0).round_().clamp_(0, 255).to(torch.uint8)

@@ -8,32 +8,18 @@ import torch
 from torch import nn
 
 from ...checks import number
+from ...models.pixels import check_frames
 from ...models.streams import check_one_clip
 
 
 def check_stimulus(video, name: str = "the stimulus") -> np.ndarray:
     """A stimulus as a T×H×W×3 array, uint8 (0–255) or float in [0, 1]; anything else (another shape, another
     dtype, floats outside [0, 1] such as 0–255 floats, NaN or infinity) is refused, naming ``name``."""
-    forms = "a video T×H×W×3, uint8 (0–255) or float in [0, 1]"
     if isinstance(video, torch.Tensor):
         video = video.detach().cpu()
         video = (video.float() if video.is_floating_point() else video).numpy()
-    v = np.asarray(video)
-    if v.ndim != 4 or v.shape[-1] != 3 or min(v.shape[:3]) < 1:
-        raise ValueError(f"{name} must be {forms}; got shape {v.shape}")
-    if v.dtype == np.uint8:
-        return v
-    if not np.issubdtype(v.dtype, np.floating):
-        raise ValueError(f"{name} has dtype {v.dtype}; expected {forms} (for 0–255 integers use "
-                         ".astype(np.uint8))")
-    bad = int(np.size(v) - np.count_nonzero(np.isfinite(v)))
-    if bad:
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); expected {forms}")
-    lo, hi = float(v.min()), float(v.max())
-    if lo < 0 or hi > 1:
-        raise ValueError(f"{name} has float values in [{lo:g}, {hi:g}]; expected {forms} (divide 0–255 floats by "
-                         "255, or pass them as uint8)")
-    return v
+    # LEAPS keeps its stricter ranges: no integers but uint8, floats in [0, 1] exactly
+    return check_frames(np.asarray(video), name, batch=False, integers=False, tolerance=0.0)
 
 
 def single_stream(network: nn.Module, role: str) -> None:

@@ -58,9 +58,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...media.clips import rgb_to_uint8, to_numpy
+from ...media.clips import to_numpy
 from ...models.adapter import adapter_of
 from ...models.layers import submodule
+from ...models.pixels import check_frames, frames_to_uint8
 from ...models.run_control import ctrl_c_stops, device_of, frozen
 from ..core.cache import Cached, content_hash
 from ..core.forward_args import map_args
@@ -97,22 +98,16 @@ def as_frames(clips) -> tuple[torch.Tensor, torch.Tensor | None]:
         flow = clips.get("flow")
         clips = clips["rgb"]
     if isinstance(clips, (list, tuple)):
-        items = [_as_tensor(c, f"clip {i}") for i, c in enumerate(clips)]
+        items = [check_frames(_as_tensor(c, f"clip {i}"), f"clip {i}", batch=False) for i, c in enumerate(clips)]
         if not items:
             raise ValueError(f"no clips given; expected {_FORMS}")
         shapes = {tuple(c.shape) for c in items}
         if len(shapes) > 1:
             raise ValueError(f"clips in one call must share a shape; got {sorted(shapes)}. Resize them, or call once "
                              "per size")
-        rgb = torch.stack(items)
+        rgb = torch.stack([frames_to_uint8(c) for c in items])
     else:
-        rgb = _as_tensor(clips, "clips")
-        if rgb.dim() == 4:
-            rgb = rgb[None]
-    if rgb.dim() != 5 or rgb.shape[-1] != 3:
-        raise ValueError(f"expected {_FORMS}; got shape {tuple(rgb.shape)}")
-    if rgb.dtype != torch.uint8:  # the value ranges and rounding every clip in the package accepts
-        rgb = torch.from_numpy(rgb_to_uint8(to_numpy(rgb, "clips"), "clips"))
+        rgb = frames_to_uint8(check_frames(_as_tensor(clips, "clips"), "clips", batch=None))
     if flow is not None:
         flow = _as_tensor(flow, "flow").float()
         if flow.dim() == 4:
