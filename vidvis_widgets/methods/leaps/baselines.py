@@ -1,5 +1,6 @@
-"""LEAPS' 3D AM baseline (the ``"am"`` variant: activation maximization's single-stream method on the class logit,
-at x*'s size) and the calls for the paper's two baselines, 3D DeepDream and 3D AM, with LEAPS' own call.
+"""LEAPS' 3D AM baseline: the ``"am"`` variant, activation maximization's single-stream method on the class logit,
+at x*'s size (the calls for the paper's two baselines, 3D DeepDream and 3D AM, sit beside LEAPS' own in
+:mod:`.inversion`).
 
 :class:`AMBaseline` is a part of :class:`~.inversion.ModelInversion`: it reads the inversion's ``model``,
 ``adapter``, ``device``, ``size``, ``bf16`` and ``am_gamma``, and its ``model_logits`` and ``to_video``.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
 from ...models.run_control import frozen
 from ..core.loop import JUDGED
@@ -59,19 +59,3 @@ class AMBaseline:
                 settings={**r.settings, "size": list(self.size), "job": job_settings(j), "am_layer": head}))
         return out
 
-
-def deep_dream(model: nn.Module, target=None, inputs=None, *, seeds=0, verifier=None, **kw):
-    """The 3D DeepDream baseline: cross-entropy plus total-variation and l2 priors, from noise, not primed (``inputs``,
-    if given, are shown beside the results); :func:`~.inversion.leaps`' call with ``variant="deepdream"``, returning
-    :class:`~.results.InversionResults`."""
-    from .inversion import leaps
-
-    return leaps(model, target, inputs, seeds=seeds, verifier=verifier, variant="deepdream", **kw)
-
-
-def activation_maximization_3d(model: nn.Module, target=None, inputs=None, *, seeds=0, verifier=None, **kw):
-    """The 3D AM baseline: the class logit (or target) maximized with the AM method's spatiotemporal regularizers;
-    :func:`~.inversion.leaps`' call with ``variant="am"``, returning :class:`~.results.InversionResults`."""
-    from .inversion import leaps
-
-    return leaps(model, target, inputs, seeds=seeds, verifier=verifier, variant="am", **kw)

@@ -53,7 +53,7 @@ from ..core.loop import LoopOutcome, Snapshot, autocast, run_batched, seeded_sta
 from ..core.objectives import BatchedObjective
 from ..core.targets import Target, job_settings
 from ..core.progress import count, progress_bar, wanted
-from .baselines import AMBaseline, activation_maximization_3d, deep_dream
+from .baselines import AMBaseline
 from .jobs import InversionJobs
 from .inputs import check_priming_weights, check_size, default_size, single_stream
 from .memory import MemoryEstimate
@@ -388,6 +388,19 @@ def leaps(model: nn.Module, target=None, inputs=None, *, seeds=0, steps: int | N
     inv = ModelInversion(model, verifier, device=device, bf16=bf16, store=store, **settings)
     return inv(target, inputs, seeds=seeds, steps=steps, stop=stop, callback=callback, every=every,
                progress=progress, stage_every=stage_every, stimulus_labels=stimulus_labels, variant=variant)
+
+
+def deep_dream(model: nn.Module, target=None, inputs=None, *, seeds=0, verifier=None, **kw):
+    """The 3D DeepDream baseline: cross-entropy plus total-variation and l2 priors, from noise, not primed (``inputs``,
+    if given, are shown beside the results); :func:`~.inversion.leaps`' call with ``variant="deepdream"``, returning
+    :class:`~.results.InversionResults`."""
+    return leaps(model, target, inputs, seeds=seeds, verifier=verifier, variant="deepdream", **kw)
+
+
+def activation_maximization_3d(model: nn.Module, target=None, inputs=None, *, seeds=0, verifier=None, **kw):
+    """The 3D AM baseline: the class logit (or target) maximized with the AM method's spatiotemporal regularizers;
+    :func:`~.inversion.leaps`' call with ``variant="am"``, returning :class:`~.results.InversionResults`."""
+    return leaps(model, target, inputs, seeds=seeds, verifier=verifier, variant="am", **kw)
 
 
 def _gcd_every(every: int, stage_every: int) -> int:
