@@ -3,7 +3,7 @@ elsewhere. It only chooses: a result records the strategy chosen."""
 
 from __future__ import annotations
 
-from .base import Attribution, LayerRun, attribution_of, register
+from .base import Attribution, LayerRun, register, registered_strategy
 
 
 class Auto(Attribution):
@@ -11,8 +11,8 @@ class Auto(Attribution):
     title = "CAM where the head allows it, else Grad-CAM"
 
     def choose(self, run: LayerRun) -> Attribution:
-        cam = attribution_of("cam")
-        return cam if cam.why_not(run) is None else attribution_of("grad")
+        cam = registered_strategy("cam")
+        return cam if cam.why_not(run) is None else registered_strategy("grad")
 
 
 register(Auto())

@@ -117,24 +117,7 @@ def registered() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
-def attribution_of(method) -> Attribution:
-    """The strategy for ``method``: a registered name, an :class:`Attribution` (or its class), a Captum layer
-    attribution class (``captum.attr.LayerGradCam``: see :class:`.captum_source.CaptumSource`) or
-    ``"captum:<Name>"``."""
-    if isinstance(method, Attribution):
-        return method
-    if isinstance(method, str) and method in _REGISTRY:
-        return _REGISTRY[method]
-    if isinstance(method, str) and method.startswith("captum:"):
-        from .captum_source import CaptumSource
+def registered_strategy(name: str) -> Attribution:
+    """The strategy registered under ``name`` (one of :func:`registered`)."""
+    return _REGISTRY[name]
 
-        return CaptumSource(method[len("captum:"):])
-    if isinstance(method, type) and issubclass(method, Attribution):
-        return method()
-    if isinstance(method, type) and method.__module__.split(".")[0] == "captum":
-        from .captum_source import CaptumSource
-
-        return CaptumSource(method)
-    raise ValueError(f"method must be one of {', '.join(repr(n) for n in _REGISTRY)}, an Attribution, or a Captum "
-                     "layer attribution class (captum.attr.LayerGradCam, LayerIntegratedGradients, …); "
-                     f"got {method!r}")
