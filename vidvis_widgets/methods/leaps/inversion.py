@@ -209,7 +209,7 @@ class ModelInversion(InversionJobs, StimulusIO, MemoryEstimate, AMBaseline):
                     contextlib.nullcontext():
                 for c in [j.target for j in jobs] + (labels or []):
                     self.resolve_target(c)  # in range (a model without class names runs a small probe to tell)
-                self._check(jobs, len(stimuli))
+                self._check(jobs)
                 self.check_memory(jobs, len(stimuli), steps, stage_every)
                 for i, v in enumerate(stimuli):
                     check_stop(stop)

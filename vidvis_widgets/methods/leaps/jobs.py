@@ -82,7 +82,7 @@ class InversionJobs:
                 raise ValueError(f"job {j} refers to stimulus {j.stimulus}, but inputs gives {len(stimuli)}")
         return jobs, stimuli
 
-    def _check(self, jobs: list[InversionJob], n_stimuli: int) -> None:
+    def _check(self, jobs: list[InversionJob]) -> None:
         if self.verifier is None:
             warn_without_verifier({v: self.loss(v, full=True) for v in VARIANTS}, [j.variant for j in jobs])
         for j in jobs:
