@@ -1,0 +1,126 @@
+"""Contrastive views: AM, Saliency Tubes and LEAPS of logit(a), logit(b) and logit(a) − logit(b), on every
+architecture of the model matrix (tests/test_model_matrix.py's small builders, random weights). Every value is
+checked against the model's own logits read by the test's own forward pass: the a − b column's tube values are the
+a column's minus the b column's, AM's value is the model's own difference on the input AM found, LEAPS' a − b
+class term is the negated difference on its input, and its probabilities the model's own softmax."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from vidvis_widgets.methods import logit
+from vidvis_widgets.methods.contrast import ContrastResults, contrast, contrast_targets, leaps_unavailable
+from vidvis_widgets.models import load_model
+from vidvis_widgets.store import ResultStore
+
+from .test_method_store import Forwards
+from .test_model_matrix import ARCHS, _am_input, _build, _clips, _forward, _model_units, _native
+
+A, B = 1, 3
+
+
+@pytest.fixture(scope="module", params=ARCHS)
+def model(request):
+    return _build(request.param)
+
+
+def _own(model, x) -> torch.Tensor:
+    with torch.no_grad():
+        return _forward(model, x)
+
+
+def test_contrast_targets_are_each_class_and_their_difference():
+    a, b, d = contrast_targets("x", 2)
+    assert (a, b, d) == (logit("x"), logit(2), logit("x") - logit(2))
+    assert d.classes == (("x", 1.0), (2, -1.0))
+
+
+@pytest.mark.filterwarnings("ignore::vidvis_widgets.methods.core.diagnostics.DeadUnitWarning")  # random weights
+def test_contrast_on_every_architecture_matches_the_models_own_logits(model):
+    clips = _clips(model, 2)
+    leaps_ok = leaps_unavailable(model) is None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "verifier=None")
+        views = contrast(model, "action_1", B, inputs=clips, steps=2, leaps_steps=1,
+                         am_settings=dict(activation_max=None, jitter=False, regularization=0),
+                         leaps_settings=dict(size=_native(model), lr=1e-7, jitter=0))
+    assert isinstance(views, ContrastResults) and (views.a, views.b) == ("action_1", "action_3")
+    assert views.methods == (("am", "tubes", "leaps") if leaps_ok else ("am", "tubes")) and views.status == "completed"
+    # tubes: one pass of the clips per target; the a − b column is the a column minus the b column, and each is the
+    # model's own logit on the clips
+    tv = views.values("tubes")
+    z = _own(model, _model_units(clips, model)).numpy()
+    np.testing.assert_allclose(tv[:2], z[:, [A, B]].T, atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(tv[2], tv[0] - tv[1], atol=1e-4, rtol=1e-4)
+    for i, t in enumerate(views["tubes"]):
+        assert tuple(t.tubes().shape) == clips.shape[:4] and torch.isfinite(t.tubes()).all()
+    # AM: each target's value on the input found is the model's own (the difference too), read by the test's pass
+    am = views["am"]
+    xs = [_am_input(model, r[0]) for r in am]
+    stacked = [torch.cat([x[k] for x in xs]) for k in range(2)] if isinstance(xs[0], list) else torch.cat(xs)
+    own = _own(model, stacked)
+    want = torch.stack([own[0, A], own[1, B], own[2, A] - own[2, B]]).numpy()
+    np.testing.assert_allclose(views.values("am")[:, 0], want, rtol=1e-3, atol=1e-3)
+    assert all(r[0].status == "completed" and r[0].job.gamma == 0 for r in am)
+    if not leaps_ok:
+        assert "two-stream" in views.skipped["leaps"] or "priming" in views.skipped["leaps"]
+        return
+    # LEAPS (one step at a learning rate too small to move x*): the a − b job's class term is the negated difference
+    # on its input, the probabilities the model's own softmax, the margin log p(a) − log p(b) its logit difference
+    lp = [r[0] for r in views["leaps"]]
+    x = torch.stack([torch.as_tensor(r.x).float() for r in lp])
+    z = _own(model, x)
+    for i, r in enumerate(lp):
+        tol = 5e-4 * (1 + float(z[i].abs().max()))
+        torch.testing.assert_close(torch.as_tensor(r.probabilities), z[i].softmax(0), atol=1e-4, rtol=1e-3)
+        assert views.values("leaps")[i, 0] == pytest.approx(float(z[i, A] - z[i, B]), abs=tol * 4)
+    assert lp[2].history["ce"][0] == pytest.approx(-float(z[2, A] - z[2, B]), abs=5e-4 * (1 + float(z[2].abs().max())))
+
+
+def test_contrast_refuses_bad_arguments_before_any_pass():
+    m = load_model("tiny_r3d")
+    clips = np.zeros((1, *m.vidvis_adapter.native_shape, 3), np.uint8)
+    with Forwards(m) as fw:
+        for kw, match in ((dict(a=0, b=0), "two different classes"), (dict(a=0, b="nope"), "b: unknown class"),
+                          (dict(a=0, b=1, methods=("am", "gradcam")), "methods must be some of"),
+                          (dict(a=0, b=1, methods=("tubes",), inputs=None), "tubes need the clips"),
+                          (dict(a=0, b=1, methods=("leaps",), inputs=None), "LEAPS primes the model"),
+                          (dict(a=0, b=1, inputs=clips, gammas=()), "gammas must name")):
+            with pytest.raises(ValueError, match=match):
+                contrast(m, **{"inputs": clips, **kw})
+    assert fw.n == 0
+    two = load_model("tiny_two_stream")
+    with pytest.raises(ValueError, match="two-stream"):
+        contrast(two, 0, 1, methods="leaps", leaps_inputs=clips[0])
+
+
+def test_contrast_is_stored_and_stops(tmp_path):
+    """A store rerun computes nothing; a Stop set before the call keeps AM's starts and runs nothing after it."""
+    m = load_model("tiny_two_stream")
+    from vidvis_widgets.data import SyntheticActions
+
+    data = SyntheticActions("test", samples_per_class=1).arrays(range(2))
+    store = ResultStore(tmp_path)
+    seen = []
+    with pytest.warns(UserWarning, match="leaves LEAPS out"):
+        first = contrast(m, 0, 1, inputs=data, steps=2, gammas=(10, 5), store=store, callback=seen.append)
+    assert [r[0].job.gamma for r in first["am"]] == [10, 10, 10] and len(first["am"][0]) == 2
+    assert {p.method for p in seen} == {"am", "tubes"} and seen[-1].phase == 1 and seen[-1].phases == 2
+    with Forwards(m) as fw, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = contrast(m, 0, 1, inputs=data, steps=2, gammas=(10, 5), store=store)
+    assert fw.n == 0
+    np.testing.assert_array_equal(first["am"][2][1].motion, again["am"][2][1].motion)
+    np.testing.assert_allclose(first.values("tubes"), again.values("tubes"), atol=1e-6)
+    stop = threading.Event()
+    stop.set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stopped = contrast(m, 0, 1, inputs=data, steps=50, methods=("am", "tubes"), stop=stop)
+    assert stopped.status == "stopped" and stopped["am"][0][0].status == "stopped"
+    assert stopped.skipped == {"tubes": "stopped before it began"}
