@@ -124,3 +124,36 @@ def test_contrast_is_stored_and_stops(tmp_path):
         stopped = contrast(m, 0, 1, inputs=data, steps=50, methods=("am", "tubes"), stop=stop)
     assert stopped.status == "stopped" and stopped["am"][0][0].status == "stopped"
     assert stopped.skipped == {"tubes": "stopped before it began"}
+
+
+def test_contrast_view_runs_in_the_background_with_progress_and_stop():
+    from vidvis_widgets.widgets.contrast_view import ContrastView
+
+    m = load_model("tiny_r3d")
+    clips = _clips_of(m, 2)
+    view = ContrastView(m, "apply_lipstick", 0, inputs=clips, steps=3, gammas=(10, 0), samples=2)
+    assert view.player.col_headers == ["apply_lipstick", view.b, f"apply_lipstick − {view.b}"] and view.b != view.a
+    seen = []
+    view._on_progress = lambda p, show=view._on_progress: (seen.append(p), show(p))
+    view.start()
+    views = view.wait(60)
+    assert not view.running and isinstance(views, ContrastResults) and views.status == "completed"
+    assert {p.method for p in seen} == {"am", "tubes"} and view.status.value.startswith("completed in")
+    # three columns × (AM per γ, tubes of two clips), each cell captioned with its value
+    assert (view.player.rows, view.player.cols) == (4, 3) and len(view.player.captions) == 12
+    assert view.player.row_headers == ["AM video γ=10", "AM video γ=0", "tubes · clip 0", "tubes · clip 1"]
+    v = views.values("tubes")
+    assert view.player.captions[6:9] == [f"{x:.2f}" for x in v[:, 0]]
+    # Stop: a long run ends early with each job's best so far, and the view says so
+    view = ContrastView(m, 1, 2, inputs=clips, steps=5000, methods=("am", "tubes"))
+    view._on_progress = lambda p: view.stop()  # pressed at the first progress report
+    view.start()
+    stopped = view.wait(60)
+    assert stopped.status == "stopped" and stopped["am"][0][0].status == "stopped"
+    assert stopped.skipped == {"tubes": "stopped before it began"} and view.status.value.startswith("stopped")
+    with pytest.raises(ValueError, match="two different classes"):
+        ContrastView(m, 1, 1, inputs=clips)
+
+
+def _clips_of(model, n):
+    return np.random.default_rng(0).integers(0, 256, (n, *model.vidvis_adapter.native_shape, 3), dtype=np.uint8)

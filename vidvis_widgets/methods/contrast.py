@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..media.grid import ClipGrid, Displayable
 from ..models.adapter import adapter_of
 from ..models.streams import check_one_clip
 from .activation_maximization.am import AMJob, activation_maximization
@@ -54,7 +55,7 @@ class ContrastProgress:
 
 
 @dataclass
-class ContrastResults:
+class ContrastResults(Displayable):
     """Each method's results for the three targets ``(logit(a), logit(b), logit(a) - logit(b))``: ``results[m]``
     is a tuple of three :class:`~.core.collection.Results` (AM's hold one job per γ). ``skipped``: the methods
     asked for but not run, each with the reason (a model LEAPS cannot invert, a Stop before they began)."""
@@ -109,6 +110,43 @@ class ContrastResults:
         with np.errstate(divide="ignore"):
             return np.array([[float(np.log(x.probabilities[ia]) - np.log(x.probabilities[ib])) for x in r]
                              for r in trio])
+
+    def clip_grid(self, samples: int = 1) -> ClipGrid:
+        """The three columns (a, b, a − b) × one row per method's view: AM's inputs (a two-stream model's
+        appearance, then its motion per γ; a multi-pathway model's fastest pathway per γ), the tubes' heat of the
+        first ``samples`` clips, LEAPS' video; each cell captioned with its target's value."""
+        clips, captions, headers = [], [], []
+
+        def row(header: str, cells: list, caps: list) -> None:
+            headers.append(header)
+            clips.extend(cells)
+            captions.extend(caps)
+
+        if "am" in self.results:
+            trio = self.results["am"]
+            first = trio[0][0]
+            if first.pathways:
+                for g, k in zip(self.gammas, range(len(self.gammas))):
+                    row(f"AM {first.stream_names[-1]} γ={g:g}", [r[k].clips()[-1] for r in trio],
+                        [r[k].activation_caption for r in trio])
+            else:
+                if first.motion is not None:
+                    row("AM appearance", [r[0].appearance_clip() for r in trio], [r[0].activation_caption for r in trio])
+                for k, g in enumerate(self.gammas):
+                    cells = [r[k].motion_clip() if first.motion is not None else r[k].appearance_clip() for r in trio]
+                    row(f"AM {'motion' if first.motion is not None else 'video'} γ={g:g}", cells,
+                        [r[k].activation_caption for r in trio])
+        if "tubes" in self.results:
+            trio, values = self.results["tubes"], self.values("tubes")
+            heats = [r.heat() for r in trio]
+            for i in range(min(samples, heats[0].shape[0])):
+                row(f"tubes · clip {i}", [h[i] for h in heats], [f"{v:.2f}" for v in values[:, i]])
+        if "leaps" in self.results:
+            margins = self.values("leaps")[:, 0]
+            row("LEAPS", [r[0].video for r in self.results["leaps"]],
+                [f"{self.a} − {self.b}: {m:.2f}" for m in margins])
+        return ClipGrid(clips, captions=captions, rows=len(headers), cols=3, row_headers=headers,
+                        col_headers=[self.a, self.b, f"{self.a} − {self.b}"], fps=8.0)
 
     def __repr__(self) -> str:
         skipped = "".join(f"; {m} skipped: {w}" for m, w in self.skipped.items())
