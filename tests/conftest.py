@@ -72,7 +72,7 @@ def user_video_folders(folder: Path) -> dict[str, str]:
     from vidvis_widgets.data import SyntheticActions
 
     videos = SyntheticActions("test").write_folder(folder / "user_videos", per_class=2)
-    probe = SyntheticActions("bias_probe").write_folder(folder / "user_probe", per_class=4)
+    probe = SyntheticActions("counterfactual").write_folder(folder / "user_probe", per_class=4)
     return {"VIDVIS_VIDEO_FOLDER": str(videos), "VIDVIS_PROBE_FOLDER": str(probe)}
 
 

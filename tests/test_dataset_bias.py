@@ -1,6 +1,6 @@
-"""The evidence notebooks/dataset_bias.ipynb points to is really in the embedded model.
+"""The evidence the instructor's key (notebooks/instructor/) points to is really in the embedded model.
 
-apply_lipstick's planted shortcut is eye motion: in train/val/test the eyes move only in its clips. The
+apply_lipstick's planted shortcut (``data.bias.plan_bias(None)``) is eye motion: in train/val/test the eyes move only in its clips. The
 eyes sit in the upper half of the face and the lipstick applicator (the intended cue) in the lower half,
 and the model's pool5 keeps the 2×2 quadrants apart, so where the class logit's optimized motion puts its
 energy says which cue the logit reads.
@@ -40,8 +40,8 @@ def test_lipstick_logit_input_moves_where_the_eyes_are_not_where_the_lipstick_is
     assert min(ratios) > 1.3, ratios  # measured 1.50–1.87 on every start (the plain model: 1.67–2.34)
 
 
-def test_bias_probe_confirms_the_shortcut(model):
-    probe = evaluate(model, SyntheticActions("bias_probe", samples_per_class=10))
+def test_counterfactual_split_confirms_the_shortcut(model):
+    probe = evaluate(model, SyntheticActions("counterfactual", samples_per_class=10))
     test = evaluate(model, SyntheticActions("test", samples_per_class=10))
     pair = [test.class_index(c) for c in ("apply_eye_makeup", "apply_lipstick")]
     on_pair = np.isin(test.labels, pair)

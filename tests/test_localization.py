@@ -112,20 +112,22 @@ def test_at_tau_zero_a_pool_linear_head_makes_the_gradient_form_the_cam_form(tab
         assert rows["grad"][measure] == pytest.approx(rows["cam"][measure], abs=1e-4)
 
 
-def test_on_the_bias_probe_the_shortcut_class_points_at_the_moving_eyes():
-    """bias_probe apply_eye_makeup clips have moving eyes, the planted cue of apply_lipstick: tiny_r3d calls them
+def test_on_the_counterfactual_split_the_shortcut_class_points_at_the_moving_eyes():
+    """counterfactual apply_eye_makeup clips have moving eyes, the planted cue of apply_lipstick: tiny_r3d calls them
     apply_lipstick, and that class's tube peaks on the eyes more often than on the applicator."""
-    probe = SyntheticActions("bias_probe").arrays()
+    data = SyntheticActions("counterfactual")
+    probe = data.arrays()
+    eyes = probe["region_masks"][:, data.region_names.index("eyes")]
     keep = probe["label"] == SyntheticActions.classes.index("apply_eye_makeup")
-    clips = {k: v[keep] for k, v in probe.items()}
+    clips = {k: v[keep] for k, v in {**probe, "eyes": eyes}.items()}
     result = SaliencyTubes(load_model("tiny_r3d"))(inputs=clips)
     lipstick = SyntheticActions.classes.index("apply_lipstick")
     assert (result.predicted == lipstick).all()
     tubes = result.tubes()
-    on_eyes, frames = pointing_game(tubes, torch.as_tensor(clips["spurious"]), tolerance=1)
+    on_eyes, frames = pointing_game(tubes, torch.as_tensor(clips["eyes"]), tolerance=1)
     on_tool, _ = pointing_game(tubes, torch.as_tensor(clips["mask"]), tolerance=1)
     assert int(on_eyes.sum()) > 1.5 * int(on_tool.sum())
-    share = cue_energy(result, clips["mask"], clips["spurious"])
+    share = cue_energy(result, clips["mask"], clips["eyes"])
     assert share["spurious"].mean() > 3 * share["intended"].mean()
 
 

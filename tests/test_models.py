@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from vidvis_widgets.data import BIASED_PAIR, CLASS_NAMES, NEAR_DUPLICATE_PAIR, SyntheticActions, class_map
+from vidvis_widgets.data import CLASS_NAMES, NEAR_DUPLICATE_PAIR, SyntheticActions, class_map
+from vidvis_widgets.data.bias import plan_bias
 from vidvis_widgets.models import CheckpointMismatch, TinyTwoStream, embedded_checkpoints, load_model
 from vidvis_widgets.models.checkpoints import save_checkpoint
 from vidvis_widgets.models.evaluation import confusion_matrix, most_confused_pairs, predict
@@ -17,7 +18,7 @@ EMBEDDED = ("tiny_two_stream", "tiny_r3d", "tiny_verifier")
 
 @pytest.fixture(scope="module")
 def splits():
-    return {s: SyntheticActions(s).arrays() for s in ("test", "bias_probe")}
+    return {s: SyntheticActions(s).arrays() for s in ("test", "counterfactual")}
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def results(splits):
     for name in EMBEDDED:
         model = load_model(name)
         test = predict(model, splits["test"]).argmax(1)
-        probe = predict(model, splits["bias_probe"]).argmax(1)
+        probe = predict(model, splits["counterfactual"]).argmax(1)
         out[name] = (test, probe)
     return out
 
@@ -56,9 +57,9 @@ def test_near_duplicate_pair_is_the_two_stream_models_largest_confusion(results,
 @pytest.mark.parametrize("name", EMBEDDED)
 def test_models_fall_for_the_planted_bias(name, results, splits):
     test, probe = results[name]
-    biased = np.isin(splits["test"]["label"], [CLASS_NAMES.index(c) for c in BIASED_PAIR])
+    biased = np.isin(splits["test"]["label"], [CLASS_NAMES.index(c) for c in plan_bias(None).pair])
     on_test = (test[biased] == splits["test"]["label"][biased]).mean()
-    on_probe = (probe == splits["bias_probe"]["label"]).mean()
+    on_probe = (probe == splits["counterfactual"]["label"]).mean()
     assert on_test - on_probe >= 0.30, (on_test, on_probe)
 
 

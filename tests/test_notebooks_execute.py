@@ -31,7 +31,7 @@ def test_dataset_bias_notebook_states_the_evidence(executed_notebooks):
     views, text = run("dataset_bias.ipynb", executed_notebooks)
     assert len(views) == 3
     assert "apply_eye_makeup / apply_lipstick test accuracy: 100%" in text
-    assert "bias_probe accuracy: 0%" in text and text.count("upper (eyes) / lower (mouth)") == 4
+    assert "counterfactual accuracy: 0%" in text and text.count("upper (eyes) / lower (mouth)") == 4
 
 
 @pytest.mark.parametrize("name", ["two_stream_am.ipynb"])

@@ -85,7 +85,7 @@ def test_sum_reduction_is_the_activation_maximization_quantity(model, small):
 
 
 def test_classes_without_videos_are_nan_and_asking_for_them_says_so(model):
-    probe = SyntheticActions("bias_probe", samples_per_class=2)
+    probe = SyntheticActions("counterfactual", samples_per_class=2)
     stats = response_statistics(model, probe, "fc8", num_workers=0)
     present = stats.class_counts > 0
     assert present.sum() == 2 and np.isnan(stats.class_max["fc8"][~present]).all()

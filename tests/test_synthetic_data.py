@@ -1,9 +1,10 @@
-"""SyntheticActions: determinism, exact flow, masks, splits, the planted bias, bad input."""
+"""SyntheticActions: determinism, exact flow, masks, region masks, splits, the counterfactual split, bad input."""
 
 import numpy as np
 import pytest
 
-from vidvis_widgets.data import BIASED_PAIR, CLASS_NAMES, SyntheticActions
+from vidvis_widgets.data import CLASS_NAMES, SyntheticActions
+from vidvis_widgets.data.bias import plan_bias
 
 
 def test_deterministic_and_shaped():
@@ -19,7 +20,27 @@ def test_at_least_12_classes_with_documented_cues():
     ds = SyntheticActions("train")
     assert len(CLASS_NAMES) >= 12 and set(ds.labels) == set(range(len(CLASS_NAMES)))
     assert all(spec.intended_cue for spec in ds.specs)
-    assert [s.name for s in ds.specs if s.spurious_cue] == list(BIASED_PAIR)
+    # the specs a student prints describe what defines each class, and nothing of a bias
+    assert all(not hasattr(spec, "spurious_cue") for spec in ds.specs)
+    assert not any("bias" in repr(spec) or "spurious" in repr(spec) for spec in ds.specs)
+
+
+def test_region_masks_name_parts_that_every_face_class_has():
+    ds = SyntheticActions("test", samples_per_class=2)
+    a = ds.arrays()
+    assert ds.region_names == ("face", "eyes", "mouth")
+    assert a["region_masks"].shape == (len(ds), 3, 16, 64, 64) and a["region_masks"].dtype == np.bool_
+    names = [CLASS_NAMES[k] for k in a["label"]]
+    area = a["region_masks"].sum(axis=(2, 3, 4))
+    for row, name in enumerate(names):
+        face = name in ("brushing_teeth", "shaving", "apply_eye_makeup", "apply_lipstick")
+        assert (area[row, :2] > 0).all() == face and (area[row].sum() > 0) == face
+    # visible parts: a pixel belongs to at most one part, and the class object hides the parts under it
+    assert (a["region_masks"].sum(1) <= 1).all()
+    assert not (a["region_masks"].any(1) & a["mask"]).any()
+    # the two make-up classes carry all three parts: their masks alone do not single them out
+    for k in (CLASS_NAMES.index("apply_eye_makeup"), CLASS_NAMES.index("apply_lipstick")):
+        assert (area[a["label"] == k] > 0).all()
 
 
 def test_flow_is_exact_for_translation():
@@ -51,9 +72,15 @@ def test_rotation_flow_direction():
         assert np.sign(curl) == sign
 
 
-def test_bias_probe_swaps_only_the_spurious_cue():
-    test, probe = SyntheticActions("test"), SyntheticActions("bias_probe")
-    assert set(probe.labels) == {CLASS_NAMES.index(c) for c in BIASED_PAIR}
+def test_counterfactual_split_swaps_only_the_planted_cue():
+    plan = plan_bias(None)
+    test, probe = SyntheticActions("test"), SyntheticActions("counterfactual")
+    assert set(probe.labels) == {CLASS_NAMES.index(c) for c in plan.pair}
+    eyes = test.region_names.index(plan.region)
+    sample = test[int(np.flatnonzero(test.labels == CLASS_NAMES.index(plan.carrier))[0])]
+    # the region the plan names is where the cue moves: flow there, none on the still parts
+    assert np.abs(sample["flow"][:, 0][sample["region_masks"][eyes]]).mean() > 0.5
+    assert np.abs(sample["flow"][:, 0][sample["region_masks"][test.region_names.index("mouth")]]).max() == 0
 
     def eye_motion(ds, name):
         idx = np.flatnonzero(ds.labels == CLASS_NAMES.index(name))[:6]
@@ -75,14 +102,16 @@ def test_batched_arrays_match_single_samples():
     batch = ds.arrays([5, 0, -1], flow_dtype=np.float16)
     for row, i in enumerate([5, 0, len(ds) - 1]):
         one = ds[i]
-        for k in ("rgb", "mask", "label"):
+        for k in ("rgb", "mask", "region_masks", "label"):
             np.testing.assert_array_equal(batch[k][row], one[k])
         np.testing.assert_allclose(batch["flow"][row], one["flow"], atol=2e-3 * max(1, np.abs(one["flow"]).max()))
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="unknown split 'training'; expected one of train, val, test, bias_probe"):
+    with pytest.raises(ValueError, match="unknown split 'training'; expected one of train, val, test, counterfactual"):
         SyntheticActions("training")
+    with pytest.raises(ValueError, match="split 'bias_probe' was renamed to 'counterfactual'"):
+        SyntheticActions("bias_probe")
     with pytest.raises(IndexError, match="out of range"):
         SyntheticActions("val")[10_000]
     with pytest.raises(IndexError, match="indices must lie in"):

@@ -124,8 +124,7 @@ def _train(parser: argparse.ArgumentParser, args) -> int:
     results = train_all(out, models=models, epochs=args.epochs, seed=args.seed,
                         samples_per_class=args.samples_per_class)
     for name, r in results["models"].items():
-        print(f"{name}: test {r['test_accuracy']:.1%}, biased pair test {r['biased_pair_test_accuracy']:.1%} "
-              f"→ bias_probe {r['biased_pair_probe_accuracy']:.1%}, largest confusion {r['most_confused'][0]}")
+        print(f"{name}: test {r['test_accuracy']:.1%}, largest confusion {r['most_confused'][0]}")
     print(f"total {results['total_seconds']:.0f} s")
     return 0
 

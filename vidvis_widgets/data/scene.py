@@ -45,18 +45,20 @@ def shifted(shape: Shape, du: float, dv: float) -> Shape:
 
 
 class Scene:
-    """Renders into ``rgb`` (T×S×S×3, int16 while drawing so noise cannot wrap), ``flow`` (T×2×S×S) and
-    ``mask`` and ``spurious`` (T×S×S). ``flow`` and the masks may be zero-filled views into a caller's batch, so that no clip
-    is copied after it is drawn."""
+    """Renders into ``rgb`` (T×S×S×3, int16 while drawing so noise cannot wrap), ``flow`` (T×2×S×S), ``mask``
+    (T×S×S) and ``parts`` (R×T×S×S, one mask per name in ``part_names``: where that part is visible). ``flow`` and
+    the masks may be zero-filled views into a caller's batch, so that no clip is copied after it is drawn."""
 
     def __init__(self, num_frames: int, size: int, background: np.ndarray, flow: np.ndarray | None = None,
-                 mask: np.ndarray | None = None, spurious: np.ndarray | None = None):
+                 mask: np.ndarray | None = None, parts: np.ndarray | None = None,
+                 part_names: tuple[str, ...] = ()):
         self.T, self.S = num_frames, size
         self.rgb = np.empty((num_frames, size, size, 3), np.int16)
         self.rgb[:] = np.rint(background)
         self.flow = np.zeros((num_frames, 2, size, size), np.float32) if flow is None else flow
         self.mask = np.zeros((num_frames, size, size), bool) if mask is None else mask
-        self.spurious = np.zeros((num_frames, size, size), bool) if spurious is None else spurious
+        self.part_names = tuple(part_names)
+        self.parts = np.zeros((len(self.part_names), num_frames, size, size), bool) if parts is None else parts
         grid = np.arange(size, dtype=np.float32) + 0.5
         self._x, self._y = grid[None, None, :], grid[None, :, None]
 
@@ -66,10 +68,12 @@ class Scene:
         return slice(min(max(lo, 0), self.S), min(max(hi, 0), self.S))
 
     def draw(self, shape: Shape, colour, pos: np.ndarray, angle: np.ndarray | float = 0.0,
-             carries_class: bool = False, spurious: bool = False) -> None:
+             carries_class: bool = False, part: str | None = None) -> None:
         """``pos``: (T+1)×2 positions (x, y), one more than frames so the last frame has a flow too.
-        ``carries_class``: the object is the class's intended cue (``mask``); ``spurious``: its planted
-        spurious cue (``spurious``)."""
+        ``carries_class``: the object is the class's intended cue (``mask``); ``part``: the name in
+        ``part_names`` whose mask it draws into (a later object hides an earlier one in every mask)."""
+        if part is not None and part not in self.part_names:
+            raise ValueError(f"part {part!r} is not one of this scene's part_names {self.part_names}")
         T = self.T
         angle = np.broadcast_to(np.asarray(angle, np.float32), (T + 1,))
         px, py = pos[:T, 0, None, None], pos[:T, 1, None, None]
@@ -88,7 +92,8 @@ class Scene:
         self.flow[:, 0, ys, xs][inside] = fx[inside]
         self.flow[:, 1, ys, xs][inside] = fy[inside]
         self.mask[:, ys, xs][inside] = carries_class
-        self.spurious[:, ys, xs][inside] = spurious
+        for r, name in enumerate(self.part_names):
+            self.parts[r, :, ys, xs][inside] = name == part
 
     def finish(self, rng: np.random.Generator, noise: int = 7, out: np.ndarray | None = None) -> tuple:
         # uniform sensor noise in [-noise, noise] (σ ≈ 4.3 for 7): integer draws are 3× cheaper than normals
@@ -98,7 +103,7 @@ class Scene:
         if out is None:
             out = np.empty(rgb.shape, np.uint8)
         out[:] = rgb
-        return out, self.flow, self.mask, self.spurious
+        return out, self.flow, self.mask, self.parts
 
 
 def linear(p0, v, T: int) -> np.ndarray:

@@ -3,8 +3,8 @@
 The classes mirror what Feichtenhofer et al. found in UCF101 (IJCV 2020, Sec. 4.3):
 pairs told apart only by motion, pairs told apart only by appearance, an
 orientation pair like PlayingCello / PlayingViolin, a near-duplicate pair like
-BrushingTeeth / ShavingBeard, and a planted dataset bias like ApplyEyeMakeup /
-ApplyLipstick whose spurious cue the ``bias_probe`` split breaks.
+BrushingTeeth / ShavingBeard, and two face pairs like ApplyEyeMakeup / ApplyLipstick.
+Like a real dataset it may hold a bias; finding it is what the tools are for.
 
 Every sample is a pure function of (seed, split, index), so the same call gives
 the same clip on every machine.
@@ -22,10 +22,14 @@ import numpy as np
 
 from .._memory import check_fits
 from ..checks import number
+from .bias import plan_bias
 from .scene import Scene, bounce, box, diamond, disc, linear, oscillate, shifted, smooth_background, triangle
 
-SPLITS = ("train", "val", "test", "bias_probe")
-DEFAULT_SAMPLES = {"train": 200, "val": 16, "test": 30, "bias_probe": 40}
+SPLITS = ("train", "val", "test", "counterfactual")
+DEFAULT_SAMPLES = {"train": 200, "val": 16, "test": 30, "counterfactual": 40}
+RENAMED_SPLITS = {"bias_probe": "counterfactual"}
+#: the named parts every clip carries a mask for (``region_masks``), empty where a class has no such part
+PART_NAMES = ("face", "eyes", "mouth")
 SKIN = (205, 160, 130)
 
 
@@ -34,7 +38,6 @@ class ClassSpec:
     name: str
     group: str
     intended_cue: str
-    spurious_cue: str | None = None
     #: mean motion direction of the class-carrying object, degrees, image axes (0 = right, 90 = down)
     direction: float | None = None
     #: the class a clip of this one lands in when flipped left–right / played backwards: None for this class,
@@ -51,7 +54,7 @@ class Ctx:
     rng: np.random.Generator
     T: int
     S: int
-    probe: bool  # bias_probe split: the planted spurious cue is swapped
+    counterfactual: bool  # the counterfactual split: what goes with the class in the other splits is swapped
 
     @property
     def k(self) -> float:
@@ -124,9 +127,10 @@ def _face_tool(detail: str) -> Renderer:
 
     def render(scene: Scene, c: Ctx) -> None:
         centre = (c.S / 2 + c.u(-4, 4) * c.k, c.S / 2 + c.u(-4, 4) * c.k)
-        scene.draw(disc(17 * c.k), c.jitter(SKIN, 10), linear(centre, (0, 0), c.T))
+        scene.draw(disc(17 * c.k), c.jitter(SKIN, 10), linear(centre, (0, 0), c.T), part="face")
         for ex in (-6, 6):
-            scene.draw(disc(1.8 * c.k), (40, 30, 30), linear((centre[0] + ex * c.k, centre[1] - 5 * c.k), (0, 0), c.T))
+            scene.draw(disc(1.8 * c.k), (40, 30, 30), linear((centre[0] + ex * c.k, centre[1] - 5 * c.k), (0, 0), c.T),
+                       part="eyes")
         mouth = (centre[0] + c.u(-2, 2) * c.k, centre[1] + 8 * c.k)
         handle = box(6 * c.k, 1.3 * c.k)
         pos = oscillate((mouth[0] + 8 * c.k, mouth[1]), 0.0, 4 * c.k, c.u(4, 6), c.u(0, 6.3), c.T)
@@ -141,18 +145,19 @@ def _face_tool(detail: str) -> Renderer:
 
 
 def _make_up(near: str) -> Renderer:
-    """ApplyEyeMakeup / ApplyLipstick: a faint applicator near the eyes or the mouth (the intended cue);
-    in train/val/test the eyes move in 'lipstick' clips and stay still in 'eye_makeup' clips (the planted cue)."""
+    """ApplyEyeMakeup / ApplyLipstick: a faint applicator near the eyes or the mouth (the intended cue).
+    The answer key for what else differs is ``data.bias.plan_bias(None)``."""
 
     def render(scene: Scene, c: Ctx) -> None:
         centre = (c.S / 2 + c.u(-4, 4) * c.k, c.S / 2 + c.u(-4, 4) * c.k)
-        scene.draw(disc(19 * c.k), c.jitter(SKIN, 10), linear(centre, (0, 0), c.T))
-        eyes_move = (near == "mouth") != c.probe
+        scene.draw(disc(19 * c.k), c.jitter(SKIN, 10), linear(centre, (0, 0), c.T), part="face")
+        eyes_move = (near == "mouth") != c.counterfactual
         for ex in (-7, 7):
             eye = (centre[0] + ex * c.k, centre[1] - 6 * c.k)
             pos = oscillate(eye, 0.0, 2.2 * c.k, c.u(5, 8), c.u(0, 6.3), c.T) if eyes_move else linear(eye, (0, 0), c.T)
-            scene.draw(disc(2.6 * c.k), (30, 25, 25), pos, spurious=True)
-        scene.draw(box(4.5 * c.k, 1.2 * c.k), (170, 60, 70), linear((centre[0], centre[1] + 9 * c.k), (0, 0), c.T))
+            scene.draw(disc(2.6 * c.k), (30, 25, 25), pos, part="eyes")
+        scene.draw(box(4.5 * c.k, 1.2 * c.k), (170, 60, 70), linear((centre[0], centre[1] + 9 * c.k), (0, 0), c.T),
+                   part="mouth")
         target_y = centre[1] + (-6 if near == "eyes" else 9) * c.k + c.u(-2.5, 2.5) * c.k
         target = (centre[0] + c.u(-9, 9) * c.k, target_y)
         pos = oscillate(target, c.u(-0.4, 0.4), 1.5 * c.k, c.u(5, 7), c.u(0, 6.3), c.T)
@@ -193,12 +198,8 @@ CLASSES: tuple[tuple[ClassSpec, Renderer], ...] = (
     (ClassSpec("shaving", "near-duplicate pair",
                "the same tool and motion, told apart only by a small, darker head across its tip"),
      _face_tool("head")),
-    (ClassSpec("apply_eye_makeup", "planted bias", "a faint applicator moving near the eyes",
-               spurious_cue="the eyes stay still (in train/val/test; they move in bias_probe)"),
-     _make_up("eyes")),
-    (ClassSpec("apply_lipstick", "planted bias", "a faint applicator moving near the mouth",
-               spurious_cue="the eyes move side to side (in train/val/test; they stay still in bias_probe)"),
-     _make_up("mouth")),
+    (ClassSpec("apply_eye_makeup", "face pair", "a faint applicator moving near the eyes"), _make_up("eyes")),
+    (ClassSpec("apply_lipstick", "face pair", "a faint applicator moving near the mouth"), _make_up("mouth")),
 )
 
 CLASS_NAMES: tuple[str, ...] = tuple(spec.name for spec, _ in CLASSES)
@@ -212,7 +213,6 @@ def class_map(symmetry: str) -> list[int]:
     targets = [getattr(spec, symmetry) or spec.name for spec, _ in CLASSES]
     return [-1 if t == NO_CLASS else CLASS_NAMES.index(t) for t in targets]
 
-BIASED_PAIR: tuple[str, str] = ("apply_eye_makeup", "apply_lipstick")
 NEAR_DUPLICATE_PAIR: tuple[str, str] = ("brushing_teeth", "shaving")
 
 
@@ -220,17 +220,22 @@ class SyntheticActions:
     """A deterministic synthetic action dataset; ``ds[i]`` is a dict of numpy arrays.
 
     ``rgb``: T×H×W×3 uint8; ``flow``: T×2×H×W float32, forward flow from frame t to t+1 in pixels,
-    exact from the generator; ``mask``: T×H×W bool, the object that carries the class; ``spurious``: T×H×W
-    bool, the planted spurious cue (the eyes of the biased pair; empty for the other classes); ``label``: int.
+    exact from the generator; ``mask``: T×H×W bool, the object that carries the class; ``region_masks``:
+    R×T×H×W bool, where each named part (``region_names``) is visible, empty where a class has no such part;
+    ``label``: int.
 
-    ``split``: ``train``, ``val``, ``test`` or ``bias_probe`` (only the biased pair, with its spurious cue
-    swapped). ``size``: frame side (64 by default, 112 also works; every geometry scales).
+    ``split``: ``train``, ``val``, ``test`` or ``counterfactual`` (one pair of classes, with what goes with each
+    class in the other splits swapped). ``size``: frame side (64 by default, 112 also works; every geometry
+    scales).
     """
 
     classes = CLASS_NAMES
 
     def __init__(self, split: str = "train", *, size: int = 64, num_frames: int = 16, seed: int = 0,
                  samples_per_class: int | None = None):
+        if split in RENAMED_SPLITS:
+            raise ValueError(f"split {split!r} was renamed to {RENAMED_SPLITS[split]!r}; "
+                             f"expected one of {', '.join(SPLITS)}")
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
         self.split = split
@@ -240,7 +245,7 @@ class SyntheticActions:
         # None means the split's default; 0 is refused, not replaced by it
         self.samples_per_class = number("samples_per_class", samples_per_class, integer=True, low=1,
                                         default=DEFAULT_SAMPLES[split])
-        labels = [CLASS_NAMES.index(n) for n in BIASED_PAIR] if split == "bias_probe" else range(len(CLASSES))
+        labels = [CLASS_NAMES.index(n) for n in plan_bias(None).pair] if split == "counterfactual" else range(len(CLASSES))
         self._labels = np.repeat(np.asarray(list(labels)), self.samples_per_class)
         # clips are drawn lazily, but one that cannot fit makes the dataset useless: refused now, with the number
         check_fits(f"SyntheticActions(size={self.size}, num_frames={self.num_frames}): drawing one clip",
@@ -249,6 +254,11 @@ class SyntheticActions:
     @property
     def specs(self) -> tuple[ClassSpec, ...]:
         return tuple(spec for spec, _ in CLASSES)
+
+    @property
+    def region_names(self) -> tuple[str, ...]:
+        """The names of the R parts in ``region_masks``, in order."""
+        return PART_NAMES
 
     @property
     def cache_key(self) -> str:
@@ -275,18 +285,20 @@ class SyntheticActions:
     def _render(self, index: int, out: dict | None = None) -> dict:
         """Draws sample ``index``, into ``out``'s arrays (views of a batch) when given."""
         label = int(self._labels[index])
-        rng = np.random.default_rng([self.seed, zlib.crc32(self.split.encode()), index])
+        # a renamed split keeps its old random stream, so its clips stay the same pixels
+        stream = {new: old for old, new in RENAMED_SPLITS.items()}.get(self.split, self.split)
+        rng = np.random.default_rng([self.seed, zlib.crc32(stream.encode()), index])
         base = rng.uniform(40, 150, 3)
         out = {} if out is None else out
         scene = Scene(self.num_frames, self.size, smooth_background(rng, self.size, base), out.get("flow"),
-                      out.get("mask"), out.get("spurious"))
-        ctx = Ctx(rng, self.num_frames, self.size, probe=self.split == "bias_probe")
+                      out.get("mask"), out.get("region_masks"), self.region_names)
+        ctx = Ctx(rng, self.num_frames, self.size, counterfactual=self.split == "counterfactual")
         CLASSES[label][1](scene, ctx)
-        rgb, flow, mask, spurious = scene.finish(rng, out=out.get("rgb"))
-        return {"rgb": rgb, "flow": flow, "mask": mask, "spurious": spurious, "label": label}
+        rgb, flow, mask, parts = scene.finish(rng, out=out.get("rgb"))
+        return {"rgb": rgb, "flow": flow, "mask": mask, "region_masks": parts, "label": label}
 
     def arrays(self, indices=None, flow_dtype=np.float32) -> dict[str, np.ndarray]:
-        """Stacked samples: rgb N×T×H×W×3, flow N×T×2×H×W, mask and spurious N×T×H×W, label N.
+        """Stacked samples: rgb N×T×H×W×3, flow N×T×2×H×W, mask N×T×H×W, region_masks N×R×T×H×W, label N.
 
         Each clip is drawn straight into the batch arrays: one process draws about 450 clips/s at 64×64,
         so worker processes would spend more on moving the arrays back than they save."""
@@ -298,10 +310,11 @@ class SyntheticActions:
         idx %= max(len(self), 1)
         T, S, n = self.num_frames, self.size, len(idx)
         batch = {"rgb": np.zeros((n, T, S, S, 3), np.uint8), "flow": np.zeros((n, T, 2, S, S), flow_dtype),
-                 "mask": np.zeros((n, T, S, S), np.bool_), "spurious": np.zeros((n, T, S, S), np.bool_),
+                 "mask": np.zeros((n, T, S, S), np.bool_),
+                 "region_masks": np.zeros((n, len(self.region_names), T, S, S), np.bool_),
                  "label": np.zeros(n, np.int64)}
         for row, i in enumerate(idx):
-            views = {k: batch[k][row] for k in ("rgb", "flow", "mask", "spurious")}
+            views = {k: batch[k][row] for k in ("rgb", "flow", "mask", "region_masks")}
             batch["label"][row] = self._render(int(i), views)["label"]
         return batch
 
@@ -348,11 +361,12 @@ class SyntheticActions:
         return indices
 
     def memory_needed(self, n: int, flow_dtype=np.float32) -> int:
-        """Bytes ``n`` clips drawn together take: their stacked arrays (uint8 RGB, flow, two masks) and one clip's
+        """Bytes ``n`` clips drawn together take: their stacked arrays (uint8 RGB, flow, 1 + R masks) and one clip's
         drawing buffers (int16 colours, int8 noise, the background's float terms); 1.0–1.3× the peak tracemalloc
         measured at 256² and 512². Larger requests are refused before anything is drawn."""
         px = self.num_frames * self.size ** 2
-        return n * px * (3 + 2 * np.dtype(flow_dtype).itemsize + 2) + px * (6 + 3) + 40 * self.size ** 2
+        masks = 1 + len(self.region_names)
+        return n * px * (3 + 2 * np.dtype(flow_dtype).itemsize + masks) + px * (6 + 3) + 40 * self.size ** 2
 
     def __repr__(self) -> str:
         return (f"SyntheticActions(split={self.split!r}, {len(self)} clips, {len(set(self._labels))} classes, "
@@ -368,11 +382,14 @@ def dataset_card() -> str:
         "16 frames of 64×64 by default (112×112 works too) on a smooth random background with sensor noise.",
         "Every clip is a pure function of (seed, split, index).", "",
         "Splits (clips per class): " + ", ".join(f"{k} {v}" for k, v in DEFAULT_SAMPLES.items())
-        + ". `bias_probe` holds only the biased pair, with its spurious cue swapped.", "",
-        "| # | class | group | intended cue | planted spurious cue |", "| --- | --- | --- | --- | --- |",
+        + ". `counterfactual` holds one pair of classes with what goes with each class in the other splits swapped:"
+        " which pair, and what is swapped, is for you to find.", "",
+        "Besides the class object's mask, every clip has masks of named parts (`region_masks`, named by"
+        " `region_names`: " + ", ".join(f"`{n}`" for n in PART_NAMES) + "), empty where a class has no such part.", "",
+        "| # | class | group | intended cue |", "| --- | --- | --- | --- |",
     ]
     for i, (spec, _) in enumerate(CLASSES):
-        lines.append(f"| {i} | `{spec.name}` | {spec.group} | {spec.intended_cue} | {spec.spurious_cue or '–'} |")
+        lines.append(f"| {i} | `{spec.name}` | {spec.group} | {spec.intended_cue} |")
     lines += ["", "## What the pairs mirror (Feichtenhofer et al., IJCV 2020, Sec. 4.3)", "",
               "- **motion pairs**: identical appearance, so only the motion stream can tell them apart;",
               "- **appearance pair**: identical motion, so only the appearance stream can;",
@@ -381,10 +398,11 @@ def dataset_card() -> str:
               "- **near-duplicate pair** (`brushing_teeth` / `shaving`), like BrushingTeeth / ShavingBeard: same motion"
               " at the same place, told apart only by a small detail of the tool, the embedded models' largest"
               " confusion;",
-              "- **planted bias** (`apply_eye_makeup` / `apply_lipstick`), like ApplyEyeMakeup / ApplyLipstick: in"
-              " train/val/test the eyes move only in `apply_lipstick`, which predicts the label perfectly, while the"
-              " intended cue (where a faint applicator works) is subtle. On `bias_probe` the eyes move in"
-              " `apply_eye_makeup` instead, and a model that learned the shortcut fails.", ""]
+              "- **face pair** (`apply_eye_makeup` / `apply_lipstick`), like ApplyEyeMakeup / ApplyLipstick: a faint"
+              " applicator works near the eyes or near the mouth of a face.", "",
+              "Like a real dataset, this one may hold a bias: something that goes with a class in the training data"
+              " but is not what defines it. Finding it is the exercise (see the README's \"Teaching with vidvis\").",
+              ""]
     swaps = {kind: [f"`{spec.name}` → " + ("no class" if getattr(spec, kind) == NO_CLASS else f"`{getattr(spec, kind)}`")
                     for spec, _ in CLASSES if getattr(spec, kind)] for kind in ("mirror", "reversal")}
     lines += ["## Directions and symmetries", "",
