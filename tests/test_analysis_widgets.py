@@ -66,6 +66,7 @@ def test_confusion_pair_view_ranks_pairs_and_shows_their_clips(model):
     data = SyntheticActions("test", samples_per_class=10)
     view = ConfusionPairView(model, data, am=ActivationMaximization(model, activation_max=None), steps=2,
                              gammas=(10.0, 0.0), samples=3)
+    view.wait()  # the top pair's AM runs in the background
     ev = view.evaluation
     m = ev.matrix
     np.testing.assert_array_equal(view.figure.data[0].z, m)
@@ -78,7 +79,7 @@ def test_confusion_pair_view_ranks_pairs_and_shows_their_clips(model):
             assert cap.endswith(f"predicted {ev.classes[b]}") and ev.labels[int(cap[1:].split(' ')[0])] == a
     assert view.am_player.row_headers == [ev.classes[a], ev.classes[b]]
     assert [r.job.target.single_unit()[1] for r in view.am_results] == [a, a, b, b]
-    view.show_pair("cello", "violin")
+    view.show_pair("cello", "violin", wait=True)
     assert view.pair == ("cello", "violin") and view.am_player.row_headers == ["cello", "violin"]
     view.stream.value = "flow"
     assert view.clip_player.clips[0].kind == "flow"

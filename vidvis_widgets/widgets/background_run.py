@@ -53,6 +53,25 @@ class BackgroundRun:
         self._stop.set()
         self.status.value = "stopping…"
 
+    def halt(self, timeout: float | None = None) -> None:
+        """Stops a background run and waits until it has ended (its best results so far shown); nothing when none
+        runs. Raises TimeoutError when it has not ended within ``timeout`` seconds."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return
+        if thread is threading.current_thread():
+            raise RuntimeError("a run cannot halt itself from its own thread; press Stop instead")
+        self.stop()
+        thread.join(timeout)
+        if thread.is_alive():
+            raise TimeoutError(f"the run did not end within {timeout} s of Stop")
+
+    def restart(self, timeout: float | None = None):
+        """Stops the running background run, if any, waits for it to end, and starts a new one; returns at once.
+        What the new run does is whatever ``_call`` reads when it begins (e.g. the next pair a view was given)."""
+        self.halt(timeout)
+        return self.start()
+
     def wait(self, timeout: float | None = None):
         """Blocks until a background run ends; returns the results."""
         if self._thread is not None:
