@@ -102,6 +102,18 @@ class Region:
     def form(self) -> str:
         return "mask" if self.mask is not None else "box" if self.box is not None else "track"
 
+    @property
+    def clips(self) -> int | None:
+        """How many clips the region is given for (a mask of N×T×H×W), or None: the same for any clip."""
+        return int(self.mask.shape[0]) if self.mask is not None and self.mask.ndim == 4 else None
+
+    @property
+    def frames(self) -> int | None:
+        """How many frames the region is given for (a T×H×W or N×T×H×W mask, a track), or None: static."""
+        if self.track is not None:
+            return len(self.track) if len(self.track) > 1 else None
+        return int(self.mask.shape[-3]) if self.mask is not None and self.mask.ndim >= 3 else None
+
     def masks(self, n: int, t: int, h: int, w: int) -> np.ndarray:
         """The region as a bool N×T×H×W array for ``n`` clips of ``t`` frames of ``h``×``w`` pixels."""
         for arg, v in (("n", n), ("t", t), ("h", h), ("w", w)):
