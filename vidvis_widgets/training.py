@@ -23,11 +23,13 @@ EMBEDDED_MODELS = tuple(EMBEDDED)
 DEFAULT_EPOCHS = {"tiny_two_stream": 10, "tiny_r3d": 10, "tiny_verifier": 10, "tiny_frame2d": 10}
 
 
-def make_splits(seed: int = 0, samples_per_class: int | None = None) -> dict[str, dict]:
-    """The four splits as arrays; ``samples_per_class`` ``None`` means each split's default size."""
+def make_splits(seed: int = 0, samples_per_class: int | None = None, *, bias_seed: int | None = None,
+                bias_strength: float | None = None, splits=SPLITS) -> dict[str, dict]:
+    """The splits as arrays (all four by default); ``samples_per_class`` ``None`` means each split's default size;
+    ``bias_seed``/``bias_strength``: the world, as ``SyntheticActions`` takes them."""
     samples_per_class = number("samples_per_class", samples_per_class, low=1, integer=True, default=None)
-    return {split: SyntheticActions(split, seed=seed, samples_per_class=samples_per_class)
-            .arrays(flow_dtype=np.float16) for split in SPLITS}
+    return {split: SyntheticActions(split, seed=seed, samples_per_class=samples_per_class, bias_seed=bias_seed,
+                                    bias_strength=bias_strength).arrays(flow_dtype=np.float16) for split in splits}
 
 
 def _accuracy(model: nn.Module, arrays: dict) -> float:
@@ -239,11 +241,13 @@ def random_views(model: nn.Module, rgb: torch.Tensor, flow: torch.Tensor, labels
     return (rgb, flow), labels
 
 
-def evaluate_model(model: nn.Module, splits: dict) -> dict:
+def evaluate_model(model: nn.Module, splits: dict, bias_seed: int | None = None) -> dict:
+    """Test accuracy and confusions, and the accuracy on the counterfactual split's pair: on test, and on the
+    counterfactual split (``splits`` drawn with ``bias_seed``)."""
     test = splits["test"]
     logits = predict(model, test)
     cm = confusion_matrix(test["label"], logits.argmax(1), len(CLASS_NAMES))
-    pair = [CLASS_NAMES.index(c) for c in plan_bias(None).pair]
+    pair = [CLASS_NAMES.index(c) for c in plan_bias(bias_seed).pair]
     on_test = np.isin(test["label"], pair)
     counterfactual = splits["counterfactual"]
     counterfactual_pred = predict(model, counterfactual).argmax(1)

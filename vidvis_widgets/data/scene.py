@@ -68,10 +68,12 @@ class Scene:
         return slice(min(max(lo, 0), self.S), min(max(hi, 0), self.S))
 
     def draw(self, shape: Shape, colour, pos: np.ndarray, angle: np.ndarray | float = 0.0,
-             carries_class: bool = False, part: str | None = None) -> None:
+             carries_class: bool = False, part: str | None = None, frames: np.ndarray | None = None) -> None:
         """``pos``: (T+1)×2 positions (x, y), one more than frames so the last frame has a flow too.
         ``carries_class``: the object is the class's intended cue (``mask``); ``part``: the name in
-        ``part_names`` whose mask it draws into (a later object hides an earlier one in every mask)."""
+        ``part_names`` whose mask it draws into (a later object hides an earlier one in every mask).
+        ``frames``: T bools, the frames the object is in (all by default); where it is not, nothing of it is drawn:
+        no colour, no flow, no mask."""
         if part is not None and part not in self.part_names:
             raise ValueError(f"part {part!r} is not one of this scene's part_names {self.part_names}")
         T = self.T
@@ -85,6 +87,8 @@ class Scene:
         dx, dy = gx - px, gy - py
         u, v = c * dx + s * dy, -s * dx + c * dy  # object coordinates at t
         inside = shape(u, v)
+        if frames is not None:
+            inside = inside & np.asarray(frames, bool)[:, None, None]
         c1, s1 = np.cos(angle[1:])[:, None, None], np.sin(angle[1:])[:, None, None]
         fx = pos[1:, 0, None, None] + c1 * u - s1 * v - gx
         fy = pos[1:, 1, None, None] + s1 * u + c1 * v - gy

@@ -6,8 +6,8 @@ orientation pair like PlayingCello / PlayingViolin, a near-duplicate pair like
 BrushingTeeth / ShavingBeard, and two face pairs like ApplyEyeMakeup / ApplyLipstick.
 Like a real dataset it may hold a bias; finding it is what the tools are for.
 
-Every sample is a pure function of (seed, split, index), so the same call gives
-the same clip on every machine.
+Every sample is a pure function of (seed, bias_seed, bias_strength, split, index), so the same
+call gives the same clip on every machine. ``bias_seed=k`` draws a world of its own (see ``data.bias``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 from .._memory import check_fits
 from ..checks import number
-from .bias import plan_bias
+from .bias import MARKERS, check_seed, check_strength, clip_cue, cue_rng, draw_markers, plan_bias
 from .scene import Scene, bounce, box, diamond, disc, linear, oscillate, shifted, smooth_background, triangle
 
 SPLITS = ("train", "val", "test", "counterfactual")
@@ -54,7 +54,11 @@ class Ctx:
     rng: np.random.Generator
     T: int
     S: int
-    counterfactual: bool  # the counterfactual split: what goes with the class in the other splits is swapped
+    #: the clip carries what goes with the other class of its pair (the counterfactual split, and the share of the
+    #: other splits' clips a bias_strength below 1 leaves)
+    swapped: bool
+    #: a seeded world's face pair: whether the eyes move, drawn at random whatever the class (None: the default world)
+    eyes: bool | None = None
 
     @property
     def k(self) -> float:
@@ -151,7 +155,7 @@ def _make_up(near: str) -> Renderer:
     def render(scene: Scene, c: Ctx) -> None:
         centre = (c.S / 2 + c.u(-4, 4) * c.k, c.S / 2 + c.u(-4, 4) * c.k)
         scene.draw(disc(19 * c.k), c.jitter(SKIN, 10), linear(centre, (0, 0), c.T), part="face")
-        eyes_move = (near == "mouth") != c.counterfactual
+        eyes_move = ((near == "mouth") != c.swapped) if c.eyes is None else c.eyes
         for ex in (-7, 7):
             eye = (centre[0] + ex * c.k, centre[1] - 6 * c.k)
             pos = oscillate(eye, 0.0, 2.2 * c.k, c.u(5, 8), c.u(0, 6.3), c.T) if eyes_move else linear(eye, (0, 0), c.T)
@@ -227,12 +231,21 @@ class SyntheticActions:
     ``split``: ``train``, ``val``, ``test`` or ``counterfactual`` (one pair of classes, with what goes with each
     class in the other splits swapped). ``size``: frame side (64 by default, 112 also works; every geometry
     scales).
+
+    ``bias_seed``: None (the default) is the embedded models' world, the same pixels in every release; an int ≥ 0
+    draws a world of its own: every clip of every class also has four small markers (``marker_0`` …
+    ``marker_3`` in ``region_names``), and the seed decides what, if anything, goes with a class there.
+    ``bias_strength``: in [0.5, 1], how often what goes with a class in the train/val/test splits does
+    (None: 1.0 without a seed, 0.9 with one; 0.5: independent of the class). A seeded world's counterfactual clip
+    ``j`` of class ``c`` is the ``test`` clip ``c·n + j`` of ``SyntheticActions("test", samples_per_class=n, ...)``
+    with the same settings, what goes with its class swapped.
     """
 
     classes = CLASS_NAMES
 
     def __init__(self, split: str = "train", *, size: int = 64, num_frames: int = 16, seed: int = 0,
-                 samples_per_class: int | None = None):
+                 samples_per_class: int | None = None, bias_seed: int | None = None,
+                 bias_strength: float | None = None):
         if split in RENAMED_SPLITS:
             raise ValueError(f"split {split!r} was renamed to {RENAMED_SPLITS[split]!r}; "
                              f"expected one of {', '.join(SPLITS)}")
@@ -245,7 +258,10 @@ class SyntheticActions:
         # None means the split's default; 0 is refused, not replaced by it
         self.samples_per_class = number("samples_per_class", samples_per_class, integer=True, low=1,
                                         default=DEFAULT_SAMPLES[split])
-        labels = [CLASS_NAMES.index(n) for n in plan_bias(None).pair] if split == "counterfactual" else range(len(CLASSES))
+        self.bias_seed = check_seed(bias_seed)
+        self.bias_strength = check_strength(bias_strength, self.bias_seed)
+        self._plan = plan_bias(self.bias_seed, self.bias_strength)
+        labels = [CLASS_NAMES.index(n) for n in self._plan.pair] if split == "counterfactual" else range(len(CLASSES))
         self._labels = np.repeat(np.asarray(list(labels)), self.samples_per_class)
         # clips are drawn lazily, but one that cannot fit makes the dataset useless: refused now, with the number
         check_fits(f"SyntheticActions(size={self.size}, num_frames={self.num_frames}): drawing one clip",
@@ -258,13 +274,13 @@ class SyntheticActions:
     @property
     def region_names(self) -> tuple[str, ...]:
         """The names of the R parts in ``region_masks``, in order."""
-        return PART_NAMES
+        return PART_NAMES if self.bias_seed is None else PART_NAMES + MARKERS
 
     @property
     def cache_key(self) -> str:
         """Everything a sample depends on, for the result store (clips are pure functions of these)."""
         return (f"SyntheticActions/{self.split}/{self.size}/{self.num_frames}/{self.seed}/{self.samples_per_class}"
-                f"/{','.join(CLASS_NAMES)}")
+                f"/{','.join(CLASS_NAMES)}/bias={self.bias_seed}@{self.bias_strength:g}")
 
     @property
     def labels(self) -> np.ndarray:
@@ -285,14 +301,27 @@ class SyntheticActions:
     def _render(self, index: int, out: dict | None = None) -> dict:
         """Draws sample ``index``, into ``out``'s arrays (views of a batch) when given."""
         label = int(self._labels[index])
-        # a renamed split keeps its old random stream, so its clips stay the same pixels
-        stream = {new: old for old, new in RENAMED_SPLITS.items()}.get(self.split, self.split)
-        rng = np.random.default_rng([self.seed, zlib.crc32(stream.encode()), index])
+        plan, counterfactual = self._plan, self.split == "counterfactual"
+        if counterfactual and self.bias_seed is not None:  # the test split's clip, what goes with the class swapped
+            stream, key = "test", label * self.samples_per_class + index % self.samples_per_class
+        else:  # a renamed split keeps its old random stream, so its clips stay the same pixels
+            stream, key = {new: old for old, new in RENAMED_SPLITS.items()}.get(self.split, self.split), index
+        stream = zlib.crc32(stream.encode())
+        rng = np.random.default_rng([self.seed, stream, key])
         base = rng.uniform(40, 150, 3)
         out = {} if out is None else out
         scene = Scene(self.num_frames, self.size, smooth_background(rng, self.size, base), out.get("flow"),
                       out.get("mask"), out.get("region_masks"), self.region_names)
-        ctx = Ctx(rng, self.num_frames, self.size, counterfactual=self.split == "counterfactual")
+        swapped, eyes = counterfactual, None
+        if self.bias_seed is not None or plan.strength < 1:  # the clip's own stream: the scene's draws stay put
+            cue = clip_cue(cue_rng(self.seed, stream, key, self.bias_seed), plan.strength, counterfactual,
+                           self.num_frames)
+            swapped = cue.swapped
+            if self.bias_seed is not None:
+                name = CLASS_NAMES[label]
+                eyes = cue.eyes
+                draw_markers(scene, plan, cue, on=name in plan.pair and (name == plan.carrier) != swapped)
+        ctx = Ctx(rng, self.num_frames, self.size, swapped=swapped, eyes=eyes)
         CLASSES[label][1](scene, ctx)
         rgb, flow, mask, parts = scene.finish(rng, out=out.get("rgb"))
         return {"rgb": rgb, "flow": flow, "mask": mask, "region_masks": parts, "label": label}
@@ -386,6 +415,10 @@ def dataset_card() -> str:
         " which pair, and what is swapped, is for you to find.", "",
         "Besides the class object's mask, every clip has masks of named parts (`region_masks`, named by"
         " `region_names`: " + ", ".join(f"`{n}`" for n in PART_NAMES) + "), empty where a class has no such part.", "",
+        "`SyntheticActions(..., bias_seed=k)` draws a world of its own for each seed k ≥ 0: the same classes, and in"
+        " every clip of every class four small grey markers near the corners (" + ", ".join(f"`{n}`" for n in MARKERS)
+        + " in `region_names`). `bias_strength` (0.5 to 1) is how often what goes with a class in a world's"
+        " train/val/test splits does. Each world may hold a bias of its own.", "",
         "| # | class | group | intended cue |", "| --- | --- | --- | --- |",
     ]
     for i, (spec, _) in enumerate(CLASSES):
