@@ -5,6 +5,7 @@ parts separate what halves of the frame cannot."""
 import numpy as np
 import pytest
 
+from vidvis_widgets.data.bias import plan_bias
 from vidvis_widgets.data.synthetic import SyntheticActions
 from vidvis_widgets.methods import ActivationMaximization, AMJob, SaliencyTubes, logit
 from vidvis_widgets.methods.core.diagnostics import DeadUnitWarning
@@ -14,7 +15,8 @@ from vidvis_widgets.models import load_model
 
 from .test_model_matrix import _build, _clips
 
-PAIR = ("apply_eye_makeup", "apply_lipstick")
+PLAN = plan_bias(None)  # the embedded models' world
+PAIR = (PLAN.other, PLAN.carrier)  # the second class carries the cue, drawn in the part PLAN.region
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,7 @@ def _share(e: np.ndarray, w: np.ndarray) -> float:
 
 def test_am_energy_equals_a_hand_sum_on_two_streams(pair_am, face_clips):
     names, clips = face_clips
-    eyes = clips["apply_lipstick"]["region_masks"][:, names.index("eyes")]  # N×T×H×W, one per clip
+    eyes = clips[PLAN.carrier]["region_masks"][:, names.index(PLAN.region)]  # N×T×H×W, one per clip
     regions = [box(0, 0, 32, 32, name="top left"), mask(eyes, "eyes"), whole_clip()]
     e = region_energy(pair_am, regions)
     assert isinstance(e, RegionEnergy) and len(e.rows) == 2 * 2 * 3  # jobs × streams × regions
@@ -104,31 +106,32 @@ def test_am_energy_on_one_stream_and_on_two_pathways():
 
 def test_tube_energy_equals_a_hand_sum(two_stream, face_clips):
     names, clips = face_clips
-    c = clips["apply_lipstick"]
+    c = clips[PLAN.carrier]
     inputs = {"rgb": c["rgb"][:4], "flow": c["flow"][:4]}
     tubes = SaliencyTubes(two_stream)(None, inputs)
     parts = c["region_masks"][:4]
-    regions = [mask(parts[:, names.index("eyes")], "eyes"), mask(c["mask"][:4], "applicator"), box(0, 0.5, 1, 1, "lower")]
+    eyes = names.index(PLAN.region)
+    regions = [mask(parts[:, eyes], "eyes"), mask(c["mask"][:4], "applicator"), box(0, 0.5, 1, 1, "lower")]
     e = region_energy(tubes, regions)
     s = tubes.tubes().clamp_min(0).cpu().numpy().astype(np.float64)  # N×T×H×W
     n, t, h, w = s.shape
     lower = np.zeros((t, h, w))
     lower[:, h // 2:] = 1
     for i in range(n):
-        for name, m in (("eyes", parts[i, names.index("eyes"), :t]), ("applicator", c["mask"][i, :t]), ("lower", lower)):
+        for name, m in (("eyes", parts[i, eyes, :t]), ("applicator", c["mask"][i, :t]), ("lower", lower)):
             row, = [r for r in e.rows if r["clip"] == i and r["region"] == name]
             share = (s[i] * m).sum() / s[i].sum()
             assert row["share"] == pytest.approx(share, rel=1e-6) and row["area"] == pytest.approx(m.mean(), rel=1e-9)
-            assert row["target"] == "apply_lipstick"  # the tubes' default class: the top prediction
+            assert row["target"] == PLAN.carrier  # the tubes' default class: the top prediction
     # the table averages shares and areas over clips and divides the means
-    row = e.table()["apply_lipstick · tube · eyes"]
-    share = np.mean([(s[i] * parts[i, names.index("eyes"), :t]).sum() / s[i].sum() for i in range(n)])
+    row = e.table()[f"{PLAN.carrier} · tube · eyes"]
+    share = np.mean([(s[i] * parts[i, eyes, :t]).sum() / s[i].sum() for i in range(n)])
     assert row["n"] == n and row["share"] == pytest.approx(share, rel=1e-6)
-    assert row["density"] == pytest.approx(share / parts[:, names.index("eyes"), :t].mean(), rel=1e-6)
+    assert row["density"] == pytest.approx(share / parts[:, eyes, :t].mean(), rel=1e-6)
     # another class's tubes of the same clips: empty here, and an empty tube scores 0, not NaN
     with pytest.warns(DeadUnitWarning):
-        other = region_energy(tubes, regions, target="apply_eye_makeup")
-    assert other.targets == ["apply_eye_makeup"] and all(r["share"] == 0 for r in other.rows)
+        other = region_energy(tubes, regions, target=PLAN.other)
+    assert other.targets == [PLAN.other] and all(r["share"] == 0 for r in other.rows)
 
 
 def test_tube_energy_on_one_stream():
@@ -149,7 +152,7 @@ def test_masks_separate_what_halves_do_not(pair_am, face_clips, two_stream):
     names, clips = face_clips
     a, b = (clips[c] for c in PAIR)
     regions = [box(0, 0, 1, 0.5, "upper"), box(0, 0.5, 1, 1, "lower"),
-               mask(b["region_masks"][:, names.index("eyes")], "eyes"), mask(b["mask"], "b's object"),
+               mask(b["region_masks"][:, names.index(PLAN.region)], "eyes"), mask(b["mask"], "b's object"),
                mask(a["mask"], "a's object")]
     e = region_energy(pair_am, regions, class_names=two_stream.vidvis_adapter.class_names)
     d = {(t, g): e.value(g, target=t, stream="motion") for t in PAIR for g in ("upper", "eyes", "b's object")}
