@@ -11,6 +11,7 @@ import torch
 from captum.attr import FeatureAblation, Occlusion
 
 from vidvis_widgets.data import SyntheticActions
+from vidvis_widgets.data.bias import plan_bias
 from vidvis_widgets.methods.core import regions as R
 from vidvis_widgets.methods.interventions import Interventions, occlude
 from vidvis_widgets.models import load_model
@@ -92,14 +93,17 @@ def test_two_stream_occlusion_equals_feature_ablation_of_both_streams():
     adapter = model.vidvis_adapter
     ds = SyntheticActions("test")
     names = ds.classes
-    pick = [int(np.flatnonzero(ds.labels == names.index(c))[0]) for c in ("apply_eye_makeup", "apply_lipstick")]
+    pair = plan_bias(None).pair  # a face pair: its clips have every named part
+    pick = [int(np.flatnonzero(ds.labels == names.index(c))[0]) for c in pair]
     a = ds.arrays(pick)
-    eyes, mouth = (a["region_masks"][:, ds.region_names.index(p)] for p in ("eyes", "mouth"))
-    ids = np.full(eyes.shape, 3)  # N×T×H×W: 0 eyes, 1 mouth, 2 the class object, 3 the rest
+    parts = ds.region_names[:2]
+    first, second = (a["region_masks"][:, ds.region_names.index(p)] for p in parts)
+    ids = np.full(first.shape, 3)  # N×T×H×W: 0 and 1 two named parts, 2 the class object, 3 the rest
     ids[a["mask"]] = 2
-    ids[mouth] = 1
-    ids[eyes] = 0
-    regions = [R.mask(ids == r, name) for r, name in enumerate(("eyes", "mouth", "object"))] + R.grid_cells(2, 2)
+    ids[second] = 1
+    ids[first] = 0
+    assert all((ids == r).any() for r in range(3))
+    regions = [R.mask(ids == r, name) for r, name in enumerate((*parts, "object"))] + R.grid_cells(2, 2)
     res = Interventions(model)(inputs=a, regions=regions, edits=occlude((0, 0, 0)), exemplars=0)
     window, frame = adapter.flow_window, adapter.rgb_frame
     fa = FeatureAblation(_forward(model))
@@ -111,7 +115,7 @@ def test_two_stream_occlusion_equals_feature_ablation_of_both_streams():
         cells = torch.as_tensor(np.repeat(np.repeat(np.arange(4).reshape(2, 2), 32, 0), 32, 1))
         for masks, first in (((own[frame][None, None], own[window].repeat_interleave(2, 0)[None]), 0),
                              ((cells[None, None], cells[None, None].expand(1, flow_in.shape[1], 64, 64)), 3)):
-            for k in (names.index("apply_eye_makeup"), names.index("apply_lipstick")):
+            for k in (names.index(pair[0]), names.index(pair[1])):
                 attr_rgb, attr_flow = fa.attribute((rgb_in, flow_in), baselines=(black, 0.0), target=k,
                                                    feature_mask=masks, perturbations_per_eval=4)
                 for r in range(int(masks[0].max()) + 1 if first == 3 else 3):

@@ -12,6 +12,7 @@ import torch
 from scipy import ndimage
 
 from vidvis_widgets.data import SyntheticActions, VideoFolder
+from vidvis_widgets.data.bias import plan_bias
 from vidvis_widgets.methods import load
 from vidvis_widgets.methods.core import regions as R
 from vidvis_widgets.methods.interventions import (InterventionResults, Interventions, blur, freeze, intervene,
@@ -23,7 +24,10 @@ from vidvis_widgets.store import ResultStore
 from .test_method_store import Forwards
 
 torch.set_num_threads(1)
-PAIR = ("apply_eye_makeup", "apply_lipstick")
+#: the embedded world's face pair, the class its cue goes with, the other one, and the part where the cue is drawn
+PLAN = plan_bias(None)
+PAIR, CARRIER, PART = PLAN.pair, PLAN.carrier, PLAN.region
+OTHER = PAIR[1] if CARRIER == PAIR[0] else PAIR[0]
 
 
 @pytest.fixture(scope="module")
@@ -80,15 +84,15 @@ def test_freezing_a_box_that_holds_a_moving_object_stills_its_flow_and_keeps_the
 
 
 def test_paste_takes_the_donor_clips_pixels_and_flow_exactly(two_stream, test_split, pair_arrays):
-    eyes = _part(test_split, pair_arrays, "eyes")
-    res = Interventions(two_stream)("apply_eye_makeup", pair_arrays, regions=eyes, edits=paste("apply_lipstick"),
+    part = _part(test_split, pair_arrays, PART)
+    res = Interventions(two_stream)(OTHER, pair_arrays, regions=part, edits=paste(CARRIER),
                                     exemplars=1)
     ex = res.exemplars
     row = int(ex["row"][0])
     clip = int(res.clips[row])
     labels = pair_arrays["label"]
-    donor = int(np.flatnonzero(labels == test_split.classes.index("apply_lipstick"))[row])  # the row-th donor
-    m = pair_arrays["region_masks"][:, test_split.region_names.index("eyes")]
+    donor = int(np.flatnonzero(labels == test_split.classes.index(CARRIER))[row])  # the row-th donor
+    m = pair_arrays["region_masks"][:, test_split.region_names.index(PART)]
     area = m[clip] | m[donor]
     (orig, edited), (f_orig, f_edit) = ex["rgb"][0], ex["flow"][0].astype(np.float32)
     rgb, flow = pair_arrays["rgb"], pair_arrays["flow"]
@@ -96,7 +100,7 @@ def test_paste_takes_the_donor_clips_pixels_and_flow_exactly(two_stream, test_sp
     assert np.array_equal(edited[area], rgb[donor][area]) and np.array_equal(edited[~area], rgb[clip][~area])
     want_flow = np.where(area[:, None], flow[donor], flow[clip]).astype(np.float16).astype(np.float32)
     np.testing.assert_array_equal(f_edit, want_flow)
-    assert np.abs(flow[donor][:, :, area.any(0)]).max() > 0.5  # the donor's eyes do move
+    assert np.abs(flow[donor][:, :, area.any(0)]).max() > 0.5  # the donor's part does move
 
 
 def _own_edit(kind, rgb, flow, m, sigma=2.0):
@@ -116,7 +120,7 @@ def test_flips_and_logits_equal_an_independent_loop_over_clips(two_stream, test_
     labels = pair_arrays["label"]
     pick = np.concatenate([np.flatnonzero(labels == test_split.classes.index(c))[:3] for c in PAIR])
     arrays = {k: pair_arrays[k][pick] for k in ("rgb", "flow", "label", "region_masks")}
-    regions = R.grid_cells(2, 2) + [_part(test_split, arrays, "eyes")]
+    regions = R.grid_cells(2, 2) + [_part(test_split, arrays, PART)]
     edits = [freeze(), occlude(), blur(2)]
     res = Interventions(two_stream, batch_size=12)(inputs=arrays, regions=regions, edits=edits, exemplars=0)
     assert res.after.shape == (6, 15, 14) and res.status == "completed"
@@ -185,16 +189,16 @@ def test_stop_keeps_the_clips_done_and_the_store_reruns_nothing(two_stream, pair
 def test_bad_input_is_refused_by_name_before_any_pass(two_stream, test_split, pair_arrays):
     arrays = {k: pair_arrays[k][:4] for k in ("rgb", "flow", "label")}
     box = R.box(0, 0, 0.5, 0.5)
-    per_clip = _part(test_split, pair_arrays, "eyes")  # 60 clips' masks against 4 clips
+    per_clip = _part(test_split, pair_arrays, PART)  # 60 clips' masks against 4 clips
     cases = [(dict(inputs=arrays, regions=box, seeds=[0]), "seeds"),
              (dict(inputs=arrays), "regions"),
-             (dict(inputs=arrays, regions=[box, "eyes"]), "regions[1]"),
+             (dict(inputs=arrays, regions=[box, PART]), "regions[1]"),
              (dict(inputs=arrays, regions=box, edits=["freeze", "smear"]), "edits[1]"),
              (dict(inputs=arrays, regions=box, edits=["paste"]), "paste('class name')"),
              (dict(inputs=arrays, regions=box, edits=[paste("violin")]), "edits: paste('violin')"),
              (dict(target="violin", inputs=arrays, regions=box), "target='violin'"),
              (dict(target="no_such_class", inputs=arrays, regions=box), "target"),
-             (dict(inputs=arrays, regions=per_clip), "regions: 'eyes' holds masks of 60 clips"),
+             (dict(inputs=arrays, regions=per_clip), f"regions: {PART!r} holds masks of 60 clips"),
              (dict(inputs={"rgb": arrays["rgb"]}, regions=box), "inputs is a dict without 'label'"),
              (dict(inputs={**arrays, "rgb": arrays["rgb"][:, :, :32, :32], "flow": arrays["flow"][..., :32, :32]},
                    regions=box), "expects clips"),
@@ -224,14 +228,16 @@ def test_a_folder_of_real_videos_gets_its_edited_flow_estimated(two_stream, tmp_
 
 
 def test_the_students_three_checks_in_one_call_each(two_stream, test_split, pair_arrays):
-    """What a student found by hand on the embedded model: freezing the eyes of one class flips nearly all its
-    clips, occluding the object that should decide the class flips few, and pasting moving eyes flips nearly all."""
+    """What a student found by hand on the embedded model (the pair and part read from the answer key): freezing the
+    part in the class its cue goes with flips nearly all its clips, occluding the object that should decide the
+    class flips few, and pasting the part in from that class into the other flips nearly all."""
     iv = Interventions(two_stream, batch_size=64)
-    eyes, obj = _part(test_split, pair_arrays, "eyes"), R.mask(pair_arrays["mask"], "object")
-    frozen = iv("apply_lipstick", pair_arrays, regions=eyes, edits="freeze", exemplars=0)
+    part, obj = _part(test_split, pair_arrays, PART), R.mask(pair_arrays[PLAN.intended], "object")
+    frozen = iv(CARRIER, pair_arrays, regions=part, edits="freeze", exemplars=0)
     occluded = iv(PAIR, pair_arrays, regions=obj, edits="occlude", exemplars=0)
-    pasted = iv("apply_eye_makeup", pair_arrays, regions=eyes, edits=paste("apply_lipstick"), exemplars=0)
+    pasted = iv(OTHER, pair_arrays, regions=part, edits=paste(CARRIER), exemplars=0)
     assert len(frozen) == len(pasted) == 30 and len(occluded) == 60
     assert frozen.flipped.sum() >= 27 and pasted.flipped.sum() >= 27
     assert occluded.flipped.sum() <= 6
-    assert frozen.flips()["apply_lipstick · eyes · freeze"]["to"] == "apply_eye_makeup"
+    assert frozen.flips()[f"{CARRIER} · {PART} · freeze"]["to"] == OTHER
+    assert pasted.flips()[f"{OTHER} · {PART} · paste from {CARRIER}"]["to"] == CARRIER
