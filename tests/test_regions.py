@@ -142,3 +142,28 @@ def test_bad_tracks_masks_and_calls_are_refused_by_name():
         Region("r", box=(0, 0, 1, 1), mask=np.ones((2, 2), bool))
     with pytest.raises(ValueError, match="rows must be a positive int"):
         grid_cells(0, 2)
+
+
+def test_region_picker_boxes_are_checked_and_read_back_as_regions():
+    import traitlets
+
+    from vidvis_widgets.widgets.region_picker import RegionPicker
+
+    rgb, _ = moving_square(num_frames=4, size=32)
+    picker = RegionPicker(rgb, boxes=[box(8, 0, 16, 8, name="px"), box(0.5, 0.5, 1, 1, name="frac")])
+    assert picker.boxes[0] == {"name": "px", "x0": 0.25, "y0": 0.0, "x1": 0.5, "y1": 0.25}  # pixels of the clip's frame
+    r = picker.add_box(0, 0, 0.5, 1)
+    assert r.name == "box 3" and [g.name for g in picker.regions] == ["px", "frac", "box 3"]
+    np.testing.assert_array_equal(picker.regions[0].masks(1, 4, 32, 32), box(8, 0, 16, 8).masks(1, 4, 32, 32))
+    for bad, words in (([{"name": "a", "x0": 0.6, "y0": 0, "x1": 0.2, "y1": 1}], r"boxes\[0\]: box: x0 must be < x1"),
+                       ([{"name": "a", "x0": 0, "y0": 0, "x1": 2, "y1": 1}], r"boxes\[0\].*fractions of the frame"),
+                       ([{"x0": 0, "y0": 0}], r"boxes\[0\] must be a dict with x0, y0, x1, y1"),
+                       ([{"name": "a", "x0": 0, "y0": 0, "x1": 1, "y1": 1}] * 2, "distinct names")):
+        with pytest.raises(traitlets.TraitError, match=words):
+            picker.boxes = bad
+    with pytest.raises(traitlets.TraitError, match=r"frame 9 is out of range"):
+        picker.frame = 9
+    with pytest.raises(ValueError, match="the picker draws boxes"):
+        RegionPicker(rgb, boxes=[mask(np.ones((4, 4), bool), "m")])
+    picker.clear()
+    assert picker.regions == []
