@@ -184,6 +184,18 @@ def test_stop_keeps_the_clips_done_and_the_store_reruns_nothing(two_stream, pair
     assert str(saved.flips()) == str(full.flips()) and saved.variant_labels == full.variant_labels
     grid = saved.clip_grid(2)
     assert grid.rows == 4 and grid.cols == 2 and grid.row_headers[1] == "edited"
+    # the view: the kept clips of a loaded result, or any variant edited again from the call's inputs and regions
+    from vidvis_widgets.widgets.intervention_view import InterventionView
+
+    kept = InterventionView(saved)
+    v, row = kept.variant_menu.value, kept.clip_menu.value
+    j = [k for k in range(len(saved.exemplars["row"])) if saved.exemplars["variant"][k] == v][0]
+    assert kept.player.row_headers == ["RGB", "flow"] and (kept.player.rows, kept.player.cols) == (2, 2)
+    np.testing.assert_array_equal(kept.player.clips[1].frames, saved.exemplars["rgb"][j, 1])
+    live = InterventionView(saved, model=two_stream, inputs=arrays, regions=regions)
+    assert len(live.variant_menu.options) == 4 and len(live.clip_menu.options) == 10
+    live.variant_menu.value, live.clip_menu.value = v, row
+    np.testing.assert_array_equal(live.player.clips[1].frames, saved.exemplars["rgb"][j, 1])
 
 
 def test_bad_input_is_refused_by_name_before_any_pass(two_stream, test_split, pair_arrays):

@@ -106,6 +106,26 @@ class Interventions:
                               decode=lambda _, arrays, meta: InterventionResults.from_entries(
                                   [(arrays, meta)], meta["settings"]))[0]
 
+    def edited(self, target=None, inputs=None, clips=0, *, region: Region, edit, donors=None, flow: str = "auto"
+               ) -> dict:
+        """Clips before and after one edit, without running the model (what a view shows for any variant of a
+        result): ``clips`` are positions in ``inputs`` among the clips ``target`` picks; a paste pairs them with
+        their donors as the call with the same ``target`` did. Gives ``rgb`` K×2×T×H×W×3 uint8 (original, edited)
+        and, where the clips have flow or it can be estimated, ``flow`` K×2×T×2×H×W (else None). The other
+        arguments as :meth:`__call__`'s."""
+        plan = self._check(target, inputs, region, [edit], donors, None, None, flow, 1, None, None, 1)
+        want = np.asarray([clips] if np.isscalar(clips) else list(clips), dtype=np.int64)
+        at = np.searchsorted(plan.rows, want)
+        if not len(want) or np.any(at >= len(plan.rows)) or np.any(plan.rows[np.minimum(at, len(plan.rows) - 1)] != want):
+            raise ValueError(f"clips must be positions in inputs of clips that target={target!r} picks, got {clips!r}")
+        has_flow = plan.source.has_flow or plan.flow == "estimate"
+        rgb, fl = [], []
+        for i in at:
+            frames, fields = self._edited(plan, int(i), int(i) + 1, [(0, 0)], need_flow=has_flow)
+            rgb.append(flows.to_uint8(frames))
+            fl.append(fields.cpu().numpy() if has_flow else None)
+        return {"rgb": np.stack(rgb), "flow": np.stack(fl) if has_flow else None}
+
     # -- checks, before any pass ---------------------------------------------------------------------------
     def _check(self, target, inputs, regions, edits, donors, seeds, steps, flow, every, callback, progress, exemplars):
         for name, value in (("seeds", seeds), ("steps", steps)):
@@ -164,7 +184,7 @@ class Interventions:
         masks = [_region_masks(r, source.n, rows, t, *rgb.shape[2:4]) for r in regions]
         donor_masks = [_region_masks(r, donor_src.n, None, t, *rgb.shape[2:4], quiet=True) for r in regions]
         return _Plan(source, donor_src, rows, regions, edits, pools, masks, donor_masks, mode, t, every, callback,
-                     progress, exemplars, source.estimated or "dis")
+                     progress, exemplars, source.estimated or "dis", _jsonable(target))
 
     def _class(self, c, what: str) -> int:
         try:
@@ -221,8 +241,8 @@ class Interventions:
         before = np.concatenate(befores) if befores else np.zeros((0, k), np.float32)
         after = np.concatenate(afters) if afters else np.zeros((0, len(variants), k), np.float32)
         n = len(before)
-        settings = {"target_clips": int(len(plan.rows)), "flow": plan.flow, "batch_size": self.batch_size,
-                    "bf16": self.bf16, "frames": plan.t, "exemplars": plan.exemplars}
+        settings = {"target": plan.target, "target_clips": int(len(plan.rows)), "flow": plan.flow,
+                    "batch_size": self.batch_size, "bf16": self.bf16, "frames": plan.t, "exemplars": plan.exemplars}
         res = InterventionResults(
             clips=plan.rows[:n].copy(), labels=plan.source.labels[plan.rows[:n]], before=before, after=after,
             regions=[r.to_json() for r in plan.regions], edits=[e.to_json() for e in plan.edits],
@@ -338,6 +358,7 @@ class _Plan:
     progress: bool | None
     exemplars: int
     method: str
+    target: object = None
 
 
 def _entry(r: InterventionResults) -> tuple[dict, dict]:
@@ -396,6 +417,13 @@ def _donors(plan: _Plan, edit: Paste, rows: np.ndarray) -> np.ndarray:
         same = pos == rows
         pos[same] = pool[(ks[same] + 1) % len(pool)]
     return pos
+
+
+def _jsonable(target):
+    """The call's target as its settings record it: None, a class index or name, or a pair as a list."""
+    if isinstance(target, (tuple, list)):
+        return [_jsonable(t) for t in target]
+    return int(target) if isinstance(target, np.integer) else target
 
 
 def _unit(rgb: torch.Tensor) -> torch.Tensor:
