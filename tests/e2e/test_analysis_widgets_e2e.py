@@ -87,7 +87,9 @@ def test_picking_a_confusion_pair_updates_the_comparison(open_notebook):
                            timeout=120_000)
     page.wait_for_selector(".js-plotly-plot .heatmaplayer", timeout=60_000)
     first = nb.python_value("list(view.pair)")
-    assert first[0] in page.locator(".vv-player").nth(0).inner_text()
+    # the top pair's AM runs in the background: its inputs replace the blank cell when done
+    page.wait_for_function("(a) => document.querySelectorAll('.vv-player')[0].innerText.includes(a)", arg=first[0],
+                           timeout=60_000)
     options = nb.python_value("[list(v) for _, v in view.pair_menu.options]")
     assert len(options) >= 2, options
     label = nb.python_value("view.pair_menu.options[1][0]")

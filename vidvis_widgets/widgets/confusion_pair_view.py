@@ -93,7 +93,7 @@ class ConfusionPairView(SavedView, BackgroundRun, W.VBox):
         ev, classes = self.evaluation, self.evaluation.classes
         controls = self._init_controls("End the optimization and keep the best inputs so far")
         self.rank = W.ToggleButtons(options=[(RANKINGS[r], r) for r in RANKINGS if r != "2d-vs-3d" or evaluation_2d],
-                                    value=rank, style={"button_width": "110px"},
+                                    value=rank, style={"button_width": "128px"},
                                     tooltips=[_TIPS[r] for r in RANKINGS if r != "2d-vs-3d" or evaluation_2d])
         self.pair_menu = W.Select(options=[], rows=8, description="pairs", layout=W.Layout(width="360px"))
         self.stream = W.ToggleButtons(options=["RGB", "flow"], value="RGB", style={"button_width": "60px"},
