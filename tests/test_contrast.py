@@ -157,3 +157,25 @@ def test_contrast_view_runs_in_the_background_with_progress_and_stop():
 
 def _clips_of(model, n):
     return np.random.default_rng(0).integers(0, 256, (n, *model.vidvis_adapter.native_shape, 3), dtype=np.uint8)
+
+
+def test_contrast_region_energy_is_the_region_measure_of_each_column():
+    """The contrast's region energy is region_energy's on each column's results (AM: all jobs in one table)."""
+    from vidvis_widgets.methods.core.region_energy import region_energy
+    from vidvis_widgets.methods.core.regions import box, grid_cells
+
+    m = load_model("tiny_r3d")
+    clips = _clips_of(m, 2)
+    views = contrast(m, 0, 1, inputs=clips, steps=2, methods=("am", "tubes"), gammas=(5, 0))
+    regions = [box(0, 0, 0.5, 1, name="left"), box(0.5, 0, 1, 1, name="right")]
+    am = views.region_energy(regions)
+    assert len(am.rows) == 3 * 2 * 2 and set(am.targets) == set(region_energy(views["am"][2], regions).targets) | \
+        set(region_energy(views["am"][0], regions).targets) | set(region_energy(views["am"][1], regions).targets)
+    for r in am.rows:  # two halves: the shares add up to 1 per job
+        pair = [x["share"] for x in am.rows if (x["target"], x["gamma"]) == (r["target"], r["gamma"])]
+        assert sum(pair) == pytest.approx(1, abs=1e-5)
+    tubes = views.region_energy(grid_cells(2, 2), "tubes")
+    d = region_energy(views["tubes"][2], grid_cells(2, 2))
+    assert [x for x in tubes.rows if x["target"] in d.targets] == d.rows and len(tubes.rows) == 3 * 2 * 4
+    with pytest.raises(ValueError, match="method must be 'am' or 'tubes'"):
+        views.region_energy(regions, "leaps")

@@ -7,13 +7,15 @@ from .widgets.clip_player import ClipPlayer
 from .widgets.display import save_clips
 from .widgets.static import static_outputs
 from .widgets.confusion_pair_view import ConfusionPairView
+from .widgets.contrast_view import ContrastView
 from .widgets.filter_evolution_grid import FilterEvolutionGrid
 from .widgets.leaps_view import LeapsView
 from .widgets.optimization_monitor import OptimizationMonitor
 from .widgets.regularizer_sweep import RegularizerSweep
 from .widgets.response_histogram import ResponseHistogram
 from .widgets.saliency_tube_view import SaliencyTubeView
+from .widgets.shortcut_scan_view import ShortcutScanView
 
 __all__ = ["ClipPlayer", "ConfusionPairView", "FilterEvolutionGrid", "LeapsView", "OptimizationMonitor", "RegularizerSweep",
-           "ResponseHistogram", "SaliencyTubeView", "Clip", "as_clip", "flow_to_rgb", "io", "save_clips", "static_outputs"]
+           "ContrastView", "ShortcutScanView", "ResponseHistogram", "SaliencyTubeView", "Clip", "as_clip", "flow_to_rgb", "io", "save_clips", "static_outputs"]
 __version__ = "0.1.0"

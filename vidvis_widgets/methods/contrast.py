@@ -111,6 +111,19 @@ class ContrastResults(Displayable):
             return np.array([[float(np.log(x.probabilities[ia]) - np.log(x.probabilities[ib])) for x in r]
                              for r in trio])
 
+    def region_energy(self, regions, method: str = "am", *, density: bool = True):
+        """The share and density of each column's energy inside ``regions`` (:func:`~.core.region_energy.region_energy`):
+        ``method`` "am" (every job of the three targets, one table) or "tubes" (the three targets' tubes)."""
+        from .core.region_energy import RegionEnergy, region_energy
+
+        if method not in ("am", "tubes"):
+            raise ValueError(f"region energy measures AM inputs and tubes; method must be 'am' or 'tubes', got {method!r}")
+        trio = self[method]
+        if method == "am":
+            return region_energy([x for r in trio for x in r], regions, density=density)
+        parts = [region_energy(r, regions, density=density) for r in trio]
+        return RegionEnergy([row for p in parts for row in p.rows], parts[0].source, density)
+
     def clip_grid(self, samples: int = 1) -> ClipGrid:
         """The three columns (a, b, a − b) × one row per method's view: AM's inputs (a two-stream model's
         appearance, then its motion per γ; a multi-pathway model's fastest pathway per γ), the tubes' heat of the
