@@ -17,5 +17,6 @@ from .widgets.saliency_tube_view import SaliencyTubeView
 from .widgets.shortcut_scan_view import ShortcutScanView
 
 __all__ = ["ClipPlayer", "ConfusionPairView", "FilterEvolutionGrid", "LeapsView", "OptimizationMonitor", "RegularizerSweep",
-           "ContrastView", "ShortcutScanView", "ResponseHistogram", "SaliencyTubeView", "Clip", "as_clip", "flow_to_rgb", "io", "save_clips", "static_outputs"]
+           "ResponseHistogram", "SaliencyTubeView", "ContrastView", "ShortcutScanView", "Clip", "as_clip", "flow_to_rgb",
+           "io", "save_clips", "static_outputs"]
 __version__ = "0.1.0"
