@@ -121,13 +121,13 @@ def test_tube_energy_equals_a_hand_sum(two_stream, face_clips):
         for name, m in (("eyes", parts[i, eyes, :t]), ("applicator", c["mask"][i, :t]), ("lower", lower)):
             row, = [r for r in e.rows if r["clip"] == i and r["region"] == name]
             share = (s[i] * m).sum() / s[i].sum()
-            assert row["share"] == pytest.approx(share, rel=1e-6) and row["area"] == pytest.approx(m.mean(), rel=1e-9)
+            assert row["share"] == pytest.approx(share, rel=1e-9) and row["area"] == pytest.approx(m.mean(), rel=1e-9)
             assert row["target"] == PLAN.carrier  # the tubes' default class: the top prediction
     # the table averages shares and areas over clips and divides the means
     row = e.table()[f"{PLAN.carrier} · tube · eyes"]
     share = np.mean([(s[i] * parts[i, eyes, :t]).sum() / s[i].sum() for i in range(n)])
-    assert row["n"] == n and row["share"] == pytest.approx(share, rel=1e-6)
-    assert row["density"] == pytest.approx(share / parts[:, eyes, :t].mean(), rel=1e-6)
+    assert row["n"] == n and row["share"] == pytest.approx(share, rel=1e-9)
+    assert row["density"] == pytest.approx(share / parts[:, eyes, :t].mean(), rel=1e-9)
     # another class's tubes of the same clips: empty here, and an empty tube scores 0, not NaN
     with pytest.warns(DeadUnitWarning):
         other = region_energy(tubes, regions, target=PLAN.other)
@@ -142,7 +142,7 @@ def test_tube_energy_on_one_stream():
     e = region_energy(tubes, [box(0, 0, 0.5, 1, "left")])
     w = s.shape[-1]
     for i in range(2):
-        assert e.rows[i]["share"] == pytest.approx(s[i, ..., :w // 2].sum() / s[i].sum(), rel=1e-6)
+        assert e.rows[i]["share"] == pytest.approx(s[i, ..., :w // 2].sum() / s[i].sum(), rel=1e-9)
         assert e.rows[i]["area"] == 0.5
 
 

@@ -125,7 +125,9 @@ class Region:
             if m.shape[0] not in (1, n):
                 raise ValueError(f"n must match the region {self.name!r}'s mask of {m.shape[0]} clips (or the mask must "
                                  f"have one clip, or none), got n={n}")
-            m = m[:, _nearest(m.shape[1], t)][:, :, _nearest(m.shape[2], h)][:, :, :, _nearest(m.shape[3], w)]
+            for axis, size in ((1, t), (2, h), (3, w)):  # resample only the axes whose size differs
+                if m.shape[axis] != size:
+                    m = np.take(m, _nearest(m.shape[axis], size), axis=axis)
             return np.broadcast_to(m, (n, t, h, w)).copy()
         boxes = np.array([self.box]) if self.box is not None else self.track
         pixels = bool((boxes > 1).any())
