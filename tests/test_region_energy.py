@@ -144,6 +144,10 @@ def test_tube_energy_on_one_stream():
     for i in range(2):
         assert e.rows[i]["share"] == pytest.approx(s[i, ..., :w // 2].sum() / s[i].sum(), rel=1e-9)
         assert e.rows[i]["area"] == 0.5
+    # a user's region name is text in the table's HTML and in the figure, never markup
+    named = region_energy(tubes, [box(0, 0, 0.5, 1, "left <i>half</i>")])
+    assert "<i>" not in named._repr_html_() and "left &lt;i&gt;half&lt;/i&gt;" in named._repr_html_()
+    assert list(named.figure().data[0].x) == ["left &lt;i&gt;half&lt;/i&gt;"]
 
 
 def test_masks_separate_what_halves_do_not(pair_am, face_clips, two_stream):

@@ -19,6 +19,7 @@ or clips, and divide the means (a ratio of means: a region empty in one clip doe
 
 from __future__ import annotations
 
+import html
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -243,8 +244,9 @@ class RegionEnergy:
         rows = self.table().rows
         am = self.source == "activation_maximization"
         panels = list(dict.fromkeys((r["target"], r["stream"]) if am else ("", r["stream"]) for r in rows))
+        esc = html.escape  # plotly reads a subset of HTML in its text: names are shown as text, entities decoded
         fig = make_subplots(rows=1, cols=len(panels), shared_yaxes=True,
-                            subplot_titles=[" · ".join(p for p in panel if p) for panel in panels])
+                            subplot_titles=[esc(" · ".join(p for p in panel if p)) for panel in panels])
         regions = self.regions
         series = list(dict.fromkeys((r["kappa"], r["gamma"]) if am else r["target"] for r in rows))
         for i, panel in enumerate(panels):
@@ -253,8 +255,8 @@ class RegionEnergy:
                        and ((r["kappa"], r["gamma"]) if am else r["target"]) == s}
                 if not sel:
                     continue
-                label = (f"γ={s[1]:g}" + (f" κ={s[0]:g}" if len({k for k, _ in series}) > 1 else "")) if am else s
-                fig.add_trace(go.Bar(x=[g for g in regions if g in sel], y=[sel[g] for g in regions if g in sel],
+                label = (f"γ={s[1]:g}" + (f" κ={s[0]:g}" if len({k for k, _ in series}) > 1 else "")) if am else esc(s)
+                fig.add_trace(go.Bar(x=[esc(g) for g in regions if g in sel], y=[sel[g] for g in regions if g in sel],
                                      name=label, legendgroup=label, showlegend=i == 0,
                                      marker_color=_PALETTE[j % len(_PALETTE)]), row=1, col=i + 1)
         if measure == "density":
