@@ -156,7 +156,7 @@ def test_on_material_we_did_not_design_the_flips_are_the_models_own():
                        (dict(pair=(0, "nope")), "pair: unknown class"), (dict(top=0), "top must be an int"),
                        (dict(regions="grid"), "regions must be 'auto'")):
         with pytest.raises(ValueError, match=match):
-            shortcut_scan(model, data, **bad)
+            shortcut_scan(model, data, edits=("freeze",), **bad)
     with warnings.catch_warnings(), pytest.raises(ValueError, match="'paste' needs pair="):
         warnings.simplefilter("ignore")
         shortcut_scan(model, data, edits=("paste",))

@@ -111,7 +111,7 @@ def shortcut_scan(model, inputs, *, pair=None, regions="auto", edits=("freeze", 
     top = _positive(top, "top")
     source = Source(inputs, "inputs")
     inter = Interventions(model, device=device, bf16=bf16, store=store, batch_size=batch_size)
-    names = tuple(inter.adapter.class_names)
+    names = tuple(inter.adapter.class_names) or tuple(str(i) for i in range(inter.adapter.num_classes))
     if source.classes is not None and names and tuple(source.classes) != names:
         raise ValueError(f"inputs' classes {list(source.classes)[:4]}… do not match the model's {list(names)[:4]}…; "
                          "expected the class list the model was trained on, in its order")
@@ -122,7 +122,7 @@ def shortcut_scan(model, inputs, *, pair=None, regions="auto", edits=("freeze", 
         ks = tuple(_class(inter.adapter, c) for c in pair)
         if ks[0] == ks[1]:
             raise ValueError(f"pair must be two different classes, got {pair!r}")
-    edit_list, left_out = _edits(edits, ks, names)
+    edit_list, left_out = _edits(edits, ks, tuple(inter.adapter.class_names))
     rows = np.flatnonzero(np.isin(source.labels, ks)) if ks is not None else np.arange(source.n)
     if not len(rows):
         raise ValueError(f"pair={pair!r}: inputs hold no clip of either class")
@@ -255,7 +255,7 @@ def register_view(view) -> None:
 # -- ranking -------------------------------------------------------------------------------------------------
 def _rank(scan: ScanResults) -> list[Hypothesis]:
     ir = scan.interventions
-    names = ir.class_names
+    names = tuple(ir.class_names) or tuple(str(i) for i in range(ir.before.shape[-1]))  # a model without names
     flipped, before, after, labels = ir.flipped, ir.before, ir.after, ir.labels
     pair = scan.pair
     rows = []
