@@ -2,6 +2,8 @@
 two pathways) and on tube results (two streams, one stream); and on the embedded model, masks drawn around the
 parts separate what halves of the frame cannot."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -72,6 +74,9 @@ def test_am_energy_equals_a_hand_sum_on_two_streams(pair_am, face_clips):
             assert row["kappa"] == 1.0 and row["gamma"] == 10.0 and row["seed"] == 0
     named = region_energy(pair_am, regions, class_names=load_model("tiny_two_stream").vidvis_adapter.class_names)
     assert named.targets == list(PAIR)
+    # a logit difference (a contrastive AM job) is labelled by its classes' names
+    diff = [dataclasses.replace(pair_am[0], job=AMJob(logit(3) - logit(1), 1.0, 10.0))]
+    assert region_energy(diff, regions, class_names=["a", "b", "c", "d"]).targets == ["logit('d') - logit('b')"]
 
 
 def test_am_energy_on_one_stream_and_on_two_pathways():

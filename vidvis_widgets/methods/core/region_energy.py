@@ -74,6 +74,8 @@ def _label(job, class_names) -> str:
     if not class_names:
         return job.unit
     c = job.target.single_class()
+    if isinstance(c, str):
+        return c
     if isinstance(c, (int, np.integer)) and 0 <= c < len(class_names):
         return str(class_names[c])
     return re.sub(r"logit\((\d+)\)", lambda m: f"logit({class_names[int(m[1])]!r})" if int(m[1]) < len(class_names)
