@@ -90,6 +90,10 @@ def test_the_scan_is_stored_and_saved(world, tmp_path):
     assert [r for r in loaded.regions] == scan.regions  # masks of the moving parts included
     np.testing.assert_array_equal(loaded.interventions.after, scan.interventions.after)
     np.testing.assert_array_equal(loaded.clips, scan.clips)
+    with pytest.raises(ValueError, match="pass inputs="):
+        loaded.open(0, contrast=False)
+    view = loaded.open(1, inputs=scan.inputs, contrast=False)  # a loaded scan opens on the inputs given
+    assert view.hypothesis == scan[1] and view.contrast is None and len(view.clips.captions) == 2 * view.clips.cols
 
 
 def test_a_stop_mid_scan_keeps_a_partial_ranked_result(world):
