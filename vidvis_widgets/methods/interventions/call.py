@@ -278,31 +278,42 @@ class Interventions:
         estimate = need_flow and plan.flow == "estimate"
         if need_flow and flow is None:
             flow = flows.estimated(rgb, None, plan.method)
-        frames, fields, drawn = [rgb], [flow], {}
-        for v in (range(len(variants)) if only is None else only):
+        made = list(range(len(variants)) if only is None else only)
+        c = len(rows)
+        # every variant written straight into one stacked batch, the originals first
+        frames = torch.empty((len(made) + 1) * c, *rgb.shape[1:], device=dev)
+        fields = torch.empty((len(made) + 1) * c, *flow.shape[1:], device=dev) if need_flow else None
+        frames[:c] = rgb
+        if need_flow:
+            fields[:c] = flow
+        drawn = {}
+        for k, v in enumerate(made, 1):
             r, e = variants[v]
             edit = plan.edits[e]
-            m = _on(plan.masks[r], np.arange(i, j), dev)
-            donor = donor_flow = donor_m = None
-            if isinstance(edit, Paste):
-                if edit not in drawn:  # each donor set drawn once per clip batch
+            if edit not in drawn:  # what replaces a region (donors, blurred frames), made once per clip batch
+                pos = donor = donor_flow = None
+                if isinstance(edit, Paste):
                     pos = _donors(plan, edit, rows)
                     d_rgb, d_flow = plan.donors.clips(pos)
                     donor = _unit(torch.as_tensor(np.asarray(d_rgb)[:, :t], device=dev))
                     if need_flow:
                         donor_flow = torch.as_tensor(np.asarray(d_flow)[:, :t], device=dev).float() \
                             if d_flow is not None else flows.estimated(donor, None, plan.method)
-                    drawn[edit] = pos, donor, donor_flow
-                pos, donor, donor_flow = drawn[edit]
-                if plan.donor_masks[r] is not None:
-                    donor_m = _on(plan.donor_masks[r], pos, dev)
+                drawn[edit] = (pos, edit.replacement(rgb, donor),
+                               flows.flow_fill(edit, flow, donor_flow) if need_flow else None)
+            pos, fill, flow_fill = drawn[edit]
+            m = _on(plan.masks[r], np.arange(i, j), dev)
+            donor_m = _on(plan.donor_masks[r], pos, dev) if pos is not None and plan.donor_masks[r] is not None \
+                else None
             area = edit.area(m, donor_m)
-            edited = edit.frames(rgb, area, donor)
-            frames.append(edited)
+            out = frames[k * c:(k + 1) * c]
+            torch.where(area[..., None], fill, rgb, out=out)
             if need_flow:
-                composed = flows.composite(edit, flow, area, donor_flow)
-                fields.append(flows.estimated(edited, composed[:, -1], plan.method) if estimate else composed)
-        return torch.cat(frames), (torch.cat(fields) if need_flow else None)
+                torch.where(area[:, :, None], flow_fill, flow, out=fields[k * c:(k + 1) * c])
+                if estimate:
+                    fields[k * c:(k + 1) * c] = flows.estimated(out, fields[k * c:(k + 1) * c, -1].clone(),
+                                                                plan.method)
+        return frames, fields
 
     def _exemplars(self, plan: "_Plan", res: InterventionResults, variants) -> dict:
         """The variants with the most flips, each on the first clip it flipped (else the first clip)."""

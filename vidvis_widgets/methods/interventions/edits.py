@@ -30,7 +30,7 @@ FILLS = ("mean", "black")
 class Edit:
     """One edit of a region (see the module doc). ``verb``: its name; :meth:`label` a short text;
     :meth:`to_json` what a store key and a saved file record; :meth:`area` the pixels it changes;
-    :meth:`frames` the edited frames."""
+    :meth:`replacement` what replaces them; :meth:`frames` the edited frames."""
 
     verb: ClassVar[str] = ""
 
@@ -44,8 +44,15 @@ class Edit:
         """The pixels the edit changes, bool N×T×H×W, for region masks ``m`` (and a donor's, for a paste)."""
         return m
 
-    def frames(self, rgb: torch.Tensor, area: torch.Tensor, donor: torch.Tensor | None = None) -> torch.Tensor:
+    def replacement(self, rgb: torch.Tensor, donor: torch.Tensor | None = None) -> torch.Tensor:
+        """What replaces the region: frames broadcastable to ``rgb`` (N×T×H×W×3), whatever the region, so one clip
+        batch makes it once for all its regions."""
         raise NotImplementedError  # pragma: no cover - the interface
+
+    def frames(self, rgb: torch.Tensor, area: torch.Tensor, donor: torch.Tensor | None = None,
+               fill: torch.Tensor | None = None) -> torch.Tensor:
+        """The edited frames: :meth:`replacement` (or ``fill``, made already) inside ``area``, ``rgb`` outside."""
+        return torch.where(area[..., None], self.replacement(rgb, donor) if fill is None else fill, rgb)
 
     def __str__(self) -> str:
         return self.label()
@@ -58,8 +65,8 @@ class Freeze(Edit):
     def area(self, m, donor_m=None):
         return m.any(1, keepdim=True).expand_as(m)
 
-    def frames(self, rgb, area, donor=None):
-        return torch.where(area[..., None], rgb[:, :1], rgb)
+    def replacement(self, rgb, donor=None):
+        return rgb[:, :1]
 
 
 @dataclass(frozen=True)
@@ -73,9 +80,8 @@ class Blur(Edit):
     def to_json(self) -> dict:
         return {"edit": self.verb, "sigma": self.sigma}
 
-    def frames(self, rgb, area, donor=None):
-        blurred = gaussian(rgb.movedim(-1, 2), self.sigma).movedim(2, -1)  # N×T×3×H×W for the filter
-        return torch.where(area[..., None], blurred, rgb)
+    def replacement(self, rgb, donor=None):
+        return gaussian(rgb.movedim(-1, 2), self.sigma).movedim(2, -1)  # N×T×3×H×W for the filter
 
 
 @dataclass(frozen=True)
@@ -98,8 +104,8 @@ class Occlude(Edit):
         value = (0.0, 0.0, 0.0) if self.fill == "black" else tuple(v / 255.0 for v in self.fill)
         return torch.tensor(value, dtype=rgb.dtype, device=rgb.device).expand(len(rgb), 3)
 
-    def frames(self, rgb, area, donor=None):
-        return torch.where(area[..., None], self.colour(rgb)[:, None, None, None], rgb)
+    def replacement(self, rgb, donor=None):
+        return self.colour(rgb)[:, None, None, None]
 
 
 @dataclass(frozen=True)
@@ -116,8 +122,8 @@ class Paste(Edit):
     def area(self, m, donor_m=None):
         return m if donor_m is None else m | donor_m
 
-    def frames(self, rgb, area, donor=None):
-        return torch.where(area[..., None], donor, rgb)
+    def replacement(self, rgb, donor=None):
+        return donor
 
 
 def freeze() -> Freeze:

@@ -31,18 +31,23 @@ from .edits import Blur, Edit, Freeze, Occlude, Paste, gaussian
 MODES = ("auto", "exact", "estimate")
 
 
-def composite(edit: Edit, flow: torch.Tensor, area: torch.Tensor, donor_flow: torch.Tensor | None = None
-              ) -> torch.Tensor:
-    """The edited flow N×T×2×H×W from the clips' flow and the edit's ``area`` (bool N×T×H×W), by the rules of the
-    module doc."""
-    inside = area[:, :, None]
+def flow_fill(edit: Edit, flow: torch.Tensor, donor_flow: torch.Tensor | None = None):
+    """What replaces the flow inside the edited pixels (the rules of the module doc), broadcastable to ``flow``
+    N×T×2×H×W, whatever the region: one clip batch makes it once for all its regions."""
     if isinstance(edit, (Freeze, Occlude)):
-        return flow.masked_fill(inside, 0.0)
+        return flow.new_zeros(())
     if isinstance(edit, Blur):
-        return torch.where(inside, gaussian(flow, edit.sigma), flow)
+        return gaussian(flow, edit.sigma)
     if isinstance(edit, Paste):
-        return torch.where(inside, donor_flow, flow)
+        return donor_flow
     raise TypeError(f"no flow rule for {edit!r}")  # pragma: no cover - every edit has one
+
+
+def composite(edit: Edit, flow: torch.Tensor, area: torch.Tensor, donor_flow: torch.Tensor | None = None,
+              fill: torch.Tensor | None = None) -> torch.Tensor:
+    """The edited flow N×T×2×H×W from the clips' flow and the edit's ``area`` (bool N×T×H×W), by the rules of the
+    module doc; ``fill``: :func:`flow_fill`'s, made already."""
+    return torch.where(area[:, :, None], flow_fill(edit, flow, donor_flow) if fill is None else fill, flow)
 
 
 def to_uint8(rgb: torch.Tensor) -> np.ndarray:
