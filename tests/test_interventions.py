@@ -184,6 +184,9 @@ def test_stop_keeps_the_clips_done_and_the_store_reruns_nothing(two_stream, pair
     assert str(saved.flips()) == str(full.flips()) and saved.variant_labels == full.variant_labels
     grid = saved.clip_grid(2)
     assert grid.rows == 4 and grid.cols == 2 and grid.row_headers[1] == "edited"
+    shown = saved.show(2)  # through the registered player, as every result shows itself
+    assert (shown.rows, shown.cols) == (4, 2) and len(shown.clips) == 8
+    np.testing.assert_array_equal(shown.clips[2].frames, saved.exemplars["rgb"][0, 1])
     # the view: the kept clips of a loaded result, or any variant edited again from the call's inputs and regions
     from vidvis_widgets.widgets.intervention_view import InterventionView
 
