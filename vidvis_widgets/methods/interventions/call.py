@@ -87,7 +87,8 @@ class Interventions:
         per-clip mask (N×T×H×W) has one clip per clip of ``inputs``. ``edits``: edit values or their names
         (:mod:`.edits`). ``donors``: where ``paste(c)`` takes clips of class c from (a dataset or arrays; default
         ``inputs``): the k-th clip edited gets the k-th donor clip, cycling (a clip is never its own donor where
-        another exists). ``flow``: ``"auto"`` (composed from the clips' flow where it is exact, estimated from the
+        another exists); the pasted pixels are the region of both clips, or of the edited clip alone where the region
+        is a per-clip mask of ``inputs`` and the donors are another set. ``flow``: ``"auto"`` (composed from the clips' flow where it is exact, estimated from the
         edited frames where the dataset's flow was estimated or absent), ``"exact"`` or ``"estimate"``
         (:mod:`.flow`); only a model that takes flow needs it. ``stop``, ``callback``, ``every``, ``progress``: as
         every method's (a Stop keeps the clips done, status "stopped"; such a result is not stored). ``exemplars``:
