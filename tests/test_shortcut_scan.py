@@ -4,7 +4,7 @@ On the embedded tiny_two_stream and the embedded world's test clips of its plant
 data/bias.py, so the test names no class), a region overlapping the planted part ranks among the top 3; the scan is
 stored (a rerun runs no forward pass) and saved (load gives the same ranking); a Stop keeps a partial, ranked
 result; progress counts batches. On material we did not design (a random-weight torchvision R3D with 5 classes of
-its own, noise clips with no flow), a hypothesis' flips equal the test's own edit and forward pass."""
+its own, noise clips with no flow), a hypothesis' flips and shift equal the test's own edit and forward pass."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from vidvis_widgets.models import load_model
 from vidvis_widgets.store import ResultStore
 
 from .test_method_store import Forwards
-from .test_model_matrix import _build, _clips, _forward, _model_units
+from .test_model_matrix import _build, _clips, _forward, _model_units, _stats
 
 PLAN = plan_bias(None)
 PER_CLASS = 4  # clips per class: 8 clips × 81 variants ≈ 700 clip passes of the small model
@@ -57,10 +57,12 @@ def test_the_scan_ranks_a_region_over_the_planted_part_in_its_top_3(world):
     assert keys == sorted(keys) and [h.rank for h in scan] == list(range(len(scan)))
     # a hypothesis' numbers, counted here from the logits: a paste from class c counts only the other class's clips
     a, b = (data.classes.index(c) for c in PLAN.pair)
+    other = np.where(ir.labels == a, b, a)  # a flip moves a clip to the pair's other class
     for h in scan.top(5):
         donor = data.classes.index(h.edit.from_class) if h.edit.verb == "paste" else -1
         sel = ir.labels != donor
-        flips = ir.after[sel, h.variant].argmax(1) != ir.before[sel].argmax(1)
+        went, was = ir.after[sel, h.variant].argmax(1), ir.before[sel].argmax(1)
+        flips = (went == other[sel]) & (was != other[sel])
         assert (h.flips, h.clips) == (int(flips.sum()), int(sel.sum())) and h.flip_rate == flips.mean()
         sign = np.where(ir.labels[sel] == a, 1, -1)
         m0, m1 = ir.before[sel, a] - ir.before[sel, b], ir.after[sel, h.variant, a] - ir.after[sel, h.variant, b]
@@ -135,27 +137,47 @@ def test_the_view_shows_edited_clips_and_the_pairs_contrast(world):
 
 def test_on_material_we_did_not_design_the_flips_are_the_models_own():
     """A random-weight torchvision R3D (5 classes of its own, from the model matrix), noise clips without flow:
-    the auto regions' moving parts come from estimated flow, and a frozen cell's flips are what the test's own
-    edit and forward pass give; a scan of every class ranks each class's hypotheses."""
+    the auto regions' moving parts come from estimated flow; a hypothesis' flips (and, per class, its shift) are what
+    the test's own edit and forward pass give; a scan of every class ranks each class's hypotheses. (The random
+    model's predictions barely move under these edits, so the shifts are what carries the numeric check.)"""
     model = _build("r3d")
     rgb = _clips(model, 4, seed=3)
     labels = np.array([0, 0, 2, 2])
     data = {"rgb": rgb, "label": labels}
     scan = shortcut_scan(model, data, pair=("action_0", 2), edits=("freeze",), progress=False)
     assert any(r.name.startswith("moving part") for r in scan.regions) and scan.pair == ("action_0", "action_2")
-    with torch.no_grad():
-        before = _forward(model, _model_units(rgb, model)).argmax(1).numpy()
-    for h in [h for h in scan if h.region.name.startswith(("cell", "moving"))][:3]:
-        m = h.region.masks(4, *rgb.shape[1:4])
-        frozen = np.where(m.any(1, keepdims=True)[..., None], rgb[:, :1], rgb)
-        with torch.no_grad():
-            after = _forward(model, _model_units(frozen, model)).argmax(1).numpy()
-        assert h.flips == int((before != after).sum()) and h.clips == 4
     with pytest.warns(UserWarning, match="leaves 'paste' out"):
         per_class = shortcut_scan(model, data, regions=grid_cells(2, 2), edits=("freeze", "occlude", "paste"),
                                   progress=False)
     assert {h.cls for h in per_class} == {"action_0", "action_2"} and per_class.pair is None
     assert len(per_class) == 4 * 2 * 2 and per_class.settings["left_out"]
+
+    def own(region, verb):  # the test's own edit of the region and forward pass: logits before and after
+        x = torch.as_tensor(rgb).float() / 255
+        m = torch.as_tensor(region.masks(4, *rgb.shape[1:4]))[..., None]
+        edited = torch.where(m.any(1, keepdim=True), x[:, :1], x) if verb == "freeze" else \
+            torch.where(m, x.mean((1, 2, 3))[:, None, None, None], x)
+        mean, std = _stats(model)
+        with torch.no_grad():
+            return [_forward(model, (v.permute(0, 4, 1, 2, 3) - mean) / std).numpy() for v in (x, edited)]
+
+    other = np.where(labels == 0, 2, 0)
+    for h in [h for h in scan if h.region.name.startswith(("cell", "moving"))][:3]:  # with a pair: to the other class
+        before, after = (z.argmax(1) for z in own(h.region, "freeze"))
+        assert h.flips == int(((after == other) & (before != other)).sum()) and h.clips == 4
+    shifts = []
+    for h in per_class:  # per class: any change of the prediction; the shift, the drop of the class's own margin
+        before, after = own(h.region, h.edit.verb)
+        k = 0 if h.cls == "action_0" else 2
+        sel = labels == k
+        assert (h.flips, h.clips) == (int((before.argmax(1) != after.argmax(1))[sel].sum()), 2)
+
+        def margin(z):
+            return z[sel, k] - np.delete(z[sel], k, 1).max(1)
+
+        assert h.shift == pytest.approx(float((margin(before) - margin(after)).mean()), rel=1e-3, abs=1e-4)
+        shifts.append(abs(h.shift))
+    assert max(shifts) > 1e-3  # the edits move the logits: the comparison is not of zeros only
     for bad, match in ((dict(pair=(0, "action_0")), "pair must be two different classes"),
                        (dict(pair=(0, "nope")), "pair: unknown class"), (dict(top=0), "top must be an int"),
                        (dict(regions="grid"), "regions must be 'auto'")):

@@ -105,7 +105,7 @@ class ShortcutScanView(SavedView, W.VBox):
             k = names.index(h.edit.from_class) if isinstance(h.edit.from_class, str) else h.edit.from_class
             sel &= ir.labels != k
         rows = np.flatnonzero(sel)
-        flipped = ir.flipped[rows, h.variant]
+        flipped = self.scan.flipped()[rows, h.variant]
         return np.concatenate([rows[flipped], rows[~flipped]])[: self.samples]
 
     def _pair(self, h: Hypothesis) -> tuple[str, str] | None:

@@ -6,8 +6,11 @@
     scan.open(0)      # ShortcutScanView: the hypotheses, the edited clips, the pair's contrast view
 
 For a class pair (a, b), or for every class, the scan edits each region of ``regions`` with each edit in ONE batched
-:class:`~.call.Interventions` call, then ranks the (region, edit) hypotheses by the share of clips whose predicted
-class the edit changes (its flip rate), ties by the mean shift of the pair's logit difference towards the other class.
+:class:`~.call.Interventions` call, then ranks the (region, edit) hypotheses by their flip rate, ties by the mean
+shift of the pair's logit difference towards the other class. With a pair, a flip is a clip the edit moves to the
+pair's other class (an a clip predicted b after the edit, not before): the mark of a cue that tells the two apart,
+where an edit that only wrecks the clip (freezing the whole action) moves it anywhere. Without a pair, a flip is
+any change of the predicted class.
 
 ``regions="auto"``: the 4 × 4 grid cells (:func:`~..core.regions.grid_cells`), the moving parts found in the clips'
 flow (:func:`~..core.regions.moving_parts`, its speed threshold set per class, so a class that moves little still has
@@ -45,8 +48,8 @@ WHOLE = whole_clip().name
 
 @dataclass(frozen=True)
 class Hypothesis:
-    """One ranked (region, edit) hypothesis: ``flips`` of ``clips`` changed their predicted class (``flip_rate``),
-    and ``shift``, the mean move of each clip's logit margin towards the other class (pair: logit(a) − logit(b)
+    """One ranked (region, edit) hypothesis: ``flips`` of ``clips`` flipped (``flip_rate``; with a pair, to the
+    pair's other class, see :meth:`ScanResults.flipped`), and ``shift``, the mean move of each clip's logit margin towards the other class (pair: logit(a) − logit(b)
     for b's clips, its negative for a's; per class: the drop of logit(c) − the largest other logit). ``cls``: the
     class whose clips it was measured on (per-class scans), else None. ``variant``: the intervention's variant."""
 
@@ -190,6 +193,17 @@ class ScanResults(Results):
     def __iter__(self):
         return iter(self._ranking)
 
+    def flipped(self) -> np.ndarray:
+        """N×V bool, the flips the ranking counts: with a pair, a clip the variant moved to the pair's other class
+        (predicted that class after the edit, not before); without one, any change of the predicted class."""
+        ir = self.interventions
+        if self.pair is None:
+            return ir.flipped
+        names = _names(ir)
+        ia, ib = (names.index(c) for c in self.pair)
+        other = np.where(ir.labels == ia, ib, ia)
+        return (ir.predicted_after == other[:, None]) & (ir.predicted_before != other)[:, None]
+
     def top(self, k: int | None = None) -> list[Hypothesis]:
         """The ``k`` best hypotheses (default: the call's ``top``)."""
         return self._ranking[: self.settings["top"] if k is None else _positive(k, "k")]
@@ -255,17 +269,16 @@ def register_view(view) -> None:
 # -- ranking -------------------------------------------------------------------------------------------------
 def _rank(scan: ScanResults) -> list[Hypothesis]:
     ir = scan.interventions
-    names = tuple(ir.class_names) or tuple(str(i) for i in range(ir.before.shape[-1]))  # a model without names
-    flipped, before, after, labels = ir.flipped, ir.before, ir.after, ir.labels
+    names = _names(ir)
+    before, after, labels = ir.before, ir.after, ir.labels
+    flipped = scan.flipped()
     pair = scan.pair
     rows = []
     for v in range(ir.num_variants):
         region, edit = scan.regions[int(ir.variant_region[v])], ir.edit(v)
         if region.name == WHOLE and not isinstance(edit, Freeze):
             continue  # the whole clip is only frozen (module doc)
-        donor = names.index(edit.from_class) if isinstance(edit, Paste) and isinstance(edit.from_class, str) else \
-            getattr(edit, "from_class", None)
-        applies = labels != donor if donor is not None else np.ones(len(labels), bool)
+        applies = _applies(ir, edit, names)
         if pair is not None:
             ia, ib = (names.index(c) for c in pair)
             sel = applies & np.isin(labels, (ia, ib))
@@ -290,6 +303,18 @@ def _rank(scan: ScanResults) -> list[Hypothesis]:
     scored.sort(key=lambda s: (-s[0], -s[1]))
     return [Hypothesis(i, region, edit, rate, flips, n, shift, cls, v, per)
             for i, (rate, shift, n, flips, region, edit, cls, v, per) in enumerate(scored)]
+
+
+def _names(ir: InterventionResults) -> tuple[str, ...]:
+    return tuple(ir.class_names) or tuple(str(i) for i in range(ir.before.shape[-1]))  # a model without names
+
+
+def _applies(ir: InterventionResults, edit: Edit, names) -> np.ndarray:
+    """The clips an edit is measured on: all, but a paste from class c only the other classes' clips."""
+    if not isinstance(edit, Paste):
+        return np.ones(len(ir), bool)
+    donor = names.index(edit.from_class) if isinstance(edit.from_class, str) else int(edit.from_class)
+    return ir.labels != donor
 
 
 def _own_margin(logits: np.ndarray, k: int) -> np.ndarray:
