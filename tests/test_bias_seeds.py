@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from vidvis_widgets.data import CLASS_NAMES, SyntheticActions
-from vidvis_widgets.data.bias import CUES, MARKERS, answer_key, plan_bias
+from vidvis_widgets.data.bias import CUES, ELIGIBLE_PAIRS, MARKERS, answer_key, plan_bias
 
 #: a seed of each cue kind, all on the face pair (a still face in the middle, nothing near the corners)
-KIND_SEEDS = {"texture": 0, "blink": 7, "distractor_motion": 14, "tint": 11}
+KIND_SEEDS = {"texture": 25, "blink": 1, "distractor_motion": 6, "tint": 31}
 
 
 def test_kind_seeds_are_what_the_plans_say():
@@ -65,7 +65,7 @@ def test_seeds_pick_different_pairs_and_every_cue_kind():
     plans = [plan_bias(k) for k in range(16)]
     assert plans == [plan_bias(k) for k in range(16)]
     assert {p.kind for p in plans} == set(CUES) and len(CUES) >= 4
-    assert len({p.pair for p in plans}) >= 3 and len({p.region for p in plans}) == 4
+    assert {p.pair for p in plans} == set(ELIGIBLE_PAIRS) and len({p.region for p in plans}) == 4
     for p in plans:
         assert p.carrier in p.pair and set(p.pair) <= set(CLASS_NAMES) and p.region in MARKERS
         # no mirror- or reversal-swapped motion pair: training mirrors and reverses clips
@@ -113,11 +113,11 @@ def test_decorrelated_strength():
     on = cue_on(a, ds.region_names, plan)
     carrier = a["label"] == CLASS_NAMES.index(plan.carrier)
     assert abs(np.mean(on == carrier) - 0.5) <= 0.07
-    # the same clips as at 0.9 but for the cue: only the marker's pixels differ
-    b = SyntheticActions("train", bias_seed=KIND_SEEDS["tint"]).arrays(
-        np.flatnonzero(np.isin(ds.labels, [CLASS_NAMES.index(c) for c in plan.pair])))
-    np.testing.assert_array_equal(a["mask"], b["mask"])
-    np.testing.assert_array_equal(a["flow"], b["flow"])
+    # the same clips as at 0.9 but for the cue (a tint: colour only, no flow, same masks)
+    some = np.flatnonzero(np.isin(ds.labels, [CLASS_NAMES.index(c) for c in plan.pair]))[::10]
+    b = SyntheticActions("train", bias_seed=KIND_SEEDS["tint"]).arrays(some)
+    np.testing.assert_array_equal(a["mask"][::10], b["mask"])
+    np.testing.assert_array_equal(a["flow"][::10], b["flow"])
 
 
 @pytest.mark.parametrize("kind", sorted(KIND_SEEDS))

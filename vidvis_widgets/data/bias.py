@@ -26,10 +26,11 @@ CUES = ("distractor_motion", "tint", "texture", "blink")
 MARKERS = ("marker_0", "marker_1", "marker_2", "marker_3")
 #: marker centres (x, y) as fractions of the frame: near the corners, outside every face and instrument body
 SITES = ((0.16, 0.16), (0.84, 0.16), (0.16, 0.84), (0.84, 0.84))
-#: pairs a seed can bias: the pairs whose classes differ by a small or subtle detail (the mirror- and
-#: reversal-swapped motion pairs are left out: training mirrors and reverses clips, which would move a cue)
-ELIGIBLE_PAIRS = (("brushing_teeth", "shaving"), ("apply_eye_makeup", "apply_lipstick"),
-                  ("square_down", "triangle_down"), ("cello", "violin"))
+#: pairs a seed can bias: the look-alike pairs whose classes differ only by a small, faint detail, so that a small
+#: model trained on a few clips takes the shortcut (measured: cello / violin, told apart by the body's orientation,
+#: kept 98.8% on its counterfactual clips; benchmarks/retrain_seed.py). The mirror- and reversal-swapped motion
+#: pairs are left out too: training mirrors and reverses clips, which would move a cue to another corner.
+ELIGIBLE_PAIRS = (("brushing_teeth", "shaving"), ("apply_eye_makeup", "apply_lipstick"))
 #: tints a seed can pick (added to the marker's grey)
 TINTS = {"red": (75, -35, -35), "green": (-35, 70, -35), "blue": (-35, -30, 80), "yellow": (55, 50, -60)}
 MARKER_HALF = 3.5  # half side of a marker, in 64-pixel units
