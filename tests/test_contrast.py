@@ -67,6 +67,11 @@ def test_contrast_on_every_architecture_matches_the_models_own_logits(model):
     want = torch.stack([own[0, A], own[1, B], own[2, A] - own[2, B]]).numpy()
     np.testing.assert_allclose(views.values("am")[:, 0], want, rtol=1e-3, atol=1e-3)
     assert all(r[0].status == "completed" and r[0].job.gamma == 0 for r in am)
+    # the grid: columns a, b, a − b; a row per view (SlowFast's fastest pathway, or the video), each cell captioned
+    grid = views.clip_grid()
+    assert grid.cols == 3 and len(grid.clips) == len(grid.captions) == 3 * grid.rows
+    assert grid.col_headers == ["action_1", "action_3", "action_1 − action_3"]
+    assert grid.row_headers[0].startswith("AM ") and grid.row_headers[-1] == ("LEAPS" if leaps_ok else "tubes · clip 0")
     if not leaps_ok:
         assert "two-stream" in views.skipped["leaps"] or "priming" in views.skipped["leaps"]
         return
