@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from typing import Iterator
 
 #: the environment variable that sets the package-wide default of ``progress=None``
@@ -75,3 +76,23 @@ def progress_bar(total: int, desc: str, progress: bool | None = None, callback=N
         yield bar
     finally:
         bar.close()
+
+
+@dataclass
+class BatchSnapshot:
+    """What a pass-only method's callback sees every ``every`` clip batches (and after the last): ``batch`` of
+    ``batches`` done, ``clips_done`` of ``clips``. ``step`` / ``steps`` are the batches, under the names an
+    optimization's :class:`~.loop.Snapshot` gives its progress, so one progress display serves both."""
+
+    batch: int
+    batches: int
+    clips_done: int
+    clips: int
+
+    @property
+    def step(self) -> int:
+        return self.batch
+
+    @property
+    def steps(self) -> int:
+        return self.batches

@@ -30,7 +30,7 @@ from ...models.pixels import check_frames, check_size
 from ...models.run_control import ctrl_c_stops, device_of, frozen
 from ..core.cache import Cached
 from ..core.loop import autocast
-from ..core.progress import count, progress_bar, wanted
+from ..core.progress import BatchSnapshot, count, progress_bar, wanted
 from ..core.regions import Region
 from . import flow as flows
 from .edits import Edit, Paste, as_edits
@@ -39,23 +39,11 @@ from .source import FORMS, Source
 
 
 @dataclass
-class InterventionSnapshot:
-    """What a callback sees every ``every`` clip batches (and after the last): ``batch`` of ``batches`` done,
-    ``clips_done`` of ``clips``, and the flips so far (clips_done × variants, bool)."""
+class InterventionSnapshot(BatchSnapshot):
+    """What a callback sees every ``every`` clip batches (and after the last): the batch counts of
+    :class:`~..core.progress.BatchSnapshot` and the flips so far (clips_done × variants, bool)."""
 
-    batch: int
-    batches: int
-    clips_done: int
-    clips: int
     flipped: np.ndarray
-
-    @property
-    def step(self) -> int:
-        return self.batch
-
-    @property
-    def steps(self) -> int:
-        return self.batches
 
 
 class Interventions:

@@ -14,29 +14,17 @@ import numpy as np
 import torch
 
 from ...checks import number
+from ..core.progress import BatchSnapshot
 from ..core.targets import Target
 
 
 @dataclass
-class TubeSnapshot:
-    """What a Saliency Tubes callback sees every ``every`` clip batches (and after the last): ``batch`` of
-    ``batches`` done, ``clips_done`` of ``clips``, and the logits of the clips done so far (clips_done ×
-    classes, on the host). ``step`` / ``steps`` are the batches, under the names an optimization's
-    :class:`~..core.loop.Snapshot` gives its progress."""
+class TubeSnapshot(BatchSnapshot):
+    """What a Saliency Tubes callback sees every ``every`` clip batches (and after the last): the batch counts of
+    :class:`~..core.progress.BatchSnapshot` and the logits of the clips done so far (clips_done × classes, on the
+    host)."""
 
-    batch: int
-    batches: int
-    clips_done: int
-    clips: int
     logits: np.ndarray
-
-    @property
-    def step(self) -> int:
-        return self.batch
-
-    @property
-    def steps(self) -> int:
-        return self.batches
 
     @property
     def predicted(self) -> np.ndarray:
