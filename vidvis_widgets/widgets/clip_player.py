@@ -12,6 +12,7 @@ from .. import _frontend
 from ..media.clips import Clip, as_clip, as_clip_list, warn_mixed_lengths
 from ..media.flow import FlowMode
 from ..media.grid import grid_shape
+from .static import static_bundle
 from .serializers import FORMATS, MAX_MESSAGE_BYTES, ImageFormat, encode_clips, qualities, replace_clip
 
 
@@ -183,9 +184,17 @@ class ClipPlayer(anywidget.AnyWidget):
         return frame
 
     def _repr_mimebundle_(self, **kwargs: Any):
-        from .display import mimebundle
-
-        return mimebundle(self, super()._repr_mimebundle_(**kwargs))
+        """The live widget's view (ipywidgets' bundle) and, beside it, its static copies (:mod:`.static`): the
+        vidvis mimetype, offline HTML and a PNG poster."""
+        live = super()._repr_mimebundle_(**kwargs)
+        if live is None:
+            return None
+        data, metadata = live if isinstance(live, tuple) else (live, {})
+        data = {**data, **static_bundle(self.clips, captions=self.captions, rows=self.rows, cols=self.cols,
+                                        row_headers=self.row_headers, col_headers=self.col_headers, fps=self.fps,
+                                        loop=self.loop, zoom=self.zoom, fmt=self.image_format,
+                                        encoded=self.payload if self.image_format != "webp" else None)}
+        return data, metadata
 
     def _ipython_display_(self) -> None:
         """Displayed in a notebook, the output's saved copy follows the player (see :mod:`.outputs`)."""

@@ -41,19 +41,6 @@ def player(grid: ClipGrid, **options: Any) -> ClipPlayer:
                       row_headers=grid.row_headers, col_headers=grid.col_headers, **options)
 
 
-def mimebundle(widget: ClipPlayer, live):
-    """A ClipPlayer's notebook output: the live widget's view (``live``, ipywidgets' bundle) and, beside it, its
-    static copies (:mod:`.static`): the vidvis mimetype, offline HTML and a PNG poster."""
-    if live is None:
-        return None
-    data, metadata = live if isinstance(live, tuple) else (live, {})
-    data = {**data, **static_bundle(widget.clips, captions=widget.captions, rows=widget.rows, cols=widget.cols,
-                                    row_headers=widget.row_headers, col_headers=widget.col_headers, fps=widget.fps,
-                                    loop=widget.loop, zoom=widget.zoom, fmt=widget.image_format,
-                                    encoded=widget.payload if widget.image_format != "webp" else None)}
-    return data, metadata
-
-
 register_renderer(player)
 
 
