@@ -76,8 +76,16 @@ def user_video_folders(folder: Path) -> dict[str, str]:
     return {"VIDVIS_VIDEO_FOLDER": str(videos), "VIDVIS_PROBE_FOLDER": str(probe)}
 
 
+def course_report(folder: Path) -> dict[str, str]:
+    """The course notebook on the embedded models' world (no model to train for its first steps), writing its
+    findings for ``tests/test_course_notebook.py``, with the AM steps its contrastive energy needs."""
+    from .test_course_notebook import report_env
+
+    return report_env(folder, None)
+
+
 #: what a notebook needs in place before it runs, as environment variables it reads
-PREPARE = {"your_videos.ipynb": user_video_folders}
+PREPARE = {"your_videos.ipynb": user_video_folders, "dataset_bias.ipynb": course_report}
 
 
 def run_notebook(path: Path, folder: Path, env: dict[str, str], timeout: int = 900):

@@ -27,11 +27,16 @@ def test_filter_evolution_notebook(executed_notebooks):
     assert len(views) == 1 and "epoch 10: validation accuracy" in text and "epoch 10 " in text
 
 
-def test_dataset_bias_notebook_states_the_evidence(executed_notebooks):
+def test_dataset_bias_notebook_runs_every_step_of_the_course(executed_notebooks):
+    """The student edition on the embedded world (conftest's PREPARE); tests/test_course_notebook.py checks its
+    findings against the planted answer."""
     views, text = run("dataset_bias.ipynb", executed_notebooks)
-    assert len(views) == 3
-    assert "apply_eye_makeup / apply_lipstick test accuracy: 100%" in text
-    assert "counterfactual accuracy: 0%" in text and text.count("upper (eyes) / lower (mouth)") == 4
+    assert "bias seed None: tiny_two_stream, 420 test clips of 14 classes" in text
+    assert "most confused: brushing_teeth ↔ shaving" in text
+    assert "over-confident:" in text and "2D confuses, 3D separates:" in text  # the three rankings
+    assert text.count("AM of ") == 4  # both directions of the difference × both streams
+    assert "class object: freeze flips" in text and "after retraining" in text and "findings written to" in text
+    assert len(views) >= 5  # the pair view, the clips, the contrast, the picker, the scan view, the edited clips
 
 
 @pytest.mark.parametrize("name", ["two_stream_am.ipynb"])
@@ -58,10 +63,9 @@ def test_leaps_notebook_runs_the_view_the_baselines_the_table_and_torchvision(ex
 
 def test_saliency_tubes_notebook(executed_notebooks):
     views, text = run("saliency_tubes.ipynb", executed_notebooks)
-    assert len(views) == 8  # the result, its show(), the view, top-k, 2D vs 3D, layer1's tubes, bias probe, r3d_18
+    assert len(views) == 7  # the result, its show(), the view, top-k, 2D vs 3D, layer1's tubes, r3d_18
     assert "Saliency Tubes (CAM, eqs. 1–2)                 |   420 |   6720" in text and "centre-bias map" in text
     assert "gradient-weighted tubes at layer1              |   420 |   6720" in text
-    assert "apply_eye_makeup clips → predicted apply_lipstick" in text
     assert "method='cam', layer='layer4', maps (512, 2, 7, 7)" in text  # r3d_18 at its 112²
     assert (executed_notebooks("saliency_tubes.ipynb").parent / "disc_tube.mp4").stat().st_size > 1000
 
