@@ -76,6 +76,9 @@ def test_seeds_pick_different_pairs_and_every_cue_kind():
     key = answer_key(5)
     p = plan_bias(5)
     assert all(s in key for s in (*p.pair, p.region, "90%", p.kind, "top 3", "counterfactual"))
+    # the key warns where the course's model was measured not to learn the cue (the cues only pixels show)
+    assert ["Caution" in answer_key(KIND_SEEDS[kind]) for kind in CUES] == [False, True, True, True]
+    assert "Caution" not in answer_key(None)
 
 
 def test_markers_in_every_clip_of_every_class():

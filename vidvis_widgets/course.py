@@ -15,7 +15,7 @@ from torch import nn
 from . import training
 from ._atomic import atomic_path
 from .checks import number
-from .data.bias import check_seed, check_strength
+from .data.bias import WORLD_VERSION, check_seed, check_strength
 from .data.synthetic import SyntheticActions
 
 #: clips per class of the training split and epochs a course retrain uses by default, chosen so that one takes
@@ -44,7 +44,8 @@ def course_model(bias_seed: int | None, name: str = "tiny_two_stream", *, sample
     embedded architecture) is trained from scratch with :func:`training.train_model` on ``samples_per_class``
     training clips per class (default :data:`COURSE_SAMPLES`) for ``epochs`` (default :data:`COURSE_EPOCHS`),
     torch seed ``seed``, and kept in :func:`course_folder` (``cache``: another root folder); a later call with the
-    same arguments loads it (weights only) instead of training. ``decorrelate=True`` trains on the same world with
+    same arguments loads it (weights only) instead of training, unless the seeded worlds' clips have changed since
+    (``data.bias.WORLD_VERSION``). ``decorrelate=True`` trains on the same world with
     the bias at strength 0.5, where what went with each class no longer does. ``bias_strength``: in [0.5, 1]
     (None: the world's default, 1.0 without a seed, 0.9 with one). ``progress``: a progress bar while training."""
     from .models.registry import load_model
@@ -66,7 +67,7 @@ def course_model(bias_seed: int | None, name: str = "tiny_two_stream", *, sample
         raise ValueError(f"cache must be a folder path (str or Path) or None, got {cache!r}")
     if bias_seed is None and strength == 1.0 and samples_per_class is None and epochs is None:
         return load_model(name)
-    folder = course_folder(bias_seed, strength, cache) / f"{name}_{samples}x{n_epochs}_seed{seed}"
+    folder = course_folder(bias_seed, strength, cache) / f"{name}_{samples}x{n_epochs}_seed{seed}_world{WORLD_VERSION}"
     weights = folder / "model.pt"
     if not weights.is_file():
         _train(folder, name, bias_seed, strength, samples, n_epochs, seed, progress)

@@ -34,6 +34,8 @@ ELIGIBLE_PAIRS = (("brushing_teeth", "shaving"), ("apply_eye_makeup", "apply_lip
 #: tints a seed can pick (added to the marker's grey)
 TINTS = {"red": (75, -35, -35), "green": (-35, 70, -35), "blue": (-35, -30, 80), "yellow": (55, 50, -60)}
 MARKER_HALF = 3.5  # half side of a marker, in 64-pixel units
+#: bumped whenever a seeded world's clips change, so that models cached for an older world are not reused
+WORLD_VERSION = 2
 GREY = 165.0
 
 
@@ -212,4 +214,14 @@ def answer_key(bias_seed: int | None = None, strength: float | None = None) -> s
             f"4. the contrastive AM `logit({p.carrier}) - logit({p.other})` has more energy in `{p.region}` than "
             "in the class object's region.\n\n"
             "After retraining with the cue decorrelated (strength 0.5) the flips vanish and the energy moves to "
-            "the class object.")
+            "the class object." + ("" if p.kind == "distractor_motion" or bias_seed is None else APPEARANCE_NOTE))
+
+
+#: what benchmarks/retrain_seed.py measured for the cues only a frame's pixels show (colour, stripes, a blink)
+APPEARANCE_NOTE = (
+    "\n\n**Caution (measured):** `tiny_two_stream` retrained at the course settings did not learn the cues only a "
+    "frame's pixels show (a tint in three runs, also with 200 clips × 8 epochs and with a marker of 12 px; a blink "
+    "in one run): the pair stayed near chance on its test and counterfactual clips (50–60%), so the evidence above "
+    "may not appear; `course_model(seed, "
+    "\"tiny_r3d\")`, which sees every frame's pixels, took a tint shortcut in part (63% on the pair's test clips, "
+    "31% on the counterfactual ones). Seeds whose cue is a moving marker are the ones the course is checked on.")
