@@ -18,24 +18,15 @@ import os
 import tempfile
 import time
 
-import numpy as np
 import torch
 
-from vidvis_widgets.course import course_model
-from vidvis_widgets.data import CLASS_NAMES, SyntheticActions
+from vidvis_widgets.course import course_model, shortcut_check
 from vidvis_widgets.data.bias import plan_bias
-from vidvis_widgets.models.evaluation import predict
 
 
 def measure(model, bias_seed: int) -> tuple[float, float, float]:
-    plan = plan_bias(bias_seed)
-    test = SyntheticActions("test", bias_seed=bias_seed).arrays()
-    pred = predict(model, test).argmax(1)
-    on_pair = np.isin(test["label"], [CLASS_NAMES.index(c) for c in plan.pair])
-    cf = SyntheticActions("counterfactual", bias_seed=bias_seed).arrays()
-    cf_pred = predict(model, cf).argmax(1)
-    return (float((pred == test["label"]).mean()), float((pred[on_pair] == test["label"][on_pair]).mean()),
-            float((cf_pred == cf["label"]).mean()))
+    r = shortcut_check(model, bias_seed)
+    return r["test"], r["pair_test"], r["counterfactual"]
 
 
 def main() -> None:

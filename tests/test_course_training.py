@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from vidvis_widgets import training
+from vidvis_widgets import course, training
 from vidvis_widgets.course import course_folder, course_model
 from vidvis_widgets.models.registry import load_model
 
@@ -89,3 +89,13 @@ def test_bad_arguments_are_refused_by_name(kw, named, counted, tmp_path):
     with pytest.raises(ValueError, match=named):
         course_model(args.pop("bias_seed"), **{"cache": tmp_path, **args})
     assert not counted and not list(tmp_path.iterdir())
+
+
+def test_shortcut_check_agrees_with_the_training_evaluation():
+    # the embedded model of the default world, measured by training's own evaluation of the same splits
+    model = load_model("tiny_two_stream")
+    got = course.shortcut_check(model, None)
+    want = training.evaluate_model(model, training.make_splits(splits=("test", "counterfactual")))
+    assert got == {"test": want["test_accuracy"], "pair_test": want["pair_test_accuracy"],
+                   "counterfactual": want["counterfactual_accuracy"]}
+    assert got["pair_test"] - got["counterfactual"] > 0.5  # it took the default world's shortcut

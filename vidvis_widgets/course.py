@@ -91,3 +91,25 @@ def _train(folder: Path, name: str, bias_seed, strength: float, samples: int, ep
                                          "seconds": seconds, "history": history}, indent=1))
     os.replace(work / name / f"epoch_{epochs:02d}.pt", folder / "model.pt")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def shortcut_check(model: nn.Module, bias_seed: int | None, bias_strength: float | None = None) -> dict:
+    """An instructor's check of a world's model before handing the seed out: top-1 on the world's ``test`` split
+    (``test``), on its biased pair's test clips (``pair_test``) and on its ``counterfactual`` clips
+    (``counterfactual``). A model that took the shortcut scores far lower on the counterfactual clips than on the
+    pair's test clips; where both are alike, the model has no shortcut for a student to find (measured: in some
+    worlds the course's model learns the pair's own cue instead, or neither; see ``answer_key``)."""
+    from .data import CLASS_NAMES
+    from .data.bias import plan_bias
+    from .models.evaluation import predict
+
+    plan = plan_bias(bias_seed, bias_strength)
+    world = dict(bias_seed=plan.bias_seed, bias_strength=plan.strength)
+    test = SyntheticActions("test", **world).arrays()
+    pred = predict(model, test).argmax(1)
+    on_pair = np.isin(test["label"], [CLASS_NAMES.index(c) for c in plan.pair])
+    counterfactual = SyntheticActions("counterfactual", **world).arrays()
+    cf_pred = predict(model, counterfactual).argmax(1)
+    return {"test": float((pred == test["label"]).mean()),
+            "pair_test": float((pred[on_pair] == test["label"][on_pair]).mean()),
+            "counterfactual": float((cf_pred == counterfactual["label"]).mean())}
