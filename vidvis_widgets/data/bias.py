@@ -214,14 +214,21 @@ def answer_key(bias_seed: int | None = None, strength: float | None = None) -> s
             f"4. the contrastive AM `logit({p.carrier}) - logit({p.other})` has more energy in `{p.region}` than "
             "in the class object's region.\n\n"
             "After retraining with the cue decorrelated (strength 0.5) the flips vanish and the energy moves to "
-            "the class object." + ("" if p.kind == "distractor_motion" or bias_seed is None else APPEARANCE_NOTE))
+            "the class object." + ("" if bias_seed is None else VET_NOTE)
+            + ("" if p.kind == "distractor_motion" or bias_seed is None else APPEARANCE_NOTE))
 
 
-#: what benchmarks/retrain_seed.py measured for the cues only a frame's pixels show (colour, stripes, a blink)
+#: what benchmarks/retrain_seed.py measured of the course's model (tiny_two_stream, 100 clips × 6 epochs)
+VET_NOTE = (
+    "\n\nWhether a small model takes the shortcut depends on the world (measured): with a moving marker on the "
+    "make-up pair it did in two worlds of three (counterfactual top-1 17.5% and 22.5% against 91.7% and 78.3% on "
+    "the pair's test clips), and in the third learned the applicator instead (100% / 90%); on brushing_teeth / "
+    "shaving it learned neither at the course settings and the tool's tip with more training (100% / 95%). Vet "
+    "a seed before handing it out: `vidvis_widgets.course.shortcut_check(course_model(seed), seed)`.")
+#: what it measured for the cues only a frame's pixels show (colour, stripes, a blink)
 APPEARANCE_NOTE = (
     "\n\n**Caution (measured):** `tiny_two_stream` retrained at the course settings did not learn the cues only a "
     "frame's pixels show (a tint in three runs, also with 200 clips × 8 epochs and with a marker of 12 px; a blink "
-    "in one run): the pair stayed near chance on its test and counterfactual clips (50–60%), so the evidence above "
-    "may not appear; `course_model(seed, "
-    "\"tiny_r3d\")`, which sees every frame's pixels, took a tint shortcut in part (63% on the pair's test clips, "
-    "31% on the counterfactual ones). Seeds whose cue is a moving marker are the ones the course is checked on.")
+    "and a texture in one run each): the pair stayed near chance on its test and counterfactual clips (50–60%), "
+    "so the evidence above may not appear; `course_model(seed, \"tiny_r3d\")`, which sees every frame's pixels, "
+    "took a tint shortcut in part (63% on the pair's test clips, 31% on the counterfactual ones).")
