@@ -221,8 +221,9 @@ def answer_key(bias_seed: int | None = None, strength: float | None = None) -> s
 #: what benchmarks/retrain_seed.py measured of the course's model (tiny_two_stream, 100 clips × 6 epochs)
 VET_NOTE = (
     "\n\nWhether a small model takes the shortcut depends on the world (measured): with a moving marker on the "
-    "make-up pair it did in two worlds of three (counterfactual top-1 17.5% and 22.5% against 91.7% and 78.3% on "
-    "the pair's test clips), and in the third learned the applicator instead (100% / 90%); on brushing_teeth / "
+    "make-up pair it did in three worlds of five (counterfactual top-1 12.5%, 17.5% and 22.5% against 93.3%, 91.7% "
+    "and 78.3% on the pair's test clips), in part in one (50% / 96.7%), and in the fifth learned the applicator "
+    "instead (90% / 100%); on brushing_teeth / "
     "shaving it learned neither at the course settings and the tool's tip with more training (100% / 95%). Vet "
     "a seed before handing it out: `vidvis_widgets.course.shortcut_check(course_model(seed), seed)`.")
 #: what it measured for the cues only a frame's pixels show (colour, stripes, a blink)
