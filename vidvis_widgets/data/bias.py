@@ -224,7 +224,7 @@ VET_NOTE = (
     "make-up pair it did in three worlds of five (counterfactual top-1 12.5%, 17.5% and 22.5% against 93.3%, 91.7% "
     "and 78.3% on the pair's test clips), in part in one (50% / 96.7%), and in the fifth learned the applicator "
     "instead (90% / 100%); on brushing_teeth / "
-    "shaving it learned neither at the course settings and the tool's tip with more training (100% / 95%). Vet "
+    "shaving it learned neither at the course settings and the tool's tip with more training (95% / 100%). Vet "
     "a seed before handing it out: `vidvis_widgets.course.shortcut_check(course_model(seed), seed)`.")
 #: what it measured for the cues only a frame's pixels show (colour, stripes, a blink)
 APPEARANCE_NOTE = (
