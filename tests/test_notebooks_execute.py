@@ -36,7 +36,7 @@ def test_dataset_bias_notebook_runs_every_step_of_the_course(executed_notebooks)
     assert "over-confident:" in text and "2D confuses, 3D separates:" in text  # the three rankings
     assert text.count("AM of ") == 4  # both directions of the difference × both streams
     assert "class object: freeze flips" in text and "after retraining" in text and "findings written to" in text
-    assert len(views) >= 5  # the pair view, the clips, the contrast, the picker, the scan view, the edited clips
+    assert len(views) == 6  # the pair view, the clips, the contrast, the picker, the scan view, the edited clips
 
 
 @pytest.mark.parametrize("name", ["two_stream_am.ipynb"])
