@@ -151,3 +151,15 @@ def test_after_decorrelation_the_edit_that_flipped_most_flips_few(runs, seed):
     edit = max(before, key=before.get)
     after = report["after"]["flip_rates"][plan.region]
     assert before[edit] > 0.5 and after[edit] < 0.2, (edit, before[edit], after)  # flips there were, then gone
+
+
+def test_the_instructors_key_runs_and_checks_a_students_report(executed_notebooks, tmp_path):
+    """notebooks/instructor/dataset_bias_key.ipynb (not a shipped notebook) runs top to bottom: the keys, its
+    check_report on the embedded world's report (every check holds there), and the moved walkthrough."""
+    report = executed_notebooks(NOTEBOOK).parent / f"course_report_{None}.json"
+    env = {**FAST, "VIDVIS_CACHE_DIR": str(tmp_path / "cache"), "VIDVIS_COURSE_REPORT": str(report)}
+    nb = run_notebook(NOTEBOOKS / "instructor" / "dataset_bias_key.ipynb", tmp_path, env)
+    assert not _errors(nb), _errors(nb)
+    text = _text(nb)
+    assert text.count("✓ ") == 6 and "✗" not in text, text
+    assert "counterfactual accuracy: 0% on 80 clips" in text
