@@ -22,26 +22,37 @@ import tempfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
+from vidvis_widgets.course import course_model, shortcut_check
+from vidvis_widgets.data import SyntheticActions
 from vidvis_widgets.data.bias import answer_key, plan_bias
+from vidvis_widgets.methods.core.regions import mask
+from vidvis_widgets.methods.interventions import intervene
 
 from .conftest import FAST, NOTEBOOKS, run_notebook
 
 NOTEBOOK = "dataset_bias.ipynb"
 #: the seeded world trained here: a pair, cue and marker of its own (see plan_bias)
-SEED = 6
+SEED = 22
 #: the AM steps of the contrastive views (the shipped-notebook run uses the same, through PREPARE)
 AM_STEPS = "40"
 #: clips per class of the pair the scan and the interventions edit
 PAIR_CLIPS = "6"
 #: what the seeded world gave, measured (course retrain: 100 clips per class, 6 epochs), reported rather than tuned
-SEEDED_FINDING = ("seed 6 (the make-up pair, a corner marker that moves): the retrained model reaches 85.7% test "
-                  "top-1 and confuses the pair (18 errors of 60), so the over-confidence ranking does not list it "
-                  "(its top 3: diamond_slow/square_down, cello/violin, diamond_fast/violin) and the notebook goes on "
-                  "with another pair; on the right pair the contrastive AM's motion is not densest at the marker. "
-                  "A first attempt, seed 2 (brushing_teeth/shaving, a tint), was not learned either (31 errors)")
-SEEDS = [None, pytest.param(SEED, marks=pytest.mark.xfail(strict=True, reason=SEEDED_FINDING))]
+SEEDED_FINDING = ("seed 22 (the make-up pair, a corner marker that moves with apply_eye_makeup): the course retrain "
+                  "(100 clips per class, 6 epochs, one thread) took the shortcut (93.3% on the pair's test clips, "
+                  "12.5% on its counterfactual clips) but separates the pair with ordinary margins (median 1.73, "
+                  "6th of 8 look-alike pairs), so the over-confidence ranking does not list it (its top 3: "
+                  "disc_right/diamond_slow, violin/shaving, triangle_down/cello) and the notebook goes on with another "
+                  "pair, where every later check misses; test_given_the_pair_the_marker_decides checks the marker "
+                  "on the right pair. Earlier attempts: seed 2 (a tint) and seed 6 (a moving marker, trained on two "
+                  "threads) did not learn the cue")
+#: the embedded world holds every check; the seeded world's evidence checks are strict expected failures with the
+#: numbers measured (reported, not tuned on): a retrain that finds the pair turns them into failures to look at
+EVIDENCE = [None, pytest.param(SEED, marks=pytest.mark.xfail(strict=True, reason=SEEDED_FINDING))]
+SEEDS = [None, SEED]
 #: the course's trained models are kept between test runs (each is a pure function of its settings and the world's
 #: version, which its folder names): the first run trains them, later runs load them. Results are not kept.
 COURSE_CACHE = Path(os.environ.get("VIDVIS_TEST_COURSE_CACHE") or Path(tempfile.gettempdir()) / "vidvis-test-course-models")
@@ -94,7 +105,7 @@ def test_the_notebook_runs_without_printing_the_key(runs, seed):
     assert plan.cue not in text and answer_key(seed) not in text and plan.region not in text.split("densest")[0]
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", EVIDENCE)
 def test_the_over_confidence_ranking_finds_the_pair(runs, seed):
     report, plan = runs[seed][1], plan_bias(seed)
     assert sorted(plan.pair) in [sorted(p) for p in report["over_confident_top3"]], report["over_confident_top3"]
@@ -106,7 +117,7 @@ def hits(hypothesis: dict, part: str) -> bool:
     return hypothesis["region"] == part or (hypothesis["area"] <= 0.1 and hypothesis["covers"][part] >= 0.5)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", EVIDENCE)
 def test_the_scan_ranks_the_planted_part_in_its_top_3(runs, seed):
     report, plan = runs[seed][1], plan_bias(seed)
     assert any(hits(h, plan.region) for h in report["scan_top3"]), report["scan_top3"]
@@ -122,7 +133,7 @@ def part_flips(flips: dict) -> float:
     return max(v for e, v in flips.items() if not e.startswith("paste from"))
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", EVIDENCE)
 def test_editing_the_planted_part_flips_most_clips_and_the_class_object_few(runs, seed):
     report, plan = runs[seed][1], plan_bias(seed)
     flips = report["flip_rates"]
@@ -135,14 +146,14 @@ def denser_in_the_part(density: dict, part: str) -> dict:
     return {s: (d[part], d["class object"]) for s, d in density.items()}
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", EVIDENCE)
 def test_the_contrastive_am_is_denser_in_the_planted_part(runs, seed):
     report, plan = runs[seed][1], plan_bias(seed)
     both = denser_in_the_part(report["am_density"][f"{plan.carrier} − {plan.other}"], plan.region)
     assert any(part > intended for part, intended in both.values()), both
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", EVIDENCE)
 def test_after_decorrelation_the_edit_that_flipped_most_flips_few(runs, seed):
     """The closing step: the intervention on the planted part that flipped most of the biased model's clips (more
     than half) flips fewer than a fifth of them on the model retrained with the cue decorrelated."""
@@ -151,6 +162,25 @@ def test_after_decorrelation_the_edit_that_flipped_most_flips_few(runs, seed):
     edit = max(before, key=before.get)
     after = report["after"]["flip_rates"][plan.region]
     assert before[edit] > 0.5 and after[edit] < 0.2, (edit, before[edit], after)  # flips there were, then gone
+
+
+def test_given_the_pair_the_marker_decides(runs):
+    """The seeded world's model (trained by the notebook run above, loaded from the course cache) took its
+    shortcut, and on the right pair the marker decides: freezing or occluding the planted marker flips the
+    carrier's clips, editing the class object almost none (measured 40% and 5% of the pair's 20 clips, half of
+    them the carrier's)."""
+    plan = plan_bias(SEED)
+    model = course_model(SEED, cache=COURSE_CACHE, progress=False)
+    check = shortcut_check(model, SEED)
+    assert check["counterfactual"] < check["pair_test"] - 0.5, check
+    test = SyntheticActions("test", bias_seed=SEED)
+    pair = [test.classes.index(c) for c in plan.pair]
+    clips = test.arrays(np.concatenate([np.flatnonzero(test.labels == k)[:10] for k in pair]))
+    part = mask(clips["region_masks"][:, test.region_names.index(plan.region)], name="part")
+    result = intervene(model, plan.pair, clips, regions=[part, mask(clips["mask"], name="class object")],
+                       edits=("freeze", "occlude"))
+    assert min(result.flip_rate("part", e) for e in ("freeze", "occlude")) >= 0.3
+    assert max(result.flip_rate("class object", e) for e in ("freeze", "occlude")) <= 0.1
 
 
 def test_the_instructors_key_runs_and_checks_a_students_report(executed_notebooks, tmp_path):

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch import nn
 
 from . import training
@@ -67,7 +68,7 @@ def course_model(bias_seed: int | None, name: str = "tiny_two_stream", *, sample
         raise ValueError(f"cache must be a folder path (str or Path) or None, got {cache!r}")
     if bias_seed is None and strength == 1.0 and samples_per_class is None and epochs is None:
         return load_model(name)
-    folder = course_folder(bias_seed, strength, cache) / f"{name}_{samples}x{n_epochs}_seed{seed}_world{WORLD_VERSION}"
+    folder = course_folder(bias_seed, strength, cache) / f"{name}_{samples}x{n_epochs}_seed{seed}_world{WORLD_VERSION}_1thread"
     weights = folder / "model.pt"
     if not weights.is_file():
         _train(folder, name, bias_seed, strength, samples, n_epochs, seed, progress)
@@ -83,7 +84,16 @@ def _train(folder: Path, name: str, bias_seed, strength: float, samples: int, ep
     splits = {"train": SyntheticActions("train", samples_per_class=samples, **world).arrays(flow_dtype=np.float16),
               "val": SyntheticActions("val", samples_per_class=COURSE_VAL, **world).arrays(flow_dtype=np.float16)}
     work = folder / "epochs"
-    history = training.train_model(name, splits, work, epochs=epochs, seed=seed, progress=progress)
+    # one thread: a float sum splits its work by the thread count, so training on 2 or 16 threads gives another
+    # model, and whether a small model takes a world's shortcut can hang on it (measured: seed 6's model took it when
+    # trained on one thread, 22.5% counterfactual top-1, and not when trained in a two-thread kernel). One thread
+    # gives every machine the same model for the same arguments.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        history = training.train_model(name, splits, work, epochs=epochs, seed=seed, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
     seconds = time.perf_counter() - start
     with atomic_path(folder / "train.json") as tmp:
         Path(tmp).write_text(json.dumps({"architecture": name, "bias_seed": bias_seed, "bias_strength": strength,
