@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from vidvis_widgets.data import SyntheticActions
-from vidvis_widgets.methods.saliency_tubes.localization import (centre_bias_map, cue_energy, energy_in_mask, localization_benchmark,
+from vidvis_widgets.methods.core.region_energy import region_energy
+from vidvis_widgets.methods.core.regions import mask
+from vidvis_widgets.methods.saliency_tubes.localization import (centre_bias_map, energy_in_mask, localization_benchmark,
                                                  pointing_game, uniform_random_map)
 from vidvis_widgets.methods.saliency_tubes.tubes import SaliencyTubes
 from vidvis_widgets.models import load_model
@@ -127,8 +129,8 @@ def test_on_the_counterfactual_split_the_shortcut_class_points_at_the_moving_eye
     on_eyes, frames = pointing_game(tubes, torch.as_tensor(clips["eyes"]), tolerance=1)
     on_tool, _ = pointing_game(tubes, torch.as_tensor(clips["mask"]), tolerance=1)
     assert int(on_eyes.sum()) > 1.5 * int(on_tool.sum())
-    share = cue_energy(result, clips["mask"], clips["eyes"])
-    assert share["spurious"].mean() > 3 * share["intended"].mean()
+    energy = region_energy(result, [mask(clips["mask"], name="class object"), mask(clips["eyes"], name="eyes")])
+    assert energy.value("eyes", "share") > 3 * energy.value("class object", "share")
 
 
 def test_the_frame_wise_2d_model_has_one_map_per_frame():

@@ -146,13 +146,3 @@ def localization_benchmark(model, dataset, *, methods: Sequence = ("cam", "grad"
     rows = [{"key": k, "map": names[k], "clips": clips, "frames": v["frames"], "energy_in_mask": v["energy"] / clips,
              "pointing": v["hits"] / max(v["frames"], 1), "mask_fraction": area / clips} for k, v in sums.items()]
     return LocalizationTable(rows)
-
-
-def cue_energy(result, intended: np.ndarray | torch.Tensor, spurious: np.ndarray | torch.Tensor, target=None) -> dict:
-    """Where a tube falls between two cues: the share of each clip's saliency energy on the intended cue's
-    mask and on the spurious cue's (SyntheticActions' ``mask`` and ``spurious``), (N,) each."""
-    s = result.tubes(target)
-    t = s.shape[1]
-    a = torch.as_tensor(np.asarray(intended))[:, :t]
-    b = torch.as_tensor(np.asarray(spurious))[:, :t]
-    return {"intended": energy_in_mask(s, a).cpu().numpy(), "spurious": energy_in_mask(s, b).cpu().numpy()}
