@@ -23,7 +23,17 @@ from vidvis_widgets.store import ResultStore
 
 from .test_method_store import Forwards
 
-torch.set_num_threads(1)
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """This module's passes on one thread (batches of different sizes then sum alike), the rest of the run as it was:
+    a thread count set at import would slow every test after it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 #: the embedded world's face pair, the class its cue goes with, the other one, and the part where the cue is drawn
 PLAN = plan_bias(None)
 PAIR, CARRIER, PART = PLAN.pair, PLAN.carrier, PLAN.region
