@@ -130,3 +130,15 @@ def executed_notebooks(tmp_path_factory):
         return done[name]
 
     return executed
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """A module's tests on one torch thread, the thread count restored after it: set at import instead, it would put
+    every test after the module on one thread too."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -24,14 +24,8 @@ from vidvis_widgets.store import ResultStore
 from .test_method_store import Forwards
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """This module's passes on one thread (batches of different sizes then sum alike), the rest of the run as it was:
-    a thread count set at import would slow every test after it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+#: this module's passes on one thread (batches of different sizes then sum alike); the rest of the run keeps its own
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 #: the embedded world's face pair, the class its cue goes with, the other one, and the part where the cue is drawn
