@@ -3,6 +3,7 @@
 from . import io
 from .media.clips import Clip, as_clip
 from .media.flow import flow_to_rgb
+from .widgets.atlas_view import AtlasView
 from .widgets.clip_player import ClipPlayer
 from .widgets.display import save_clips
 from .widgets.static import static_outputs
@@ -17,7 +18,7 @@ from .widgets.response_histogram import ResponseHistogram
 from .widgets.saliency_tube_view import SaliencyTubeView
 from .widgets.shortcut_scan_view import ShortcutScanView
 
-__all__ = ["ClipPlayer", "ConfusionPairView", "FilterEvolutionGrid", "LeapsView", "OptimizationMonitor", "RegularizerSweep",
+__all__ = ["AtlasView", "ClipPlayer", "ConfusionPairView", "FilterEvolutionGrid", "LeapsView", "OptimizationMonitor", "RegularizerSweep",
            "ResponseHistogram", "SaliencyTubeView", "ContrastView", "ShortcutScanView", "InterventionView",
            "Clip", "as_clip", "flow_to_rgb", "io", "save_clips", "static_outputs"]
 __version__ = "0.1.0"

@@ -1,0 +1,172 @@
+"""AtlasView: only the manifest goes up front; the page's requests are answered one piece at a time, media as
+binary buffers, failures as messages (the page shows them) with the kernel going on."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from jupyter_client.session import Session
+
+from vidvis_widgets.widgets.atlas_view import REPLY, REQUEST, AtlasView
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+class FakeAtlas:
+    """The Atlas reader's surface with a 1,000-unit layer, counting what is read."""
+
+    def __init__(self, units: int = 1000):
+        self.units = units
+        self.reads: list[tuple] = []
+
+    def manifest(self) -> dict:
+        self.reads.append(("manifest",))
+        return {"version": 1, "name": "fake", "model": "m", "weights": "0" * 64, "streams": ["video"],
+                "classes": ["run", "jump"], "presets": [{"kappa": 0.0, "gamma": 1.0}], "thumb_preset": 0,
+                "has": {"leaps": False, "tubes": False, "histograms": True},
+                "layers": [{"name": "conv", "kind": "units", "channels": self.units, "receptive_field": [3, 7, 7],
+                            "stride": [1, 2, 2], "units": list(range(self.units))}]}
+
+    def layer_page(self, layer: str) -> dict:
+        self.reads.append(("layer", layer))
+        if layer != "conv":
+            raise KeyError(f"the atlas has no layer {layer!r}")
+        return {"layer": layer, "receptive_field": [3, 7, 7], "stride": [1, 2, 2],
+                "sprites": [{"ref": "sprite-0-video.png", "stream": "video", "columns": 32, "cell_width": 16,
+                             "cell_height": 16}],
+                "units": [{"unit": u, "cell": u, "selectivity": 1 - u / self.units, "top_class": "run",
+                           "value": math.nan if u == 0 else 0.5} for u in range(self.units)]}
+
+    def unit_page(self, layer: str, unit: int) -> dict:
+        self.reads.append(("unit", layer, unit))
+        if unit >= self.units:
+            raise KeyError(f"unit {unit} of layer {layer!r} is not in the atlas")
+        return {"layer": layer, "unit": unit, "top_class": "run", "selectivity": 0.5, "sweep": [],
+                "histogram": {"classes": ["run", "jump"], "values": [1.0, math.inf]}, "top_clips": [], "tubes": []}
+
+    def class_page(self, cls: str) -> dict:
+        self.reads.append(("class", cls))
+        return {"class": cls, "index": 0, "am": [], "leaps": None, "accuracy": 1.0, "confusions": [],
+                "misclassified": [], "tubes": []}
+
+    def media(self, ref: str) -> tuple[bytes, str]:
+        self.reads.append(("media", ref))
+        if ref != "sprite-0-video.png":
+            raise FileNotFoundError(f"no media {ref!r} in the atlas")
+        return PNG, "image/png"
+
+
+def _wire(view: AtlasView) -> list[tuple[dict, list]]:
+    """What the view sends to the page, as (comm data, buffers), packed as the kernel packs it."""
+    sent: list[tuple[dict, list]] = []
+    session = Session(key=b"0" * 32)
+
+    def publish(msg_type, data=None, metadata=None, buffers=None, **keys):
+        msg = session.msg("comm_msg", {"data": data, "comm_id": view.comm.comm_id})
+        frames = session.serialize(msg, ident=[b"x"])
+        unpacked = session.deserialize(session.feed_identities(frames + list(buffers or []))[1])
+        sent.append((unpacked["content"]["data"], [bytes(b) for b in unpacked["buffers"]]))
+
+    view.comm.publish_msg = publish
+    return sent
+
+
+def _ask(view: AtlasView, sent: list, rid: str, **request) -> tuple[dict, list]:
+    view._handle_msg({"content": {"data": {"method": "custom", "content": {"type": REQUEST, "id": rid, **request}}},
+                      "buffers": []})
+    data, buffers = sent[-1]
+    assert data["method"] == "custom"
+    assert data["content"]["type"] == REPLY and data["content"]["id"] == rid
+    return data["content"], buffers
+
+
+def test_only_the_manifest_goes_up_front():
+    atlas = FakeAtlas(1000)
+    view = AtlasView(atlas)
+    assert atlas.reads == [("manifest",)]
+    state = view.get_state()
+    assert state["_manifest"]["layers"][0]["units"] == list(range(1000))
+    # the whole state is the manifest, a few kB: no page, no sprite
+    assert len(json.dumps(state)) < len(json.dumps(atlas.manifest())) + 2000
+
+
+def test_pages_and_media_are_answered_on_request():
+    atlas = FakeAtlas(1000)
+    view = AtlasView(atlas)
+    sent = _wire(view)
+    reply, buffers = _ask(view, sent, "v-0", what="layer", layer="conv")
+    assert reply["ok"] is True and buffers == []
+    units = reply["page"]["units"]
+    assert len(units) == 1000 and units[1]["unit"] == 1
+    assert units[0]["value"] is None  # NaN travels as JSON's null, not as invalid JSON
+    reply, buffers = _ask(view, sent, "v-1", what="media", ref="sprite-0-video.png")
+    assert (reply["ok"], reply["mime"], buffers) == (True, "image/png", [PNG])
+    reply, _ = _ask(view, sent, "v-2", what="unit", layer="conv", unit=7)
+    assert (reply["page"]["unit"], reply["page"]["histogram"]["values"]) == (7, [1.0, None])
+    reply, _ = _ask(view, sent, "v-3", what="class", cls="jump")
+    assert reply["page"]["class"] == "jump"
+    reply, _ = _ask(view, sent, "v-4", what="manifest")
+    assert reply["page"]["name"] == "fake"
+    assert view.requests_served == [("layer", "conv"), ("media", "sprite-0-video.png"), ("unit", ("conv", 7)),
+                                    ("class", "jump"), ("manifest", None)]
+    assert atlas.reads[1:] == [("layer", "conv"), ("media", "sprite-0-video.png"), ("unit", "conv", 7), ("class", "jump")]
+
+
+@pytest.mark.parametrize("request_, error, reads", [
+    ({"what": "layer", "layer": "nope"}, "KeyError: the atlas has no layer 'nope'", [("layer", "nope")]),
+    ({"what": "unit", "layer": "conv", "unit": 5000}, "KeyError: unit 5000 of layer 'conv' is not in the atlas",
+     [("unit", "conv", 5000)]),
+    ({"what": "media", "ref": "missing.png"}, "FileNotFoundError: no media 'missing.png' in the atlas",
+     [("media", "missing.png")]),
+    # refused before the atlas is asked
+    ({"what": "media", "ref": "../../etc/passwd"}, "media ref '../../etc/passwd' is not a file name", []),
+    ({"what": "media", "ref": ".."}, "media ref '..' is not a file name", []),
+    ({"what": "unit", "layer": "conv", "unit": "3"}, "unit must be a unit index (an int ≥ 0), got '3'", []),
+    ({"what": "unit", "layer": "conv", "unit": True}, "unit must be a unit index", []),
+    ({"what": "class", "cls": 3}, "cls must be a string, got 3", []),
+    ({"what": "everything"}, "unknown request 'everything'", []),
+])
+def test_failures_come_back_as_messages(request_, error, reads):
+    atlas = FakeAtlas(10)
+    view = AtlasView(atlas)
+    sent = _wire(view)
+    reply, buffers = _ask(view, sent, "e", **request_)
+    assert reply["ok"] is False and buffers == []
+    assert error in reply["error"]
+    assert atlas.reads[1:] == reads
+    # and the view goes on answering
+    reply, _ = _ask(view, sent, "after", what="class", cls="run")
+    assert reply["ok"] is True
+
+
+def test_other_messages_are_left_alone():
+    view = AtlasView(FakeAtlas(3))
+    sent = _wire(view)
+    view._handle_msg({"content": {"data": {"method": "custom", "content": {"type": "something-else", "id": "x"}}},
+                      "buffers": []})
+    assert sent == [] and view.requests_served == []
+
+
+def test_bad_atlas_is_refused_with_what_it_lacks():
+    class Half:
+        def manifest(self):
+            return {}
+
+    with pytest.raises(TypeError, match=r"atlas must be a vidvis_widgets.atlas.Atlas .*Half lacks layer_page, "
+                                        r"unit_page, class_page, media"):
+        AtlasView(Half())
+
+    class NoLayers(FakeAtlas):
+        def manifest(self):
+            return {"version": 1}
+
+    with pytest.raises(ValueError, match=r"atlas.manifest\(\) has no 'layers' list"):
+        AtlasView(NoLayers())
+
+
+def test_exported_from_the_package():
+    import vidvis_widgets
+
+    assert vidvis_widgets.AtlasView is AtlasView
