@@ -300,7 +300,8 @@ export function mountAtlas(el: HTMLElement, source: AtlasSource, opts: MountOpti
       r.append(tip);
       const t = document.createElementNS(SVG, "text");
       t.setAttribute("transform", `translate(${b.x + b.width / 2 + 3},${H + 4}) rotate(60)`);
-      t.textContent = hist.classes[i] ?? "";
+      const name = hist.classes[i] ?? "";
+      t.textContent = name.length > 12 ? `${name.slice(0, 11)}…` : name;
       svg.append(r, t);
     });
     return svg;
