@@ -60,9 +60,9 @@ def script_json(data: Any) -> str:
 
 
 def check_ref(ref: Any, where: str) -> str:
-    if not isinstance(ref, str) or not _REF.fullmatch(ref) or set(ref) == {"."}:
+    if not isinstance(ref, str) or not _REF.fullmatch(ref) or ref.startswith("."):
         raise ValueError(f"{where}: media ref {ref!r} is not a plain file name; expected [A-Za-z0-9_.-]+ "
-                         "(not '.' or '..')")
+                         "not starting with '.'")
     return ref
 
 
