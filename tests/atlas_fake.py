@@ -54,12 +54,13 @@ def webm(seed: int, frames: int = 24, side: int = 32) -> bytes:
 class FakeAtlas:
     """``units``: units of the one unit layer; ``classes``: class count (class 1 has a hostile name)."""
 
-    def __init__(self, units: int = 4, classes: int = 3, name: str = HOSTILE):
+    def __init__(self, units: int = 4, classes: int = 3, name: str = HOSTILE, class_units: list[int] | None = None):
         self.name = name
         self.classes = [f"class{c}" if c != 1 else HOSTILE for c in range(classes)]
         self.unit_ids = list(range(units))
         self.layer_names = ["conv1<b>", "fc8"]
         self.media_calls: list[str] = []
+        self.class_units = list(range(classes)) if class_units is None else class_units
 
     # -- pages --------------------------------------------------------------------------------------------
     def manifest(self) -> dict:
@@ -70,7 +71,7 @@ class FakeAtlas:
                 {"name": self.layer_names[0], "kind": "units", "channels": len(self.unit_ids) + 4,
                  "receptive_field": [3, 7, 7], "stride": [1, 2, 2], "units": list(self.unit_ids)},
                 {"name": self.layer_names[1], "kind": "classes", "channels": len(self.classes),
-                 "receptive_field": None, "stride": None, "units": list(range(len(self.classes)))},
+                 "receptive_field": None, "stride": None, "units": list(self.class_units)},
             ],
             "presets": [{"kappa": 1.0, "gamma": 0.1}, {"kappa": 1.0, "gamma": float("nan")}], "thumb_preset": 0,
             "has": {"leaps": True, "tubes": True, "histograms": True},
@@ -78,7 +79,7 @@ class FakeAtlas:
 
     def _units(self, layer: str) -> list[int]:
         i = self.layer_names.index(layer)
-        return self.unit_ids if i == 0 else list(range(len(self.classes)))
+        return self.unit_ids if i == 0 else self.class_units
 
     @staticmethod
     def selectivity(unit: int) -> float:
@@ -121,6 +122,8 @@ class FakeAtlas:
 
     def class_page(self, cls: str) -> dict:
         c = self.classes.index(cls)
+        if c not in self.class_units:
+            raise KeyError(f"class {cls!r} has no page")
         return {"class": cls, "index": c, "am": [{"kappa": 1.0, "gamma": 0.1, "value": None,
                                                  "input": self._sheet_input(f"class-{c}")}],
                 "leaps": self._sheet_input(f"leaps-{c}"), "accuracy": 0.5,

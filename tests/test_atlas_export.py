@@ -118,3 +118,9 @@ def test_a_missing_site_bundle_is_told_before_any_work(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="npm run build"):
         export_site(atlas, tmp_path / "site")
     assert atlas.media_calls == [] and not (tmp_path / "site").exists()
+
+
+def test_only_the_classes_of_the_class_layer_get_pages(tmp_path):
+    out = export_site(FakeAtlas(units=1, classes=4, class_units=[0, 3]), tmp_path / "site")
+    assert sorted(p.name for p in (out / "data").glob("class-*.json")) == ["class-0.json", "class-3.json"]
+    assert sorted(p.name for p in (out / "data").glob("unit-1-*.json")) == ["unit-1-0.json", "unit-1-3.json"]

@@ -9,7 +9,7 @@ import type {
 } from "./atlas_types";
 import { ATLAS_CSS } from "./atlas_browser_css";
 import { cssUrl, displaySize, inputView, orderUnits, spriteBackground, clipView, type ClipHandle } from "./atlas_clips";
-import { hashToRoute, routeToHash } from "./atlas_paths";
+import { classPages, hashToRoute, routeToHash } from "./atlas_paths";
 import { h } from "./dom";
 
 export interface MountOptions {
@@ -92,6 +92,15 @@ export function mountAtlas(el: HTMLElement, source: AtlasSource, opts: MountOpti
     return a;
   }
 
+  /** A class's name, a link where the class has a page. */
+  let pages = new Set<number>();
+  let classNames: string[] = [];
+  function classRef(cls: string | null): HTMLElement | string {
+    if (cls === null) return "–";
+    return pages.has(classNames.indexOf(cls)) ? link({ page: "class", cls }, cls, { "data-atlas-class": cls })
+      : h("span", { class: "vv-atlas-nopage" }, cls);
+  }
+
   function track(handle: ClipHandle): HTMLElement {
     clips.push(handle);
     return handle.el;
@@ -143,6 +152,8 @@ export function mountAtlas(el: HTMLElement, source: AtlasSource, opts: MountOpti
     try {
       const m = await getManifest();
       title.textContent = m.name;
+      pages = classPages(m);
+      classNames = m.classes;
       let page: HTMLElement;
       if (route.page === "layer") page = await layerPage(m, await source.layerPage(route.layer));
       else if (route.page === "unit") page = unitPage(await source.unitPage(route.layer, route.unit));
@@ -180,7 +191,7 @@ export function mountAtlas(el: HTMLElement, source: AtlasSource, opts: MountOpti
     page.append(h("h3", {}, "Layers"), table);
     if (m.classes.length) {
       const list = h("div", { class: "vv-atlas-classes", "data-testid": "atlas-classes" });
-      m.classes.forEach((c) => list.append(link({ page: "class", cls: c }, c, { "data-atlas-class": c })));
+      m.classes.forEach((c) => list.append(classRef(c)));
       page.append(h("h3", {}, "Classes"), list);
     }
     return page;
@@ -310,7 +321,7 @@ export function mountAtlas(el: HTMLElement, source: AtlasSource, opts: MountOpti
   function unitPage(p: AtlasUnitPage): HTMLElement {
     const page = h("div", { class: "vv-atlas-unit" });
     const meta = h("div", { class: "vv-atlas-meta" }, `selectivity ${num(p.selectivity)} · top class `);
-    meta.append(p.top_class ? link({ page: "class", cls: p.top_class }, p.top_class, { "data-atlas-class": p.top_class }) : "–");
+    meta.append(classRef(p.top_class));
     page.append(h("h2", {}, `${p.layer} · unit ${p.unit}`), meta, h("h3", {}, "γ sweep"), sweepRow(p.sweep, "atlas-sweep"));
     if (p.histogram) page.append(h("h3", {}, "Response by class"), histogram(p.histogram));
     page.append(h("h3", {}, "Top clips"), pickRow(p.top_clips.map((c) => ({
@@ -333,7 +344,7 @@ export function mountAtlas(el: HTMLElement, source: AtlasSource, opts: MountOpti
     const conf = h("div", { class: "vv-atlas-classes", "data-testid": "atlas-confusions" });
     for (const c of p.confusions) {
       const s = h("span");
-      s.append(link({ page: "class", cls: c.class }, c.class, { "data-atlas-class": c.class }), ` ×${c.count}`);
+      s.append(classRef(c.class), ` ×${c.count}`);
       conf.append(s);
     }
     if (!p.confusions.length) conf.append(h("span", { class: "vv-atlas-none" }, "none"));

@@ -94,6 +94,11 @@ export function hashToRoute(hash: string): AtlasRoute {
   return { page: "home" };
 }
 
+/** The indices of the classes that have a page: the units of the class layer (none without one). */
+export function classPages(manifest: AtlasManifest): Set<number> {
+  return new Set(manifest.layers.find((l) => l.kind === "classes")?.units ?? []);
+}
+
 export function sameRoute(a: AtlasRoute, b: AtlasRoute): boolean {
   return routeToHash(a) === routeToHash(b);
 }
@@ -134,8 +139,10 @@ export function filesSource(load: DataLoader, mediaBase = ""): AtlasSource {
       return get<AtlasUnitPage>(unitName(i, unit));
     },
     classPage: async (cls) => {
-      const c = (await manifest()).classes.indexOf(cls);
+      const m = await manifest();
+      const c = m.classes.indexOf(cls);
       if (c < 0) throw new AtlasPathError(`the atlas has no class ${JSON.stringify(cls)}`);
+      if (!classPages(m).has(c)) throw new AtlasPathError(`class ${JSON.stringify(cls)} has no page in this atlas`);
       return get<AtlasClassPage>(className(c));
     },
     mediaUrl: async (ref) => base + mediaPath(ref),

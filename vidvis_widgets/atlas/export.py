@@ -118,8 +118,15 @@ def _pages(atlas: Any, manifest: dict) -> Iterator[tuple[str, dict]]:
         yield f"layer-{i}", _jsonable(atlas.layer_page(name))
         for u in layer.get("units", []):
             yield f"unit-{i}-{int(u)}", _jsonable(atlas.unit_page(name, int(u)))
-    for c, cls in enumerate(manifest.get("classes", [])):
-        yield f"class-{c}", _jsonable(atlas.class_page(cls))
+    classes = manifest.get("classes", [])
+    for c in class_pages(manifest):
+        yield f"class-{c}", _jsonable(atlas.class_page(classes[c]))
+
+
+def class_pages(manifest: dict) -> list[int]:
+    """The indices of the classes that have a page: the units of the class layer (none without one)."""
+    layer = next((l for l in manifest.get("layers", []) if l.get("kind") == "classes"), None)
+    return [int(c) for c in layer["units"]] if layer else []
 
 
 def _write_site(atlas: Any, manifest: dict, runtime: str, out: Path) -> None:
