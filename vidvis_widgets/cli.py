@@ -75,14 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, default=None, help="also write the table as CSV here")
     for command in (t, c, e):  # errors found after parsing print the subcommand's usage line
         command.set_defaults(command_parser=command)
+    from .atlas.cli import add_parser as add_atlas
+
+    add_atlas(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    run = {"evaluate-leaps": _evaluate_leaps, "cache": _cache, "train": _train}[args.command]
+    run = {"evaluate-leaps": _evaluate_leaps, "cache": _cache, "train": _train, "atlas": _atlas}[args.command]
     return run(args.command_parser, args)
+
+
+def _atlas(parser: argparse.ArgumentParser, args) -> int:
+    from .atlas.cli import run
+
+    return run(parser, args)
 
 
 def _cache(parser: argparse.ArgumentParser, args) -> int:
