@@ -209,7 +209,7 @@ export function mountAtlas(el: HTMLElement, source: AtlasSource, opts: MountOpti
     const gridW = shown.reduce((a, s) => a + s.width + 2, 6);
     const gridH = Math.max(0, ...shown.map((s) => s.height)) + 22;
     const grid = h("div", { class: "vv-atlas-grid", "data-testid": "atlas-grid" });
-    grid.style.setProperty("--vv-cell", `${Math.max(90, gridW)}px`);
+    grid.style.setProperty("--vv-cell", `${Math.max(150, gridW)}px`);
     grid.style.setProperty("--vv-cell-h", `${gridH}px`);
     // one background image per stream, shared by every cell: styles written once, no layout read in the loop
     const frag = document.createDocumentFragment();
@@ -298,7 +298,7 @@ export function mountAtlas(el: HTMLElement, source: AtlasSource, opts: MountOpti
     const svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("class", "vv-atlas-hist");
     svg.setAttribute("data-testid", "atlas-histogram");
-    svg.setAttribute("width", String(W));
+    svg.setAttribute("width", String(W + label)); // room for the last slanted label
     svg.setAttribute("height", String(H + label));
     const bars = histogramBars(hist.values, W, H);
     const best = bars.reduce((b, x, i) => ((x.height > bars[b].height) ? i : b), 0);
