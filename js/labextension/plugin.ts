@@ -4,6 +4,7 @@
 
 import { INotebookTracker } from "@jupyterlab/notebook";
 import { wrapWidgetViews, type RenderMimeRegistry } from "./saved_widget_view";
+import { atlasDocumentPlugin } from "./atlas_document";
 
 interface NotebookPanel {
   content: { rendermime: RenderMimeRegistry };
@@ -25,4 +26,5 @@ const plugin = {
   },
 };
 
-export default plugin;
+// the atlas document (atlas_document.ts): *.vvatlas files open with the atlas browser
+export default [plugin, atlasDocumentPlugin];
