@@ -88,8 +88,9 @@ def test_only_the_manifest_goes_up_front():
     assert atlas.reads == [("manifest",)]
     state = view.get_state()
     assert state["_manifest"]["layers"][0]["units"] == list(range(1000))
-    # the whole state is the manifest, a few kB: no page, no sprite
-    assert len(json.dumps(state)) < len(json.dumps(atlas.manifest())) + 2000
+    # besides the page's code, the whole state is the manifest, a few kB: no page, no sprite
+    data = {k: v for k, v in state.items() if k not in ("_esm", "_css")}
+    assert len(json.dumps(data)) < len(json.dumps(atlas.manifest())) + 1000
 
 
 def test_pages_and_media_are_answered_on_request():
@@ -170,3 +171,46 @@ def test_exported_from_the_package():
     import vidvis_widgets
 
     assert vidvis_widgets.AtlasView is AtlasView
+
+
+# -- the real atlas (the tiny built one) ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from .atlas_fixture import tiny_atlas
+
+    return tiny_atlas(tmp_path_factory)
+
+
+def test_a_built_atlas_answers_every_page_and_media_it_names(tiny):
+    from vidvis_widgets.atlas.export import media_refs
+
+    view = tiny.show()
+    assert isinstance(view, AtlasView) and view.atlas is tiny
+    bundle = tiny._repr_mimebundle_()  # anywidget gives (data, metadata)
+    assert "application/vnd.jupyter.widget-view+json" in (bundle[0] if isinstance(bundle, tuple) else bundle)
+    sent = _wire(view)
+    manifest = view.get_state()["_manifest"]
+    assert manifest == json.loads(json.dumps(tiny.manifest()))
+    pages, n = [], 0
+    for layer in manifest["layers"]:
+        reply, _ = _ask(view, sent, f"l{n}", what="layer", layer=layer["name"])
+        pages.append(reply["page"])
+        assert [c["unit"] for c in reply["page"]["units"]] and \
+            sorted(c["unit"] for c in reply["page"]["units"]) == sorted(layer["units"])
+        for unit in layer["units"]:
+            n += 1
+            reply, _ = _ask(view, sent, f"u{n}", what="unit", layer=layer["name"], unit=unit)
+            assert (reply["page"]["layer"], reply["page"]["unit"]) == (layer["name"], unit)
+            pages.append(reply["page"])
+    for cls in [manifest["classes"][k] for k in next(l["units"] for l in manifest["layers"] if l["kind"] == "classes")]:
+        reply, _ = _ask(view, sent, f"c{cls}", what="class", cls=cls)
+        assert reply["page"]["class"] == cls
+        pages.append(reply["page"])
+    refs = sorted({r for page in pages for r in media_refs(page, "page")})
+    assert any(r.endswith(".webm") for r in refs) and any(r.endswith(".png") for r in refs)
+    for ref in refs:
+        reply, buffers = _ask(view, sent, ref, what="media", ref=ref)
+        data, mime = tiny.media(ref)
+        assert reply["ok"] and reply["mime"] == mime and buffers == [data]
+        assert data[:4] in (b"\x89PNG", b"\x1aE\xdf\xa3")  # a PNG or a WebM (EBML) file
