@@ -4,19 +4,25 @@ its batch, and a Stop cancels what is still out."""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import ray
 
-from vidvis_widgets.atlas.executors import BatchFailed, LocalExecutor, RayExecutor
+from vidvis_widgets.atlas.executors import BatchFailed, RayExecutor
+from vidvis_widgets.atlas.pieces import run_batch
 from vidvis_widgets.models.run_control import Stopped
 
+from .atlas_fixture import GAMMA
+
 ROOT = str(Path(__file__).resolve().parent.parent)
+GAMMA_LAST = GAMMA[-1]
 
 
 @pytest.fixture(scope="module")
@@ -32,24 +38,14 @@ def cluster(one_thread):
 
 
 # -- tasks (top level, so Ray workers import them) ----------------------------------------------------------------
-def am_batch(shared, batch):
-    """The AM of a batch of units on the shared model: each job's arrays, as the store keeps them."""
-    from vidvis_widgets.methods.activation_maximization import ActivationMaximization
-    from vidvis_widgets.methods.core.targets import unit
-
-    am = ActivationMaximization(shared["model"], steps=shared["steps"], activation_max=None)
-    results = am([unit(layer, c) for layer, c in batch], seeds=shared["seed"], progress=False)
-    return [r.to_entry()[0] for r in results]
-
-
-def am_dies_once(shared, batch):
-    """``am_batch``, but the worker process running batch ``shared["dies"]`` dies on its first attempt (a marker
-    file remembers the attempt)."""
-    marker = Path(shared["folder"]) / f"attempt-{batch[0][1]}"
-    if batch == shared["dies"] and not marker.exists():
+def dies_once(folder: str, spec: tuple, shared, batch):
+    """The atlas's ``run_batch``, but the worker process running the batch that holds ``spec`` dies on its first
+    attempt (a marker file in ``folder`` remembers the attempt); each result also says which process made it."""
+    marker = Path(folder) / "died"
+    if tuple(spec) in map(tuple, batch) and not marker.exists():
         marker.write_text(str(os.getpid()))
         os._exit(1)
-    return am_batch(shared, batch) + [{"pid": os.getpid()}]
+    return {**run_batch(shared, batch), "pid": os.getpid()}
 
 
 def fails(shared, batch):
@@ -63,45 +59,91 @@ def slow(shared, batch):
     return batch
 
 
-def am_shared(**extra):
+# -- the tiny atlas, built locally and on Ray ---------------------------------------------------------------------
+def build(store: Path, executor="local"):
+    """The tiny atlas of tests/atlas_fixture.py (three layers, two units each, two classes, two sweep settings at 3
+    steps), in batches of 4 jobs: three batches, so both workers get some."""
+    from vidvis_widgets.atlas import build_atlas
     from vidvis_widgets.models import load_model
 
-    return {"model": load_model("tiny_two_stream"), "steps": 3, "seed": 0, **extra}
+    from .atlas_fixture import CLASSES, GAMMA, LAYERS, STEPS, UNITS, tiny_data
+
+    return build_atlas(load_model("tiny_two_stream"), tiny_data(), layers=LAYERS, units=UNITS, classes=CLASSES,
+                       gamma=GAMMA, steps=STEPS, batch_size=4, store=store, executor=executor, progress=False)
 
 
-#: six units of two layers in three batches, as a build forms them
-BATCHES = [[("conv5_fusion", 0), ("conv5_fusion", 3)], [("conv5_fusion", 5), ("fc6", 1)], [("fc6", 7), ("fc7", 2)]]
+def content(atlas) -> dict:
+    """Everything the atlas's store holds, entry by entry (arrays as bytes, metadata), less the build's own timings
+    and counts in the manifest entry; and every page and media file the atlas names."""
+    from vidvis_widgets.store import ResultStore
+
+    store = ResultStore(atlas.store.root)
+    out = {}
+    for e in store.entries():
+        arrays, meta = store.get(e["weights"], e["method"], json.loads(e["params"]))
+        meta = {k: v for k, v in meta.items() if k != "stats"}  # the manifest's stats: seconds, loaded/computed
+        out[(e["method"], e["params"])] = ({k: (a.dtype.str, a.shape, a.tobytes()) for k, a in arrays.items()},
+                                          meta)
+    manifest = atlas.manifest()
+    pages = {"manifest": manifest}
+    for layer in manifest["layers"]:
+        pages[layer["name"]] = atlas.layer_page(layer["name"])
+        for u in layer["units"]:
+            pages[(layer["name"], u)] = (atlas.class_page(u) if layer.get("kind") == "classes"
+                                         else atlas.unit_page(layer["name"], u))
+    # the media of the AM inputs and sprites (the dataset's clips do not pass through an executor); a WebM's random
+    # track UIDs blanked (the encoder draws them anew each time, on one machine as on the other)
+    refs = sorted(set(re.findall(r"'ref': '([us][A-Za-z0-9_.-]+)'", repr(pages))))
+    return {"store": out, "pages": pages, "media": {r: fixed_uids(atlas.media(r)[0]) for r in refs}}
 
 
-def same(a: list[dict], b: list[dict]) -> bool:
-    return len(a) == len(b) and all(x.keys() == y.keys() and all(np.asarray(x[k]).tobytes() == np.asarray(y[k])
-                                                                 .tobytes() for k in x) for x, y in zip(a, b))
+def fixed_uids(data: bytes) -> bytes:
+    """A WebM with its TrackUID and TagTrackUID elements (IDs 73C5 and 63C5, 8 bytes) zeroed."""
+    return re.sub(rb"(\x73\xc5\x88|\x63\xc5\x88).{8}", lambda m: m.group(1) + bytes(8), data, flags=re.S)
 
 
 @pytest.fixture(scope="module")
-def local_am():
-    """The local executor's results for BATCHES (on the module's one thread)."""
-    return dict(LocalExecutor().run(am_batch, am_shared(), BATCHES))
+def local_atlas(cluster, tmp_path_factory):
+    """The tiny atlas built by the local executor (on the module's one thread): what every Ray build must equal."""
+    return content(build(tmp_path_factory.mktemp("local")))
 
 
-def test_ray_results_equal_local_byte_for_byte(cluster, local_am):
-    with RayExecutor(threads_per_task=1) as ex:
-        got = dict(ex.run(am_batch, am_shared(), BATCHES))
-    assert sorted(got) == [0, 1, 2]
-    for i in got:
-        assert same(got[i], local_am[i]), f"batch {i} differs from the local run"
-    assert ray.is_initialized()  # the executor found the module's Ray running and left it so
+def same_as_local(got: dict, local: dict) -> None:
+    assert got["store"].keys() == local["store"].keys()
+    for key in local["store"]:
+        assert got["store"][key] == local["store"][key], f"store entry {key} differs from the local build's"
+    assert got["pages"] == local["pages"]
+    assert got["media"] == local["media"] and len(local["media"]) > 0
 
 
-def test_a_worker_that_dies_loses_only_its_batch(cluster, local_am, tmp_path):
-    shared = am_shared(folder=str(tmp_path), dies=BATCHES[1])
-    with RayExecutor(max_retries=2) as ex:
-        got = dict(ex.run(am_dies_once, shared, BATCHES))
-    died = int((tmp_path / "attempt-5").read_text())
-    assert [p.name for p in tmp_path.iterdir()] == ["attempt-5"]  # only that batch's first attempt died
-    assert got[1][-1]["pid"] != died  # the retry ran in another process
-    for i in range(3):
-        assert same(got[i][:-1], local_am[i]), f"batch {i} differs from the local run"
+def test_ray_build_equals_local_byte_for_byte(cluster, local_atlas, tmp_path):
+    atlas = build(tmp_path / "ray", executor="ray")
+    assert atlas.stats["batches"] == 3 and atlas.stats["computed"] == 12
+    same_as_local(content(atlas), local_atlas)
+    assert ray.is_initialized()  # the build's executor found the module's Ray running and left it so
+
+
+def test_a_worker_that_dies_loses_only_its_batch(cluster, local_atlas, tmp_path, monkeypatch):
+    from vidvis_widgets.atlas import pieces
+
+    pids = []
+    # the batch holding fc8's class 1 (the last batch) dies on its first attempt; the build runs pieces.run_batch
+    spec = ("class", 1, *GAMMA_LAST, 0)
+    monkeypatch.setattr(pieces, "run_batch", functools.partial(dies_once, str(tmp_path), spec))
+    real = RayExecutor.run
+
+    def run(self, task, shared, batches, stop=None):
+        for index, result in real(self, task, shared, batches, stop=stop):
+            pids.append((index, result["pid"]))
+            yield index, result
+
+    monkeypatch.setattr(RayExecutor, "run", run)
+    atlas = build(tmp_path / "ray", executor="ray")
+    died = int((tmp_path / "died").read_text())
+    assert sorted(i for i, _ in pids) == [0, 1, 2]  # every batch came back once, the lost one retried
+    assert dict(pids)[2] != died  # the lost batch (the last: fc8's class 1) was retried in another worker process
+    assert atlas.stats["computed"] == 12
+    same_as_local(content(atlas), local_atlas)
 
 
 def test_a_task_error_names_its_batch(cluster):

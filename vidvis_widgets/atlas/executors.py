@@ -147,12 +147,13 @@ class RayExecutor:
     If Ray is already initialized in this process (``ray.init`` called by the user, or a test), that instance is used
     and left running. ``max_retries``: how often a batch whose worker process dies runs again. ``threads_per_task``:
     the torch threads (and Ray CPUs) of each task; a local run with the same thread count gives identical results.
-    ``runtime_env``: passed to ``ray.init`` (for a cluster whose nodes lack this package: ``{"pip":
-    ["vidvis-widgets"]}``).
+    ``gpus_per_task``: None gives each task one GPU where the cluster has GPUs (one task per GPU at a time) and none
+    elsewhere; 0 keeps the tasks on CPUs. ``runtime_env``: passed to ``ray.init`` (for a cluster whose nodes lack
+    this package: ``{"pip": ["vidvis-widgets"]}``).
     """
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None, max_retries: int = 3,
-                 threads_per_task: int = 1, runtime_env: dict | None = None):
+                 threads_per_task: int = 1, gpus_per_task: float | None = None, runtime_env: dict | None = None):
         if address is not None and not (isinstance(address, str) and address.strip()):
             raise ValueError(f"address must be a Ray cluster address such as 'auto' or 'ray://host:10001', or None "
                              f"for a local Ray instance, got {address!r}")
@@ -163,6 +164,7 @@ class RayExecutor:
         self.num_cpus = number("num_cpus", num_cpus, low=1, integer=True, default=None)
         self.max_retries = number("max_retries", max_retries, low=0, integer=True)
         self.threads_per_task = number("threads_per_task", threads_per_task, low=1, integer=True)
+        self.gpus_per_task = number("gpus_per_task", gpus_per_task, low=0, default=None)
         self.runtime_env = runtime_env
         self._ray = None
         self._started = False  # whether this executor started the Ray instance (and so shuts it down)
@@ -184,17 +186,20 @@ class RayExecutor:
         return ray
 
     def resources(self) -> dict:
-        """What each task asks of Ray: one GPU where the cluster has GPUs, and ``threads_per_task`` CPUs."""
-        ray = self._connect()
-        gpus = ray.cluster_resources().get("GPU", 0)
-        return {"num_cpus": self.threads_per_task, "num_gpus": 1 if gpus > 0 else 0}
+        """What each task asks of Ray: one GPU where the cluster has GPUs (or ``gpus_per_task``), and
+        ``threads_per_task`` CPUs."""
+        gpus = self.gpus_per_task
+        if gpus is None:
+            gpus = 1 if self._connect().cluster_resources().get("GPU", 0) > 0 else 0
+        return {"num_cpus": self.threads_per_task, "num_gpus": gpus}
 
     def slots(self) -> int:
         """How many tasks the cluster runs at once (GPUs, or CPUs / threads_per_task)."""
         ray = self._connect()
         res = ray.cluster_resources()
-        if res.get("GPU", 0) > 0:
-            return int(res["GPU"])
+        gpus = self.resources()["num_gpus"]
+        if gpus > 0:
+            return max(1, int(res.get("GPU", 0) / gpus))
         return max(1, int(res.get("CPU", 1)) // self.threads_per_task)
 
     # -- running -----------------------------------------------------------------------------------------------------
