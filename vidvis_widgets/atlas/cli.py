@@ -36,6 +36,8 @@ def add_parser(sub) -> None:
     b.add_argument("model", help="a model name (tiny_two_stream, torchvision:r3d_18, hf:<id>, …)")
     b.add_argument("--data", required=True, help="a SyntheticActions split (train, val, test, counterfactual) or a "
                    "folder of videos, one subfolder per class")
+    b.add_argument("--samples-per-class", type=positive_int, default=None,
+                   help="clips per class of a SyntheticActions split (default: the split's), for a quick trial run")
     b.add_argument("--store", required=True, type=Path, help="the result store folder")
     b.add_argument("--layers", nargs="+", default=None, metavar="LAYER", help="layer names (default: every layer "
                    "worth showing)")
@@ -68,11 +70,13 @@ def run(parser: argparse.ArgumentParser, args) -> int:
     return _build(parser, args)
 
 
-def _data(parser, text: str):
+def _data(parser, text: str, per_class: int | None = None):
     from ..data.synthetic import SPLITS, SyntheticActions
 
     if text in SPLITS:
-        return SyntheticActions(text)
+        return SyntheticActions(text, **({} if per_class is None else {"samples_per_class": per_class}))
+    if per_class is not None:
+        parser.error("--samples-per-class: only for a SyntheticActions split, not a folder of videos")
     path = Path(text).expanduser()
     if not path.is_dir():
         parser.error(f"--data {text}: expected a SyntheticActions split ({', '.join(SPLITS)}) or a folder of videos")
@@ -92,7 +96,7 @@ def _build(parser, args) -> int:
         model = load_model(args.model)
     except ValueError as err:
         parser.error(f"MODEL: {err}")
-    data = _data(parser, args.data)
+    data = _data(parser, args.data, args.samples_per_class)
     classes = True
     if args.classes == ["none"]:
         classes = None
