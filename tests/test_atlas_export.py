@@ -124,3 +124,31 @@ def test_only_the_classes_of_the_class_layer_get_pages(tmp_path):
     out = export_site(FakeAtlas(units=1, classes=4, class_units=[0, 3]), tmp_path / "site")
     assert sorted(p.name for p in (out / "data").glob("class-*.json")) == ["class-0.json", "class-3.json"]
     assert sorted(p.name for p in (out / "data").glob("unit-1-*.json")) == ["unit-1-0.json", "unit-1-3.json"]
+
+
+def test_the_tiny_built_atlas_exports_every_page_and_media_file_it_names(tmp_path_factory):
+    from vidvis_widgets.atlas.export import jsonable, media_refs
+
+    from .atlas_fixture import tiny_atlas
+
+    atlas = tiny_atlas(tmp_path_factory)
+    out = export_site(atlas, tmp_path_factory.mktemp("export") / "site")
+    m = atlas.manifest()
+    read = lambda name: json.loads((out / "data" / f"{name}.json").read_text())  # noqa: E731
+    assert read("manifest") == jsonable(m)
+    pages = {"manifest": m}
+    for i, layer in enumerate(m["layers"]):
+        pages[f"layer-{i}"] = atlas.layer_page(layer["name"])
+        pages.update({f"unit-{i}-{u}": atlas.unit_page(layer["name"], u) for u in layer["units"]})
+    classes = next(l["units"] for l in m["layers"] if l["kind"] == "classes")
+    pages.update({f"class-{c}": atlas.class_page(m["classes"][c]) for c in classes})
+    assert sorted(p.stem for p in (out / "data").glob("*.json")) == sorted(pages)
+    for name, page in pages.items():
+        assert read(name) == jsonable(page), name
+    refs = {r for name, page in pages.items() for r in media_refs(page, name)}
+    assert sorted(p.name for p in (out / "media").iterdir()) == sorted(refs)
+    magic = {".webm": b"\x1a\x45\xdf\xa3", ".png": b"\x89PNG"}
+    assert {p.suffix for p in (out / "media").iterdir()} == {".webm", ".png"}
+    for p in (out / "media").iterdir():
+        blob = p.read_bytes()
+        assert blob.startswith(magic[p.suffix]) and blob == atlas.media(p.name)[0], p.name

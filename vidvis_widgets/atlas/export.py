@@ -40,14 +40,14 @@ _REF = re.compile(r"[A-Za-z0-9_.-]+")
 _METHODS = ("manifest", "layer_page", "unit_page", "class_page", "media")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Plain JSON values: numpy scalars and arrays as Python ones, NaN and ±inf as null (JSON has neither)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy scalar or array
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -115,12 +115,12 @@ def _pages(atlas: Any, manifest: dict) -> Iterator[tuple[str, dict]]:
     yield "manifest", manifest
     for i, layer in enumerate(manifest.get("layers", [])):
         name = layer["name"]
-        yield f"layer-{i}", _jsonable(atlas.layer_page(name))
+        yield f"layer-{i}", jsonable(atlas.layer_page(name))
         for u in layer.get("units", []):
-            yield f"unit-{i}-{int(u)}", _jsonable(atlas.unit_page(name, int(u)))
+            yield f"unit-{i}-{int(u)}", jsonable(atlas.unit_page(name, int(u)))
     classes = manifest.get("classes", [])
     for c in class_pages(manifest):
-        yield f"class-{c}", _jsonable(atlas.class_page(classes[c]))
+        yield f"class-{c}", jsonable(atlas.class_page(classes[c]))
 
 
 def class_pages(manifest: dict) -> list[int]:
@@ -164,7 +164,7 @@ def export_site(atlas: Any, folder: str | os.PathLike) -> Path:
     _check_folder(folder)
     runtime = _frontend.read_asset(SITE_BUNDLE)  # a missing build is told before any work
     writable_folder(folder.parent, "folder")
-    manifest = _jsonable(atlas.manifest())
+    manifest = jsonable(atlas.manifest())
     tmp = folder.parent / f".{folder.name}.{secrets.token_hex(6)}.partial"
     old = folder.parent / f".{folder.name}.{secrets.token_hex(6)}.old"
     try:
