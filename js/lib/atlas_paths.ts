@@ -142,7 +142,6 @@ export function filesSource(load: DataLoader, mediaBase = ""): AtlasSource {
       const m = await manifest();
       const c = m.classes.indexOf(cls);
       if (c < 0) throw new AtlasPathError(`the atlas has no class ${JSON.stringify(cls)}`);
-      if (!classPages(m).has(c)) throw new AtlasPathError(`class ${JSON.stringify(cls)} has no page in this atlas`);
       return get<AtlasClassPage>(className(c));
     },
     mediaUrl: async (ref) => base + mediaPath(ref),
