@@ -32,7 +32,7 @@ from .plan import LayerPlan, check_classes, check_presets, plan_layers, select, 
 
 #: batch sizes tried on the CPU, and the steps each trial runs
 CPU_CANDIDATES = (1, 2, 4, 8, 16, 32, 64)
-PROBE_STEPS = 3
+PROBE_STEPS = 2
 #: the share of the GPU's free memory a batch may fill
 GPU_FILL = 0.7
 
@@ -101,6 +101,14 @@ def build_atlas(model: nn.Module, data, layers=None, units="receptive", classes=
         if not isinstance(v, bool):
             raise ValueError(f"{flag} must be True or False, got {v!r}")
     adapter = adapter_of(model)
+    if leaps:
+        from ..models.streams import check_one_clip
+
+        try:
+            check_one_clip(model, "model")
+        except ValueError as err:
+            raise ValueError(f"leaps=True: {err}") from None
+    leaps_steps = steps
     presets = check_presets(gamma)
     class_ids = check_classes(classes, tuple(adapter.class_names))
     dkey = dataset_key(data)
@@ -209,7 +217,7 @@ def build_atlas(model: nn.Module, data, layers=None, units="receptive", classes=
         p.units = [u for u in p.units if (p.name, u) in done or store.get(
             weights, P.CLASS if p.kind == "classes" else P.UNIT, _piece_params(sig, p, u)) is not None]
     if leaps or tubes:
-        times.update(asm.extras(model, plans, leaps=leaps, tubes=tubes, seed=seed, stop=stop))
+        times.update(asm.extras(model, plans, leaps=leaps, tubes=tubes, seed=seed, steps=leaps_steps, stop=stop))
     thumb = len(presets) // 2
     for p in plans:
         asm.put_layer(p, thumb)
@@ -287,30 +295,40 @@ def _layer_a_hat(model, data, layers, store, weights, dkey, stop) -> dict[str, n
 def measure_batch_size(shared: dict, specs: list, store, weights: str, device, am) -> tuple[int, list]:
     """The batch size of this model on this device, from the store or measured: on a GPU the batch that fills
     ~70% of the free memory (from a batch of 2's peak), on the CPU the candidate size with the most jobs per second
-    over a short run. Returns (batch size, [(size, jobs per second or bytes per job), …])."""
+    at the build's steps (each candidate timed at 2 and 4 steps: the difference is the time per step, the rest the
+    batch's fixed cost), trying sizes up to the first at least as large as the jobs to run. Returns (batch size,
+    table): [(size, jobs per second)] on the CPU, [(2, bytes per job)] on a GPU."""
+    sizes = [n for n in CPU_CANDIDATES if n < len(specs)]
+    sizes += [n for n in CPU_CANDIDATES if n >= len(specs)][:1]
     key = {"device": str(device), "type": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-           "threads": torch.get_num_threads(), "shapes": [list(s.shape) for s in am.streams.specs]}
+           "threads": torch.get_num_threads(), "shapes": [list(s.shape) for s in am.streams.specs],
+           "steps": shared["steps"], "largest": sizes[-1]}
     hit = store.get(weights, P.BATCH, key)
     if hit is not None:
         return int(hit[1]["batch_size"]), hit[1]["table"]
-    probe = {**shared, "steps": PROBE_STEPS}
     cycle = lambda n: [specs[i % len(specs)] for i in range(n)]
-    P.run_batch(probe, cycle(1))  # warm: the layer table, the first call's allocations
+
+    def timed(n: int, steps: int) -> float:
+        start = time.perf_counter()
+        P.run_batch({**shared, "steps": steps}, cycle(n))
+        return time.perf_counter() - start
+
+    timed(1, 1)  # warm: the layer table, the first call's allocations
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         base = torch.cuda.memory_allocated(device)
         torch.cuda.reset_peak_memory_stats(device)
-        P.run_batch(probe, cycle(2))
+        timed(2, 2)
         per_job = max(1, (torch.cuda.max_memory_allocated(device) - base) / 2)
         free = torch.cuda.mem_get_info(device)[0]
         size = int(max(1, min(1024, GPU_FILL * free // per_job)))
         table = [[2, float(per_job)]]
     else:
         table, best, worse = [], (0.0, 1), 0
-        for n in CPU_CANDIDATES:
-            start = time.perf_counter()
-            P.run_batch(probe, cycle(n))
-            rate = n / (time.perf_counter() - start)
+        for n in sizes:
+            short, long = timed(n, PROBE_STEPS), timed(n, 2 * PROBE_STEPS)
+            per_step = max((long - short) / PROBE_STEPS, 1e-9)
+            rate = n / (max(short - PROBE_STEPS * per_step, 0.0) + shared["steps"] * per_step)
             table.append([n, rate])
             if rate > best[0]:
                 best, worse = (rate, n), 0

@@ -291,3 +291,75 @@ class Assembler:
                 "tokens": {layer_token(p.name): p.name for p in plans}, "stats": stats}
         self.store.put(self.weights, MANIFEST, {"name": name}, {}, meta)
         return manifest
+
+    # -- optional pieces: saliency tubes and LEAPS per class ------------------------------------------------------
+    def extras(self, model, plans, *, leaps: bool, tubes: bool, seed: int, steps: int | None, stop) -> dict:
+        """Adds tubes (on each class's top clip, the one it scores highest, and its misclassified clips) and a
+        LEAPS synthesis (primed by the class's first clip) to the class pages that lack them; returns the times."""
+        import time as _time
+
+        plan = next((p for p in plans if p.kind == "classes"), None)
+        times: dict[str, float] = {}
+        if plan is None or not plan.units:
+            return times
+        for flag, key, run in ((tubes, "tubes", self._tubes), (leaps, "leaps", self._leaps)):
+            todo = [c for c in plan.units if flag and not self.store.get(
+                self.weights, CLASS, class_params(self.sig, c))[1].get(f"{key}_done")]
+            if todo:
+                t = _time.perf_counter()
+                run(model, todo, seed=seed, steps=steps, stop=stop)
+                times[key] = _time.perf_counter() - t
+        return times
+
+    def _update(self, c: int, arrays: dict, page: dict, done: str) -> None:
+        old, meta = self.store.get(self.weights, CLASS, class_params(self.sig, c))
+        meta = {**meta, "page": {**meta["page"], **page}, f"{done}_done": True}
+        self.store.put(self.weights, CLASS, class_params(self.sig, c), {**old, **arrays}, meta)
+
+    def _tubes(self, model, classes, *, seed, steps, stop) -> None:
+        from ..methods.saliency_tubes.tubes import SaliencyTubes
+        from .media import clip_info, dataset_item
+
+        ev = self.evaluation
+        picks: list[tuple[int, int]] = []
+        for c in classes:
+            idx = ev.videos(c)
+            if len(idx) == 0:
+                continue
+            picks.append((c, int(idx[np.argmax(ev.logits[idx, c])])))
+            picks += [(c, int(i)) for i in idx if ev.predictions[i] != c][:MISCLASSIFIED]
+        tuber = SaliencyTubes(model, store=self.store)
+        rendered: dict[int, list] = {c: [] for c in classes}
+        for start in range(0, len(picks), 32):
+            chunk = picks[start:start + 32]
+            items = [dataset_item(self.data, i) for _, i in chunk]
+            inputs = {"rgb": np.stack([np.asarray(it["rgb"]) for it in items])}
+            if items[0].get("flow") is not None:
+                inputs["flow"] = np.stack([np.asarray(it["flow"], np.float32) for it in items])
+            heat = tuber(inputs=inputs, progress=False, stop=stop).heat()
+            for (c, i), frames in zip(chunk, heat):
+                rendered[c].append((i, frames))
+        for c in classes:
+            arrays, page = {}, []
+            for j, (i, frames) in enumerate(rendered[c]):
+                arrays[f"tube_{j}"] = frames
+                page.append({"index": i, "label": self.classes[self.label(i)],
+                             "predicted": self.classes[int(ev.predictions[i])],
+                             "clip": clip_info(f"t{c}-{j}.webm", frames)})
+            self._update(c, arrays, {"tubes": page}, "tubes")
+
+    def _leaps(self, model, classes, *, seed, steps, stop) -> None:
+        from ..methods.leaps.inversion import ModelInversion
+        from .media import as_uint8_rgb, clip_info, dataset_item, dataset_labels
+
+        labels = dataset_labels(self.data)
+        first = {c: int(np.flatnonzero(labels == c)[0]) for c in classes if (labels == c).any()}
+        order = [c for c in classes if c in first]
+        inv = ModelInversion(model, store=self.store)
+        results = inv(order, [as_uint8_rgb(dataset_item(self.data, first[c])["rgb"]) for c in order], seeds=seed,
+                      steps=steps, progress=False, stop=stop)
+        for c, r in zip(order, results):
+            if r.status not in ("completed", "diverged"):
+                return
+            self._update(c, {"leaps_vid": r.video}, {"leaps": {"video": clip_info(f"l{c}-vid.webm", r.video)}},
+                         "leaps")
