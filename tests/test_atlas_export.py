@@ -152,3 +152,10 @@ def test_the_tiny_built_atlas_exports_every_page_and_media_file_it_names(tmp_pat
     for p in (out / "media").iterdir():
         blob = p.read_bytes()
         assert blob.startswith(magic[p.suffix]) and blob == atlas.media(p.name)[0], p.name
+
+
+def test_progress_counts_the_pages_as_they_are_written(tmp_path, capsys):
+    export_site(FakeAtlas(units=5), tmp_path / "site", progress=True)  # manifest, 2 layers, 5 + 3 units, 3 classes
+    assert "14/14" in capsys.readouterr().err
+    export_site(FakeAtlas(units=5), tmp_path / "site2")  # the default follows VIDVIS_PROGRESS (0 in the tests)
+    assert "/14" not in capsys.readouterr().err

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import _frontend
+from ..methods.core.progress import progress_bar
 from .._atomic import writable_folder
 
 FORMAT = "vidvis-atlas"
@@ -129,7 +130,7 @@ def class_pages(manifest: dict) -> list[int]:
     return [int(c) for c in layer["units"]] if layer else []
 
 
-def _write_site(atlas: Any, manifest: dict, runtime: str, out: Path) -> None:
+def _write_site(atlas: Any, manifest: dict, runtime: str, out: Path, bar) -> None:
     data, media = out / "data", out / "media"
     data.mkdir()
     media.mkdir()
@@ -144,16 +145,24 @@ def _write_site(atlas: Any, manifest: dict, runtime: str, out: Path) -> None:
             blob, _mime = atlas.media(ref)
             (media / ref).write_bytes(bytes(blob))
             written.add(ref)
+        bar.update(1)
     (out / ATLAS_FILE).write_text(json.dumps({**manifest, "format": FORMAT, "version": FORMAT_VERSION}, indent=1,
                                              allow_nan=False), encoding="utf-8")
     (out / "atlas.js").write_text(runtime, encoding="utf-8")
     (out / "index.html").write_text(_index_html(str(manifest.get("name", "atlas"))), encoding="utf-8")
 
 
-def export_site(atlas: Any, folder: str | os.PathLike) -> Path:
+def page_count(manifest: dict) -> int:
+    """Pages an export writes: the manifest, each layer, each unit, each class with a page."""
+    layers = manifest.get("layers", [])
+    return 1 + len(layers) + sum(len(l.get("units", [])) for l in layers) + len(class_pages(manifest))
+
+
+def export_site(atlas: Any, folder: str | os.PathLike, progress: bool | None = None) -> Path:
     """Writes ``atlas`` as a static site in ``folder`` (see the module's doc for the layout) and returns the folder.
     Open ``folder/index.html`` in a browser: it needs no server, kernel or network. ``folder`` must be new, empty,
-    or a previous export (which is replaced whole, only once the new one is complete)."""
+    or a previous export (which is replaced whole, only once the new one is complete). ``progress``: a bar over the
+    pages (each with the media it names, encoded as it goes); None shows it unless ``VIDVIS_PROGRESS=0``."""
     missing = [m for m in _METHODS if not callable(getattr(atlas, m, None))]
     if missing:
         raise TypeError(f"atlas must be an Atlas (build_atlas or open_atlas gives one); got {type(atlas).__name__}, "
@@ -169,7 +178,9 @@ def export_site(atlas: Any, folder: str | os.PathLike) -> Path:
     old = folder.parent / f".{folder.name}.{secrets.token_hex(6)}.old"
     try:
         tmp.mkdir()
-        _write_site(atlas, manifest, runtime, tmp)
+        with progress_bar(page_count(manifest), f"exporting atlas {manifest.get('name', '')!s}", progress,
+                          unit="page") as bar:
+            _write_site(atlas, manifest, runtime, tmp, bar)
         _check_folder(folder)  # nothing else took the folder meanwhile
         if folder.exists():
             os.rename(folder, old)
