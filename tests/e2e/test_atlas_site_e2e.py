@@ -96,6 +96,9 @@ def test_site_of_the_tiny_atlas_clicks_layer_unit_top_clip_and_back(browser, tmp
         assert page.evaluate("location.hash") in ("", "#/")
         page.go_forward()
         page.wait_for_selector(f"{READY.format('layer')} [data-atlas-unit]")
+        page.reload()  # the hash is a link to the page: opened afresh, the site shows it
+        page.wait_for_selector(f"{READY.format('layer')} [data-atlas-unit]")
+        assert page.locator("h2").text_content() == layer
 
 
 def test_site_grid_order_sprites_hostile_names_and_a_missing_page(browser, tmp_path):
