@@ -159,3 +159,12 @@ def test_progress_counts_the_pages_as_they_are_written(tmp_path, capsys):
     assert "14/14" in capsys.readouterr().err
     export_site(FakeAtlas(units=5), tmp_path / "site2")  # the default follows VIDVIS_PROGRESS (0 in the tests)
     assert "/14" not in capsys.readouterr().err
+
+
+def test_a_link_to_a_previous_export_is_replaced_by_the_new_export_and_leaves_nothing_behind(tmp_path):
+    real = export_site(FakeAtlas(units=1), tmp_path / "real")
+    (tmp_path / "link").symlink_to(real)
+    out = export_site(FakeAtlas(units=2), tmp_path / "link")
+    assert not out.is_symlink() and (out / "data" / "unit-0-1.json").exists()
+    assert not (real / "data" / "unit-0-1.json").exists()  # what the link named is left as it was
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]

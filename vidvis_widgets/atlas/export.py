@@ -193,5 +193,7 @@ def export_site(atlas: Any, folder: str | os.PathLike, progress: bool | None = N
             os.rename(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old.is_symlink():  # the folder was a link to a previous export: the link goes, what it named stays
+            old.unlink()
         shutil.rmtree(old, ignore_errors=True)
     return folder
