@@ -131,11 +131,11 @@ class Atlas:
         return encode(arrays[key])
 
     # -- elsewhere ----------------------------------------------------------------------------------------------
-    def export(self, folder):
-        """A static site of the atlas in ``folder`` (see :mod:`.export`)."""
+    def export(self, folder, progress=None):
+        """A static site of the atlas in ``folder`` (see :mod:`.export`); ``progress``: a bar over the pages."""
         from .export import export_site
 
-        return export_site(self, folder)
+        return export_site(self, folder, progress=progress)
 
     def show(self):
         from ..widgets.atlas_view import AtlasView

@@ -32,7 +32,7 @@ from .plan import LayerPlan, check_classes, check_presets, plan_layers, select, 
 
 #: batch sizes tried on the CPU, and the steps each trial runs
 CPU_CANDIDATES = (1, 2, 4, 8, 16, 32, 64)
-PROBE_STEPS = 2
+PROBE_STEPS = 1
 #: the share of the GPU's free memory a batch may fill
 GPU_FILL = 0.7
 
@@ -158,8 +158,10 @@ def build_atlas(model: nn.Module, data, layers=None, units="receptive", classes=
     resolved = am.resolve([P.am_job(s) for s in specs])
     if resolved:
         am.measure(resolved, stop)
-    hits = am.stored(resolved, steps) if resolved else []
-    todo = [i for i, h in enumerate(hits) if h is None]
+    todo = []  # looked up a unit's jobs at a time: a large atlas's stored inputs are never all in memory at once
+    for start in range(0, len(resolved), len(presets)):
+        hits = am.stored(resolved[start:start + len(presets)], steps)
+        todo += [start + i for i, h in enumerate(hits) if h is None]
     stats_out = {"am_jobs": total_jobs, "loaded": total_jobs - len(todo), "computed": 0, "batches": 0,
                  "batch_size": None, "status": "completed", "units": sum(len(p.units) for p in plans if p.kind == "units"),
                  "classes": len(class_ids), "layers": len(plans)}
