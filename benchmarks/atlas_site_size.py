@@ -1,6 +1,7 @@
 """Size of the embedded two-stream atlas's static site (target < 50 MB), by kind: media, data, code.
 
     .venv/bin/python benchmarks/atlas_site_size.py --store PATH [--name atlas]   # measured: a built atlas
+    .venv/bin/python benchmarks/atlas_site_size.py --folder SITE                 # measured: an exported site
     .venv/bin/python benchmarks/atlas_site_size.py                               # a small build, extrapolated
 
 With ``--store`` (the store benchmarks/atlas_build.py built: every layer, the Figs. 16/19 unit counts, all 14
@@ -167,11 +168,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--store", help="the result store holding the built embedded atlas (benchmarks/atlas_build.py)")
     ap.add_argument("--name", default="atlas", help="the atlas's name in the store")
+    ap.add_argument("--folder", type=Path, help="measure this exported site (e.g. atlas_build.py --export's) as it is")
     ap.add_argument("--steps", type=int, default=5, help="AM steps of the small build (without --store)")
     ap.add_argument("--keep", type=Path, help="write the site here (a new folder or a previous export) instead of a temporary one")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    if args.store:
+    if args.folder:
+        total = print_table(f"Measured: the exported site in {args.folder}", folder_sizes(args.folder))
+        print(f"\nsite {total:.2f} MB, target < {TARGET_MB:.0f} MB: {'PASS' if total < TARGET_MB else 'FAIL'}")
+    elif args.store:
         measured(args.store, args.name, args.keep)
     else:
         extrapolated(args.steps, args.keep)
