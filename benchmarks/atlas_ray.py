@@ -57,21 +57,26 @@ def chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def run_all(executor, shared, batches) -> int:
+def echo(shared, batch):
+    """A task that computes nothing and returns a real batch's result (``shared``): Ray's own cost per task."""
+    return shared
+
+
+def run_all(executor, shared, batches, task=pieces.run_batch) -> int:
     n = 0
-    for _, result in executor.run(pieces.run_batch, shared, batches):
+    for _, result in executor.run(task, shared, batches):
         n += len(result["entries"])
     return n
 
 
 def row(name: str, seconds: list[float], jobs: int, batches: int) -> str:
     med = statistics.median(seconds)
-    return f"| {name:<34} | {med:8.2f} | {spread(seconds):>10} | {jobs / med:7.2f} | {med / batches:8.3f} |"
+    return f"| {name:<50} | {med:8.2f} | {spread(seconds):>10} | {jobs / med:7.2f} | {med / batches:8.3f} |"
 
 
 def header() -> str:
-    return ("| executor                           | median s |     spread |  jobs/s | s/batch* |\n"
-            "|------------------------------------|---------:|-----------:|--------:|---------:|")
+    return (f"| {'executor':<50} | median s |     spread |  jobs/s | s/batch* |\n"
+            f"|{'-' * 52}|---------:|-----------:|--------:|---------:|")
 
 
 def projection(label: str, per_batch: float, overhead: float, batch: int, jobs_total: int | None = None,
@@ -104,11 +109,15 @@ def cpu_part(args) -> None:
     ray_ex = RayExecutor(num_cpus=cores, threads_per_task=1, gpus_per_task=0,
                          runtime_env={"env_vars": {"PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'benchmarks'}",
                                                    "VIDVIS_PROGRESS": "0"}})
+    payload = pieces.run_batch(one, batches[0])  # one batch's result, as a task returns it
+    echo_case = f"Ray, {cores} workers, tasks that only return a result"
     cases = {
         "local, 1 thread": lambda: run_all(LocalExecutor(), one, batches),
-        f"local, {cores} threads": lambda: run_all(LocalExecutor(), many, batches),
         f"Ray, {cores} workers × 1 thread": lambda: run_all(ray_ex, one, batches),
+        echo_case: lambda: run_all(ray_ex, payload, batches, echo),
     }
+    if not args.no_threads_row:
+        cases[f"local, {cores} threads"] = lambda: run_all(LocalExecutor(), many, batches)
     samples: dict[str, list[float]] = {}
     try:
         interleaved(cases, runs=args.runs, warmup=1, samples=samples)
@@ -124,11 +133,12 @@ def cpu_part(args) -> None:
     print("\n* s/batch: the median run's seconds / batches (wall clock; with several workers, batches overlap)")
     t1 = statistics.median(samples["local, 1 thread"]) / len(batches)
     t_ray = statistics.median(samples[f"Ray, {cores} workers × 1 thread"])
-    # Ray's cost per task: a worker's share of the Ray run's wall clock beyond the one-thread batch time
-    overhead = max(0.0, t_ray * slots / len(batches) - t1)
+    # Ray's own cost per task: a worker slot's share of the run of tasks that compute nothing and return a batch's
+    # result (scheduling, the result's serialization and transfer)
+    overhead = statistics.median(samples[echo_case]) * slots / len(batches)
     print(f"Ray on {slots} workers: {statistics.median(samples['local, 1 thread']) / t_ray:.2f}× the one-thread "
-          f"local rate ({slots} workers ideal: {slots}×); overhead per task, as measured here: {overhead:.3f} s "
-          f"(includes the workers' contention for this shared machine's cores)")
+          f"local rate ({slots} workers ideal: {slots}×; on a shared machine the workers also compete with others' "
+          f"jobs for the cores). Ray's own cost per task (the tasks that only return a result): {overhead:.3f} s")
     projection(f"a Ray cluster of N CPU workers like one core here, batches of {args.batch}", t1, overhead,
                args.batch)
 
@@ -179,6 +189,8 @@ def main() -> None:
     p.add_argument("--bf16", action="store_true", help="the GPU rows under bf16 autocast")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--no-cpu", action="store_true", help="the GPU part only")
+    p.add_argument("--no-threads-row", action="store_true",
+                   help="leave out the local run on every core (on a crowded machine its threads spin for minutes)")
     args = p.parse_args()
     os.environ.setdefault("VIDVIS_PROGRESS", "0")
     print(f"Atlas batches, local vs Ray; torch {torch.__version__}; Python {sys.version.split()[0]}; {machine()}")
