@@ -32,7 +32,7 @@ from .plan import LayerPlan, check_classes, check_presets, plan_layers, select, 
 
 #: batch sizes tried on the CPU, and the steps each trial runs
 CPU_CANDIDATES = (1, 2, 4, 8, 16, 32, 64)
-PROBE_STEPS = 1
+PROBE_STEPS = 5
 #: the share of the GPU's free memory a batch may fill
 GPU_FILL = 0.7
 
@@ -140,7 +140,7 @@ def build_atlas(model: nn.Module, data, layers=None, units="receptive", classes=
         evaluation = evaluate(model, data, store=store)
     times["evaluation"] = time.perf_counter() - t
 
-    streams = ["appearance", "motion"] if adapter.kind == "two_stream" else ["video"]
+    streams = ["appearance", "motion"] if adapter.uses_flow else ["video"]
     am_settings = {"activation_max": a_hat}
     sig = hashlib.sha256(json.dumps({"dataset": dkey, "presets": presets, "steps": steps, "seed": seed,
                                      "leaps": leaps, "tubes": tubes}, sort_keys=True).encode()).hexdigest()[:16]
@@ -297,8 +297,8 @@ def _layer_a_hat(model, data, layers, store, weights, dkey, stop) -> dict[str, n
 def measure_batch_size(shared: dict, specs: list, store, weights: str, device, am) -> tuple[int, list]:
     """The batch size of this model on this device, from the store or measured: on a GPU the batch that fills
     ~70% of the free memory (from a batch of 2's peak), on the CPU the candidate size with the most jobs per second
-    at the build's steps (each candidate timed at 2 and 4 steps: the difference is the time per step, the rest the
-    batch's fixed cost), trying sizes up to the first at least as large as the jobs to run. Returns (batch size,
+    at the build's steps (each candidate run for a few steps: the median time between steps is the time per step, the
+    rest of the run the batch's fixed cost), trying sizes up to the first at least as large as the jobs to run. Returns (batch size,
     table): [(size, jobs per second)] on the CPU, [(2, bytes per job)] on a GPU."""
     sizes = [n for n in CPU_CANDIDATES if n < len(specs)]
     sizes += [n for n in CPU_CANDIDATES if n >= len(specs)][:1]
@@ -310,10 +310,16 @@ def measure_batch_size(shared: dict, specs: list, store, weights: str, device, a
         return int(hit[1]["batch_size"]), hit[1]["table"]
     cycle = lambda n: [specs[i % len(specs)] for i in range(n)]
 
-    def timed(n: int, steps: int) -> float:
+    def timed(n: int, steps: int) -> tuple[float, float]:
+        """(seconds, median seconds per step) of a batch of n jobs run for ``steps`` steps."""
+        am_ = P.instance(shared)
+        stamps: list[float] = []
         start = time.perf_counter()
-        P.run_batch({**shared, "steps": steps}, cycle(n))
-        return time.perf_counter() - start
+        am_([P.am_job(s) for s in cycle(n)], steps=steps, progress=False, every=1,
+            callback=lambda _snapshot: stamps.append(time.perf_counter()))
+        total = time.perf_counter() - start
+        per_step = float(np.median(np.diff(stamps))) if len(stamps) > 2 else total / steps
+        return total, per_step
 
     timed(1, 1)  # warm: the layer table, the first call's allocations
     if device.type == "cuda":
@@ -328,9 +334,8 @@ def measure_batch_size(shared: dict, specs: list, store, weights: str, device, a
     else:
         table, best, worse = [], (0.0, 1), 0
         for n in sizes:
-            short, long = timed(n, PROBE_STEPS), timed(n, 2 * PROBE_STEPS)
-            per_step = max((long - short) / PROBE_STEPS, 1e-9)
-            rate = n / (max(short - PROBE_STEPS * per_step, 0.0) + shared["steps"] * per_step)
+            total, per_step = timed(n, PROBE_STEPS)
+            rate = n / (max(total - PROBE_STEPS * per_step, 0.0) + shared["steps"] * per_step)
             table.append([n, rate])
             if rate > best[0]:
                 best, worse = (rate, n), 0
