@@ -98,7 +98,9 @@ def test_pages_and_media_are_answered_on_request():
     view = AtlasView(atlas)
     sent = _wire(view)
     reply, buffers = _ask(view, sent, "v-0", what="layer", layer="conv")
-    assert reply["ok"] is True and buffers == []
+    # the grid's sprite comes with its page, in the same message
+    assert reply["ok"] is True and buffers == [PNG]
+    assert reply["media"] == [{"ref": "sprite-0-video.png", "mime": "image/png", "buffer": 0}]
     units = reply["page"]["units"]
     assert len(units) == 1000 and units[1]["unit"] == 1
     assert units[0]["value"] is None  # NaN travels as JSON's null, not as invalid JSON
@@ -110,9 +112,27 @@ def test_pages_and_media_are_answered_on_request():
     assert reply["page"]["class"] == "jump"
     reply, _ = _ask(view, sent, "v-4", what="manifest")
     assert reply["page"]["name"] == "fake"
-    assert view.requests_served == [("layer", "conv"), ("media", "sprite-0-video.png"), ("unit", ("conv", 7)),
-                                    ("class", "jump"), ("manifest", None)]
-    assert atlas.reads[1:] == [("layer", "conv"), ("media", "sprite-0-video.png"), ("unit", "conv", 7), ("class", "jump")]
+    assert view.requests_served == [("layer", "conv"), ("media", "sprite-0-video.png"), ("media", "sprite-0-video.png"),
+                                    ("unit", ("conv", 7)), ("class", "jump"), ("manifest", None)]
+    assert atlas.reads[1:] == [("layer", "conv"), ("media", "sprite-0-video.png"), ("media", "sprite-0-video.png"),
+                               ("unit", "conv", 7), ("class", "jump")]
+
+
+def test_a_sprite_that_cannot_be_read_leaves_the_layer_page_alone():
+    class NoSprite(FakeAtlas):
+        def layer_page(self, layer):
+            page = super().layer_page(layer)
+            page["sprites"] = page["sprites"] + [{**page["sprites"][0], "ref": "gone.png"},
+                                                 {**page["sprites"][0], "ref": "../x.png"}]
+            return page
+
+    atlas = NoSprite(5)
+    view = AtlasView(atlas)
+    sent = _wire(view)
+    reply, buffers = _ask(view, sent, "l", what="layer", layer="conv")
+    assert reply["ok"] is True and len(reply["page"]["units"]) == 5
+    assert reply["media"] == [{"ref": "sprite-0-video.png", "mime": "image/png", "buffer": 0}] and buffers == [PNG]
+    assert atlas.reads[1:] == [("layer", "conv"), ("media", "sprite-0-video.png"), ("media", "gone.png")]
 
 
 @pytest.mark.parametrize("request_, error, reads", [

@@ -41,6 +41,11 @@ class Cache {
     return p;
   }
 
+  /** Keeps `value` under `key` unless something is there already. */
+  put<T>(key: string, value: T): void {
+    if (!this.entries.has(key)) this.entries.set(key, Promise.resolve(value));
+  }
+
   clear(): void {
     this.entries.clear();
   }
@@ -85,13 +90,20 @@ export const REQUEST = "vv-atlas-request";
 export const REPLY = "vv-atlas-reply";
 
 interface Pending {
+  what: string;
   resolve(value: { content: Record<string, unknown>; buffers: DataView[] }): void;
   reject(error: Error): void;
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** A performance mark (the first-paint benchmark reads them): when each request left and its reply came. */
+function mark(name: string): void {
+  if (typeof performance !== "undefined" && typeof performance.mark === "function") performance.mark(name);
+}
+
 /** The widget's source. Requests carry an id unique to this view (several views of one widget all hear every
- * reply); the kernel answers `{type: REPLY, id, ok, page | mime | error}` with media bytes as buffer 0. */
+ * reply); the kernel answers `{type: REPLY, id, ok, page | mime | error}` with media bytes as buffer 0, and a
+ * page's `media: [{ref, mime, buffer}]` sent along with it (a layer's sprites) as the buffers they name. */
 export function messageSource(model: MessageModel, options: { timeoutMs?: number } = {}): DisposableSource {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const tag = Math.random().toString(36).slice(2, 10);
@@ -107,6 +119,7 @@ export function messageSource(model: MessageModel, options: { timeoutMs?: number
     if (!waiting) return; // another view's reply
     pending.delete(m.id);
     clearTimeout(waiting.timer);
+    mark(`vv-atlas-reply:${waiting.what}`);
     if (m.ok === true) waiting.resolve({ content: m, buffers: buffers ?? [] });
     else waiting.reject(new Error(typeof m.error === "string" && m.error ? m.error : "the kernel could not load this piece"));
   };
@@ -120,7 +133,8 @@ export function messageSource(model: MessageModel, options: { timeoutMs?: number
         pending.delete(id);
         reject(new Error(`no answer from the kernel in ${Math.round(timeoutMs / 1000)} s: is it still running?`));
       }, timeoutMs);
-      pending.set(id, { resolve, reject, timer });
+      pending.set(id, { what: request.what, resolve, reject, timer });
+      mark(`vv-atlas-ask:${request.what}`);
       try {
         model.send({ type: REQUEST, id, ...request });
       } catch (e) {
@@ -131,9 +145,27 @@ export function messageSource(model: MessageModel, options: { timeoutMs?: number
     });
   }
 
+  function blobUrl(b: DataView, mime: unknown): string {
+    const bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
+    return blobs.make(bytes, typeof mime === "string" ? mime : "application/octet-stream");
+  }
+
+  /** Media the kernel sent along with a page (a layer page's sprites: its grid cannot show without them), kept as
+   * if asked for. */
+  function keepMedia(content: Record<string, unknown>, buffers: DataView[]): void {
+    if (!Array.isArray(content.media)) return;
+    for (const item of content.media as { ref?: unknown; mime?: unknown; buffer?: unknown }[]) {
+      const b = typeof item?.buffer === "number" ? buffers[item.buffer] : undefined;
+      if (!b || typeof item.ref !== "string" || !REF.test(item.ref)) continue;
+      const url = blobUrl(b, item.mime);
+      cache.put(`media\0${item.ref}`, url);
+    }
+  }
+
   async function page<T>(request: AtlasRequest): Promise<T> {
-    const { content } = await ask(request);
+    const { content, buffers } = await ask(request);
     if (!content.page || typeof content.page !== "object") throw new Error(`the kernel sent no ${request.what} page`);
+    keepMedia(content, buffers);
     return content.page as T;
   }
 
@@ -151,8 +183,7 @@ export function messageSource(model: MessageModel, options: { timeoutMs?: number
         const { content, buffers } = await ask({ what: "media", ref: checkRef(ref) });
         const b = buffers[0];
         if (!b) throw new Error(`the kernel sent no bytes for ${ref}`);
-        const bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
-        return blobs.make(bytes, typeof content.mime === "string" ? content.mime : "application/octet-stream");
+        return blobUrl(b, content.mime);
       }),
     dispose: () => {
       model.off("msg:custom", onMessage);

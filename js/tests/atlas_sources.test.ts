@@ -73,6 +73,22 @@ describe("messageSource", () => {
     await expect(source.layerPage("conv1")).rejects.toThrow("closed");
   });
 
+  it("keeps the media sent along with a layer page, so the grid's sprite needs no second request", async () => {
+    const png = new Uint8Array([137, 80, 78, 71, 1, 2]);
+    const { model, sent } = fakeModel((req) => req.what === "layer"
+      ? { content: { ok: true, page: { layer: "conv1", sprites: [] }, media: [
+          { ref: "s-app.png", mime: "image/png", buffer: 0 }, { ref: "../bad.png", mime: "image/png", buffer: 0 },
+          { ref: "missing.png", mime: "image/png", buffer: 5 }] }, buffers: [new DataView(png.buffer)] }
+      : { content: { ok: false, error: "not sent" } });
+    const source = messageSource(model);
+    expect((await source.layerPage("conv1")).layer).toBe("conv1");
+    const url = await source.mediaUrl("s-app.png");
+    expect(Array.from(new Uint8Array(await (await (await fetch(url)).blob()).arrayBuffer()))).toEqual(Array.from(png));
+    expect(sent.map((m) => m.what)).toEqual(["layer"]);
+    await expect(source.mediaUrl("missing.png")).rejects.toThrow("not sent"); // asked for on its own
+    expect(sent.map((m) => m.what)).toEqual(["layer", "media"]);
+  });
+
   it("refuses a media ref that is a path before asking the kernel", async () => {
     const { model, sent } = fakeModel(() => null);
     const source = messageSource(model);

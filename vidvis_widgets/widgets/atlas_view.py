@@ -49,7 +49,8 @@ class AtlasView(anywidget.AnyWidget):
     class page and each media file when it shows them, so an atlas of thousands of units opens at once. Media
     travel as binary message buffers and become ``blob:`` URLs, released when the view closes. A piece the atlas
     cannot give (a missing unit, a failed read) comes back as an error message the page shows in its place.
-    ``requests_served`` lists what the page asked for, as ``(what, key)`` pairs, in order.
+    A layer page comes with its sprite sheets in the same message (its grid needs them at once).
+    ``requests_served`` lists what the page was sent, as ``(what, key)`` pairs, in order.
     """
 
     _esm = _frontend.esm("atlas_view.js")
@@ -78,8 +79,9 @@ class AtlasView(anywidget.AnyWidget):
         if what == "manifest":
             return {"page": self._manifest}, []
         if what == "layer":
-            layer = self._text(request, "layer")
-            return {"page": _jsonable(self.atlas.layer_page(layer), "layer")}, []
+            page = _jsonable(self.atlas.layer_page(self._text(request, "layer")), "layer")
+            media, buffers = self._sprites(page)
+            return {"page": page, "media": media}, buffers
         if what == "unit":
             layer, unit = self._text(request, "layer"), request.get("unit")
             if isinstance(unit, bool) or not isinstance(unit, int) or unit < 0:
@@ -95,6 +97,24 @@ class AtlasView(anywidget.AnyWidget):
             data, mime = self.atlas.media(ref)
             return {"mime": str(mime)}, [bytes(data)]
         raise ValueError(f"unknown request {what!r}; expected manifest, layer, unit, class or media")
+
+    def _sprites(self, page: dict) -> tuple[list[dict], list[bytes]]:
+        """A layer page's sprite sheets, sent with it: its grid shows nothing until they come, and a second round
+        trip would only delay them. One that cannot be read is left out; the page then asks for it itself and
+        shows the error."""
+        media: list[dict] = []
+        buffers: list[bytes] = []
+        for sprite in page.get("sprites") or []:
+            ref = sprite.get("ref") if isinstance(sprite, dict) else None
+            if not isinstance(ref, str) or not _REF.fullmatch(ref) or set(ref) == {"."}:
+                continue
+            try:
+                data, mime = self.atlas.media(ref)
+            except Exception:  # noqa: BLE001 - asked for again on its own, its error shown then
+                continue
+            media.append({"ref": ref, "mime": str(mime), "buffer": len(buffers)})
+            buffers.append(bytes(data))
+        return media, buffers
 
     @staticmethod
     def _text(request: dict, key: str) -> str:
@@ -117,4 +137,5 @@ class AtlasView(anywidget.AnyWidget):
             message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
             self.send({"type": REPLY, "id": rid, "ok": False, "error": f"{type(e).__name__}: {message}"})
             return
+        self.requests_served.extend(("media", m["ref"]) for m in reply.get("media", ()))
         self.send({**reply, "type": REPLY, "id": rid, "ok": True}, buffers=buffers or None)
