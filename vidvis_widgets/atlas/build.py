@@ -179,8 +179,15 @@ def build_atlas(model: nn.Module, data, layers=None, units="receptive", classes=
     batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)] if todo else []
     status = "completed"
     try:
-        with ctrl_c_stops(stop) as halt, progress_bar(len(todo), f"atlas {name}: {len(todo)} AM jobs", progress,
-                                                      unit="job") as bar:
+        counted = [0]  # job-steps the bar has shown for the batch running here (local runs count within a batch)
+
+        def count(n: int) -> None:
+            counted[0] += n
+            bar.update(n)
+
+        with ctrl_c_stops(stop) as halt, progress_bar(len(todo) * steps, f"atlas {name}: {len(todo)} AM jobs × "
+                                                      f"{steps} steps", progress, unit="step") as bar, \
+                P.counting_steps(count):
             for bi, out in _run(ex, shared, [[specs[i] for i in b] for b in batches], halt):
                 b = batches[bi]
                 results = [_decode(P.am_job(specs[i]), e) for i, e in zip(b, out["entries"])]
@@ -190,7 +197,8 @@ def build_atlas(model: nn.Module, data, layers=None, units="receptive", classes=
                 am.keep([resolved[i] for i in b], results, steps)
                 stats_out["computed"] += len(b)
                 stats_out["batches"] += 1
-                bar.update(len(b))
+                bar.update(max(0, len(b) * steps - counted[0]))
+                counted[0] = 0
                 if halt.is_set():
                     status = halt.status
                     break

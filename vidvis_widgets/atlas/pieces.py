@@ -9,6 +9,8 @@ result as a store entry, ``(arrays, meta)``. It never touches the store: the dri
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 
 import numpy as np
@@ -21,6 +23,9 @@ from ..methods.core.targets import logit, unit
 
 #: ("unit", layer, channel, kappa, gamma, seed) or ("class", class index, kappa, gamma, seed)
 JobSpec = tuple
+
+#: the step counter of a build running batches in this thread (see :func:`counting_steps`)
+_counter = threading.local()
 
 #: per process: the ActivationMaximization instance of each shared setting (by its token), so a worker that runs
 #: many batches builds it once
@@ -72,6 +77,25 @@ def _task_stop():
     return task_stop()
 
 
+@contextlib.contextmanager
+def counting_steps(count):
+    """While inside, batches run in this thread call ``count(job_steps)`` as their steps go (about 20 times a batch),
+    so a local build's bar moves within a batch; batches run elsewhere (Ray) count nothing."""
+    _counter.count = count
+    try:
+        yield
+    finally:
+        _counter.count = None
+
+
+def _step_callback(jobs: int, steps: int):
+    count = getattr(_counter, "count", None)
+    if count is None:
+        return None, 1
+    every = max(1, steps // 20)
+    return (lambda snapshot: count(jobs * every)), every
+
+
 def run_batch(shared: dict, batch: Sequence[JobSpec]) -> dict:
     """Runs one batch of AM jobs together; returns ``{"entries": [(arrays, meta), …], "seconds": s}`` in batch
     order, each entry an :class:`~vidvis_widgets.methods.activation_maximization.results.AMResult` as the store keeps
@@ -81,7 +105,9 @@ def run_batch(shared: dict, batch: Sequence[JobSpec]) -> dict:
         torch.set_num_threads(int(shared["threads"]))
     start = time.perf_counter()
     am = instance(shared)
-    results = am([am_job(s) for s in batch], steps=shared["steps"], progress=False, stop=_task_stop())
+    callback, every = _step_callback(len(batch), shared["steps"])
+    results = am([am_job(s) for s in batch], steps=shared["steps"], progress=False, stop=_task_stop(),
+                 callback=callback, every=every)
     return {"entries": [r.to_entry() for r in results], "seconds": time.perf_counter() - start}
 
 
