@@ -20,6 +20,7 @@ measurements, and say so.
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import os
 import statistics
@@ -31,12 +32,13 @@ import torch
 from timing import interleaved, machine, spread
 from vidvis_widgets.atlas import pieces
 from vidvis_widgets.atlas.executors import LocalExecutor, RayExecutor
+from vidvis_widgets.methods.activation_maximization import ActivationMaximization
 from vidvis_widgets.methods.activation_maximization.results import PRESETS
 from vidvis_widgets.models import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
-#: the AM default steps, for the projected full-layer times
-DEFAULT_STEPS = 300
+#: the AM default steps (what build_atlas runs with steps=None), for the projected full-layer times
+DEFAULT_STEPS = inspect.signature(ActivationMaximization).parameters["steps"].default
 CLUSTER_SIZES = (1, 4, 8, 16, 64)
 
 
