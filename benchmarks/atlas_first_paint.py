@@ -5,7 +5,8 @@ Run from the repository root after the README's set-up:
 
 The atlas is real: build_atlas on a small random-weight model whose first layer is a 1,000-channel Conv3d
 (units="all", one (κ, γ) setting, AM at steps=1 so that the build is cheap; its thumbnails are noise-like, the
-worst case for the sprite's PNG size). ``--store DIR`` keeps the built store: a rerun recomputes nothing.
+worst case for the sprite's PNG size). The build takes about 4 minutes on the 2-core CPU; ``--store DIR`` keeps
+the built store, and a rerun with it recomputes nothing.
 
 Each run opens the atlas afresh in its own notebook cell (``open_atlas(store).show()``: a new reader in the kernel
 and a new view with nothing cached) and measures, in the page, from the click on the layer's link to:

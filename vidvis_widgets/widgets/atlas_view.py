@@ -49,7 +49,8 @@ class AtlasView(anywidget.AnyWidget):
     class page and each media file when it shows them, so an atlas of thousands of units opens at once. Media
     travel as binary message buffers and become ``blob:`` URLs, released when the view closes. A piece the atlas
     cannot give (a missing unit, a failed read) comes back as an error message the page shows in its place.
-    A layer page comes with its sprite sheets in the same message (its grid needs them at once).
+    A layer page comes with its sprite sheets in the same message (its grid needs them at once). The kernel
+    answers between cells: while a cell runs (a build, say), the page waits for it, and says so after 60 s.
     ``requests_served`` lists what the page was sent, as ``(what, key)`` pairs, in order.
     """
 
