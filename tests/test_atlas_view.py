@@ -208,7 +208,11 @@ def test_a_built_atlas_answers_every_page_and_media_it_names(tiny):
     view = tiny.show()
     assert isinstance(view, AtlasView) and view.atlas is tiny
     bundle = tiny._repr_mimebundle_()  # anywidget gives (data, metadata)
-    assert "application/vnd.jupyter.widget-view+json" in (bundle[0] if isinstance(bundle, tuple) else bundle)
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    # what a saved notebook shows with no kernel: what the atlas holds and where to browse it without one
+    assert data["text/plain"].startswith("AtlasView(tiny_two_stream atlas 'atlas': 3 layers, 4 units, 2 classes;")
+    assert "atlas.export(folder)" in data["text/plain"]
     sent = _wire(view)
     manifest = view.get_state()["_manifest"]
     assert manifest == json.loads(json.dumps(tiny.manifest()))

@@ -73,6 +73,15 @@ class AtlasView(anywidget.AnyWidget):
         self._manifest = manifest
         self.on_msg(self._on_request)
 
+    def __repr__(self) -> str:
+        """Also what a saved notebook shows in the view's place with no kernel to answer its requests."""
+        m = self._manifest
+        units = sum(len(i.get("units", [])) for i in m["layers"] if i.get("kind") == "units")
+        classes = sum(len(i.get("units", [])) for i in m["layers"] if i.get("kind") == "classes")
+        return (f"AtlasView({m.get('model', '?')} atlas {m.get('name', '?')!r}: {len(m['layers'])} layers, {units} "
+                f"units, {classes} classes; browsing asks the kernel for each page, so without one open the site "
+                "atlas.export(folder) writes, or its atlas.vvatlas in JupyterLab)")
+
     def answer(self, request: dict) -> tuple[dict, list[bytes]]:
         """The reply's content (without type and id) and buffers for one request of the page:
         ``{"what": "manifest" | "layer" | "unit" | "class" | "media", "layer", "unit", "cls", "ref"}``."""
