@@ -1,6 +1,6 @@
 """The embedded two-stream atlas, as the notebook builds it: every layer worth showing with the Figs. 16/19 unit counts
-(vidvis_widgets.atlas.plan.RECEPTIVE_DENSITY), all 14 classes, the anisotropic sweep (4 settings per unit) at AM's
-default 300 steps, on the val split. Target: under 15 minutes on the 2-core CPU.
+(vidvis_widgets.atlas.plan.RECEPTIVE_DENSITY, 0.25: 43 units), all 14 classes, the anisotropic sweep (4 settings per
+unit) at AM's default 300 steps, on the val split. Target: under 15 minutes on the 2-core CPU.
 
 Prints the plan (units per layer), the CPU batch-size table the build measured (jobs per second at the build's
 steps), the time of each phase, the total, and a rerun that finds every piece stored. Wall time depends on what else
@@ -25,7 +25,8 @@ def main() -> None:
     parser.add_argument("--store", default=None, help="the store folder (default: a fresh temporary one)")
     parser.add_argument("--steps", type=int, default=None, help="AM steps (default: AM's 300)")
     parser.add_argument("--split", default="val")
-    parser.add_argument("--density", type=float, default=None, help="units per layer: round(density × 64 / field)")
+    parser.add_argument("--density", type=float, default=None, help="units per layer: round(density × 64 / field) "
+                        "(default: RECEPTIVE_DENSITY)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: measured")
     parser.add_argument("--export", default=None, help="also export the site to this folder and print its size")
     args = parser.parse_args()

@@ -182,6 +182,7 @@ def test_reopens_in_a_new_process_without_the_model(atlas):
     weights, sel, mime, size = json.loads(out.strip().splitlines()[-1])
     u = atlas.layer_page("conv5_fusion")["units"][0]
     assert weights == atlas.weights and sel == pytest.approx(u["selectivity"]) and mime == "video/webm" and size > 100
+    assert open_atlas(atlas.store).stats == json.loads(json.dumps(atlas.stats))  # the build's numbers, kept
 
 
 def test_a_batch_run_here_counts_its_steps_for_the_bar(model):

@@ -27,8 +27,8 @@ _EXTRA = re.compile(r"([lt])(\d+)-(\w+)\.(png|webm)")
 class Atlas:
     """A built atlas in a result store. ``manifest()``, ``layer_page(layer)``, ``unit_page(layer, unit)``,
     ``class_page(cls)`` give its pages; ``media(ref)`` a file a page names; ``export(folder)`` a static site;
-    ``show()`` the AtlasView widget. ``stats``: what the build that returned it computed and loaded (None for an
-    atlas reopened with :func:`open_atlas`)."""
+    ``show()`` the AtlasView widget. ``stats``: what the build that returned it (for an atlas reopened with
+    :func:`open_atlas`, the last build of it) computed and loaded, with the time of each phase."""
 
     def __init__(self, store, weights: str, name: str = "atlas", *, stats: dict | None = None,
                  manifest: dict | None = None):
@@ -41,7 +41,7 @@ class Atlas:
         self.sig = self._meta["sig"]
         self.dataset = self._meta["dataset"]
         self._tokens = self._meta["tokens"]
-        self.stats = stats
+        self.stats = stats if stats is not None else self._meta.get("stats")
         self._media: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
 
     # -- pages --------------------------------------------------------------------------------------------------

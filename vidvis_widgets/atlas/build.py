@@ -163,7 +163,8 @@ def build_atlas(model: nn.Module, data, layers=None, units="receptive", classes=
         hits = am.stored(resolved[start:start + len(presets)], steps)
         todo += [start + i for i, h in enumerate(hits) if h is None]
     stats_out = {"am_jobs": total_jobs, "loaded": total_jobs - len(todo), "computed": 0, "batches": 0,
-                 "batch_size": None, "status": "completed", "units": sum(len(p.units) for p in plans if p.kind == "units"),
+                 "batch_size": None, "status": "completed",
+                 "units": sum(len(p.units) for p in plans if p.kind == "units"),
                  "classes": len(class_ids), "layers": len(plans)}
 
     shared = P.shared_settings(model, am_settings, steps, uuid.uuid4().hex)
@@ -306,8 +307,8 @@ def measure_batch_size(shared: dict, specs: list, store, weights: str, device, a
     """The batch size of this model on this device, from the store or measured: on a GPU the batch that fills
     ~70% of the free memory (from a batch of 2's peak), on the CPU the candidate size with the most jobs per second
     at the build's steps (each candidate run for a few steps: the median time between steps is the time per step, the
-    rest of the run the batch's fixed cost), trying sizes up to the first at least as large as the jobs to run. Returns (batch size,
-    table): [(size, jobs per second)] on the CPU, [(2, bytes per job)] on a GPU."""
+    rest of the run the batch's fixed cost), trying sizes up to the first at least as large as the jobs to run.
+    Returns (batch size, table): [(size, jobs per second)] on the CPU, [(2, bytes per job)] on a GPU."""
     sizes = [n for n in CPU_CANDIDATES if n < len(specs)]
     sizes += [n for n in CPU_CANDIDATES if n >= len(specs)][:1]
     key = {"device": str(device), "type": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",

@@ -35,10 +35,12 @@ from torch import nn
 
 from ..methods.activation_maximization.results import PRESETS
 
-#: units per layer under ``units="receptive"``: round(RECEPTIVE_DENSITY × input side / field side). 0.5 gives the
-#: embedded two-stream net 59 units over its 29 unit layers (236 AM jobs under the 4-setting sweep), which with its
-#: 14 classes' sweeps fits the 15-minute budget on 2 CPU cores (benchmarks/atlas_build.py)
-RECEPTIVE_DENSITY = 0.5
+#: units per layer under ``units="receptive"``: round(RECEPTIVE_DENSITY × input side / field side). 0.25 gives the
+#: embedded two-stream net 43 units over its 29 unit layers (5, 3, 2, then 1 a layer, in each stream), 172 AM jobs
+#: under the 4-setting sweep and 56 for its 14 classes' sweeps: 228 jobs, which at the ~2.4 s a job measured quiet at
+#: 300 steps on 2 cores keep the whole atlas under 15 minutes there (benchmarks/atlas_build.py; 0.5 gives 59 units,
+#: 292 jobs, which took 28.5 min on the shared, loaded machine)
+RECEPTIVE_DENSITY = 0.25
 
 UNITS_FORMS = ("'receptive', ('receptive', density), 'all', an int N ≥ 1 (the first N), ('first', N), "
                "('selective', N), or a dict layer → [unit ids]")
@@ -177,7 +179,8 @@ def check_classes(classes, names: tuple[str, ...]) -> list[int]:
             out.append(int(c))
         else:
             raise ValueError(f"classes: {c!r} is not one of the model's {len(names)} classes; expected a name "
-                             f"({', '.join(names[:5])}{', …' if len(names) > 5 else ''}) or an index 0–{len(names) - 1}")
+                             f"({', '.join(names[:5])}{', …' if len(names) > 5 else ''}) or an index "
+                             f"0–{len(names) - 1}")
     return list(dict.fromkeys(out))
 
 
