@@ -187,10 +187,10 @@ def test_reopens_in_a_new_process_without_the_model(atlas):
 
 def test_a_batch_run_here_counts_its_steps_for_the_bar(model):
     counts: list[int] = []
-    shared = P.shared_settings(model, {"activation_max": {"appearance.conv1_1": np.ones(8, np.float32)}}, 20, "count")
+    shared = P.shared_settings(model, {"activation_max": {"appearance.conv1_1": np.ones(8, np.float32)}}, 10, "count")
     batch = [("unit", "appearance.conv1_1", u, 1.0, 0.0, 0) for u in (0, 1)]
     with P.counting_steps(counts.append):
         out = P.run_batch(shared, batch)
-    assert counts == [2] * 20 and [e[1]["status"] for e in out["entries"]] == ["completed"] * 2
+    assert counts == [2] * 10 and [e[1]["status"] for e in out["entries"]] == ["completed"] * 2
     P.run_batch(shared, batch[:1])  # outside: nothing counted
-    assert len(counts) == 20
+    assert len(counts) == 10

@@ -65,7 +65,9 @@ def test_receptive_counts_fall_with_the_field_on_a_video_resnet(video_resnet):
     for p in plans[:-1]:
         assert sorted(p.units) == sorted(np.argsort(-sel[p.name])[:counts[p.name]].tolist())
     assert plans[-1].kind == "classes" and plans[-1].units == [0, 1, 2, 3, 4]
-    assert receptive_count(3.0, 64, 8) == 8 and receptive_count(1000.0, 64, 8) == 1
+    # the default density, 0.25: round(16 / 3) = 5 of conv1_1's 8; 0.5 would show all 8 (clamped); at least one
+    assert receptive_count(3.0, 64, 8) == 5 and receptive_count(3.0, 64, 8, 0.5) == 8
+    assert receptive_count(1000.0, 64, 8) == 1
 
 
 def test_unit_rules(two_stream):
