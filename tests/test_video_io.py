@@ -23,6 +23,14 @@ def test_write_read_round_trip(tmp_path, suffix, max_mean_error):
         assert info.fps == pytest.approx(12)
 
 
+def test_webm_of_the_same_frames_is_the_same_bytes(tmp_path):
+    """An exported atlas (its media are WebM) is reproducible: before, each encode drew new track UIDs."""
+    a = vio.write_video(tmp_path / "a.webm", RGB, fps=8).read_bytes()
+    b = vio.write_video(tmp_path / "b.webm", RGB, fps=8).read_bytes()
+    assert a == b and len(a) > 1000
+    assert vio.write_video(tmp_path / "c.webm", RGB[::-1], fps=8).read_bytes() != a
+
+
 def test_mp4_is_browser_playable_h264_yuv420p(tmp_path):
     import subprocess
 

@@ -32,7 +32,10 @@ WRITE_SUFFIXES = (".mp4", ".webm", ".gif")
 #: encoder, highest CRF it takes, and its other output options, per written suffix
 ENCODERS = {
     ".mp4": ("libx264", 51, ["-preset", "medium", "-movflags", "+faststart"]),
-    ".webm": ("libvpx-vp9", 63, ["-b:v", "0", "-row-mt", "1"]),
+    # cpu-used 5 encodes in half the time of libvpx's default (0.05 s vs 0.10 s for 10 frames of 64², a file 0.5%
+    # smaller); bitexact: the same frames give the same bytes (the muxer's track UIDs are otherwise random)
+    ".webm": ("libvpx-vp9", 63, ["-b:v", "0", "-row-mt", "1", "-deadline", "good", "-cpu-used", "5",
+                                 "-fflags", "+bitexact", "-flags", "+bitexact"]),
 }
 #: GIF frame delays are whole hundredths of a second, at most 65535; browsers play delays under 2 (above
 #: 50 fps) at 10 fps, so the frame rates a GIF can carry are these
