@@ -85,7 +85,9 @@ def course_report(folder: Path) -> dict[str, str]:
 
 
 #: what a notebook needs in place before it runs, as environment variables it reads
-PREPARE = {"your_videos.ipynb": user_video_folders, "dataset_bias.ipynb": course_report}
+PREPARE = {"your_videos.ipynb": user_video_folders, "dataset_bias.ipynb": course_report,
+           # every layer and class of the atlas at few steps, on 2 of each class's 30 test clips
+           "atlas.ipynb": lambda _: {"VIDVIS_ATLAS_CLIPS_PER_CLASS": "2"}}
 
 
 def run_notebook(path: Path, folder: Path, env: dict[str, str], timeout: int = 900):

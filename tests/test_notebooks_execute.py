@@ -114,3 +114,20 @@ def test_every_clip_output_of_a_saved_notebook_holds_its_static_copies(name, exe
         size = len(json.dumps(data[CLIPS])) + len(data["text/html"]) + len(data["image/png"])
         assert size <= 2.1 * 2**20, size
     assert sum(CLIPS in o["data"] for o in views) >= max(1, len(views) - 1)
+
+
+def test_atlas_notebook_builds_browses_exports_and_reloads(executed_notebooks):
+    """Every layer (the Figs. 16/19 unit counts) and every class of the embedded two-stream model, shown, exported as
+    a site, and rebuilt from the store with nothing recomputed."""
+    views, text = run("atlas.ipynb", executed_notebooks)
+    assert len(views) == 2  # the atlas view and the top clips of a unit
+    assert "Atlas('atlas': tiny_two_stream, 30 layers, 43 units, 14 classes" in text and "on 28 test clips" in text
+    assert "'computed': 228, 'loaded': 0" in text
+    assert "appearance.conv1_1                  3×3      1×1    5/8  units" in text and "14/14  classes" in text
+    assert re.search(r"conv5_fusion unit \d+: selectivity 0\.\d\d, top class \w+", text)
+    assert text.count("κ=1 γ=") == 4  # the unit's sweep
+    assert "a rerun computed 0 AM jobs and loaded 228" in text
+    site = executed_notebooks("atlas.ipynb").parent / "tiny_two_stream_atlas"
+    assert (site / "index.html").is_file() and (site / "atlas.vvatlas").is_file()
+    assert len(list((site / "media").iterdir())) > 100
+
