@@ -143,11 +143,10 @@ class Atlas:
         return AtlasView(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        try:
-            view = self.show()
+        try:  # IPython's display protocol, as Displayable results use it
+            return self.show()._repr_mimebundle_(include=include, exclude=exclude)
         except ImportError:
             return {"text/plain": repr(self)}
-        return view._repr_mimebundle_(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         m = self._meta["manifest"]
