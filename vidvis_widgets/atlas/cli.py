@@ -27,7 +27,7 @@ def units_arg(text: str):
 
 
 def add_parser(sub) -> None:
-    from ..cli import positive_int, non_negative_int
+    from ..cli_args import non_negative_int, positive_int
 
     a = sub.add_parser("atlas", help="build a model atlas (every layer's units and every class) or export it")
     asub = a.add_subparsers(dest="atlas_command", required=True)
