@@ -291,3 +291,14 @@ def assert_inside_output(element) -> None:
     output = element.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' jp-OutputArea-output ')]")
     area = output.first.bounding_box()
     assert box["x"] + box["width"] <= area["x"] + area["width"], (box, area)
+
+
+def pixels(locator):
+    """What ``locator`` shows on the page now, as an H×W×3 int array (a screenshot of it, decoded)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB")).astype(int)
+

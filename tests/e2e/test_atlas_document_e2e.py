@@ -4,7 +4,6 @@ media/ through the server: home → a layer's grid → a unit → a top clip, wh
 
 from __future__ import annotations
 
-import io
 import os
 
 import numpy as np
@@ -14,7 +13,7 @@ from PIL import Image
 from vidvis_widgets.atlas.export import export_site
 
 from ..atlas_fixture import tiny_atlas
-from .harness import ARTIFACTS, REPO, JupyterLab
+from .harness import ARTIFACTS, REPO, JupyterLab, pixels
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +44,6 @@ def lab(tmp_path_factory):
     server = tree_lab(tmp_path_factory, "atlas-document")
     yield server
     server.stop()
-
-
-def _pixels(locator) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB")).astype(int)
 
 
 def _open(page, lab, path: str) -> None:
@@ -83,7 +78,7 @@ def test_atlas_file_opens_as_a_document_layer_unit_top_clip(lab, page, tmp_path_
     r, c = divmod(cell, sprite["columns"])
     want = sheet[r * h:(r + 1) * h, c * w:(c + 1) * w]
     thumb = doc.locator(f'[data-atlas-unit="{units[-1]}"] .vv-atlas-thumb[data-stream="{sprite["stream"]}"]')
-    got = _pixels(thumb)  # a pixel wider where the element sits at a fractional position
+    got = pixels(thumb)  # a pixel wider where the element sits at a fractional position
     diff = min(np.abs(got[dy:dy + h, dx:dx + w] - want).mean() for dy in (0, 1) for dx in (0, 1)
                if got[dy:dy + h, dx:dx + w].shape == want.shape)
     assert diff < 4, diff
@@ -99,7 +94,7 @@ def test_atlas_file_opens_as_a_document_layer_unit_top_clip(lab, page, tmp_path_
     video = doc.locator(f'[data-testid="atlas-top-clips-stage"] video[data-atlas-clip="{ref}"]')
     video.wait_for()
     page.wait_for_function("v => v.readyState >= 2 && v.currentTime > 0", arg=video.element_handle(), timeout=15_000)
-    px = _pixels(video)
+    px = pixels(video)
     assert px.max() - px.min() > 60, px.max() - px.min()  # the clip paints, not a blank box
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "atlas_document.png"), full_page=True)

@@ -5,27 +5,21 @@ names, a missing page) on a stand-in atlas whose pages and media are known (test
 
 from __future__ import annotations
 
-import io
 from contextlib import contextmanager
 from urllib.parse import quote
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from vidvis_widgets.atlas.export import export_site
 
 from ..atlas_fake import HOSTILE, FakeAtlas, _colour
 from ..atlas_fixture import tiny_atlas
-from .harness import ARTIFACTS
+from .harness import ARTIFACTS, pixels
 
 pytestmark = pytest.mark.e2e
 
 READY = '[data-testid="atlas-page"][data-page="{}"][data-state="ready"]'
-
-
-def _pixels(locator) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB")).astype(int)
 
 
 @contextmanager
@@ -61,7 +55,7 @@ def play_top_clip(page, index: int) -> None:
         page.wait_for_function("v => v.readyState >= 2 && v.currentTime > 0", arg=video, timeout=15_000)
         t0 = video.evaluate("v => v.currentTime")
         page.wait_for_function("([v, t]) => v.currentTime !== t", arg=[video, t0], timeout=5_000)
-        px = _pixels(videos.nth(k))
+        px = pixels(videos.nth(k))
         assert px.max() - px.min() > 40, k
 
 
@@ -77,7 +71,7 @@ def test_site_of_the_tiny_atlas_clicks_layer_unit_top_clip_and_back(browser, tmp
         cells = page.locator("[data-atlas-unit]").evaluate_all("els => els.map(e => Number(e.dataset.atlasUnit))")
         assert cells == [u["unit"] for u in page_data["units"]]  # the page's order: most class-selective first
         assert page.locator(".vv-atlas-thumb").count() == 2 * len(cells)  # appearance and motion side by side
-        px = _pixels(page.locator(".vv-atlas-thumb").first)
+        px = pixels(page.locator(".vv-atlas-thumb").first)
         assert px.max() - px.min() > 40  # the sprite cell is drawn
 
         unit = cells[0]
@@ -115,7 +109,7 @@ def test_site_grid_order_sprites_hostile_names_and_a_missing_page(browser, tmp_p
         units = [int(u) for u in page.locator("[data-atlas-unit]").evaluate_all("els => els.map(e => e.dataset.atlasUnit)")]
         assert units == sorted(range(6), key=lambda u: -FakeAtlas.selectivity(u))
         for stream, offset in (("appearance", 0), ("motion", 999)):
-            px = _pixels(page.locator(f'[data-atlas-unit="{units[1]}"] .vv-atlas-thumb[data-stream="{stream}"]'))
+            px = pixels(page.locator(f'[data-atlas-unit="{units[1]}"] .vv-atlas-thumb[data-stream="{stream}"]'))
             centre = px[px.shape[0] // 2, px.shape[1] // 2]
             assert np.abs(centre - _colour(units[1] + offset)).max() <= 3, (stream, centre)
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from ..atlas_fixture import tiny_atlas
-from .harness import NotebookPage, write_notebook
+from .harness import NotebookPage, pixels, write_notebook
 from .test_atlas_document_e2e import tree_lab
 
 pytestmark = pytest.mark.e2e
@@ -24,10 +24,6 @@ def lab(tmp_path_factory):
     server = tree_lab(tmp_path_factory, "atlas-view")
     yield server
     server.stop()
-
-
-def _pixels(locator) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB")).astype(int)
 
 
 def test_atlas_view_layer_unit_top_clip(lab, page, tmp_path_factory):
@@ -57,7 +53,7 @@ def test_atlas_view_layer_unit_top_clip(lab, page, tmp_path_factory):
         r, c = divmod(cell, sprite["columns"])
         want = sheet[r * h:(r + 1) * h, c * w:(c + 1) * w]
         thumb = view.locator(f'[data-atlas-unit="{units[-1]}"] .vv-atlas-thumb[data-stream="{sprite["stream"]}"]')
-        got = _pixels(thumb)  # a pixel wider where the element sits at a fractional position
+        got = pixels(thumb)  # a pixel wider where the element sits at a fractional position
         diff = min(np.abs(got[dy:dy + h, dx:dx + w] - want).mean() for dy in (0, 1) for dx in (0, 1)
                    if got[dy:dy + h, dx:dx + w].shape == want.shape)
         assert diff < 4, (sprite["stream"], diff)
@@ -72,7 +68,7 @@ def test_atlas_view_layer_unit_top_clip(lab, page, tmp_path_factory):
     video = view.locator(f'[data-testid="atlas-top-clips-stage"] video[data-atlas-clip="{ref}"]')
     video.wait_for()
     page.wait_for_function("v => v.readyState >= 2 && v.currentTime > 0", arg=video.element_handle(), timeout=15_000)
-    px = _pixels(video)
+    px = pixels(video)
     assert px.max() - px.min() > 60, px.max() - px.min()  # the clip paints, not a blank box
     nb.screenshot("atlas_view_unit")
 
